@@ -1,0 +1,17 @@
+PYTHON ?= python3
+.PHONY: setup sample test test-fast
+
+setup:
+	PYTHON=$(PYTHON) bash scripts/setup.sh
+
+# The main job on the bundled sample, offline models only, no server needed.
+sample: setup
+	moralgap taxonomy build data/sample/judgments.jsonl --out runs/sample
+	moralgap taxonomy show runs/sample
+
+# The whole test suite (starts its own Label Studio and LLM servers on 127.0.0.1).
+test: setup
+	$(PYTHON) -m pytest -ra
+
+test-fast: 
+	$(PYTHON) -m pytest -ra -m "not slow"

@@ -1,0 +1,1 @@
+"""alignment stage of moralgap."""

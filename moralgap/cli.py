@@ -1,0 +1,91 @@
+"""The ``moralgap`` command: a thin shell over the Python API.
+
+Subcommands live with their stage (``taxonomy/cli.py``, ...) and are imported only when
+used, so ``moralgap --help`` does not pay for loading torch. Errors the toolkit raises on
+purpose become one line on stderr and exit status 2; nothing prints a traceback unless
+``MORALGAP_DEBUG=1``.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+
+import click
+
+from .errors import MoralgapError
+
+SUBCOMMANDS = {
+    "taxonomy": ("taxonomy.cli", "taxonomy_group", "Build, show, edit, diff and update value taxonomies."),
+    "annotate": ("annotation.cli", "annotate_group", "Annotate rationales with values (automatic and Label Studio)."),
+    "studio": ("annotation.cli", "studio_group", "Start, stop and check a local Label Studio server."),
+    "profiles": ("profiling.cli", "profiles_group", "Human value profiles, Dirichlet fits and value diversity."),
+    "dmp": ("profiling.cli", "dmp_group", "Dynamic Moral Profiling: sampled profiles rendered into prompts."),
+    "judge": ("alignment.cli", "judge_command", "Run prompts through an LLM backend, resumably."),
+    "align": ("alignment.cli", "align_command", "Measure judgment and value gaps between humans and models."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(SUBCOMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in SUBCOMMANDS:
+            return None
+        module, attr, _ = SUBCOMMANDS[name]
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            if os.environ.get("MORALGAP_DEBUG") == "1":
+                raise
+
+            @click.command(name=name, help=f"(unavailable: {exc})")
+            def unavailable():
+                raise click.ClickException(f"'{name}' is not available in this install: {exc}")
+
+            return unavailable
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, SUBCOMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(package_name="moralgap")
+def main(verbose: int) -> None:
+    """Measure and close the pluralistic moral gap between people and LLMs."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from .models import offline_mode
+
+    offline_mode()
+
+
+def run() -> None:
+    """Console entry point."""
+    try:
+        main.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except MoralgapError as exc:
+        if os.environ.get("MORALGAP_DEBUG") == "1":
+            raise
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()

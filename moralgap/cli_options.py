@@ -1,0 +1,30 @@
+"""Options shared by several subcommands, so they read the same everywhere."""
+from __future__ import annotations
+
+import click
+
+from .seeding import DEFAULT_SEED
+
+
+def seed_option(f):
+    return click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True,
+                        help="Seed for every random step of the run.")(f)
+
+
+def skip_invalid_option(f):
+    return click.option("--skip-invalid", is_flag=True,
+                        help="Skip invalid input lines (reported) instead of stopping at the first.")(f)
+
+
+def verdict_map_option(f):
+    return click.option("--verdict-map", default=None, metavar="MAP",
+                        help="Verdict label overrides, e.g. 'ESH=acceptable,INFO=drop', or a JSON/YAML file.")(f)
+
+
+def report_read(result, path, what: str = "records") -> None:
+    """Tell the user what was read and, with --skip-invalid, what was skipped and where."""
+    click.echo(f"{path}: {result.summary()}", err=True)
+    for err in result.skipped[:20]:
+        click.echo(f"  skipped {err}", err=True)
+    if len(result.skipped) > 20:
+        click.echo(f"  ... and {len(result.skipped) - 20} more", err=True)

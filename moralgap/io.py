@@ -1,0 +1,257 @@
+"""Reading validated records and writing outputs that are never half-written.
+
+Readers report the file, the 1-based line and the field of every problem. With
+``skip_invalid=True`` they go on and return what they skipped, so the command can report it.
+Writers go through a temporary file in the destination folder and ``os.replace`` it, so a
+crash leaves either the old file or the new one. Long runs append to a JSONL file keyed by
+record id (:class:`KeyedAppender`), so a restart neither loses nor duplicates a record.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import gzip
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import InputError
+
+R = TypeVar("R", bound=BaseModel)
+
+
+@dataclass
+class ReadResult:
+    """Records read from one file plus what was skipped and why."""
+
+    records: list = field(default_factory=list)
+    skipped: list[InputError] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        parts = [f"{len(self.records)} read"]
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} invalid skipped")
+        for why, n in sorted(self.dropped.items()):
+            parts.append(f"{n} dropped ({why})")
+        return ", ".join(parts)
+
+
+def _open_text(path: Path):
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        raw = gzip.decompress(raw)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(path, f"not UTF-8 text (byte {exc.start} cannot be decoded)", line=line) from None
+
+
+def iter_raw_rows(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line_number, row)`` from JSONL or CSV; a bad JSON line yields an InputError."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "file not found")
+    if path.is_dir():
+        raise InputError(path, "is a folder, expected a JSONL or CSV file")
+    text = _open_text(path)
+    suffixes = [s.lower() for s in path.suffixes]
+    if ".csv" in suffixes:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if not reader.fieldnames:
+            return
+        for row in reader:
+            # DictReader counts physical lines; a quoted newline makes a row span several.
+            yield reader.line_num, {k: v for k, v in row.items() if k is not None and v not in (None, "")}
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, InputError(path, f"malformed JSON ({exc.msg} at column {exc.colno})", line=number)
+            continue
+        if not isinstance(row, dict):
+            yield number, InputError(path, f"expected a JSON object, got {type(row).__name__}", line=number)
+            continue
+        yield number, row
+
+
+def _validation_to_input_error(path, line: int, exc: ValidationError) -> InputError:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err.get("loc", ())) or None
+    msg = err.get("msg", "invalid value")
+    if err.get("type") == "missing":
+        msg = "missing required field"
+    elif "input" in err and err.get("type") != "missing":
+        shown = json.dumps(err["input"], ensure_ascii=False, default=str)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        msg = f"{msg} (got {shown})"
+    return InputError(path, msg, line=line, field=loc)
+
+
+def read_records(
+    path: str | os.PathLike,
+    model: type[R],
+    *,
+    skip_invalid: bool = False,
+    prepare: Callable[[dict, int], dict | None] | None = None,
+    check: Callable[[R, int], None] | None = None,
+    unique_id: str | None = "id",
+    result: ReadResult | None = None,
+) -> ReadResult:
+    """Read and validate every row of ``path`` as ``model``.
+
+    ``prepare(row, line)`` may rewrite a raw row, or return ``None`` to drop it on purpose (it
+    then records the reason in ``result.dropped`` itself); ``check(record, line)`` adds rules
+    that need more than the schema. Both raise :class:`InputError` for bad rows.
+    """
+    result = result if result is not None else ReadResult()
+    seen: dict[str, int] = {}
+
+    def fail(err: InputError):
+        if not skip_invalid:
+            raise err
+        result.skipped.append(err)
+
+    for line, row in iter_raw_rows(path):
+        if isinstance(row, InputError):
+            fail(row)
+            continue
+        try:
+            if prepare is not None:
+                row = prepare(row, line)
+                if row is None:
+                    continue
+            try:
+                record = model.model_validate(row)
+            except ValidationError as exc:
+                raise _validation_to_input_error(path, line, exc) from None
+            if check is not None:
+                check(record, line)
+            if unique_id:
+                key = getattr(record, unique_id)
+                if key in seen:
+                    raise InputError(path, f"duplicate id {key!r} (first seen on line {seen[key]})", line=line, field=unique_id)
+                seen[key] = line
+        except InputError as err:
+            if err.path is None:
+                err = InputError(path, err.message, line=err.line or line, field=err.field)
+            fail(err)
+            continue
+        result.records.append(record)
+    return result
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "file not found")
+    text = _open_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"malformed JSON ({exc.msg} at column {exc.colno})", line=exc.lineno) from None
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8"):
+    """Open a temporary sibling of ``path``; on success it replaces ``path``, on error it is removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        kwargs = {"encoding": encoding} if "b" not in mode else {}
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _jsonable(record: Any) -> Any:
+    if isinstance(record, BaseModel):
+        return record.model_dump(mode="json", exclude_none=True)
+    return record
+
+
+def dumps(record: Any) -> str:
+    return json.dumps(_jsonable(record), ensure_ascii=False, sort_keys=False)
+
+
+def write_jsonl(path: str | os.PathLike, records: Iterable[Any]) -> int:
+    n = 0
+    with atomic_open(path) as fh:
+        for record in records:
+            fh.write(dumps(record) + "\n")
+            n += 1
+    return n
+
+
+def write_json(path: str | os.PathLike, obj: Any, *, indent: int = 2) -> None:
+    with atomic_open(path) as fh:
+        json.dump(_jsonable(obj), fh, ensure_ascii=False, indent=indent)
+        fh.write("\n")
+
+
+class KeyedAppender:
+    """Append-only JSONL output keyed by one field, for runs that must survive a crash.
+
+    On open it reads the keys already written and cuts off a torn last line (the process died
+    mid-write), so ``done`` tells a restarted run exactly what is left to do.
+    """
+
+    def __init__(self, path: str | os.PathLike, key: str = "id"):
+        self.path = Path(path)
+        self.key = key
+        self.done: set[str] = set()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            self._recover()
+        self._fh = open(self.path, "a", encoding="utf-8")
+
+    def _recover(self) -> None:
+        data = self.path.read_bytes()
+        end = data.rfind(b"\n") + 1
+        if end != len(data):
+            with open(self.path, "r+b") as fh:
+                fh.truncate(end)
+        for number, line in enumerate(data[:end].decode("utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                raise InputError(self.path, "cannot resume: malformed JSON line in an earlier run's output", line=number) from None
+            self.done.add(str(row[self.key]))
+
+    def write(self, record: Any) -> None:
+        row = _jsonable(record)
+        k = str(row[self.key])
+        if k in self.done:
+            return
+        self._fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self._fh.flush()
+        self.done.add(k)
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,164 @@
+"""The plain records that flow between stages, each one JSON object per JSONL line.
+
+Records are pydantic models so that a wrong or missing field is reported by name; unknown
+fields on input records are kept (``extra="allow"``) because model runs attach their own
+metadata (latency, token counts) and later stages must pass it through untouched.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ACCEPTABLE = "acceptable"
+UNACCEPTABLE = "unacceptable"
+Verdict = Literal["acceptable", "unacceptable"]
+Polarity = Literal["upheld", "violated"]
+ValueStatus = Literal["proposed", "accepted", "rejected", "merged"]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=False, validate_assignment=False)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def _nonempty(value: str, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string")
+    return value
+
+
+class Dilemma(Record):
+    id: str
+    title: str = ""
+    text: str
+    topics: list[str] = Field(default_factory=list)
+
+    @field_validator("id", "text")
+    @classmethod
+    def _required_text(cls, v: str, info):
+        return _nonempty(v, info.field_name)
+
+    @field_validator("topics", mode="before")
+    @classmethod
+    def _topics(cls, v):
+        # CSV input gives topics as one cell: "family; work"
+        if isinstance(v, str):
+            return [t.strip() for t in v.replace("|", ";").split(";") if t.strip()]
+        return v
+
+
+class Judgment(Record):
+    """One verdict on one dilemma, by a person or a model, with an optional rationale.
+
+    ``verdict`` is already normalised; the loader maps raw labels (YTA, NTA, ...) through a
+    :class:`~moralgap.verdicts.VerdictMap`. A model answer that could not be parsed keeps
+    ``verdict=None`` and says why in ``parse_error``; a human judgment must have a verdict.
+    """
+
+    id: str
+    dilemma_id: str
+    judge: str = "human"
+    verdict: Optional[Verdict] = None
+    rationale: Optional[str] = None
+    condition: Optional[str] = None
+    annotator: Optional[str] = None
+    sample: Optional[int] = None
+    parse_error: Optional[str] = None
+
+    @field_validator("id", "dilemma_id", "judge")
+    @classmethod
+    def _required_text(cls, v: str, info):
+        return _nonempty(v, info.field_name)
+
+    @property
+    def is_human(self) -> bool:
+        return self.judge == "human"
+
+
+class Expression(Record):
+    """A value expression found in a rationale, with where it was found and what fired."""
+
+    id: str
+    rationale_id: str
+    start: int
+    end: int
+    text: str
+    norm: str
+    rule: str
+    polarity: Polarity = "upheld"
+    lexicon_value: Optional[str] = None
+    value_id: Optional[str] = None
+    similarity: Optional[float] = None
+
+
+class ValueAnnotation(Record):
+    """The values of one rationale, from a person, the automatic annotator or a lexicon."""
+
+    rationale_id: str
+    value_ids: list[str] = Field(default_factory=list)
+    scores: dict[str, float] = Field(default_factory=dict)
+    source: str = "auto"
+    annotator: Optional[str] = None
+    taxonomy_version: Optional[int] = None
+    free_text: list[str] = Field(default_factory=list)
+
+
+class Value(Record):
+    """One value of a taxonomy. ``id`` is opaque and never reused; ``name`` is a label."""
+
+    id: str
+    name: str
+    definition: str = ""
+    keywords: list[str] = Field(default_factory=list)
+    exemplars: list[str] = Field(default_factory=list)
+    size: int = 0
+    status: ValueStatus = "proposed"
+    merged_into: Optional[str] = None
+    parent: Optional[str] = None
+    seed_name: Optional[str] = None
+    flags: list[str] = Field(default_factory=list)
+
+    @field_validator("id", "name")
+    @classmethod
+    def _required_text(cls, v: str, info):
+        return _nonempty(v, info.field_name)
+
+
+class LineageEntry(Record):
+    """One recorded change that led to a taxonomy version."""
+
+    version: int
+    op: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    author: str = "moralgap"
+    reason: str = ""
+    at: str = ""
+
+
+class Taxonomy(Record):
+    """A versioned value taxonomy, serialised as ``taxonomy.json``."""
+
+    schema_version: int = 1
+    version: int = 1
+    name: str = "taxonomy"
+    embedding_model: Optional[str] = None
+    values: list[Value] = Field(default_factory=list)
+    lineage: list[LineageEntry] = Field(default_factory=list)
+    params: dict[str, Any] = Field(default_factory=dict)
+    stats: dict[str, Any] = Field(default_factory=dict)
+
+    def by_id(self) -> dict[str, Value]:
+        return {v.id: v for v in self.values}
+
+    def active_values(self) -> list[Value]:
+        """Values that annotations may use: neither rejected nor merged away."""
+        return [v for v in self.values if v.status in ("proposed", "accepted")]
+
+    def get(self, value_id: str) -> Value:
+        for v in self.values:
+            if v.id == value_id:
+                return v
+        raise KeyError(value_id)
