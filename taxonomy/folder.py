@@ -1,0 +1,71 @@
+"""A taxonomy folder: ``taxonomy.json`` + ``expressions.jsonl`` + ``centroids.npz`` + manifest.
+
+Edits, updates, reviews and annotators all read and write this one layout, so the
+expressions always follow their values and the centroids always match the value ids.
+Writes go file by file through temporary files; ``taxonomy.json`` is written last so a
+folder whose taxonomy.json exists is complete.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from moralgap.errors import InputError
+from moralgap.io import read_records, write_jsonl
+from moralgap.records import Expression, Taxonomy
+from moralgap.taxonomy_file import TAXONOMY_FILE, load_taxonomy, save_taxonomy
+
+EXPRESSIONS_FILE = "expressions.jsonl"
+CENTROIDS_FILE = "centroids.npz"
+
+
+@dataclass
+class TaxonomyFolder:
+    taxonomy: Taxonomy
+    expressions: list[Expression] = field(default_factory=list)
+    centroids: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, with_expressions: bool = True) -> "TaxonomyFolder":
+        p = Path(path)
+        folder = p if p.is_dir() else p.parent
+        tax = load_taxonomy(p)
+        expressions: list[Expression] = []
+        if with_expressions and (folder / EXPRESSIONS_FILE).exists():
+            expressions = read_records(folder / EXPRESSIONS_FILE, Expression).records
+        centroids = load_centroids(folder / CENTROIDS_FILE) if (folder / CENTROIDS_FILE).exists() else {}
+        return cls(tax, expressions, centroids)
+
+    def save(self, out: str | os.PathLike) -> Path:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_jsonl(out / EXPRESSIONS_FILE, self.expressions)
+        save_centroids(out / CENTROIDS_FILE, self.centroids)
+        return save_taxonomy(self.taxonomy, out / TAXONOMY_FILE)
+
+    def centroid_matrix(self, value_ids: list[str] | None = None) -> tuple[list[str], np.ndarray]:
+        ids = value_ids if value_ids is not None else [v.id for v in self.taxonomy.active_values() if v.id in self.centroids]
+        if not ids:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return ids, np.stack([self.centroids[i] for i in ids]).astype(np.float32)
+
+
+def load_centroids(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            ids, vecs = z["ids"].tolist(), z["vectors"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(path, f"not a moralgap centroids file ({exc})") from None
+    return {i: v.astype(np.float32) for i, v in zip(ids, vecs)}
+
+
+def save_centroids(path: str | os.PathLike, centroids: dict[str, np.ndarray]) -> None:
+    path = Path(path)
+    ids = sorted(centroids)
+    vecs = np.stack([centroids[i] for i in ids]).astype(np.float32) if ids else np.zeros((0, 0), np.float32)
+    tmp = path.with_name(f".{path.stem}.tmp.npz")
+    np.savez(tmp, ids=np.asarray(ids, dtype="<U64"), vectors=vecs)
+    os.replace(tmp, path)
