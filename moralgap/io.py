@@ -163,9 +163,18 @@ def read_json(path: str | os.PathLike) -> Any:
         raise InputError(path, f"malformed JSON ({exc.msg} at column {exc.colno})", line=exc.lineno) from None
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8"):
-    """Open a temporary sibling of ``path``; on success it replaces ``path``, on error it is removed."""
+def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8", *, file_mode: int | None = None):
+    """Open a temporary sibling of ``path``; on success it replaces ``path``, on error it is removed.
+
+    ``file_mode`` (e.g. ``0o600`` for a token file) is set before the file becomes visible.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -175,6 +184,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        # mkstemp makes 0600 files; outputs should get the permissions any new file would.
+        os.chmod(tmp, file_mode if file_mode is not None else 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

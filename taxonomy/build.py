@@ -1,0 +1,309 @@
+"""Building a value taxonomy from rationales: extract -> embed -> cluster -> describe.
+
+:class:`TaxonomyBuilder` follows scikit-learn's habits: settings in ``__init__``, the work in
+:meth:`TaxonomyBuilder.fit`, an explicit ``seed``; the extractor and the embedder are swappable
+objects. The result is a :class:`~taxonomy.folder.TaxonomyFolder` (taxonomy.json,
+expressions.jsonl, centroids.npz). Same input, seed and package versions give a byte-identical
+``taxonomy.json``: it holds no timestamps (those go to the run manifest).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from moralgap.errors import InputError
+from moralgap.records import Expression, LineageEntry, Taxonomy, Value
+from moralgap.seeding import DEFAULT_SEED, seed_everything
+
+from .cluster import cluster_expressions, weighted_centroids
+from .folder import TaxonomyFolder
+from .naming import describe_clusters
+from .seed_values import SeedValue
+
+log = logging.getLogger(__name__)
+
+EMBED_TEXT_MODES = ("norm", "norm+value")
+# An outlier joins its nearest value when it is at least as close as the loosest 1% of that
+# build's clustered members are to their own centroid: data-driven, no fixed cosine guess.
+ASSIGN_PERCENTILE = 1.0
+
+
+def value_id_for(taxonomy_name: str, anchors: Sequence[str], taken: set[str]) -> str:
+    """Opaque, deterministic id from a value's most typical expressions; never one already taken."""
+    base = taxonomy_name + "|" + "|".join(sorted(anchors))
+    salt = 0
+    while True:
+        vid = "v" + hashlib.sha1(f"{base}|{salt}".encode()).hexdigest()[:10]
+        if vid not in taken:
+            return vid
+        salt += 1
+
+
+@dataclass
+class BuildResult:
+    folder: TaxonomyFolder
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        return self.folder.taxonomy
+
+    @property
+    def expressions(self) -> list[Expression]:
+        return self.folder.expressions
+
+    def save(self, out) -> None:
+        self.folder.save(out)
+
+
+@dataclass
+class _Distinct:
+    """Expressions grouped by normalised form: clustering works on distinct forms, weighted."""
+
+    norms: list[str]
+    counts: np.ndarray
+    lexicon: list[Counter]
+    surface: list[str]
+    index: dict[str, int]
+
+
+def _group(expressions: Sequence[Expression]) -> _Distinct:
+    counts: Counter = Counter()
+    lex: dict[str, Counter] = {}
+    surf: dict[str, Counter] = {}
+    for e in expressions:
+        counts[e.norm] += 1
+        lex.setdefault(e.norm, Counter())
+        if e.lexicon_value:
+            lex[e.norm][e.lexicon_value] += 1
+        surf.setdefault(e.norm, Counter())[e.text] += 1
+    norms = sorted(counts)
+    return _Distinct(
+        norms=norms,
+        counts=np.array([counts[n] for n in norms], dtype=np.float64),
+        lexicon=[lex[n] for n in norms],
+        surface=[sorted(surf[n].items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for n in norms],
+        index={n: i for i, n in enumerate(norms)},
+    )
+
+
+class TaxonomyBuilder:
+    """Induce about ``n_values`` values from rationales.
+
+    Parameters
+    ----------
+    n_values: number of values wanted; ``None`` keeps what HDBSCAN finds ("auto").
+    seed: controls PCA, k-means splits and every other random step.
+    embedding_model / embedder: a model path or name, or a ready :class:`~taxonomy.embed.Embedder`.
+    extractor: anything with ``extract(judgments) -> list[Expression]``; default the spaCy rules.
+    min_cluster_size, min_samples: HDBSCAN settings; default scales with the number of distinct
+        expressions so that HDBSCAN over-segments and merging does the rest.
+    pca_components: dimensions kept before HDBSCAN (``None`` or 0 to skip PCA).
+    assign_threshold: cosine similarity an outlier needs to join its nearest value; default is
+        data-driven: the 1st percentile of clustered expressions' similarity to their own centroid.
+    seed_values: value names (with optional definitions) that guide naming; values they do not
+        match are reported as unsupported.
+    embed_text: ``norm`` embeds the normalised expression; ``norm+value`` appends the lexicon
+        value, which pulls expressions of the same lexicon value together.
+    """
+
+    def __init__(self, n_values: int | None = 60, *, seed: int = DEFAULT_SEED, embedding_model: str | None = None,
+                 embedder=None, extractor=None, spacy_model: str | None = None, min_cluster_size: int | None = None,
+                 min_samples: int | None = 1, pca_components: int | None = 32, assign_threshold: float | None = None,
+                 seed_values: Sequence[SeedValue] | None = None, seed_match_threshold: float = 0.45,
+                 n_exemplars: int = 10, embed_text: str = "norm", n_process: int = 1, name: str = "taxonomy"):
+        if n_values is not None and n_values < 1:
+            raise InputError(None, "n_values must be a positive integer or None (auto)", field="n_values")
+        if embed_text not in EMBED_TEXT_MODES:
+            raise InputError(None, f"embed_text must be one of {EMBED_TEXT_MODES}", field="embed_text")
+        if assign_threshold is not None and not -1.0 <= assign_threshold <= 1.0:
+            raise InputError(None, "assign_threshold is a cosine similarity in [-1, 1]", field="assign_threshold")
+        self.n_values = n_values
+        self.seed = seed
+        self.embedding_model = embedding_model
+        self._embedder = embedder
+        self._extractor = extractor
+        self.spacy_model = spacy_model
+        self.min_cluster_size = min_cluster_size
+        self.min_samples = min_samples
+        self.pca_components = pca_components
+        self.assign_threshold = assign_threshold
+        self.seed_values = list(seed_values or [])
+        self.seed_match_threshold = seed_match_threshold
+        self.n_exemplars = n_exemplars
+        self.embed_text = embed_text
+        self.n_process = n_process
+        self.name = name
+
+    # -- swappable parts -----------------------------------------------------------------
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from .embed import Embedder
+
+            self._embedder = Embedder(self.embedding_model)
+        return self._embedder
+
+    @property
+    def extractor(self):
+        if self._extractor is None:
+            from .extract import ValueExtractor
+
+            self._extractor = ValueExtractor(self.spacy_model, n_process=self.n_process)
+        return self._extractor
+
+    def params(self) -> dict:
+        return {
+            "n_values": self.n_values, "seed": self.seed, "min_cluster_size": self.min_cluster_size,
+            "min_samples": self.min_samples, "pca_components": self.pca_components,
+            "assign_threshold": self.assign_threshold, "seed_match_threshold": self.seed_match_threshold,
+            "n_exemplars": self.n_exemplars, "embed_text": self.embed_text,
+            "seed_values": [s.name for s in self.seed_values],
+        }
+
+    # -- fitting -------------------------------------------------------------------------
+    def fit(self, judgments: Iterable) -> BuildResult:
+        judgments = [j for j in judgments if (j.rationale or "").strip()]
+        if not judgments:
+            raise InputError(None, "no rationales to build a taxonomy from (every rationale is empty)", field="rationale")
+        expressions = self.extractor.extract(judgments)
+        result = self.fit_expressions(expressions)
+        with_value = {e.rationale_id for e in result.expressions if e.value_id}
+        result.stats["n_rationales"] = len(judgments)
+        result.stats["rationales_with_value"] = len(with_value)
+        result.stats["rationale_coverage"] = round(len(with_value) / len(judgments), 4)
+        result.taxonomy.stats.update(result.stats)
+        return result
+
+    def _embed_texts(self, d: _Distinct) -> list[str]:
+        if self.embed_text == "norm":
+            return d.norms
+        return [f"{n} ({lex.most_common(1)[0][0].lower()})" if lex else n for n, lex in zip(d.norms, d.lexicon)]
+
+    def fit_expressions(self, expressions: Sequence[Expression]) -> BuildResult:
+        """Cluster already-extracted expressions (used by ``fit`` and by taxonomy updates)."""
+        if not expressions:
+            raise InputError(None, "no value expressions were found in the rationales", field="rationale")
+        seed_everything(self.seed)
+        d = _group(expressions)
+        vectors = self.embedder.encode(self._embed_texts(d), desc="embedding expressions")
+        n_distinct = len(d.norms)
+        n_target = min(self.n_values, n_distinct) if self.n_values else None
+        mcs = self.min_cluster_size or max(2, n_distinct // (4 * (n_target or 60)))
+        clusters = cluster_expressions(
+            vectors, d.counts, n_values=n_target, min_cluster_size=mcs, min_samples=self.min_samples,
+            pca_components=self.pca_components, random_state=self.seed,
+        )
+        labels = clusters.labels
+        k = int(labels.max() + 1) if (labels >= 0).any() else 0
+        if k == 0:
+            raise InputError(None, f"clustering found no values among {n_distinct} distinct expressions; "
+                                   "give more rationales or a smaller --min-cluster-size")
+        cents = weighted_centroids(vectors, labels, d.counts, k)
+        sims = vectors @ cents.T
+        clustered = labels >= 0
+        own = sims[np.where(clustered)[0], labels[clustered]]
+        threshold = self.assign_threshold if self.assign_threshold is not None else float(np.percentile(own, ASSIGN_PERCENTILE))
+        noise_before = float(d.counts[~clustered].sum() / d.counts.sum())
+        nearest = np.argmax(sims, axis=1)
+        best = sims[np.arange(len(nearest)), nearest]
+        assign = np.where(clustered, labels, np.where(best >= threshold, nearest, -1))
+        cents = weighted_centroids(vectors, assign, d.counts, k)
+        sims = vectors @ cents.T
+        noise_after = float(d.counts[assign < 0].sum() / d.counts.sum())
+
+        members = [np.where(assign == c)[0].tolist() for c in range(k)]
+        centrality = np.array([sims[i, assign[i]] if assign[i] >= 0 else 0.0 for i in range(n_distinct)])
+        lexicon_defs = getattr(getattr(self._extractor, "lexicon", None), "definitions", None) or {}
+        if not lexicon_defs:
+            from .lexicon import ValueLexicon
+
+            lexicon_defs = ValueLexicon.load().definitions
+        descs = describe_clusters(members, d.norms, d.counts, centrality, d.lexicon, d.surface,
+                                  lexicon_defs, self.n_exemplars)
+        seed_match, unsupported = self._match_seed_values(cents)
+
+        values: list[Value] = []
+        taken: set[str] = set()
+        for c, desc in enumerate(descs):
+            anchors = [d.norms[i] for i in sorted(members[c], key=lambda i: (-d.counts[i], d.norms[i]))[:5]]
+            vid = value_id_for(self.name, anchors, taken)
+            taken.add(vid)
+            name, definition, seed_name = desc.name, desc.definition, None
+            if c in seed_match:
+                sv = seed_match[c]
+                seed_name = sv.name
+                name = sv.name
+                definition = sv.definition or (lexicon_defs.get(sv.name) or definition)
+            values.append(Value(
+                id=vid, name=name, definition=definition, keywords=desc.keywords, exemplars=desc.exemplars,
+                size=int(d.counts[members[c]].sum()), status="proposed", seed_name=seed_name,
+            ))
+        _unique_names(values)
+        ids = [v.id for v in values]
+
+        out_expr: list[Expression] = []
+        for e in expressions:
+            i = d.index[e.norm]
+            c = int(assign[i])
+            out_expr.append(e.model_copy(update={
+                "value_id": ids[c] if c >= 0 else None,
+                "similarity": round(float(sims[i, c]), 4) if c >= 0 else None,
+            }))
+        sizes = np.array([v.size for v in values], dtype=float)
+        p = sizes / sizes.sum()
+        stats = {
+            "n_expressions": len(expressions),
+            "n_distinct_expressions": n_distinct,
+            "n_values": k,
+            "hdbscan_clusters": clusters.n_hdbscan,
+            "clusters_merged": clusters.merged,
+            "clusters_split": clusters.split,
+            "min_cluster_size": mcs,
+            "assign_threshold": round(threshold, 4),
+            "outlier_rate_before_assignment": round(noise_before, 4),
+            "outlier_rate": round(noise_after, 4),
+            "top10_share": round(float(np.sort(p)[::-1][:10].sum()), 4),
+            "normalised_entropy": round(float(-(p[p > 0] * np.log(p[p > 0])).sum() / np.log(k)) if k > 1 else 0.0, 4),
+        }
+        if self.seed_values:
+            stats["seed_values_matched"] = len(seed_match)
+            stats["seed_values_unsupported"] = unsupported
+        taxonomy = Taxonomy(
+            version=1, name=self.name,
+            embedding_model=self.embedding_model or "all-MiniLM-L6-v2",
+            values=values,
+            lineage=[LineageEntry(version=1, op="build", author="moralgap",
+                                  args={"n_values": self.n_values, "seed": self.seed, "n_expressions": len(expressions)})],
+            params=self.params(),
+            stats=stats,
+        )
+        folder = TaxonomyFolder(taxonomy, out_expr, {vid: cents[c] for c, vid in enumerate(ids)})
+        return BuildResult(folder, dict(stats))
+
+    def _match_seed_values(self, centroids: np.ndarray) -> tuple[dict[int, SeedValue], list[str]]:
+        """One-to-one match of clusters to given values (Hungarian on cosine similarity)."""
+        if not self.seed_values:
+            return {}, []
+        from scipy.optimize import linear_sum_assignment
+
+        seed_vecs = self.embedder.encode([s.text for s in self.seed_values], desc="embedding seed values")
+        sim = centroids @ seed_vecs.T
+        rows, cols = linear_sum_assignment(-sim)
+        matched = {int(r): self.seed_values[c] for r, c in zip(rows, cols) if sim[r, c] >= self.seed_match_threshold}
+        got = {s.name for s in matched.values()}
+        return matched, [s.name for s in self.seed_values if s.name not in got]
+
+
+def _unique_names(values: list[Value]) -> None:
+    seen: Counter = Counter()
+    for v in values:
+        if seen[v.name.lower()]:
+            extra = next((k for k in v.keywords if k.lower() not in v.name.lower()), str(seen[v.name.lower()] + 1))
+            v.name = f"{v.name} ({extra})"
+        seen[v.name.lower()] += 1

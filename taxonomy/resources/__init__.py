@@ -1,0 +1,1 @@
+"""Data files shipped with the taxonomy stage (the team's value lexicon)."""

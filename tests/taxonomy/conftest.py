@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def extractor():
+    from taxonomy.extract import ValueExtractor
+
+    return ValueExtractor()
