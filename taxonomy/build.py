@@ -27,7 +27,7 @@ from .seed_values import SeedValue
 
 log = logging.getLogger(__name__)
 
-EMBED_TEXT_MODES = ("norm", "norm+value")
+EMBED_TEXT_MODES = ("norm", "norm+value", "context")
 # An outlier joins its nearest value when it is at least as close as the loosest 1% of that
 # build's clustered members are to their own centroid: data-driven, no fixed cosine guess.
 ASSIGN_PERCENTILE = 1.0
@@ -65,6 +65,7 @@ class BuildResult:
 class _Distinct:
     """Expressions grouped by normalised form: clustering works on distinct forms, weighted."""
 
+    keys: list[str]
     norms: list[str]
     counts: np.ndarray
     lexicon: list[Counter]
@@ -72,24 +73,29 @@ class _Distinct:
     index: dict[str, int]
 
 
-def _group(expressions: Sequence[Expression]) -> _Distinct:
+def _group(expressions: Sequence[Expression], key_of) -> _Distinct:
     counts: Counter = Counter()
+    norm_of: dict[str, str] = {}
     lex: dict[str, Counter] = {}
     surf: dict[str, Counter] = {}
     for e in expressions:
-        counts[e.norm] += 1
-        lex.setdefault(e.norm, Counter())
+        k = key_of(e)
+        counts[k] += 1
+        norm_of.setdefault(k, e.norm)
+        lex.setdefault(k, Counter())
         if e.lexicon_value:
-            lex[e.norm][e.lexicon_value] += 1
-        surf.setdefault(e.norm, Counter())[e.text] += 1
-    norms = sorted(counts)
+            lex[k][e.lexicon_value] += 1
+        surf.setdefault(k, Counter())[e.text] += 1
+    keys = sorted(counts)
     return _Distinct(
-        norms=norms,
-        counts=np.array([counts[n] for n in norms], dtype=np.float64),
-        lexicon=[lex[n] for n in norms],
-        surface=[sorted(surf[n].items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for n in norms],
-        index={n: i for i, n in enumerate(norms)},
+        keys=keys,
+        norms=[norm_of[k] for k in keys],
+        counts=np.array([counts[k] for k in keys], dtype=np.float64),
+        lexicon=[lex[k] for k in keys],
+        surface=[sorted(surf[k].items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for k in keys],
+        index={k: i for i, k in enumerate(keys)},
     )
+
 
 
 class TaxonomyBuilder:
@@ -108,15 +114,18 @@ class TaxonomyBuilder:
         data-driven: the 1st percentile of clustered expressions' similarity to their own centroid.
     seed_values: value names (with optional definitions) that guide naming; values they do not
         match are reported as unsupported.
-    embed_text: ``norm`` embeds the normalised expression; ``norm+value`` appends the lexicon
-        value, which pulls expressions of the same lexicon value together.
+    embed_text: ``norm`` embeds the normalised expression (distinct forms embedded once: fast);
+        ``norm+value`` appends the lexicon value; ``context`` adds ``context_weight`` times the
+        embedding of the whole rationale to each expression's, so the same words in different
+        arguments can fall in different values (one more embedding per rationale).
     """
 
     def __init__(self, n_values: int | None = 60, *, seed: int = DEFAULT_SEED, embedding_model: str | None = None,
                  embedder=None, extractor=None, spacy_model: str | None = None, min_cluster_size: int | None = None,
                  min_samples: int | None = 1, pca_components: int | None = 32, assign_threshold: float | None = None,
                  seed_values: Sequence[SeedValue] | None = None, seed_match_threshold: float = 0.45,
-                 n_exemplars: int = 10, embed_text: str = "norm", n_process: int = 1, name: str = "taxonomy"):
+                 n_exemplars: int = 10, embed_text: str = "norm", context_weight: float = 3.0,
+                 n_process: int = 1, name: str = "taxonomy"):
         if n_values is not None and n_values < 1:
             raise InputError(None, "n_values must be a positive integer or None (auto)", field="n_values")
         if embed_text not in EMBED_TEXT_MODES:
@@ -137,6 +146,7 @@ class TaxonomyBuilder:
         self.seed_match_threshold = seed_match_threshold
         self.n_exemplars = n_exemplars
         self.embed_text = embed_text
+        self.context_weight = context_weight
         self.n_process = n_process
         self.name = name
 
@@ -162,7 +172,7 @@ class TaxonomyBuilder:
             "n_values": self.n_values, "seed": self.seed, "min_cluster_size": self.min_cluster_size,
             "min_samples": self.min_samples, "pca_components": self.pca_components,
             "assign_threshold": self.assign_threshold, "seed_match_threshold": self.seed_match_threshold,
-            "n_exemplars": self.n_exemplars, "embed_text": self.embed_text,
+            "n_exemplars": self.n_exemplars, "embed_text": self.embed_text, "context_weight": self.context_weight,
             "seed_values": [s.name for s in self.seed_values],
         }
 
@@ -172,7 +182,7 @@ class TaxonomyBuilder:
         if not judgments:
             raise InputError(None, "no rationales to build a taxonomy from (every rationale is empty)", field="rationale")
         expressions = self.extractor.extract(judgments)
-        result = self.fit_expressions(expressions)
+        result = self.fit_expressions(expressions, texts={j.id: j.rationale for j in judgments})
         with_value = {e.rationale_id for e in result.expressions if e.value_id}
         result.stats["n_rationales"] = len(judgments)
         result.stats["rationales_with_value"] = len(with_value)
@@ -180,18 +190,38 @@ class TaxonomyBuilder:
         result.taxonomy.stats.update(result.stats)
         return result
 
-    def _embed_texts(self, d: _Distinct) -> list[str]:
-        if self.embed_text == "norm":
-            return d.norms
-        return [f"{n} ({lex.most_common(1)[0][0].lower()})" if lex else n for n, lex in zip(d.norms, d.lexicon)]
+    def _key_function(self, texts: dict[str, str] | None):
+        if self.embed_text == "context":
+            if texts is None:
+                raise InputError(None, "embed_text='context' needs the rationale texts", field="embed_text")
+            return lambda e: f"{e.norm}\x00{e.rationale_id}"
+        if self.embed_text == "norm+value":
+            return lambda e: f"{e.norm} ({e.lexicon_value.lower()})" if e.lexicon_value else e.norm
+        return lambda e: e.norm
 
-    def fit_expressions(self, expressions: Sequence[Expression]) -> BuildResult:
-        """Cluster already-extracted expressions (used by ``fit`` and by taxonomy updates)."""
+    def _vectors(self, d: _Distinct, texts: dict[str, str] | None) -> np.ndarray:
+        if self.embed_text != "context":
+            return self.embedder.encode(d.keys, desc="embedding expressions")
+        # Each distinct norm is embedded once and each rationale once; an expression's vector
+        # mixes the two, so the same words in different arguments can land in different values.
+        norms = sorted(set(d.norms))
+        norm_vec = dict(zip(norms, self.embedder.encode(norms, desc="embedding expressions")))
+        rids = sorted({k.split("\x00", 1)[1] for k in d.keys})
+        text_vec = dict(zip(rids, self.embedder.encode([texts.get(r, "") for r in rids], desc="embedding rationales")))
+        mixed = np.stack([norm_vec[n] + self.context_weight * text_vec[k.split("\x00", 1)[1]] for n, k in zip(d.norms, d.keys)])
+        return (mixed / np.linalg.norm(mixed, axis=1, keepdims=True)).astype(np.float32)
+
+    def fit_expressions(self, expressions: Sequence[Expression], texts: dict[str, str] | None = None) -> BuildResult:
+        """Cluster already-extracted expressions (used by ``fit`` and by taxonomy updates).
+
+        ``texts`` maps rationale ids to their text; only ``embed_text='context'`` needs it.
+        """
         if not expressions:
             raise InputError(None, "no value expressions were found in the rationales", field="rationale")
         seed_everything(self.seed)
-        d = _group(expressions)
-        vectors = self.embedder.encode(self._embed_texts(d), desc="embedding expressions")
+        key_of = self._key_function(texts)
+        d = _group(expressions, key_of)
+        vectors = self._vectors(d, texts)
         n_distinct = len(d.norms)
         n_target = min(self.n_values, n_distinct) if self.n_values else None
         mcs = self.min_cluster_size or max(2, n_distinct // (4 * (n_target or 60)))
@@ -231,7 +261,7 @@ class TaxonomyBuilder:
         values: list[Value] = []
         taken: set[str] = set()
         for c, desc in enumerate(descs):
-            anchors = [d.norms[i] for i in sorted(members[c], key=lambda i: (-d.counts[i], d.norms[i]))[:5]]
+            anchors = [d.keys[i] for i in sorted(members[c], key=lambda i: (-d.counts[i], d.keys[i]))[:5]]
             vid = value_id_for(self.name, anchors, taken)
             taken.add(vid)
             name, definition, seed_name = desc.name, desc.definition, None
@@ -249,7 +279,7 @@ class TaxonomyBuilder:
 
         out_expr: list[Expression] = []
         for e in expressions:
-            i = d.index[e.norm]
+            i = d.index[key_of(e)]
             c = int(assign[i])
             out_expr.append(e.model_copy(update={
                 "value_id": ids[c] if c >= 0 else None,

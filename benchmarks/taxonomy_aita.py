@@ -1,0 +1,59 @@
+"""Issue 2 benchmark: a 60-value taxonomy from the real AITA top comments (../shared/data/aita_boraske).
+
+    python benchmarks/taxonomy_aita.py [--n-values 60] [--seed-values FILE]
+
+Prints: number of values, share of comments with at least one value, top-10 share and
+normalised entropy (Shannon entropy / log of the number of values) of value mentions.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from _common import print_table, read_jsonl_gz, shared_data
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n-values", type=int, default=60)
+    ap.add_argument("--seed-values", default=None)
+    ap.add_argument("--seed", type=int, default=13)
+    opts = ap.parse_args()
+
+    from moralgap.records import Judgment
+    from taxonomy.build import TaxonomyBuilder
+    from taxonomy.seed_values import load_seed_values
+
+    posts = read_jsonl_gz(shared_data() / "aita_boraske" / "posts.jsonl.gz")
+    judgments = [Judgment(id=p["post_key"], dilemma_id=p["post_key"], verdict="acceptable", rationale=p["human_top_comment"])
+                 for p in posts if (p.get("human_top_comment") or "").strip()]
+    seeds = load_seed_values(opts.seed_values) if opts.seed_values else None
+    builder = TaxonomyBuilder(opts.n_values, seed=opts.seed, seed_values=seeds)
+    builder.extractor, builder.embedder  # load models before timing
+    t = time.perf_counter()
+    result = builder.fit(judgments)
+    elapsed = time.perf_counter() - t
+    sizes = np.array([v.size for v in result.taxonomy.values], dtype=float)
+    p = sizes / sizes.sum()
+    with_any = len({e.rationale_id for e in result.expressions})
+    row = {
+        "comments": len(judgments),
+        "values": len(sizes),
+        "with_expression": with_any / len(judgments),
+        "with_value": result.stats["rationale_coverage"],
+        "top10_share": float(np.sort(p)[::-1][:10].sum()),
+        "norm_entropy": float(-(p * np.log(p)).sum() / np.log(len(p))),
+        "outlier_rate": result.stats["outlier_rate"],
+        "seconds": elapsed,
+    }
+    print("Real AITA top comments (aita_boraske/posts.jsonl.gz)")
+    print_table([row], list(row))
+    print("\nlargest values:")
+    for v in result.taxonomy.values[:15]:
+        print(f"  {v.size:4d}  {v.name:28}  {', '.join(v.keywords[:6])}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Issue 2 benchmark: induced values vs the 20 gold value categories of Touché23-ValueEval.
+
+    python benchmarks/taxonomy_touche23.py [--skip-bertopic] [--limit N]
+
+Builds a 20-value taxonomy from the 5,393 training premises with moralgap; each text gets the
+value most of its expressions fall in. Metrics:
+- multi-label purity: each induced value maps to the gold category most present among its
+  texts; a text is a hit when that category is among its gold labels (texts with a value);
+- NMI against each text's first gold category in column order (texts with a value);
+- share of texts with no value; wall time (models loaded before timing starts).
+Reference rows: BERTopic (default settings, UMAP random_state fixed, nr_topics=20, the same
+MiniLM embeddings of whole premises) and k-means (k=20) on those embeddings.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from _common import print_table, shared_data
+
+SEED = 13
+
+
+def load(split: str = "training"):
+    base = shared_data() / "valueeval" / "touche23"
+    args = pd.read_csv(base / f"arguments-{split}.tsv.gz", sep="\t")
+    labels = pd.read_csv(base / f"labels-{split}.tsv.gz", sep="\t")
+    df = args.merge(labels, on="Argument ID")
+    cats = [c for c in labels.columns if c != "Argument ID"]
+    return df, cats
+
+
+def evaluate(assigned: list, gold: np.ndarray, cats: list[str]) -> dict:
+    """``assigned[i]`` is a cluster label or None; ``gold`` is the 0/1 label matrix."""
+    from sklearn.metrics import normalized_mutual_info_score
+
+    idx = [i for i, a in enumerate(assigned) if a is not None]
+    clusters = sorted({assigned[i] for i in idx})
+    majority = {}
+    for c in clusters:
+        members = [i for i in idx if assigned[i] == c]
+        majority[c] = int(np.argmax(gold[members].sum(axis=0)))
+    hits = sum(gold[i, majority[assigned[i]]] for i in idx)
+    first = [int(np.argmax(gold[i])) for i in idx]
+    return {
+        "purity": hits / len(idx) if idx else 0.0,
+        "nmi": normalized_mutual_info_score(first, [assigned[i] for i in idx]) if idx else 0.0,
+        "no_value": 1 - len(idx) / len(assigned),
+        "values": len(clusters),
+    }
+
+
+def run_moralgap(texts: list[str], ids: list[str], embedder, extractor, **kw):
+    from moralgap.records import Judgment
+    from taxonomy.build import TaxonomyBuilder
+
+    judgments = [Judgment(id=i, dilemma_id=i, verdict="acceptable", rationale=t) for i, t in zip(ids, texts)]
+    t = time.perf_counter()
+    result = TaxonomyBuilder(20, seed=SEED, embedder=embedder, extractor=extractor, **kw).fit(judgments)
+    elapsed = time.perf_counter() - t
+    votes: dict[str, Counter] = {}
+    weight: dict[str, Counter] = {}
+    for e in result.expressions:
+        if e.value_id:
+            votes.setdefault(e.rationale_id, Counter())[e.value_id] += 1
+            weight.setdefault(e.rationale_id, Counter())[e.value_id] += e.similarity or 0.0
+    assigned = []
+    for i in ids:
+        if i not in votes:
+            assigned.append(None)
+            continue
+        best = max(votes[i].items(), key=lambda kv: (kv[1], weight[i][kv[0]], kv[0]))
+        assigned.append(best[0])
+    return assigned, elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--skip-bertopic", action="store_true")
+    ap.add_argument("--limit", type=int, default=None, help="use only the first N premises (quick runs)")
+    ap.add_argument("--embed-text", default="norm", choices=["norm", "norm+value", "context"])
+    ap.add_argument("--context-weight", type=float, default=3.0)
+    opts = ap.parse_args()
+
+    from taxonomy.embed import Embedder
+    from taxonomy.extract import ValueExtractor
+
+    df, cats = load()
+    if opts.limit:
+        df = df.head(opts.limit)
+    texts = df["Premise"].astype(str).tolist()
+    ids = df["Argument ID"].astype(str).tolist()
+    gold = df[cats].to_numpy()
+    embedder = Embedder(use_cache=False)  # timings must include embedding
+    extractor = ValueExtractor()
+    embedder.encode(["warm up"])
+    rows = []
+    assigned, t_mg = run_moralgap(texts, ids, embedder, extractor, embed_text=opts.embed_text, context_weight=opts.context_weight)
+    rows.append({"method": "moralgap (expressions, HDBSCAN, 20 values)", **evaluate(assigned, gold, cats), "seconds": t_mg})
+
+    t = time.perf_counter()
+    doc_vecs = embedder.encode(texts, desc="embedding premises")
+    t_embed = time.perf_counter() - t
+    from sklearn.cluster import KMeans
+
+    t = time.perf_counter()
+    km = KMeans(20, n_init=10, random_state=SEED).fit_predict(doc_vecs)
+    rows.append({"method": "k-means on premise embeddings (k=20)", **evaluate(list(km), gold, cats),
+                 "seconds": t_embed + time.perf_counter() - t})
+    if not opts.skip_bertopic:
+        from bertopic import BERTopic
+        from umap import UMAP
+
+        t = time.perf_counter()
+        umap_model = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=SEED)
+        topics, _ = BERTopic(umap_model=umap_model, nr_topics=20).fit_transform(texts, embeddings=doc_vecs)
+        t_bt = t_embed + time.perf_counter() - t
+        rows.append({"method": "BERTopic (defaults, nr_topics=20)", **evaluate([None if x < 0 else x for x in topics], gold, cats),
+                     "seconds": t_bt})
+        rows[0]["speed_vs_bertopic"] = t_bt / t_mg
+    print(f"Touché23-ValueEval training premises: {len(texts)} texts, 20 gold categories")
+    print_table(rows, ["method", "purity", "nmi", "no_value", "values", "seconds", "speed_vs_bertopic"])
+
+
+if __name__ == "__main__":
+    main()

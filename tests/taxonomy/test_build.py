@@ -1,0 +1,154 @@
+"""Building taxonomies with the real spaCy pipeline and the real MiniLM embedder."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from moralgap.datasets import load_judgments
+from moralgap.errors import InputError
+from moralgap.taxonomy_file import load_taxonomy
+from taxonomy.build import TaxonomyBuilder
+from taxonomy.folder import TaxonomyFolder
+from taxonomy.seed_values import SeedValue, load_seed_values
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def sample_judgments(sample_dir):
+    return load_judgments(sample_dir / "judgments.jsonl", require_rationale=True).records
+
+
+@pytest.fixture(scope="module")
+def small_build(sample_judgments, embedder, extractor, tmp_path_factory):
+    builder = TaxonomyBuilder(20, seed=3, embedder=embedder, extractor=extractor)
+    result = builder.fit(sample_judgments)
+    out = tmp_path_factory.mktemp("tax")
+    result.save(out)
+    return result, out
+
+
+def test_build_gives_the_requested_values_with_full_descriptions(small_build, sample_judgments):
+    result, out = small_build
+    tax = result.taxonomy
+    assert len(tax.values) == 20
+    ids = [v.id for v in tax.values]
+    assert len(set(ids)) == 20 and all(i.startswith("v") and len(i) == 11 for i in ids)
+    assert len({v.name.lower() for v in tax.values}) == 20
+    for v in tax.values:
+        assert v.definition and v.keywords and 1 <= len(v.exemplars) <= 10 and v.size > 0
+    sizes = [v.size for v in tax.values]
+    assert sizes == sorted(sizes, reverse=True)
+    assigned = [e for e in result.expressions if e.value_id]
+    assert sum(sizes) == len(assigned)
+    assert tax.stats["rationale_coverage"] > 0.8
+
+
+def test_expressions_link_rationale_and_value(small_build, sample_judgments):
+    result, out = small_build
+    by_id = {j.id: j.rationale for j in sample_judgments}
+    ids = {v.id for v in result.taxonomy.values}
+    for e in result.expressions[:200]:
+        assert by_id[e.rationale_id][e.start:e.end] == e.text
+        assert e.value_id is None or (e.value_id in ids and -1.0 <= e.similarity <= 1.0)
+
+
+def test_saved_folder_round_trips(small_build):
+    result, out = small_build
+    loaded = TaxonomyFolder.load(out)
+    assert loaded.taxonomy == load_taxonomy(out / "taxonomy.json")
+    assert [v.id for v in loaded.taxonomy.values] == [v.id for v in result.taxonomy.values]
+    assert set(loaded.centroids) == {v.id for v in result.taxonomy.values}
+    vec = next(iter(loaded.centroids.values()))
+    assert vec.shape == (384,) and abs(float(np.linalg.norm(vec)) - 1.0) < 1e-4
+    assert len(loaded.expressions) == len(result.expressions)
+
+
+def test_same_input_and_seed_give_byte_identical_taxonomy(small_build, sample_judgments, embedder, extractor, tmp_path):
+    _, out = small_build
+    again = TaxonomyBuilder(20, seed=3, embedder=embedder, extractor=extractor).fit(sample_judgments)
+    again.save(tmp_path)
+    assert (tmp_path / "taxonomy.json").read_bytes() == (out / "taxonomy.json").read_bytes()
+
+
+def test_seed_values_name_matched_clusters_and_report_unsupported(sample_judgments, embedder, extractor):
+    seeds = [SeedValue("Honesty", "telling the truth"), SeedValue("Privacy"), SeedValue("Underwater Basket Weaving")]
+    result = TaxonomyBuilder(15, seed=3, embedder=embedder, extractor=extractor, seed_values=seeds).fit(sample_judgments)
+    names = {v.name for v in result.taxonomy.values}
+    assert "Honesty" in names
+    assert "Underwater Basket Weaving" in result.stats["seed_values_unsupported"]
+    matched = [v for v in result.taxonomy.values if v.seed_name]
+    assert len(matched) == result.stats["seed_values_matched"] >= 1
+
+
+def test_table5_seed_file_loads(shared_data):
+    seeds = load_seed_values(shared_data / "reference_taxonomies" / "russo2025_moral_values_table5.yaml")
+    assert len(seeds) == 59 and seeds[0].name == "Aesthetics"
+
+
+@pytest.mark.parametrize("content, field", [
+    ("values: []\n", "values"),
+    ("values:\n  - name: ''\n", "values[0].name"),
+    ("values: [Care, care]\n", "values[1]"),
+])
+def test_bad_seed_files(tmp_path, content, field):
+    p = tmp_path / "seeds.yaml"
+    p.write_text(content)
+    with pytest.raises(InputError) as exc:
+        load_seed_values(p)
+    assert exc.value.field == field
+
+
+def test_no_rationales_is_a_clear_error(embedder, extractor):
+    from moralgap.records import Judgment
+
+    with pytest.raises(InputError, match="no rationales"):
+        TaxonomyBuilder(5, embedder=embedder, extractor=extractor).fit([Judgment(id="a", dilemma_id="d", verdict="acceptable")])
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "moralgap.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_builds_the_sample_end_to_end(sample_dir, tmp_path):
+    out = tmp_path / "tax"
+    proc = run_cli("taxonomy", "build", str(sample_dir / "judgments.jsonl"), "--out", str(out), "--n-values", "60")
+    assert proc.returncode == 0, proc.stderr
+    assert "60 values" in proc.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["centroids.npz", "expressions.jsonl", "manifest.json", "taxonomy.json"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["inputs"]["judgments"]["sha256"] and manifest["models"]["embedding"]["fingerprint"]
+    assert manifest["seed"] == 13 and manifest["counts"]["n_values"] == 60
+    show = run_cli("taxonomy", "show", str(out), "--limit", "5")
+    assert show.returncode == 0 and show.stdout.count("\nv") == 5
+    shown = json.loads(run_cli("taxonomy", "show", str(out), "--json").stdout)
+    assert len(shown) == 60
+
+
+@pytest.mark.parametrize("line, expect", [
+    ('{"id": "a", "dilemma_id": "d", "verdict": "NTA", "rationale": ""}', "line 1: field 'rationale': empty rationale"),
+    ('{"id": "a", "dilemma_id": "d", "verdict": "SURE", "rationale": "x"}', "line 1: field 'verdict': unknown verdict"),
+    ('{"id": "a", "verdict": "NTA", "rationale": "x"}', "line 1: field 'dilemma_id': missing"),
+])
+def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, line, expect):
+    src = tmp_path / "bad.jsonl"
+    src.write_text(line + "\n")
+    out = tmp_path / "out"
+    proc = run_cli("taxonomy", "build", str(src), "--out", str(out))
+    assert proc.returncode == 2
+    assert expect in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["bad.jsonl"]
+
+
+def test_cli_skip_invalid_goes_on_and_reports(sample_dir, tmp_path):
+    lines = (sample_dir / "judgments.jsonl").read_text().splitlines()[:120]
+    lines.insert(3, "{broken")
+    src = tmp_path / "j.jsonl"
+    src.write_text("\n".join(lines) + "\n")
+    proc = run_cli("taxonomy", "build", str(src), "--out", str(tmp_path / "o"), "--n-values", "8", "--skip-invalid")
+    assert proc.returncode == 0, proc.stderr
+    assert "1 invalid skipped" in proc.stderr and f"{src}:4: malformed JSON" in proc.stderr
