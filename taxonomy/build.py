@@ -109,7 +109,7 @@ class TaxonomyBuilder:
     extractor: anything with ``extract(judgments) -> list[Expression]``; default the spaCy rules.
     min_cluster_size, min_samples: HDBSCAN settings; default scales with the number of distinct
         expressions so that HDBSCAN over-segments and merging does the rest.
-    pca_components: dimensions kept before HDBSCAN (``None`` or 0 to skip PCA).
+    pca_components, reducer: dimensions kept before HDBSCAN and how (``pca``, ``umap``, ``none``).
     assign_threshold: cosine similarity an outlier needs to join its nearest value; default is
         data-driven: the 1st percentile of clustered expressions' similarity to their own centroid.
     seed_values: value names (with optional definitions) that guide naming; values they do not
@@ -122,12 +122,16 @@ class TaxonomyBuilder:
 
     def __init__(self, n_values: int | None = 60, *, seed: int = DEFAULT_SEED, embedding_model: str | None = None,
                  embedder=None, extractor=None, spacy_model: str | None = None, min_cluster_size: int | None = None,
-                 min_samples: int | None = 1, pca_components: int | None = 32, assign_threshold: float | None = None,
+                 min_samples: int | None = 1, pca_components: int | None = 32, reducer: str = "pca", assign_threshold: float | None = None,
                  seed_values: Sequence[SeedValue] | None = None, seed_match_threshold: float = 0.45,
                  n_exemplars: int = 10, embed_text: str = "norm", context_weight: float = 3.0,
                  n_process: int = 1, name: str = "taxonomy"):
         if n_values is not None and n_values < 1:
             raise InputError(None, "n_values must be a positive integer or None (auto)", field="n_values")
+        from .cluster import REDUCERS
+
+        if reducer not in REDUCERS:
+            raise InputError(None, f"reducer must be one of {REDUCERS}", field="reducer")
         if embed_text not in EMBED_TEXT_MODES:
             raise InputError(None, f"embed_text must be one of {EMBED_TEXT_MODES}", field="embed_text")
         if assign_threshold is not None and not -1.0 <= assign_threshold <= 1.0:
@@ -141,6 +145,7 @@ class TaxonomyBuilder:
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
         self.pca_components = pca_components
+        self.reducer = reducer
         self.assign_threshold = assign_threshold
         self.seed_values = list(seed_values or [])
         self.seed_match_threshold = seed_match_threshold
@@ -170,7 +175,7 @@ class TaxonomyBuilder:
     def params(self) -> dict:
         return {
             "n_values": self.n_values, "seed": self.seed, "min_cluster_size": self.min_cluster_size,
-            "min_samples": self.min_samples, "pca_components": self.pca_components,
+            "min_samples": self.min_samples, "pca_components": self.pca_components, "reducer": self.reducer,
             "assign_threshold": self.assign_threshold, "seed_match_threshold": self.seed_match_threshold,
             "n_exemplars": self.n_exemplars, "embed_text": self.embed_text, "context_weight": self.context_weight,
             "seed_values": [s.name for s in self.seed_values],
@@ -227,7 +232,7 @@ class TaxonomyBuilder:
         mcs = self.min_cluster_size or max(2, n_distinct // (4 * (n_target or 60)))
         clusters = cluster_expressions(
             vectors, d.counts, n_values=n_target, min_cluster_size=mcs, min_samples=self.min_samples,
-            pca_components=self.pca_components, random_state=self.seed,
+            pca_components=self.pca_components, random_state=self.seed, reducer=self.reducer,
         )
         labels = clusters.labels
         k = int(labels.max() + 1) if (labels >= 0).any() else 0

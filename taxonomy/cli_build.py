@@ -60,13 +60,15 @@ def _n_values(text: str) -> int | None:
 @click.option("--embed-text", type=click.Choice(["norm", "norm+value", "context"]), default="norm", show_default=True,
               help="What is embedded per expression: its normal form, plus its lexicon value, or mixed with its rationale.")
 @click.option("--context-weight", type=float, default=3.0, show_default=True, help="Weight of the rationale in --embed-text context.")
+@click.option("--reducer", type=click.Choice(["pca", "umap", "none"]), default="pca", show_default=True,
+              help="Dimension reduction before HDBSCAN (umap needs umap-learn).")
 @click.option("--workers", type=int, default=1, show_default=True, help="spaCy processes for extraction.")
 @click.option("--name", default="taxonomy", show_default=True, help="Taxonomy name (also salts the value ids).")
 @seed_option
 @skip_invalid_option
 @verdict_map_option
 def build(judgments, out, n_values, seed_values, embedding_model, spacy_model, min_cluster_size, assign_threshold,
-          embed_text, context_weight, workers, name, seed, skip_invalid, verdict_map):
+          embed_text, context_weight, reducer, workers, name, seed, skip_invalid, verdict_map):
     """Build a value taxonomy from the rationales in JUDGMENTS (JSONL or CSV)."""
     from moralgap.datasets import load_judgments
     from moralgap.verdicts import VerdictMap
@@ -80,7 +82,7 @@ def build(judgments, out, n_values, seed_values, embedding_model, spacy_model, m
     manifest = Manifest("taxonomy build", seed=seed, params=dict(
         n_values=n_values, seed_values=seed_values, embedding_model=embedding_model, spacy_model=spacy_model,
         min_cluster_size=min_cluster_size, assign_threshold=assign_threshold, embed_text=embed_text,
-        context_weight=context_weight, workers=workers, name=name, skip_invalid=skip_invalid, verdict_map=verdict_map))
+        context_weight=context_weight, reducer=reducer, workers=workers, name=name, skip_invalid=skip_invalid, verdict_map=verdict_map))
     manifest.add_input(judgments, "judgments")
     with manifest.timed("read"):
         read = load_judgments(judgments, verdict_map=VerdictMap.parse_option(verdict_map),
@@ -97,6 +99,7 @@ def build(judgments, out, n_values, seed_values, embedding_model, spacy_model, m
         embedder = Embedder(embedding_model)
     builder = TaxonomyBuilder(n, seed=seed, embedder=embedder, extractor=extractor, min_cluster_size=min_cluster_size,
                               assign_threshold=assign_threshold, seed_values=seeds, embed_text=embed_text, name=name, context_weight=context_weight,
+                              reducer=reducer,
                               embedding_model=embedding_model)
     with manifest.timed("extract"):
         expressions = extractor.extract(read.records)

@@ -37,13 +37,31 @@ def weighted_centroids(vectors: np.ndarray, labels: np.ndarray, weights: np.ndar
     return _normalise(sums).astype(np.float32)
 
 
-def reduce_dimensions(vectors: np.ndarray, n_components: int, random_state: int) -> np.ndarray:
-    """PCA before HDBSCAN: density estimates in 384 dimensions are both slow and flat."""
+REDUCERS = ("pca", "umap", "none")
+
+
+def reduce_dimensions(vectors: np.ndarray, n_components: int, random_state: int, reducer: str = "pca") -> np.ndarray:
+    """Fewer dimensions before HDBSCAN: density estimates in 384 dimensions are slow and flat.
+
+    PCA is the default (fast, deterministic); UMAP (``pip install umap-learn``) follows the
+    manifold more closely at a higher cost, and is deterministic only with a fixed seed and
+    one thread.
+    """
+    n_components = min(n_components, vectors.shape[0] - 2, vectors.shape[1])
+    if reducer == "none" or n_components < 2:
+        return vectors
+    if reducer == "umap":
+        try:
+            import umap
+        except ImportError:
+            from moralgap.errors import ConfigError
+
+            raise ConfigError("--reducer umap needs the umap-learn package: pip install umap-learn") from None
+        reduced = umap.UMAP(n_components=n_components, n_neighbors=15, min_dist=0.0, metric="cosine",
+                            random_state=random_state).fit_transform(vectors)
+        return reduced.astype(np.float32)
     from sklearn.decomposition import PCA
 
-    n_components = min(n_components, vectors.shape[0] - 1, vectors.shape[1])
-    if n_components < 2:
-        return vectors
     reduced = PCA(n_components=n_components, random_state=random_state, svd_solver="randomized").fit_transform(vectors)
     return _normalise(reduced.astype(np.float64)).astype(np.float32)
 
@@ -101,9 +119,10 @@ def split_to(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarray, n_tar
 
 
 def cluster_expressions(vectors: np.ndarray, weights: np.ndarray, *, n_values: int | None, min_cluster_size: int,
-                        min_samples: int | None, pca_components: int | None, random_state: int) -> ClusterResult:
+                        min_samples: int | None, pca_components: int | None, random_state: int,
+                        reducer: str = "pca") -> ClusterResult:
     """Cluster unit-normalised ``vectors`` (one per distinct expression, ``weights`` = mentions)."""
-    points = reduce_dimensions(vectors, pca_components, random_state) if pca_components else vectors
+    points = reduce_dimensions(vectors, pca_components, random_state, reducer) if pca_components else vectors
     labels = run_hdbscan(points, min_cluster_size, min_samples)
     n_found = int(labels.max() + 1) if labels.size else 0
     merged = split = 0
