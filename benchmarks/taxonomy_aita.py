@@ -20,6 +20,7 @@ def main() -> None:
     ap.add_argument("--n-values", type=int, default=60)
     ap.add_argument("--seed-values", default=None)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--embed-text", default="norm+value", choices=["norm", "norm+value", "context"])
     opts = ap.parse_args()
 
     from moralgap.records import Judgment
@@ -30,7 +31,7 @@ def main() -> None:
     judgments = [Judgment(id=p["post_key"], dilemma_id=p["post_key"], verdict="acceptable", rationale=p["human_top_comment"])
                  for p in posts if (p.get("human_top_comment") or "").strip()]
     seeds = load_seed_values(opts.seed_values) if opts.seed_values else None
-    builder = TaxonomyBuilder(opts.n_values, seed=opts.seed, seed_values=seeds)
+    builder = TaxonomyBuilder(opts.n_values, seed=opts.seed, seed_values=seeds, embed_text=opts.embed_text)
     builder.extractor, builder.embedder  # load models before timing
     t = time.perf_counter()
     result = builder.fit(judgments)

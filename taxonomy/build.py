@@ -114,8 +114,9 @@ class TaxonomyBuilder:
         data-driven: the 1st percentile of clustered expressions' similarity to their own centroid.
     seed_values: value names (with optional definitions) that guide naming; values they do not
         match are reported as unsupported.
-    embed_text: ``norm`` embeds the normalised expression (distinct forms embedded once: fast);
-        ``norm+value`` appends the lexicon value; ``context`` adds ``context_weight`` times the
+    embed_text: ``norm+value`` (default) embeds the normalised expression with its lexicon value
+        appended ("rude (consideration)"), which pulls expressions of one value together; ``norm``
+        embeds the normalised expression alone; ``context`` adds ``context_weight`` times the
         embedding of the whole rationale to each expression's, so the same words in different
         arguments can fall in different values (one more embedding per rationale).
     """
@@ -124,7 +125,7 @@ class TaxonomyBuilder:
                  embedder=None, extractor=None, spacy_model: str | None = None, min_cluster_size: int | None = None,
                  min_samples: int | None = 1, pca_components: int | None = 32, reducer: str = "pca", assign_threshold: float | None = None,
                  seed_values: Sequence[SeedValue] | None = None, seed_match_threshold: float = 0.45,
-                 n_exemplars: int = 10, embed_text: str = "norm", context_weight: float = 3.0,
+                 n_exemplars: int = 10, embed_text: str = "norm+value", context_weight: float = 3.0,
                  n_process: int = 1, name: str = "taxonomy"):
         if n_values is not None and n_values < 1:
             raise InputError(None, "n_values must be a positive integer or None (auto)", field="n_values")
@@ -248,6 +249,7 @@ class TaxonomyBuilder:
         nearest = np.argmax(sims, axis=1)
         best = sims[np.arange(len(nearest)), nearest]
         assign = np.where(clustered, labels, np.where(best >= threshold, nearest, -1))
+        assign = _order_by_size(assign, d.counts, d.keys, k)
         cents = weighted_centroids(vectors, assign, d.counts, k)
         sims = vectors @ cents.T
         noise_after = float(d.counts[assign < 0].sum() / d.counts.sum())
@@ -333,6 +335,16 @@ class TaxonomyBuilder:
         matched = {int(r): self.seed_values[c] for r, c in zip(rows, cols) if sim[r, c] >= self.seed_match_threshold}
         got = {s.name for s in matched.values()}
         return matched, [s.name for s in self.seed_values if s.name not in got]
+
+
+def _order_by_size(assign: np.ndarray, counts: np.ndarray, keys: list[str], k: int) -> np.ndarray:
+    """Number values by final size (mentions), ties by their smallest key, so output order is stable."""
+    size = np.bincount(assign[assign >= 0], weights=counts[assign >= 0], minlength=k)
+    first = {c: min((keys[i] for i in np.where(assign == c)[0]), default="") for c in range(k)}
+    order = sorted(range(k), key=lambda c: (-size[c], first[c]))
+    remap = np.full(k, -1)
+    remap[order] = np.arange(k)
+    return np.where(assign >= 0, remap[np.maximum(assign, 0)], -1)
 
 
 def _unique_names(values: list[Value]) -> None:

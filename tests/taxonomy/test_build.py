@@ -130,9 +130,9 @@ def test_cli_builds_the_sample_end_to_end(sample_dir, tmp_path):
 
 
 @pytest.mark.parametrize("line, expect", [
-    ('{"id": "a", "dilemma_id": "d", "verdict": "NTA", "rationale": ""}', "line 1: field 'rationale': empty rationale"),
-    ('{"id": "a", "dilemma_id": "d", "verdict": "SURE", "rationale": "x"}', "line 1: field 'verdict': unknown verdict"),
-    ('{"id": "a", "verdict": "NTA", "rationale": "x"}', "line 1: field 'dilemma_id': missing"),
+    ('{"id": "a", "dilemma_id": "d", "verdict": "NTA", "rationale": ""}', ":1: field 'rationale': empty rationale"),
+    ('{"id": "a", "dilemma_id": "d", "verdict": "SURE", "rationale": "x"}', ":1: field 'verdict': unknown verdict"),
+    ('{"id": "a", "verdict": "NTA", "rationale": "x"}', ":1: field 'dilemma_id': missing"),
 ])
 def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, line, expect):
     src = tmp_path / "bad.jsonl"

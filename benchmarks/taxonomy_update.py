@@ -1,0 +1,140 @@
+"""Issue 3 benchmark: updating a taxonomy vs rebuilding it, on the real AITA top comments.
+
+    python benchmarks/taxonomy_update.py [--n-values 60] [--seed 13] [--json out.json]
+
+1. Halves: build on a random half of the comments, update with the other half, and compare
+   with one build on all comments: adjusted Rand index over the expressions both assign, and
+   the share of expressions that land in matching values (values paired one-to-one by their
+   overlap, Hungarian). For scale, the same figures for two full builds that differ only in
+   the seed. Also: values of the half-A build that an independent half-B build also finds
+   (centroid match) and whether the update kept their ids and names.
+2. Time of a 10% addition: build on 90%, then time ``update`` with the other 10% (extraction,
+   embedding with the cache the base build left, assignment, clustering of leftovers), against
+   a full build on 100% from an empty embedding cache and from a warm one. Model loading is
+   excluded from every timing.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from _common import print_table, read_jsonl_gz, shared_data
+
+
+def assignment_agreement(a: dict[str, str | None], b: dict[str, str | None]) -> dict:
+    """ARI and one-to-one matched share over expressions both labellings assign."""
+    from scipy.optimize import linear_sum_assignment
+    from sklearn.metrics import adjusted_rand_score
+
+    keys = sorted(k for k in a if a[k] is not None and b.get(k) is not None)
+    la, lb = [a[k] for k in keys], [b[k] for k in keys]
+    ua, ub = sorted(set(la)), sorted(set(lb))
+    ia, ib = {x: i for i, x in enumerate(ua)}, {x: i for i, x in enumerate(ub)}
+    table = np.zeros((len(ua), len(ub)))
+    for x, y in zip(la, lb):
+        table[ia[x], ib[y]] += 1
+    r, c = linear_sum_assignment(-table)
+    return {"ari": float(adjusted_rand_score(la, lb)), "matched_share": float(table[r, c].sum() / len(keys)),
+            "both_assigned": len(keys) / max(len(a), 1)}
+
+
+def labels(folder) -> dict[str, str | None]:
+    return {e.id: e.value_id for e in folder.expressions}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n-values", type=int, default=60)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--json", default=None, help="Also write the figures to this file.")
+    opts = ap.parse_args()
+
+    from moralgap.records import Judgment
+    from moralgap.seeding import rng
+    from taxonomy.build import TaxonomyBuilder
+    from taxonomy.diff import diff_taxonomies
+    from taxonomy.embed import Embedder
+    from taxonomy.extract import ValueExtractor
+    from taxonomy.update import TaxonomyUpdater
+
+    posts = read_jsonl_gz(shared_data() / "aita_boraske" / "posts.jsonl.gz")
+    judgments = [Judgment(id=p["post_key"], dilemma_id=p["post_key"], rationale=p["human_top_comment"])
+                 for p in sorted(posts, key=lambda p: p["post_key"]) if (p.get("human_top_comment") or "").strip()]
+    order = rng(opts.seed, "update-benchmark").permutation(len(judgments))
+    shuffled = [judgments[i] for i in order]
+    half = len(shuffled) // 2
+    ninety = int(round(0.9 * len(shuffled)))
+
+    tmp = Path(tempfile.mkdtemp(prefix="moralgap-update-bench-"))
+    extractor = ValueExtractor()
+    shared_model = Embedder(cache_dir=tmp / "warm").model  # loaded once, outside every timing
+
+    def embedder(cache: str) -> Embedder:
+        e = Embedder(cache_dir=tmp / cache)
+        e._model = shared_model  # same weights; avoid reloading the model for each cache folder
+        return e
+
+    def build(js, emb, seed=opts.seed):
+        return TaxonomyBuilder(opts.n_values, seed=seed, embedder=emb, extractor=extractor).fit(js).folder
+
+    def timed(fn):
+        t = time.perf_counter()
+        out = fn()
+        return out, time.perf_counter() - t
+
+    warm = embedder("warm")
+    # -- 1. halves ------------------------------------------------------------------------
+    full = build(shuffled, warm)
+    full_other_seed = build(shuffled, warm, seed=opts.seed + 1)
+    base_a = build(shuffled[:half], warm)
+    base_b = build(shuffled[half:], warm)
+    updated = TaxonomyUpdater(embedder=warm, extractor=extractor, seed=opts.seed).update(base_a, shuffled[half:]).folder
+    in_both = [(o, n) for o, n in diff_taxonomies(base_a, base_b).id_map.items()]
+    kept = sum(1 for o, _ in in_both if o in updated.taxonomy.by_id()
+               and updated.taxonomy.by_id()[o].name == base_a.taxonomy.by_id()[o].name)
+    upd_vs_full = assignment_agreement(labels(updated), labels(full))
+    seed_vs_seed = assignment_agreement(labels(full_other_seed), labels(full))
+    a_ids = {e.id for e in base_a.expressions}
+    half_vs_full = assignment_agreement(labels(base_a), {k: v for k, v in labels(full).items() if k in a_ids})
+    st = updated.taxonomy.stats["last_update"]
+    rows = [
+        {"comparison": "update(half A + half B) vs full build", **upd_vs_full},
+        {"comparison": "half-A build vs full build, on half-A expressions", **half_vs_full},
+        {"comparison": f"full build seed {opts.seed + 1} vs seed {opts.seed}", **seed_vs_seed},
+    ]
+    print(f"Real AITA top comments: {len(judgments)}; half A {half}, half B {len(shuffled) - half}; "
+          f"n_values {opts.n_values}, seed {opts.seed}")
+    print_table(rows, ["comparison", "ari", "matched_share", "both_assigned"])
+    print(f"\nvalues in half-A build: {len(base_a.taxonomy.values)}; also found by an independent half-B build "
+          f"(centroid cosine >= 0.8): {len(in_both)}; ids and names kept by the update: {kept}/{len(in_both)}; "
+          f"all {len(base_a.taxonomy.values)} half-A ids kept: "
+          f"{all(v.id in updated.taxonomy.by_id() for v in base_a.taxonomy.values)}")
+    print(f"update: {st['n_new_expressions']} new expressions, {st['assigned_to_existing']} joined existing values, "
+          f"{st['assigned_to_new']} formed {st['new_values']} new values, {st['unassigned']} unassigned "
+          f"(thresholds min {st.get('threshold_min')}, median {st.get('threshold_median')})")
+
+    # -- 2. a 10% addition -------------------------------------------------------------------
+    base90 = build(shuffled[:ninety], embedder("ten"))
+    ten = embedder("ten")  # the cache the base build filled, as on a user's machine
+    _, t_update = timed(lambda: TaxonomyUpdater(embedder=ten, extractor=extractor, seed=opts.seed)
+                        .update(base90, shuffled[ninety:]))
+    _, t_full_cold = timed(lambda: build(shuffled, embedder("cold")))
+    _, t_full_warm = timed(lambda: build(shuffled, embedder("cold")))
+    times = [{"run": f"update: +{len(shuffled) - ninety} comments (10%)", "seconds": t_update, "share_of_cold_full": t_update / t_full_cold,
+              "share_of_warm_full": t_update / t_full_warm},
+             {"run": f"full build, {len(shuffled)} comments, empty cache", "seconds": t_full_cold},
+             {"run": f"full build, {len(shuffled)} comments, warm cache", "seconds": t_full_warm}]
+    print()
+    print_table(times, ["run", "seconds", "share_of_cold_full", "share_of_warm_full"])
+    if opts.json:
+        Path(opts.json).write_text(json.dumps({"agreement": rows, "values_in_both_halves": len(in_both),
+                                               "kept": kept, "update_stats": st, "timings": times}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Issue 5 benchmark: automatic value annotation vs the expert labels of Touché23-ValueEval.
+
+    python benchmarks/touche23_annotate.py [--finetune-epochs 3] [--finetune-layers 3]
+                                           [--skip-zero-shot] [--skip-frozen] [--out results.json]
+
+The 20 value categories of ``value-categories.json`` become a moralgap taxonomy (one value per
+category: the category name, its level-1 values as the definition, their example phrases as
+exemplars). The text of an argument is "<Conclusion>. <Stance>: <Premise>". Every annotator
+is scored on the validation split (1,896 arguments) with macro- and micro-F1 over the 20
+categories; nothing is tuned on the validation split. Rows:
+
+- all-ones: every category for every argument (the floor to beat);
+- zero-shot: taxonomy only, thresholds from its exemplars (no labels at all);
+- zero-shot + label thresholds: the same scores, thresholds tuned on the training labels;
+- frozen: MiniLM embeddings + TF-IDF, logistic regressions, thresholds by 5-fold CV;
+- fine-tuned: the top MiniLM layers tuned on 85% of the training split, with TF-IDF,
+  thresholds tuned on the other 15% (the ``moralgap annotate train --finetune-epochs`` path).
+
+Train time is wall time of ``fit`` with the models already on disk. Embeddings of the frozen
+encoder are cached in ``$MORALGAP_CACHE_DIR`` (default: a fresh temporary folder, so the first
+row pays for them); a fine-tuned encoder always embeds afresh. The machine's 2 cores may be
+shared with other work, so the times are upper bounds.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import tempfile
+import time
+
+import numpy as np
+import pandas as pd
+
+from _common import print_table, shared_data
+
+SEED = 13
+
+
+def load_split(split: str):
+    base = shared_data() / "valueeval" / "touche23"
+    args = pd.read_csv(base / f"arguments-{split}.tsv.gz", sep="\t")
+    labels = pd.read_csv(base / f"labels-{split}.tsv.gz", sep="\t")
+    df = args.merge(labels, on="Argument ID")
+    cats = [c for c in labels.columns if c != "Argument ID"]
+    texts = (df["Conclusion"].str.strip() + ". " + df["Stance"].str.strip() + ": " + df["Premise"].str.strip()).tolist()
+    return df["Argument ID"].tolist(), texts, df[cats].to_numpy().astype(bool), cats
+
+
+def build_taxonomy(cats: list[str]):
+    from moralgap.records import Taxonomy, Value
+    from taxonomy.folder import TaxonomyFolder
+
+    base = shared_data() / "valueeval" / "touche23"
+    described = json.loads((base / "value-categories.json").read_text(encoding="utf-8"))
+    values = []
+    for cat in cats:
+        level1 = described[cat]
+        values.append(Value(
+            id=re.sub(r"[^a-z]+", "-", cat.lower()).strip("-"),
+            name=cat,
+            definition="; ".join(level1),
+            exemplars=[p for phrases in level1.values() for p in phrases],
+            status="accepted",
+        ))
+    tax = Taxonomy(name="touche23-categories", version=1, values=values)
+    return TaxonomyFolder(tax)
+
+
+def scores_row(name: str, pred: np.ndarray, gold: np.ndarray, value_ids, seconds=None) -> dict:
+    from annotation.thresholds import per_value_report
+
+    rep = per_value_report(pred, gold, value_ids, np.zeros(len(value_ids)))
+    return {"annotator": name, "macro_f1": rep["macro_f1"], "micro_f1": rep["micro_f1"],
+            "train_s": None if seconds is None else round(seconds, 1), "per_value": rep["values"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--finetune-epochs", type=int, default=3)
+    ap.add_argument("--finetune-layers", type=int, default=3)
+    ap.add_argument("--skip-zero-shot", action="store_true")
+    ap.add_argument("--skip-frozen", action="store_true")
+    ap.add_argument("--expressions", action="store_true", help="zero-shot also scores spaCy value expressions")
+    ap.add_argument("--out", default=None, help="write the full results (with per-value scores) as JSON")
+    a = ap.parse_args()
+
+    os.environ.setdefault("MORALGAP_CACHE_DIR", tempfile.mkdtemp(prefix="touche23-cache-"))
+    from annotation.auto import ZeroShotAnnotator
+    from annotation.classifier import ClassifierSettings, ValueClassifier
+    from moralgap.records import Judgment
+    from taxonomy.embed import Embedder
+
+    _, tr_text, tr_y, cats = load_split("training")
+    va_ids, va_text, va_y, _ = load_split("validation")
+    folder = build_taxonomy(cats)
+    value_ids = [v.id for v in folder.taxonomy.values]
+    embedder = Embedder()
+    embedder.model  # load before any timing
+    rows = [scores_row("all-ones", np.ones_like(va_y), va_y, value_ids)]
+
+    if not a.skip_zero_shot:
+        extractor = None if a.expressions else False
+        t = time.perf_counter()
+        zs = ZeroShotAnnotator(folder, embedder=embedder, extractor=extractor, seed=SEED).fit()
+        va_j = [Judgment(id=i, dilemma_id="touche23", verdict="acceptable", rationale=x) for i, x in zip(va_ids, va_text)]
+        _, va_scores = zs.score_judgments(va_j)
+        rows.append(scores_row("zero-shot" + (" + expressions" if a.expressions else ""),
+                               va_scores >= zs.thresholds, va_y, value_ids, time.perf_counter() - t))
+        tr_j = [Judgment(id=f"t{i}", dilemma_id="touche23", verdict="acceptable", rationale=x) for i, x in enumerate(tr_text)]
+        _, tr_scores = zs.score_judgments(tr_j)
+        zs.calibrate(tr_scores, tr_y)
+        rows.append(scores_row("zero-shot + label thresholds", va_scores >= zs.thresholds, va_y, value_ids))
+
+    configs = [] if a.skip_frozen else [("frozen MiniLM + TF-IDF", ClassifierSettings(seed=SEED))]
+    if a.finetune_epochs > 0:
+        configs.append((f"fine-tuned top {a.finetune_layers} layers x {a.finetune_epochs} epochs + TF-IDF",
+                        ClassifierSettings(seed=SEED, finetune_epochs=a.finetune_epochs,
+                                           finetune_layers=a.finetune_layers)))
+    for name, settings in configs:
+        clf = ValueClassifier(value_ids, folder.taxonomy.name, folder.taxonomy.version, settings)
+        if settings.finetune_epochs == 0:
+            clf._embedder = embedder
+        t = time.perf_counter()
+        clf.fit(tr_text, tr_y)
+        seconds = time.perf_counter() - t
+        row = scores_row(name, clf.predict(va_text), va_y, value_ids, seconds)
+        row["train_tuned_on"] = clf.report.get("tuned_on")
+        row["train_estimate_macro_f1"] = clf.report.get("macro_f1")
+        rows.append(row)
+        print(f"{name}: validation macro-F1 {row['macro_f1']:.3f}, micro-F1 {row['micro_f1']:.3f}, "
+              f"fit {seconds:.0f} s", flush=True)
+
+    print()
+    print_table(rows, ["annotator", "macro_f1", "micro_f1", "train_s"])
+    if a.out:
+        with open(a.out, "w", encoding="utf-8") as fh:
+            json.dump({"cpu_count": os.cpu_count(), "load_avg_end": os.getloadavg(), "rows": rows}, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,352 @@
+"""``moralgap taxonomy edit|diff|update|export|import``: a thin shell over edits, diff, update, export_import."""
+from __future__ import annotations
+
+import getpass
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from moralgap.cli_options import report_read, seed_option, skip_invalid_option, verdict_map_option
+from moralgap.errors import InputError
+from moralgap.manifest import Manifest, manifest_path_for
+
+TAXONOMY_FILE = "taxonomy.json"
+
+
+def _default_author() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+def version_options(f):
+    """Where the new version goes, and who made it and why."""
+    f = click.option("--reason", default="", help="Why the change was made (recorded in the lineage).")(f)
+    f = click.option("--author", default=_default_author, show_default="login name", help="Who made the change.")(f)
+    f = click.option("--in-place", is_flag=True,
+                     help="Rewrite TAXDIR; the previous taxonomy.json is kept as taxonomy.v<N>.json.")(f)
+    f = click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Folder for the new version (TAXDIR is left as it was).")(f)
+    return f
+
+
+def _load(taxdir: Path):
+    from .edits import check_folder
+    from .folder import TaxonomyFolder
+
+    folder = TaxonomyFolder.load(taxdir)
+    check_folder(folder)
+    return folder
+
+
+def _target(taxdir: Path, out: Path | None, in_place: bool) -> Path:
+    if in_place == (out is not None):
+        raise click.UsageError("give exactly one of --out DIR or --in-place")
+    if out is not None and out.resolve() == Path(taxdir).resolve():
+        raise click.UsageError("--out is TAXDIR itself: use --in-place to rewrite it")
+    if not Path(taxdir).is_dir():
+        raise InputError(taxdir, "expected a taxonomy folder (taxonomy.json, expressions.jsonl, centroids.npz)")
+    return Path(taxdir) if in_place else out
+
+
+def save_version(old_dir: Path, new_folder, target: Path, manifest: Manifest, *, in_place: bool,
+                 old_version: int) -> None:
+    """Write the new version as a whole folder swapped in at once; in place, older files are kept."""
+    from .cli_build import write_folder_atomically
+
+    def write(tmp: Path) -> None:
+        tmp.mkdir(parents=True, exist_ok=True)
+        if in_place:
+            for f in old_dir.iterdir():
+                if f.is_file():
+                    shutil.copy2(f, tmp / f.name)
+            kept = tmp / f"taxonomy.v{old_version}.json"
+            if kept.exists():
+                raise InputError(kept, "a kept version with this number exists already; not overwriting it")
+            shutil.copy2(old_dir / TAXONOMY_FILE, kept)
+            if (old_dir / "manifest.json").exists():
+                shutil.copy2(old_dir / "manifest.json", tmp / f"manifest.v{old_version}.json")
+        new_folder.save(tmp)
+        for name in (TAXONOMY_FILE, "expressions.jsonl", "centroids.npz", "manifest.json"):
+            manifest.add_output(target / name)
+        manifest.write(tmp / "manifest.json")
+
+    write_folder_atomically(target, write)
+
+
+def _run_edit(ctx_name: str, taxdir: Path, out: Path | None, in_place: bool, author: str, reason: str, apply, **params):
+    target = _target(taxdir, out, in_place)
+    manifest = Manifest(f"taxonomy edit {ctx_name}", params={"author": author, "reason": reason, "in_place": in_place, **params})
+    manifest.add_input(Path(taxdir) / TAXONOMY_FILE, "taxonomy")
+    folder = _load(taxdir)
+    with manifest.timed("edit"):
+        new = apply(folder)
+    manifest.count(version=new.taxonomy.version, n_active_values=len(new.taxonomy.active_values()))
+    save_version(Path(taxdir), new, target, manifest, in_place=in_place, old_version=folder.taxonomy.version)
+    entry = new.taxonomy.lineage[-1]
+    click.echo(f"{target}: {new.taxonomy.name} v{new.taxonomy.version} ({entry.op} {json.dumps(entry.args, ensure_ascii=False)})")
+
+
+@click.group("edit")
+def edit_group() -> None:
+    """Edit a taxonomy; every edit writes a new version and records who, when and why."""
+
+
+@edit_group.command("rename")
+@click.argument("taxdir", type=click.Path(path_type=Path))
+@click.argument("value_id")
+@click.argument("name")
+@version_options
+def rename_cmd(taxdir, value_id, name, out, in_place, author, reason):
+    """Give VALUE_ID a new NAME (the id stays)."""
+    from .edits import rename
+
+    _run_edit("rename", taxdir, out, in_place, author, reason,
+              lambda f: rename(f, value_id, name, author=author, reason=reason), value_id=value_id, name=name)
+
+
+@edit_group.command("define")
+@click.argument("taxdir", type=click.Path(path_type=Path))
+@click.argument("value_id")
+@click.argument("definition")
+@version_options
+def define_cmd(taxdir, value_id, definition, out, in_place, author, reason):
+    """Set the one-line DEFINITION of VALUE_ID."""
+    from .edits import set_definition
+
+    _run_edit("define", taxdir, out, in_place, author, reason,
+              lambda f: set_definition(f, value_id, definition, author=author, reason=reason),
+              value_id=value_id, definition=definition)
+
+
+def _status_command(name: str, op_name: str, doc: str):
+    @click.argument("taxdir", type=click.Path(path_type=Path))
+    @click.argument("value_id")
+    @version_options
+    def cmd(taxdir, value_id, out, in_place, author, reason):
+        from . import edits
+
+        op = getattr(edits, op_name)
+        _run_edit(name, taxdir, out, in_place, author, reason,
+                  lambda f: op(f, value_id, author=author, reason=reason), value_id=value_id)
+
+    cmd.__doc__ = doc
+    return edit_group.command(name)(cmd)
+
+
+accept_cmd = _status_command("accept", "accept", "Mark VALUE_ID as accepted (a person kept it).")
+reject_cmd = _status_command("reject", "reject", "Mark VALUE_ID as rejected (kept in the file, no longer used).")
+
+
+@edit_group.command("merge")
+@click.argument("taxdir", type=click.Path(path_type=Path))
+@click.argument("source_id")
+@click.argument("target_id")
+@version_options
+def merge_cmd(taxdir, source_id, target_id, out, in_place, author, reason):
+    """Merge SOURCE_ID into TARGET_ID: its expressions move, it keeps its id with status merged."""
+    from .edits import merge
+
+    _run_edit("merge", taxdir, out, in_place, author, reason,
+              lambda f: merge(f, source_id, target_id, author=author, reason=reason),
+              source_id=source_id, target_id=target_id)
+
+
+@edit_group.command("split")
+@click.argument("taxdir", type=click.Path(path_type=Path))
+@click.argument("value_id")
+@click.option("--group", "groups", multiple=True, metavar="EXPR_IDS",
+              help="Comma-separated expression ids that form one new value (repeat per value).")
+@click.option("-k", "--k", "k", type=int, default=None, help="Re-cluster the value's expressions into K parts.")
+@click.option("--name", "names", multiple=True, help="Names of the new values, in order (default: from their expressions).")
+@click.option("--embedding-model", default=None, help="Model for the expression vectors (default: the taxonomy's).")
+@seed_option
+@version_options
+def split_cmd(taxdir, value_id, groups, k, names, embedding_model, seed, out, in_place, author, reason):
+    """Split VALUE_ID by lists of its expressions (--group) or by k-means (--k)."""
+    from .edits import split
+
+    if bool(groups) == (k is not None):
+        raise click.UsageError("give either --group (one or more) or --k")
+    parsed = [[x.strip() for x in g.split(",") if x.strip()] for g in groups] or None
+    embedder = None
+    if embedding_model:
+        from .embed import Embedder
+
+        embedder = Embedder(embedding_model)
+    _run_edit("split", taxdir, out, in_place, author, reason,
+              lambda f: split(f, value_id, groups=parsed, k=k, names=list(names) or None, embedder=embedder,
+                              seed=seed, author=author, reason=reason),
+              value_id=value_id, groups=parsed, k=k, names=list(names), seed=seed)
+
+
+@edit_group.command("set-parent")
+@click.argument("taxdir", type=click.Path(path_type=Path))
+@click.argument("value_id")
+@click.argument("parent")
+@version_options
+def set_parent_cmd(taxdir, value_id, parent, out, in_place, author, reason):
+    """Put VALUE_ID in the parent group PARENT ("" removes it from its group)."""
+    from .edits import set_parent
+
+    _run_edit("set-parent", taxdir, out, in_place, author, reason,
+              lambda f: set_parent(f, value_id, parent, author=author, reason=reason), value_id=value_id, parent=parent)
+
+
+# -- diff ----------------------------------------------------------------------------------
+@click.command("diff")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--threshold", type=float, default=None,
+              help="Cosine similarity two centroids need to count as the same value across builds (default 0.8).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (with old -> new id maps) instead of the table.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the JSON diff to this file (with a run manifest beside it).")
+def diff(old, new, threshold, as_json, out):
+    """What changed from taxonomy OLD to NEW (folders or taxonomy.json files)."""
+    from .diff import DEFAULT_THRESHOLD, diff_taxonomies
+    from .folder import TaxonomyFolder
+
+    threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+    manifest = Manifest("taxonomy diff", params={"threshold": threshold})
+    a = TaxonomyFolder.load(old, with_expressions=False)
+    b = TaxonomyFolder.load(new, with_expressions=False)
+    result = diff_taxonomies(a, b, threshold=threshold)
+    if as_json:
+        json.dump(result.to_json(), sys.stdout, ensure_ascii=False, indent=2)
+        click.echo()
+    else:
+        click.echo(result.format_table())
+    if out is not None:
+        from moralgap.io import write_json
+
+        for role, p in (("old", old), ("new", new)):
+            manifest.add_input(Path(p) / TAXONOMY_FILE if Path(p).is_dir() else p, role)
+        write_json(out, result.to_json())
+        manifest.add_output(out)
+        manifest.count(**result.kinds())
+        manifest.write(manifest_path_for(out))
+
+
+# -- update --------------------------------------------------------------------------------
+@click.command("update")
+@click.argument("taxdir", type=click.Path(path_type=Path))
+@click.argument("judgments", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--threshold", type=float, default=None,
+              help="One cosine similarity for every value (default: per value, from its members).")
+@click.option("--percentile", type=float, default=1.0, show_default=True,
+              help="Per-value threshold: this percentile of the value's members' similarity to it.")
+@click.option("--default-threshold", type=float, default=None,
+              help="Threshold for values without members (imported lists); default 0.5.")
+@click.option("--min-new-size", type=int, default=3, show_default=True, help="Smallest new value offered.")
+@click.option("--n-new-values", type=int, default=None, help="Clusters for the leftovers (default: by average value size).")
+@click.option("--replace", is_flag=True, help="JUDGMENTS is the whole corpus: drop the old expressions.")
+@click.option("--spacy-model", default=None, help="spaCy pipeline for extraction (default as for build).")
+@seed_option
+@skip_invalid_option
+@verdict_map_option
+@version_options
+def update(taxdir, judgments, threshold, percentile, default_threshold, min_new_size, n_new_values, replace,
+           spacy_model, seed, skip_invalid, verdict_map, out, in_place, author, reason):
+    """Add the rationales in JUDGMENTS to the taxonomy in TAXDIR, keeping every existing id."""
+    from moralgap.datasets import load_judgments
+    from moralgap.verdicts import VerdictMap
+
+    from .edits import default_embedder
+    from .extract import ValueExtractor
+    from .update import DEFAULT_THRESHOLD, TaxonomyUpdater
+
+    target = _target(taxdir, out, in_place)
+    manifest = Manifest("taxonomy update", seed=seed, params=dict(
+        threshold=threshold, percentile=percentile, default_threshold=default_threshold, min_new_size=min_new_size,
+        n_new_values=n_new_values, replace=replace, spacy_model=spacy_model, skip_invalid=skip_invalid,
+        verdict_map=verdict_map, author=author, reason=reason, in_place=in_place))
+    manifest.add_input(Path(taxdir) / TAXONOMY_FILE, "taxonomy")
+    manifest.add_input(judgments, "judgments")
+    folder = _load(taxdir)
+    with manifest.timed("read"):
+        read = load_judgments(judgments, verdict_map=VerdictMap.parse_option(verdict_map), require_rationale=True,
+                              skip_invalid=skip_invalid)
+    report_read(read, judgments)
+    if not read.records:
+        raise InputError(judgments, "no usable judgments with rationales")
+    with manifest.timed("load_models"):
+        extractor = ValueExtractor(spacy_model)
+        embedder = default_embedder(folder)
+    updater = TaxonomyUpdater(threshold=threshold, percentile=percentile,
+                              default_threshold=DEFAULT_THRESHOLD if default_threshold is None else default_threshold,
+                              min_new_size=min_new_size, n_new_values=n_new_values, replace=replace, seed=seed,
+                              embedder=embedder, extractor=extractor)
+    with manifest.timed("update"):
+        result = updater.update(folder, read.records, author=author, reason=reason, source=str(judgments))
+    manifest.add_model("spacy", extractor.spacy_model)
+    manifest.add_model("embedding", folder.taxonomy.embedding_model or "", path=embedder.model_path,
+                       fingerprint=embedder.fingerprint)
+    manifest.count(judgments=len(read.records), skipped_invalid=len(read.skipped), **result.stats)
+    save_version(Path(taxdir), result.folder, target, manifest, in_place=in_place, old_version=folder.taxonomy.version)
+    s = result.stats
+    click.echo(f"{target}: v{result.folder.taxonomy.version}: {s['n_new_expressions']} new expressions from "
+               f"{s['n_new_rationales']} rationales; {s['assigned_to_existing']} joined existing values, "
+               f"{s['assigned_to_new']} formed {s['new_values']} new proposed values, {s['unassigned']} unassigned; "
+               f"{s['flagged_no_support']} values flagged no_support; embedded {s['embedded']} new texts "
+               f"({s['embedding_cache_hits']} from cache)")
+
+
+# -- export / import -------------------------------------------------------------------------
+@click.command("export")
+@click.argument("taxdir", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "labelstudio"]), required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output file.")
+@click.option("--all", "include_inactive", is_flag=True, help="Include rejected and merged values (csv, json).")
+def export(taxdir, fmt, out, include_inactive):
+    """Write the taxonomy in TAXDIR as CSV, JSON, or a Label Studio labelling config (XML)."""
+    from moralgap.taxonomy_file import load_taxonomy, taxonomy_path
+
+    from .export_import import export_taxonomy
+
+    manifest = Manifest("taxonomy export", params={"format": fmt, "all": include_inactive})
+    manifest.add_input(taxonomy_path(taxdir), "taxonomy")
+    tax = load_taxonomy(taxdir)
+    export_taxonomy(tax, out, fmt, include_inactive=include_inactive)
+    manifest.add_output(out)
+    manifest.count(values=len(tax.values if include_inactive else tax.active_values()))
+    manifest.write(manifest_path_for(out))
+    click.echo(f"{out}: {fmt} export of {tax.name} v{tax.version}")
+
+
+@click.command("import")
+@click.argument("values_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="New taxonomy folder.")
+@click.option("--name", default=None, help="Taxonomy name (default: the file's stem; also salts the ids).")
+@click.option("--embedding-model", default=None, help="Model for the value centroids (default all-MiniLM-L6-v2).")
+@click.option("--author", default=_default_author, show_default="login name", help="Recorded in the lineage.")
+@click.option("--reason", default="", help="Recorded in the lineage.")
+def import_(values_file, out, name, embedding_model, author, reason):
+    """Start a taxonomy from a hand-written YAML/JSON/CSV list of value names (+ definitions, parents)."""
+    from .cli_build import write_folder_atomically
+    from .embed import Embedder
+    from .export_import import import_taxonomy
+
+    manifest = Manifest("taxonomy import", params={"name": name, "embedding_model": embedding_model, "author": author})
+    manifest.add_input(values_file, "values")
+    embedder = Embedder(embedding_model)
+    folder = import_taxonomy(values_file, embedder=embedder, embedding_model=embedding_model, name=name,
+                             author=author, reason=reason)
+    manifest.add_model("embedding", embedding_model or "all-MiniLM-L6-v2", path=embedder.model_path,
+                       fingerprint=embedder.fingerprint)
+    manifest.count(values=len(folder.taxonomy.values))
+
+    def write(tmp: Path) -> None:
+        folder.save(tmp)
+        manifest.add_output(out / TAXONOMY_FILE)
+        manifest.write(tmp / "manifest.json")
+
+    write_folder_atomically(out, write)
+    click.echo(f"{out}: {len(folder.taxonomy.values)} accepted values imported from {values_file}")
+
+
+COMMANDS = [edit_group, diff, update, export, import_]

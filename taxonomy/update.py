@@ -1,0 +1,263 @@
+"""Updating a taxonomy with new rationales without renumbering what people already reviewed.
+
+1. Extract value expressions from the new judgments only (a judgment whose id the taxonomy
+   already holds replaces that rationale's old expressions; ``replace=True`` drops every old
+   expression, making the new file the whole corpus).
+2. Embed them the way the build did; the embedding cache means only unseen texts are embedded.
+3. Assign each to the nearest active value's centroid when the cosine similarity reaches that
+   value's threshold: the ``percentile``-th percentile of its own members' similarity to it,
+   never below the build's outlier threshold (``stats.assign_threshold``). A tight value thus
+   takes only close expressions and a broad one broader ones. Values with fewer than
+   ``min_value_members`` scored members (imported values, fresh splits) use
+   ``default_threshold``. ``threshold=`` sets one cosine for every value instead.
+4. Cluster the leftovers with the taxonomy builder into new ``proposed`` values with fresh ids,
+   about as large on average as the existing values; clusters under ``min_new_size`` stay
+   unassigned.
+5. Sizes are recounted; centroids of values that gained members move to the size-weighted
+   mean; active values with no expressions left get the ``no_support`` flag (never dropped).
+
+Ids, names, definitions, statuses and parents of existing values are never changed, so accepted
+values stay exactly as reviewed.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from moralgap.errors import InputError
+from moralgap.records import Expression
+from moralgap.seeding import DEFAULT_SEED
+
+from .edits import (ACTIVE, default_embedder, expression_vectors, fresh_value_id, new_version, unique_name)
+from .folder import TaxonomyFolder
+
+log = logging.getLogger(__name__)
+
+NO_SUPPORT = "no_support"
+DEFAULT_PERCENTILE = 1.0
+# Both chosen on the real AITA comments: see docs/readme/taxonomy-versions.md ("How the
+# thresholds were chosen"). The percentile matches the build's own outlier rule (1st percentile);
+# the default is for values with no members to learn from (imported name lists).
+DEFAULT_THRESHOLD = 0.5
+
+
+@dataclass
+class UpdateResult:
+    folder: TaxonomyFolder
+    stats: dict = field(default_factory=dict)
+
+
+def value_thresholds(folder: TaxonomyFolder, value_ids: Sequence[str], *, percentile: float, min_members: int,
+                     default: float) -> np.ndarray:
+    """Per-value assignment thresholds from the stored member similarities (see module docstring)."""
+    sims: dict[str, list[float]] = {}
+    for e in folder.expressions:
+        if e.value_id is not None and e.similarity is not None:
+            sims.setdefault(e.value_id, []).append(e.similarity)
+    floor = folder.taxonomy.stats.get("assign_threshold")
+    out = np.empty(len(value_ids), dtype=np.float64)
+    for i, vid in enumerate(value_ids):
+        s = sims.get(vid, [])
+        t = float(np.percentile(s, percentile)) if len(s) >= min_members else default
+        out[i] = max(t, floor) if isinstance(floor, (int, float)) else t
+    return out
+
+
+class TaxonomyUpdater:
+    """Add new rationales to an existing taxonomy; see the module docstring for the steps.
+
+    Parameters
+    ----------
+    threshold: one cosine similarity for every value (overrides the per-value thresholds).
+    percentile, min_value_members, default_threshold: the per-value thresholds.
+    min_new_size: smallest cluster of leftovers offered as a new value.
+    n_new_values: how many values to cluster the leftovers into; default: leftovers divided by
+        the average size of the existing active values (at least 1).
+    replace: the new judgments are the whole corpus (old expressions are dropped).
+    seed, embedder, extractor: as for :class:`~taxonomy.build.TaxonomyBuilder`.
+    """
+
+    def __init__(self, *, threshold: float | None = None, percentile: float = DEFAULT_PERCENTILE,
+                 min_value_members: int = 5, default_threshold: float = DEFAULT_THRESHOLD, min_new_size: int = 3,
+                 n_new_values: int | None = None, replace: bool = False, seed: int = DEFAULT_SEED,
+                 embedder=None, extractor=None):
+        if threshold is not None and not -1.0 <= threshold <= 1.0:
+            raise InputError(None, "threshold is a cosine similarity in [-1, 1]", field="threshold")
+        if not 0.0 <= percentile <= 100.0:
+            raise InputError(None, "percentile must be in [0, 100]", field="percentile")
+        if n_new_values is not None and n_new_values < 1:
+            raise InputError(None, "n_new_values must be at least 1", field="n_new_values")
+        self.threshold = threshold
+        self.percentile = percentile
+        self.min_value_members = min_value_members
+        self.default_threshold = default_threshold
+        self.min_new_size = min_new_size
+        self.n_new_values = n_new_values
+        self.replace = replace
+        self.seed = seed
+        self._embedder = embedder
+        self._extractor = extractor
+
+    def params(self) -> dict:
+        return {"threshold": self.threshold, "percentile": self.percentile, "min_value_members": self.min_value_members,
+                "default_threshold": self.default_threshold, "min_new_size": self.min_new_size,
+                "n_new_values": self.n_new_values, "replace": self.replace, "seed": self.seed}
+
+    @property
+    def extractor(self):
+        if self._extractor is None:
+            from .extract import ValueExtractor
+
+            self._extractor = ValueExtractor()
+        return self._extractor
+
+    def update(self, folder: TaxonomyFolder, judgments: Iterable, *, author: str = "moralgap", reason: str = "",
+               source: str | None = None) -> UpdateResult:
+        judgments = [j for j in judgments if (j.rationale or "").strip()]
+        if not judgments:
+            raise InputError(source, "no rationales in the new judgments", field="rationale")
+        expressions = self.extractor.extract(judgments)
+        return self.update_expressions(folder, expressions, rationale_ids={j.id for j in judgments},
+                                       texts={j.id: j.rationale for j in judgments}, author=author, reason=reason,
+                                       source=source)
+
+    def update_expressions(self, folder: TaxonomyFolder, expressions: Sequence[Expression], *,
+                           rationale_ids: set[str] | None = None, texts: dict[str, str] | None = None,
+                           author: str = "moralgap", reason: str = "", source: str | None = None) -> UpdateResult:
+        """Steps 2-5 for already-extracted expressions of the rationales ``rationale_ids``."""
+        rationale_ids = rationale_ids if rationale_ids is not None else {e.rationale_id for e in expressions}
+        embedder = self._embedder = default_embedder(folder, self._embedder)
+        kept = [] if self.replace else [e for e in folder.expressions if e.rationale_id not in rationale_ids]
+        stats: dict = {"n_new_rationales": len(rationale_ids), "n_new_expressions": len(expressions),
+                       "replaced_expressions": len(folder.expressions) - len(kept)}
+        before = dict(embedder.stats)
+        vectors = expression_vectors(folder, expressions, embedder, texts)
+        stats["embedded"] = embedder.stats["embedded"] - before.get("embedded", 0)
+        stats["embedding_cache_hits"] = embedder.stats["cached"] - before.get("cached", 0)
+
+        ids, cents = folder.centroid_matrix()
+        value_of_expr = np.full(len(expressions), -1)
+        sim_of_expr = np.zeros(len(expressions))
+        if ids and len(expressions):
+            if self.threshold is not None:
+                thr = np.full(len(ids), self.threshold)
+            else:
+                thr = value_thresholds(folder, ids, percentile=self.percentile, min_members=self.min_value_members,
+                                       default=self.default_threshold)
+            sims = vectors @ cents.T
+            nearest = np.argmax(sims, axis=1)
+            best = sims[np.arange(len(nearest)), nearest]
+            ok = best >= thr[nearest]
+            value_of_expr = np.where(ok, nearest, -1)
+            sim_of_expr = best
+            stats["threshold_min"], stats["threshold_median"] = round(float(thr.min()), 4), round(float(np.median(thr)), 4)
+        stats["assigned_to_existing"] = int((value_of_expr >= 0).sum())
+
+        # New version first, so fresh ids are checked against everything the old one ever held.
+        new = new_version(folder, "update", {}, author=author, reason=reason)
+        out_expr: list[Expression] = list(kept)
+        gained: dict[str, list[int]] = {}
+        for i, e in enumerate(expressions):
+            c = int(value_of_expr[i])
+            if c >= 0:
+                gained.setdefault(ids[c], []).append(i)
+                out_expr.append(e.model_copy(update={"value_id": ids[c], "similarity": round(float(sim_of_expr[i]), 4)}))
+        leftovers = [i for i in range(len(expressions)) if value_of_expr[i] < 0]
+        new_ids, left_expr = self._new_values(folder, new, [expressions[i] for i in leftovers], texts, gained)
+        out_expr.extend(left_expr)
+        stats["leftover_expressions"] = len(leftovers)
+        stats["new_values"] = len(new_ids)
+        stats["assigned_to_new"] = sum(1 for e in left_expr if e.value_id is not None)
+        stats["unassigned"] = sum(1 for e in left_expr if e.value_id is None)
+
+        self._move_centroids(folder, new, gained, vectors, kept)
+        new.expressions = out_expr
+        flagged = self._recount(new)
+        stats["flagged_no_support"] = len(flagged)
+        stats["n_active_values"] = len(new.taxonomy.active_values())
+        new.taxonomy.lineage[-1].args = {"source": source, "replace": self.replace, "new_values": new_ids,
+                                         "flagged": flagged, **{k: stats[k] for k in (
+                                             "n_new_rationales", "n_new_expressions", "assigned_to_existing",
+                                             "assigned_to_new", "unassigned")}}
+        new.taxonomy.stats = {**new.taxonomy.stats, "last_update": stats}
+        return UpdateResult(new, stats)
+
+    # -- pieces ----------------------------------------------------------------------------
+    def _n_new(self, folder: TaxonomyFolder, n_leftover: int) -> int:
+        if self.n_new_values:
+            return self.n_new_values
+        sizes = [v.size for v in folder.taxonomy.active_values() if v.size > 0]
+        mean = float(np.mean(sizes)) if sizes else max(self.min_new_size, 10)
+        return max(1, int(round(n_leftover / mean)))
+
+    def _new_values(self, old: TaxonomyFolder, new: TaxonomyFolder, leftovers: list[Expression],
+                    texts: dict[str, str] | None, gained: dict[str, list[int]]) -> tuple[list[str], list[Expression]]:
+        """Cluster leftovers into new proposed values; returns their ids and the leftover expressions."""
+        unassigned = [e.model_copy(update={"value_id": None, "similarity": None}) for e in leftovers]
+        if len(leftovers) < max(2, self.min_new_size):
+            return [], unassigned
+        from .build import TaxonomyBuilder
+
+        params = old.taxonomy.params or {}
+        builder = TaxonomyBuilder(self._n_new(old, len(leftovers)), seed=self.seed, embedder=self._embedder,
+                                  extractor=self._extractor, embed_text=params.get("embed_text", "norm"),
+                                  context_weight=float(params.get("context_weight", 3.0)), name=old.taxonomy.name,
+                                  pca_components=params.get("pca_components", 32), reducer=params.get("reducer", "pca"))
+        try:
+            result = builder.fit_expressions(leftovers, texts=texts)
+        except InputError as exc:  # too few or too scattered leftovers to form a value
+            log.info("leftover expressions form no new value: %s", exc)
+            return [], unassigned
+        small = {v.id for v in result.taxonomy.values if v.size < self.min_new_size}
+        rename: dict[str, str] = {}
+        taken: set[str] = set()
+        for v in result.taxonomy.values:
+            if v.id in small:
+                continue
+            vid = v.id
+            if vid in taken or vid in new.centroids or vid in new.taxonomy.by_id():
+                vid = fresh_value_id(new, v.id, f"update@{new.taxonomy.version}", taken=taken)
+            taken.add(vid)
+            rename[v.id] = vid
+            new.taxonomy.values.append(v.model_copy(update={
+                "id": vid, "status": "proposed", "name": unique_name(new, v.name, hints=v.keywords)}))
+            new.centroids[vid] = result.folder.centroids[v.id]
+        out = [e.model_copy(update={"value_id": rename.get(e.value_id), "similarity": e.similarity if e.value_id in rename else None})
+               for e in result.expressions]
+        return list(rename.values()), out
+
+    @staticmethod
+    def _move_centroids(old: TaxonomyFolder, new: TaxonomyFolder, gained: dict[str, list[int]], vectors: np.ndarray,
+                        kept: list[Expression]) -> None:
+        n_kept: dict[str, int] = {}
+        for e in kept:
+            if e.value_id:
+                n_kept[e.value_id] = n_kept.get(e.value_id, 0) + 1
+        for vid, rows in gained.items():
+            # An imported value has no members yet: its name embedding still counts as one.
+            w = max(n_kept.get(vid, 0), 1)
+            c = w * old.centroids[vid].astype(np.float64) + vectors[rows].astype(np.float64).sum(axis=0)
+            new.centroids[vid] = (c / max(float(np.linalg.norm(c)), 1e-12)).astype(np.float32)
+
+    @staticmethod
+    def _recount(folder: TaxonomyFolder) -> list[str]:
+        sizes: dict[str, int] = {}
+        for e in folder.expressions:
+            if e.value_id:
+                sizes[e.value_id] = sizes.get(e.value_id, 0) + 1
+        flagged = []
+        for v in folder.taxonomy.values:
+            if v.status == "merged":
+                continue
+            v.size = sizes.get(v.id, 0)
+            has_flag = NO_SUPPORT in v.flags
+            if v.status in ACTIVE and v.size == 0:
+                if not has_flag:
+                    v.flags = [*v.flags, NO_SUPPORT]
+                flagged.append(v.id)
+            elif v.size > 0 and has_flag:
+                v.flags = [f for f in v.flags if f != NO_SUPPORT]
+        return flagged
