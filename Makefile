@@ -10,7 +10,9 @@ sample: setup
 	moralgap taxonomy show runs/sample
 
 # The whole test suite (starts its own Label Studio and LLM servers on 127.0.0.1).
+# llama-cpp-python (the OpenAI-compatible test server) compiles once, ~7 min, then is cached.
 test: setup
+	PYTHON=$(PYTHON) bash scripts/llama_server_wheel.sh
 	$(PYTHON) -m pytest -ra
 
 test-fast: 

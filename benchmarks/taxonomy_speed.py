@@ -59,8 +59,10 @@ def run_sample() -> None:
     from moralgap.datasets import load_judgments
     from taxonomy.build import TaxonomyBuilder
 
+    from taxonomy.embed import Embedder
+
     judgments = load_judgments(REPO / "data" / "sample" / "judgments.jsonl", require_rationale=True).records
-    builder = TaxonomyBuilder(60)
+    builder = TaxonomyBuilder(60, embedder=Embedder(cache_dir=tempfile.mkdtemp()))  # cold cache
     builder.extractor, builder.embedder.model  # load models before timing
     t = time.perf_counter()
     builder.fit(judgments)
