@@ -75,9 +75,7 @@ def main() -> None:
     shared_model = Embedder(cache_dir=tmp / "warm").model  # loaded once, outside every timing
 
     def embedder(cache: str) -> Embedder:
-        e = Embedder(cache_dir=tmp / cache)
-        e._model = shared_model  # same weights; avoid reloading the model for each cache folder
-        return e
+        return Embedder(cache_dir=tmp / cache, loaded_model=shared_model)  # one set of weights for every cache
 
     def build(js, emb, seed=opts.seed):
         return TaxonomyBuilder(opts.n_values, seed=seed, embedder=emb, extractor=extractor).fit(js).folder

@@ -217,6 +217,18 @@ class TaxonomyBuilder:
         mixed = np.stack([norm_vec[n] + self.context_weight * text_vec[k.split("\x00", 1)[1]] for n, k in zip(d.norms, d.keys)])
         return (mixed / np.linalg.norm(mixed, axis=1, keepdims=True)).astype(np.float32)
 
+    def expression_vectors(self, expressions: Sequence[Expression], texts: dict[str, str] | None = None) -> np.ndarray:
+        """One unit vector per expression, embedded as this builder embeds them for clustering.
+
+        Updates and edits use this so new vectors live in the same space as a build's centroids.
+        """
+        if not expressions:
+            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
+        key_of = self._key_function(texts)
+        d = _group(expressions, key_of)
+        vecs = self._vectors(d, texts)
+        return vecs[[d.index[key_of(e)] for e in expressions]]
+
     def fit_expressions(self, expressions: Sequence[Expression], texts: dict[str, str] | None = None) -> BuildResult:
         """Cluster already-extracted expressions (used by ``fit`` and by taxonomy updates).
 

@@ -240,8 +240,8 @@ def diff(old, new, threshold, as_json, out):
               help="One cosine similarity for every value (default: per value, from its members).")
 @click.option("--percentile", type=float, default=1.0, show_default=True,
               help="Per-value threshold: this percentile of the value's members' similarity to it.")
-@click.option("--default-threshold", type=float, default=None,
-              help="Threshold for values without members (imported lists); default 0.5.")
+@click.option("--min-threshold", type=float, default=None,
+              help="Floor of every per-value threshold, and the threshold of values without members (default 0.5).")
 @click.option("--min-new-size", type=int, default=3, show_default=True, help="Smallest new value offered.")
 @click.option("--n-new-values", type=int, default=None, help="Clusters for the leftovers (default: by average value size).")
 @click.option("--replace", is_flag=True, help="JUDGMENTS is the whole corpus: drop the old expressions.")
@@ -250,7 +250,7 @@ def diff(old, new, threshold, as_json, out):
 @skip_invalid_option
 @verdict_map_option
 @version_options
-def update(taxdir, judgments, threshold, percentile, default_threshold, min_new_size, n_new_values, replace,
+def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size, n_new_values, replace,
            spacy_model, seed, skip_invalid, verdict_map, out, in_place, author, reason):
     """Add the rationales in JUDGMENTS to the taxonomy in TAXDIR, keeping every existing id."""
     from moralgap.datasets import load_judgments
@@ -258,11 +258,11 @@ def update(taxdir, judgments, threshold, percentile, default_threshold, min_new_
 
     from .edits import default_embedder
     from .extract import ValueExtractor
-    from .update import DEFAULT_THRESHOLD, TaxonomyUpdater
+    from .update import MIN_THRESHOLD, TaxonomyUpdater
 
     target = _target(taxdir, out, in_place)
     manifest = Manifest("taxonomy update", seed=seed, params=dict(
-        threshold=threshold, percentile=percentile, default_threshold=default_threshold, min_new_size=min_new_size,
+        threshold=threshold, percentile=percentile, min_threshold=min_threshold, min_new_size=min_new_size,
         n_new_values=n_new_values, replace=replace, spacy_model=spacy_model, skip_invalid=skip_invalid,
         verdict_map=verdict_map, author=author, reason=reason, in_place=in_place))
     manifest.add_input(Path(taxdir) / TAXONOMY_FILE, "taxonomy")
@@ -278,7 +278,7 @@ def update(taxdir, judgments, threshold, percentile, default_threshold, min_new_
         extractor = ValueExtractor(spacy_model)
         embedder = default_embedder(folder)
     updater = TaxonomyUpdater(threshold=threshold, percentile=percentile,
-                              default_threshold=DEFAULT_THRESHOLD if default_threshold is None else default_threshold,
+                              min_threshold=MIN_THRESHOLD if min_threshold is None else min_threshold,
                               min_new_size=min_new_size, n_new_values=n_new_values, replace=replace, seed=seed,
                               embedder=embedder, extractor=extractor)
     with manifest.timed("update"):

@@ -252,7 +252,7 @@ def expression_vectors(folder: TaxonomyFolder, expressions: Sequence[Expression]
     with the rationale) decides what is embedded, so new vectors live in the same space as
     the stored centroids. Goes through the builder so both stay in step.
     """
-    from .build import TaxonomyBuilder, _group
+    from .build import TaxonomyBuilder
 
     params = folder.taxonomy.params or {}
     mode = params.get("embed_text", "norm")
@@ -263,10 +263,7 @@ def expression_vectors(folder: TaxonomyFolder, expressions: Sequence[Expression]
                           "(the judgments file) to embed its expressions")
     builder = TaxonomyBuilder(embedder=embedder, embed_text=mode,
                               context_weight=float(params.get("context_weight", 3.0)))
-    key_of = builder._key_function(texts)
-    distinct = _group(expressions, key_of)
-    vecs = builder._vectors(distinct, texts)
-    return vecs[[distinct.index[key_of(e)] for e in expressions]]
+    return builder.expression_vectors(expressions, texts)
 
 
 def default_embedder(folder: TaxonomyFolder, embedder=None):
@@ -350,6 +347,8 @@ def split(folder: TaxonomyFolder, value_id: str, *, groups: Sequence[Sequence[st
     if names is not None and len(names) != n_parts - 1:
         raise InputError(None, f"give {n_parts - 1} names, one per new value", field="names")
 
+    from .naming import title
+
     embedder = default_embedder(folder, embedder)
     vectors = expression_vectors(folder, members, embedder, texts)
     if k is not None:
@@ -388,8 +387,6 @@ def split(folder: TaxonomyFolder, value_id: str, *, groups: Sequence[Sequence[st
         if pid == value_id:
             parent_val.size, parent_val.keywords, parent_val.exemplars = len(idx), keywords, exemplars
             continue
-        from .naming import title
-
         name = next(name_iter, None) or unique_name(new, title(keywords[0]), hints=keywords[1:])
         if _name_taken(new, name):
             raise InputError(None, f"another active value is already named {name!r}", field="names")

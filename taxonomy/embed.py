@@ -78,7 +78,8 @@ class Embedder:
     """
 
     def __init__(self, model: str | None = None, *, cache_dir: str | os.PathLike | None = None,
-                 use_cache: bool = True, batch_size: int = 128, chunk_size: int = 4096, device: str = "cpu"):
+                 use_cache: bool = True, batch_size: int = 128, chunk_size: int = 4096, device: str = "cpu",
+                 loaded_model=None):
         offline_mode()
         self.model_path = resolve_embedding_model(model)
         self.model_name = model or Path(self.model_path).name
@@ -87,7 +88,9 @@ class Embedder:
         self.chunk_size = chunk_size
         self.device = device
         self.cache = EmbeddingCache(Path(cache_dir or default_cache_dir()) / self.fingerprint) if use_cache else None
-        self._model = None
+        # A SentenceTransformer already in memory (e.g. another Embedder's ``.model``) can be
+        # shared, so several caches or runs in one process load the weights once.
+        self._model = loaded_model
         self.stats = {"cached": 0, "embedded": 0}
 
     @property

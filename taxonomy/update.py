@@ -6,10 +6,10 @@
 2. Embed them the way the build did; the embedding cache means only unseen texts are embedded.
 3. Assign each to the nearest active value's centroid when the cosine similarity reaches that
    value's threshold: the ``percentile``-th percentile of its own members' similarity to it,
-   never below the build's outlier threshold (``stats.assign_threshold``). A tight value thus
-   takes only close expressions and a broad one broader ones. Values with fewer than
-   ``min_value_members`` scored members (imported values, fresh splits) use
-   ``default_threshold``. ``threshold=`` sets one cosine for every value instead.
+   never below the build's outlier threshold (``stats.assign_threshold``) nor ``min_threshold``.
+   A tight value thus takes only close expressions and a broad one broader ones. Values with
+   fewer than ``min_value_members`` scored members (imported values, fresh splits) use
+   ``min_threshold``. ``threshold=`` sets one cosine for every value instead.
 4. Cluster the leftovers with the taxonomy builder into new ``proposed`` values with fresh ids,
    about as large on average as the existing values; clusters under ``min_new_size`` stay
    unassigned.
@@ -40,8 +40,8 @@ NO_SUPPORT = "no_support"
 DEFAULT_PERCENTILE = 1.0
 # Both chosen on the real AITA comments: see docs/readme/taxonomy-versions.md ("How the
 # thresholds were chosen"). The percentile matches the build's own outlier rule (1st percentile);
-# the default is for values with no members to learn from (imported name lists).
-DEFAULT_THRESHOLD = 0.5
+# below the floor, nearest-value matches mostly disagree with the lexicon's reading.
+MIN_THRESHOLD = 0.5
 
 
 @dataclass
@@ -51,18 +51,19 @@ class UpdateResult:
 
 
 def value_thresholds(folder: TaxonomyFolder, value_ids: Sequence[str], *, percentile: float, min_members: int,
-                     default: float) -> np.ndarray:
+                     floor: float) -> np.ndarray:
     """Per-value assignment thresholds from the stored member similarities (see module docstring)."""
     sims: dict[str, list[float]] = {}
     for e in folder.expressions:
         if e.value_id is not None and e.similarity is not None:
             sims.setdefault(e.value_id, []).append(e.similarity)
-    floor = folder.taxonomy.stats.get("assign_threshold")
+    build_floor = folder.taxonomy.stats.get("assign_threshold")
+    if isinstance(build_floor, (int, float)):
+        floor = max(floor, float(build_floor))
     out = np.empty(len(value_ids), dtype=np.float64)
     for i, vid in enumerate(value_ids):
         s = sims.get(vid, [])
-        t = float(np.percentile(s, percentile)) if len(s) >= min_members else default
-        out[i] = max(t, floor) if isinstance(floor, (int, float)) else t
+        out[i] = max(float(np.percentile(s, percentile)), floor) if len(s) >= min_members else floor
     return out
 
 
@@ -72,7 +73,7 @@ class TaxonomyUpdater:
     Parameters
     ----------
     threshold: one cosine similarity for every value (overrides the per-value thresholds).
-    percentile, min_value_members, default_threshold: the per-value thresholds.
+    percentile, min_value_members, min_threshold: the per-value thresholds.
     min_new_size: smallest cluster of leftovers offered as a new value.
     n_new_values: how many values to cluster the leftovers into; default: leftovers divided by
         the average size of the existing active values (at least 1).
@@ -81,7 +82,7 @@ class TaxonomyUpdater:
     """
 
     def __init__(self, *, threshold: float | None = None, percentile: float = DEFAULT_PERCENTILE,
-                 min_value_members: int = 5, default_threshold: float = DEFAULT_THRESHOLD, min_new_size: int = 3,
+                 min_value_members: int = 5, min_threshold: float = MIN_THRESHOLD, min_new_size: int = 3,
                  n_new_values: int | None = None, replace: bool = False, seed: int = DEFAULT_SEED,
                  embedder=None, extractor=None):
         if threshold is not None and not -1.0 <= threshold <= 1.0:
@@ -93,7 +94,7 @@ class TaxonomyUpdater:
         self.threshold = threshold
         self.percentile = percentile
         self.min_value_members = min_value_members
-        self.default_threshold = default_threshold
+        self.min_threshold = min_threshold
         self.min_new_size = min_new_size
         self.n_new_values = n_new_values
         self.replace = replace
@@ -103,7 +104,7 @@ class TaxonomyUpdater:
 
     def params(self) -> dict:
         return {"threshold": self.threshold, "percentile": self.percentile, "min_value_members": self.min_value_members,
-                "default_threshold": self.default_threshold, "min_new_size": self.min_new_size,
+                "min_threshold": self.min_threshold, "min_new_size": self.min_new_size,
                 "n_new_values": self.n_new_values, "replace": self.replace, "seed": self.seed}
 
     @property
@@ -146,7 +147,7 @@ class TaxonomyUpdater:
                 thr = np.full(len(ids), self.threshold)
             else:
                 thr = value_thresholds(folder, ids, percentile=self.percentile, min_members=self.min_value_members,
-                                       default=self.default_threshold)
+                                       floor=self.min_threshold)
             sims = vectors @ cents.T
             nearest = np.argmax(sims, axis=1)
             best = sims[np.arange(len(nearest)), nearest]

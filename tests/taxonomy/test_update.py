@@ -1,0 +1,177 @@
+"""Updating a taxonomy with new rationales: existing ids stay, leftovers become proposed values."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from moralgap.cli import main
+from moralgap.datasets import load_judgments
+from moralgap.records import Judgment
+from taxonomy import edits
+from taxonomy.build import TaxonomyBuilder
+from taxonomy.diff import diff_taxonomies
+from taxonomy.folder import TaxonomyFolder
+from taxonomy.update import NO_SUPPORT, TaxonomyUpdater
+
+pytestmark = pytest.mark.slow  # real spaCy pipeline and MiniLM
+
+# Five kinds of argument in the base; the new batch repeats them and adds animal welfare.
+BASE = [
+ "You lied to her about the money. Honesty matters and you were dishonest.",
+ "Lying to your wife is never ok, you should have been honest.",
+ "You deceived your friends; that's dishonest and a betrayal of trust.",
+ "Be honest with him. The lie was worse than the mistake.",
+ "She was dishonest and kept lying about where she was.",
+ "Honesty is the basis of any relationship and you lied.",
+ "You read her diary. That's a huge invasion of privacy.",
+ "Snooping through his phone is a violation of his privacy.",
+ "Her privacy matters, you had no right to read her messages.",
+ "Going through your daughter's room is an invasion of privacy.",
+ "He deserves privacy; reading his emails was wrong.",
+ "You respected her privacy and did nothing wrong.",
+ "You were rude to the waiter and that was disrespectful.",
+ "That was so rude and inconsiderate of you.",
+ "Being disrespectful to your mother in law was uncalled for.",
+ "You showed no respect for your wife's family.",
+ "Rude behaviour at the wedding, very disrespectful.",
+ "She was rude and condescending to her coworkers.",
+ "Family comes first, you should support your brother.",
+ "You abandoned your family when they needed you.",
+ "Your parents raised you, you owe them some loyalty.",
+ "Family should stick together through hard times.",
+ "You should have been there for your sister.",
+ "Loyalty to family matters more than a party.",
+ "It's your money, you have the right to spend it how you want.",
+ "You're entitled to decide what to do with your own money.",
+ "It's your right to decide who comes to your house.",
+ "Your body, your choice; it's your right to decide.",
+ "You have every right to set that boundary.",
+ "It's your house and your right to make the rules.",
+]
+NEW = [
+ "Kicking the dog is animal cruelty, you were cruel to the dog.",
+ "Leaving the cat outside in winter is cruel to the animal.",
+ "Animal welfare matters; you neglected the puppy.",
+ "You were cruel to your pets and neglected them.",
+ "Abandoning your dog at the shelter was cruel to the animal.",
+ "You lied again and were dishonest with your husband.",
+ "Reading her texts is a violation of her privacy.",
+ "You were rude to your guests.",
+ "Family comes first, support your mother.",
+ "It's your right to spend your money.",
+ "Neglecting the horse is animal cruelty.",
+]
+
+
+def judgments(texts, prefix):
+    return [Judgment(id=f"{prefix}{i}", dilemma_id=f"d{i % 5}", verdict="unacceptable", rationale=t)
+            for i, t in enumerate(texts)]
+
+
+@pytest.fixture(scope="module")
+def base(embedder, extractor) -> TaxonomyFolder:
+    folder = TaxonomyBuilder(5, seed=13, embedder=embedder, extractor=extractor).fit(judgments(BASE, "b")).folder
+    # a reviewer accepted, renamed and grouped the largest value before the update
+    big = max(folder.taxonomy.values, key=lambda v: v.size)
+    folder = edits.accept(folder, big.id, author="ana")
+    folder = edits.rename(folder, big.id, "Reviewed value", author="ana")
+    return edits.set_parent(folder, big.id, "Group A", author="ana")
+
+
+@pytest.fixture(scope="module")
+def updated(base, embedder, extractor):
+    return TaxonomyUpdater(embedder=embedder, extractor=extractor).update(base, judgments(NEW, "n"), author="bot")
+
+
+def test_update_keeps_existing_values_exactly(base, updated):
+    new = updated.folder.taxonomy
+    assert new.version == base.taxonomy.version + 1 and new.lineage[-1].op == "update"
+    new_by_id = new.by_id()
+    for v in base.taxonomy.values:
+        w = new_by_id[v.id]  # nothing removed or renumbered
+        assert (w.name, w.definition, w.status, w.parent) == (v.name, v.definition, v.status, v.parent)
+        assert w.size >= v.size
+    accepted = [v for v in new.values if v.status == "accepted"]
+    assert [v.name for v in accepted] == ["Reviewed value"]
+
+
+def test_update_assigns_known_values_and_proposes_new_ones(base, updated):
+    f, st = updated.folder, updated.stats
+    added = [v for v in f.taxonomy.values if v.id not in base.taxonomy.by_id()]
+    assert added and all(v.status == "proposed" for v in added)
+    assert not {v.id for v in added} & edits.ids_ever_seen(base)
+    assert st["new_values"] == len(added) == len(f.taxonomy.lineage[-1].args["new_values"])
+    new_expr = [e for e in f.expressions if e.rationale_id.startswith("n")]
+    assert len(new_expr) == st["n_new_expressions"] == st["assigned_to_existing"] + st["assigned_to_new"] + st["unassigned"]
+    # the animal-welfare rationales (n0-n4, n10) form a value of their own
+    animal = [e for e in new_expr if e.rationale_id in {"n0", "n1", "n2", "n3", "n4", "n10"}]
+    added_ids = {v.id for v in added}
+    assert sum(e.value_id in added_ids for e in animal) >= 0.8 * len(animal)
+    # a repeated argument joins the value its twin in the base belongs to
+    privacy_new = next(e for e in new_expr if e.rationale_id == "n6" and "privacy" in e.norm)
+    privacy_old = [e.value_id for e in base.expressions if e.norm == privacy_new.norm]
+    assert privacy_old and privacy_new.value_id == max(set(privacy_old), key=privacy_old.count)
+    # sizes are the expression counts
+    for v in f.taxonomy.active_values():
+        assert v.size == sum(e.value_id == v.id for e in f.expressions)
+    d = diff_taxonomies(base, f)
+    assert {c.new_id for c in d.of_kind("added")} == added_ids and not d.of_kind("removed")
+
+
+def test_update_embeds_only_new_texts(base, updated, embedder, extractor):
+    again = TaxonomyUpdater(embedder=embedder, extractor=extractor).update(base, judgments(NEW, "n"))
+    assert again.stats["embedded"] == 0 and again.stats["embedding_cache_hits"] > 0
+    assert [e.value_id for e in again.folder.expressions] == [e.value_id for e in updated.folder.expressions]
+
+
+def test_resubmitted_rationales_replace_their_expressions(updated, embedder, extractor):
+    f = updated.folder
+    twice = TaxonomyUpdater(embedder=embedder, extractor=extractor).update(f, judgments(NEW[:3], "n"))
+    ids = [e.id for e in twice.folder.expressions]
+    assert len(ids) == len(set(ids)) == len(f.expressions)
+
+
+def test_replace_flags_values_without_support(base, embedder, extractor):
+    only_animals = judgments([NEW[i] for i in (0, 1, 2, 3, 4, 10)], "a")
+    res = TaxonomyUpdater(embedder=embedder, extractor=extractor, replace=True).update(base, only_animals)
+    by_id = res.folder.taxonomy.by_id()
+    flagged = [vid for vid in by_id if NO_SUPPORT in by_id[vid].flags]
+    assert flagged and set(flagged) == set(res.folder.taxonomy.lineage[-1].args["flagged"])
+    for v in base.taxonomy.values:
+        assert v.id in by_id and by_id[v.id].status == v.status  # flagged, never dropped
+        if by_id[v.id].size == 0:
+            assert NO_SUPPORT in by_id[v.id].flags
+    assert all(e.rationale_id.startswith("a") for e in res.folder.expressions)
+
+
+def test_update_of_an_imported_list(tmp_path, embedder, extractor):
+    from taxonomy.export_import import import_taxonomy
+
+    p = tmp_path / "list.yaml"
+    p.write_text("- name: Honesty\n  definition: telling the truth, not lying\n"
+                 "- name: Privacy\n  definition: not snooping on others' messages and space\n"
+                 "- name: Animal Welfare\n  definition: not being cruel to animals\n"
+                 "- name: Punctuality\n  definition: being on time\n")
+    imported = import_taxonomy(p, embedder=embedder)
+    res = TaxonomyUpdater(embedder=embedder, extractor=extractor).update(imported, judgments(NEW, "n"))
+    by_name = {v.name: v for v in res.folder.taxonomy.values}
+    assert by_name["Animal Welfare"].size >= 3 and by_name["Privacy"].size >= 1
+    assert by_name["Punctuality"].size == 0 and NO_SUPPORT in by_name["Punctuality"].flags
+    assert {v.status for v in imported.taxonomy.values} == {"accepted"}
+
+
+def test_cli_update(base, tmp_path):
+    base.save(tmp_path / "tax")
+    new = tmp_path / "new.jsonl"
+    new.write_text("".join(json.dumps({"id": j.id, "dilemma_id": j.dilemma_id, "verdict": "YTA", "rationale": j.rationale}) + "\n"
+                           for j in judgments(NEW, "n")))
+    r = CliRunner().invoke(main, ["taxonomy", "update", str(tmp_path / "tax"), str(new), "--out", str(tmp_path / "v2"),
+                                  "--author", "bot"])
+    assert r.exit_code == 0, r.output
+    out = TaxonomyFolder.load(tmp_path / "v2")
+    assert out.taxonomy.version == base.taxonomy.version + 1
+    manifest = json.loads((tmp_path / "v2" / "manifest.json").read_text())
+    assert manifest["command"] == "taxonomy update" and manifest["counts"]["n_new_rationales"] == len(NEW)
+    assert load_judgments(new, require_rationale=True).records
