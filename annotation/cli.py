@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import click
 
+from moralgap.cli_options import add_commands_from
+
 
 @click.group("annotate")
 def annotate_group() -> None:
@@ -18,20 +20,5 @@ def studio_group() -> None:
     """Run a local Label Studio server (own virtual environment, bound to 127.0.0.1)."""
 
 
-def _register() -> None:
-    import importlib
-
-    for module in ("annotation.cli_studio", "annotation.cli_auto"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:  # a missing dependency inside the module is a real error
-                raise
-            continue
-        for cmd in getattr(mod, "ANNOTATE_COMMANDS", []):
-            annotate_group.add_command(cmd)
-        for cmd in getattr(mod, "STUDIO_COMMANDS", []):
-            studio_group.add_command(cmd)
-
-
-_register()
+add_commands_from(annotate_group, ("annotation.cli_studio", "annotation.cli_auto"), "ANNOTATE_COMMANDS")
+add_commands_from(studio_group, ("annotation.cli_studio",), "STUDIO_COMMANDS")

@@ -6,6 +6,25 @@ import click
 from .seeding import DEFAULT_SEED
 
 
+def add_commands_from(group: click.Group, modules: tuple[str, ...], attr: str) -> None:
+    """Add the commands listed in ``module.<attr>`` of each module that exists.
+
+    A stage's feature modules register themselves this way, so one missing optional module
+    does not break the others; a module that exists but fails to import is a real error.
+    """
+    import importlib
+
+    for module in modules:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        for cmd in getattr(mod, attr, []):
+            group.add_command(cmd)
+
+
 def seed_option(f):
     return click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True,
                         help="Seed for every random step of the run.")(f)

@@ -1,9 +1,9 @@
-"""``moralgap taxonomy ...``: build and show here; versioning commands come from ``cli_versions``."""
+"""``moralgap taxonomy ...``: build and show from ``cli_build``, versioning from ``cli_versions``."""
 from __future__ import annotations
 
-import importlib
-
 import click
+
+from moralgap.cli_options import add_commands_from
 
 
 @click.group("taxonomy")
@@ -11,16 +11,4 @@ def taxonomy_group() -> None:
     """Build, show, edit, diff, update, export and import value taxonomies."""
 
 
-def _register() -> None:
-    for module in ("taxonomy.cli_build", "taxonomy.cli_versions"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        for cmd in getattr(mod, "COMMANDS", []):
-            taxonomy_group.add_command(cmd)
-
-
-_register()
+add_commands_from(taxonomy_group, ("taxonomy.cli_build", "taxonomy.cli_versions"), "COMMANDS")
