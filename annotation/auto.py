@@ -1,0 +1,232 @@
+"""Zero-shot value annotation from a taxonomy, with no human labels.
+
+Each active value gets a prototype: the mean of the embeddings of its name, its name with its
+definition, its keywords, its exemplars and, when the taxonomy folder has one, its centroid.
+A text is scored against every prototype; the raw cosine is turned into a within-text z-score
+(how much one value stands out from the others for this text), since long rationales and short
+phrases have very different raw similarity ranges but comparable z-scores.
+
+Calibration rule (no hand-set cut-off): the taxonomy's own short texts (exemplars, keywords and
+up to ``max_expressions_per_value`` of the expressions the builder assigned to each value) are
+scored leave-one-out against the prototypes; a logistic curve fitted on "is this the item's own
+value?" turns z-scores into probabilities, and each value's threshold is the probability that
+maximises F1 on those items (values with fewer than three items share the pooled threshold).
+With labels at hand, :meth:`ZeroShotAnnotator.calibrate` re-tunes the thresholds on them.
+
+A rationale's score for a value is the larger of (a) its whole-text probability and (b) the
+best probability among its extracted value expressions whose nearest value it is.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from moralgap.errors import InputError
+from moralgap.records import ValueAnnotation
+from moralgap.seeding import DEFAULT_SEED, rng
+
+from .classifier import annotations_from_scores
+from .thresholds import per_value_report, tune_thresholds
+
+log = logging.getLogger(__name__)
+
+
+def _normalise(m: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(m, axis=-1, keepdims=True)
+    return m / np.where(norms > 0, norms, 1.0)
+
+
+def within_item_z(sims: np.ndarray) -> np.ndarray:
+    """Standardise each row across values; a single value keeps its raw similarity."""
+    if sims.shape[1] < 2:
+        return sims.copy()
+    sd = sims.std(axis=1, keepdims=True)
+    return (sims - sims.mean(axis=1, keepdims=True)) / np.where(sd > 1e-9, sd, 1.0)
+
+
+@dataclass
+class _Calibration:
+    slope: float
+    bias: float
+    n_items: int
+    report: dict = field(default_factory=dict)
+
+    def probability(self, z: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-np.clip(self.slope * z + self.bias, -40, 40)))
+
+
+class ZeroShotAnnotator:
+    """Value annotation from the taxonomy alone; ``fit`` builds prototypes and thresholds.
+
+    ``extractor`` is anything with ``extract(judgments) -> list[Expression]``; ``None`` loads
+    :class:`taxonomy.extract.ValueExtractor` on first use, ``False`` scores whole rationales only.
+    """
+
+    def __init__(self, folder, *, embedder=None, extractor=None, max_expressions_per_value: int = 30,
+                 seed: int = DEFAULT_SEED):
+        self.folder = folder
+        self.taxonomy = folder.taxonomy
+        self.value_ids = [v.id for v in self.taxonomy.active_values()]
+        if not self.value_ids:
+            raise InputError(None, f"taxonomy {self.taxonomy.name!r} v{self.taxonomy.version} has no active values",
+                             field="values")
+        self._embedder = embedder
+        self._extractor = extractor
+        self.max_expressions_per_value = max_expressions_per_value
+        self.seed = seed
+        self.prototypes: np.ndarray | None = None
+        self.thresholds: np.ndarray | None = None
+        self.calibration: _Calibration | None = None
+        self.threshold_source = "exemplars"
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from taxonomy.embed import Embedder
+
+            self._embedder = Embedder(self.taxonomy.embedding_model)
+        return self._embedder
+
+    @property
+    def extractor(self):
+        if self._extractor is None:
+            from taxonomy.extract import ValueExtractor
+
+            self._extractor = ValueExtractor()
+        return self._extractor or None
+
+    # --- prototypes and calibration ------------------------------------------------------
+    def _components(self) -> tuple[list[str], list[int]]:
+        texts, owner = [], []
+        for j, vid in enumerate(self.value_ids):
+            v = self.taxonomy.get(vid)
+            parts = [v.name] + ([f"{v.name}: {v.definition}"] if v.definition else []) + list(v.keywords) + list(v.exemplars)
+            for t in dict.fromkeys(p.strip() for p in parts if p and p.strip()):
+                texts.append(t)
+                owner.append(j)
+        return texts, owner
+
+    def _held_out_items(self) -> tuple[list[str], list[int]]:
+        """Builder-assigned expressions (not prototype components) as extra calibration items."""
+        by_value: dict[int, list[str]] = defaultdict(list)
+        col = {v: j for j, v in enumerate(self.value_ids)}
+        for e in self.folder.expressions:
+            if e.value_id in col and e.norm:
+                by_value[col[e.value_id]].append(e.norm)
+        texts, owner = [], []
+        gen = rng(self.seed, "zero-shot-calibration")
+        for j in sorted(by_value):
+            distinct = sorted(set(by_value[j]))
+            pick = gen.permutation(len(distinct))[: self.max_expressions_per_value]
+            for k in sorted(pick):
+                texts.append(distinct[k])
+                owner.append(j)
+        return texts, owner
+
+    def fit(self) -> "ZeroShotAnnotator":
+        comp_texts, comp_owner = self._components()
+        comp_vecs = self.embedder.encode(comp_texts, desc="embedding value prototypes")
+        n_values = len(self.value_ids)
+        sums = np.zeros((n_values, comp_vecs.shape[1]), dtype=np.float64)
+        counts = np.zeros(n_values)
+        for vec, j in zip(comp_vecs, comp_owner):
+            sums[j] += vec
+            counts[j] += 1
+        for j, vid in enumerate(self.value_ids):
+            if vid in self.folder.centroids:
+                sums[j] += _normalise(self.folder.centroids[vid].astype(np.float64))
+                counts[j] += 1
+        self.prototypes = _normalise(sums).astype(np.float32)
+
+        # Leave-one-out: a component is scored against its own value's prototype without it.
+        sims = comp_vecs @ self.prototypes.T
+        for i, j in enumerate(comp_owner):
+            if counts[j] > 1:
+                loo = _normalise(sums[j] - comp_vecs[i])
+                sims[i, j] = float(comp_vecs[i] @ loo)
+            else:
+                sims[i, j] = np.nan  # a value known by its name alone cannot be scored against itself
+        keep = ~np.isnan(sims).any(axis=1)
+        sims, owner = sims[keep], [o for o, k in zip(comp_owner, keep) if k]
+        extra_texts, extra_owner = self._held_out_items()
+        if extra_texts:
+            sims = np.vstack([sims, self.embedder.encode(extra_texts, desc="embedding calibration items") @ self.prototypes.T])
+            owner += extra_owner
+        truth = np.zeros((len(owner), n_values), dtype=bool)
+        truth[np.arange(len(owner)), owner] = True
+        self.calibration = self._fit_calibration(within_item_z(sims), truth)
+        if len(owner) and n_values > 1:
+            probs = self.calibration.probability(within_item_z(sims))
+            self.thresholds = tune_thresholds(probs, truth)
+            self.calibration.report = per_value_report(probs >= self.thresholds, truth, self.value_ids, self.thresholds)
+        else:
+            # Nothing to contrast a lone value with: accept what scores above the midpoint.
+            self.thresholds = np.full(n_values, 0.5)
+        return self
+
+    def _fit_calibration(self, z: np.ndarray, truth: np.ndarray) -> _Calibration:
+        if truth.shape[0] == 0 or truth.shape[1] < 2:
+            return _Calibration(1.0, 0.0, int(truth.shape[0]))
+        from sklearn.linear_model import LogisticRegression
+
+        lr = LogisticRegression(C=1.0, random_state=self.seed).fit(z.reshape(-1, 1), truth.ravel())
+        return _Calibration(float(lr.coef_[0, 0]), float(lr.intercept_[0]), int(truth.shape[0]))
+
+    def _check_fitted(self) -> None:
+        if self.prototypes is None:
+            self.fit()
+
+    # --- scoring ----------------------------------------------------------------------------
+    def text_scores(self, texts: Sequence[str]) -> np.ndarray:
+        self._check_fitted()
+        if not texts:
+            return np.zeros((0, len(self.value_ids)))
+        sims = self.embedder.encode(list(texts), desc="embedding rationales") @ self.prototypes.T
+        return self.calibration.probability(within_item_z(sims))
+
+    def expression_scores(self, ids: Sequence[str], expressions) -> np.ndarray:
+        """Per rationale and value: the best probability among expressions nearest that value."""
+        self._check_fitted()
+        out = np.zeros((len(ids), len(self.value_ids)))
+        row = {rid: i for i, rid in enumerate(ids)}
+        exprs = [e for e in expressions if e.rationale_id in row and (e.norm or e.text)]
+        if not exprs:
+            return out
+        vecs = self.embedder.encode([e.norm or e.text for e in exprs], desc="embedding expressions")
+        probs = self.calibration.probability(within_item_z(vecs @ self.prototypes.T))
+        nearest = probs.argmax(axis=1)
+        for e, j, p in zip(exprs, nearest, probs[np.arange(len(exprs)), nearest]):
+            i = row[e.rationale_id]
+            out[i, j] = max(out[i, j], p)
+        return out
+
+    def score_judgments(self, judgments) -> tuple[list[str], np.ndarray]:
+        items = [j for j in judgments if (j.rationale or "").strip()]
+        ids = [j.id for j in items]
+        scores = self.text_scores([j.rationale for j in items])
+        if self.extractor is not None and items:
+            scores = np.maximum(scores, self.expression_scores(ids, self.extractor.extract(items)))
+        return ids, scores
+
+    def calibrate(self, scores: np.ndarray, labels: np.ndarray) -> dict:
+        """Re-tune thresholds on labelled rationales (scores from :meth:`score_judgments`)."""
+        self._check_fitted()
+        labels = np.asarray(labels, dtype=bool)
+        tuned = tune_thresholds(scores, labels)
+        # A value absent from the labels keeps its exemplar-chosen threshold.
+        self.thresholds = np.where(labels.any(axis=0), tuned, self.thresholds)
+        self.threshold_source = "labels"
+        return per_value_report(scores >= self.thresholds, labels, self.value_ids, self.thresholds)
+
+    def annotate(self, judgments) -> list[ValueAnnotation]:
+        ids, scores = self.score_judgments(judgments)
+        return self.annotations(ids, scores)
+
+    def annotations(self, ids: Sequence[str], scores: np.ndarray) -> list[ValueAnnotation]:
+        self._check_fitted()
+        return annotations_from_scores(ids, scores, self.thresholds, self.value_ids, source="auto",
+                                       taxonomy_version=self.taxonomy.version, keep_scores=0.05)
