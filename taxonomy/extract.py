@@ -70,8 +70,6 @@ NON_EVALUATIVE = {"sure", "able", "glad", "fine", "okay", "ok", "true", "possibl
 AMBIGUOUS = {("pretty", "ADV"), ("mean", "VERB"), ("right", "ADJ"), ("right", "ADV"), ("right", "INTJ"),
              ("fair", "ADV"), ("kind", "ADV"), ("kind", "NOUN"), ("fine", "ADJ"), ("cheap", "ADV")}
 
-if not Token.has_extension("mg_neg"):
-    Token.set_extension("mg_neg", default=None)
 if not Doc.has_extension("value_expressions"):
     Doc.set_extension("value_expressions", default=None)
 
@@ -288,7 +286,8 @@ class ValueExpressionComponent:
                 continue
             negated = _is_negated(anchor)
             sign = sense.sign * (-1 if negated else 1)
-            if sense.kind == "noun" and anchor.pos_ in ("NOUN", "PROPN", "ADJ", "X") and len(span) == 1 or sense.kind == "noun" and len(span) > 1:
+            names_value = sense.kind == "noun" and (len(span) > 1 or anchor.pos_ in ("NOUN", "PROPN", "ADJ", "X"))
+            if names_value:
                 self._explicit(doc, span, anchor, sign, sense, add)
             elif anchor.pos_ == "VERB" and anchor.dep_ not in ("amod", "acomp"):
                 obj = _object_tokens(anchor)
