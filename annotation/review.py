@@ -16,14 +16,12 @@ from __future__ import annotations
 import html
 import logging
 import os
-import shutil
-import tempfile
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from moralgap.errors import InputError, MoralgapError
-from moralgap.io import write_json
+from moralgap.io import write_folder_atomically, write_json
 from moralgap.records import Expression, Taxonomy, Value
 
 from . import label_config as lc
@@ -328,23 +326,10 @@ def apply_review(folder, tasks: list[ExportTask], project_id: int, *, embedder=N
 
 
 def save_folder_atomically(folder, out: str | os.PathLike, extra: dict[str, object] | None = None) -> Path:
-    """Write a whole taxonomy folder beside ``out`` first, then swap it in: never half-written."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    """Write a whole taxonomy folder (plus ``extra`` JSON files) and swap it in: never half-written."""
+    def write(tmp: Path) -> None:
         folder.save(tmp)
         for name, obj in (extra or {}).items():
             write_json(tmp / name, obj)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+
+    return write_folder_atomically(out, write)

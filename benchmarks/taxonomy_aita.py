@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
 from _common import print_table, read_jsonl_gz, shared_data
 
 
@@ -24,6 +22,7 @@ def main() -> None:
     opts = ap.parse_args()
 
     from moralgap.records import Judgment
+    from profiling.diversity import normalised_entropy, top_k_share
     from taxonomy.build import TaxonomyBuilder
     from taxonomy.seed_values import load_seed_values
 
@@ -36,16 +35,15 @@ def main() -> None:
     t = time.perf_counter()
     result = builder.fit(judgments)
     elapsed = time.perf_counter() - t
-    sizes = np.array([v.size for v in result.taxonomy.values], dtype=float)
-    p = sizes / sizes.sum()
+    sizes = [v.size for v in result.taxonomy.values]
     with_any = len({e.rationale_id for e in result.expressions})
     row = {
         "comments": len(judgments),
         "values": len(sizes),
         "with_expression": with_any / len(judgments),
         "with_value": result.stats["rationale_coverage"],
-        "top10_share": float(np.sort(p)[::-1][:10].sum()),
-        "norm_entropy": float(-(p * np.log(p)).sum() / np.log(len(p))),
+        "top10_share": top_k_share(sizes, 10),
+        "norm_entropy": normalised_entropy(sizes),
         "outlier_rate": result.stats["outlier_rate"],
         "seconds": elapsed,
     }

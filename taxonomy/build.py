@@ -19,6 +19,7 @@ import numpy as np
 from moralgap.errors import InputError
 from moralgap.records import Expression, LineageEntry, Taxonomy, Value
 from moralgap.seeding import DEFAULT_SEED, seed_everything
+from profiling.diversity import normalised_entropy, top_k_share
 
 from .cluster import cluster_expressions, weighted_centroids
 from .folder import TaxonomyFolder
@@ -304,8 +305,7 @@ class TaxonomyBuilder:
                 "value_id": ids[c] if c >= 0 else None,
                 "similarity": round(float(sims[i, c]), 4) if c >= 0 else None,
             }))
-        sizes = np.array([v.size for v in values], dtype=float)
-        p = sizes / sizes.sum()
+        sizes = [v.size for v in values]
         stats = {
             "n_expressions": len(expressions),
             "n_distinct_expressions": n_distinct,
@@ -317,8 +317,8 @@ class TaxonomyBuilder:
             "assign_threshold": round(threshold, 4),
             "outlier_rate_before_assignment": round(noise_before, 4),
             "outlier_rate": round(noise_after, 4),
-            "top10_share": round(float(np.sort(p)[::-1][:10].sum()), 4),
-            "normalised_entropy": round(float(-(p[p > 0] * np.log(p[p > 0])).sum() / np.log(k)) if k > 1 else 0.0, 4),
+            "top10_share": round(top_k_share(sizes, 10), 4),
+            "normalised_entropy": round(normalised_entropy(sizes), 4),
         }
         if self.seed_values:
             stats["seed_values_matched"] = len(seed_match)

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -11,28 +9,8 @@ import click
 
 from moralgap.cli_options import report_read, seed_option, skip_invalid_option, verdict_map_option
 from moralgap.errors import InputError
+from moralgap.io import write_folder_atomically
 from moralgap.manifest import Manifest
-
-
-def write_folder_atomically(out: Path, write) -> None:
-    """Build the whole output folder beside ``out`` and swap it in, so ``out`` is never half-written."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    try:
-        write(tmp)
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _n_values(text: str) -> int | None:

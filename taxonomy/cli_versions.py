@@ -56,7 +56,7 @@ def _target(taxdir: Path, out: Path | None, in_place: bool) -> Path:
 def save_version(old_dir: Path, new_folder, target: Path, manifest: Manifest, *, in_place: bool,
                  old_version: int) -> None:
     """Write the new version as a whole folder swapped in at once; in place, older files are kept."""
-    from .cli_build import write_folder_atomically
+    from moralgap.io import write_folder_atomically
 
     def write(tmp: Path) -> None:
         tmp.mkdir(parents=True, exist_ok=True)
@@ -327,7 +327,7 @@ def export(taxdir, fmt, out, include_inactive):
 @click.option("--reason", default="", help="Recorded in the lineage.")
 def import_(values_file, out, name, embedding_model, author, reason):
     """Start a taxonomy from a hand-written YAML/JSON/CSV list of value names (+ definitions, parents)."""
-    from .cli_build import write_folder_atomically
+    from moralgap.io import write_folder_atomically
     from .embed import Embedder
     from .export_import import import_taxonomy
 

@@ -130,3 +130,21 @@ def test_file_not_found_and_folder(tmp_path):
         read_records(tmp_path / "nope.jsonl", Judgment)
     with pytest.raises(InputError, match="is a folder"):
         read_records(tmp_path, Judgment)
+
+
+def test_folder_swap_replaces_whole_or_keeps_old(tmp_path):
+    from moralgap.io import write_folder_atomically
+
+    out = tmp_path / "tax"
+    write_folder_atomically(out, lambda d: (d / "a.json").write_text("1"))
+    write_folder_atomically(out, lambda d: (d / "b.json").write_text("2"))
+    assert sorted(p.name for p in out.iterdir()) == ["b.json"]
+
+    def crash(d):
+        (d / "half.json").write_text("partial")
+        raise RuntimeError("crash mid-write")
+
+    with pytest.raises(RuntimeError):
+        write_folder_atomically(out, crash)
+    assert sorted(p.name for p in out.iterdir()) == ["b.json"]
+    assert [p.name for p in tmp_path.iterdir()] == ["tax"]
