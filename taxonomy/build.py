@@ -61,6 +61,13 @@ class BuildResult:
     def save(self, out) -> None:
         self.folder.save(out)
 
+    def add_coverage(self, n_rationales: int) -> None:
+        """Record how many of the ``n_rationales`` given rationales got at least one value."""
+        with_value = {e.rationale_id for e in self.expressions if e.value_id}
+        self.stats.update(n_rationales=n_rationales, rationales_with_value=len(with_value),
+                          rationale_coverage=round(len(with_value) / n_rationales, 4))
+        self.taxonomy.stats.update(self.stats)
+
 
 @dataclass
 class _Distinct:
@@ -190,11 +197,7 @@ class TaxonomyBuilder:
             raise InputError(None, "no rationales to build a taxonomy from (every rationale is empty)", field="rationale")
         expressions = self.extractor.extract(judgments)
         result = self.fit_expressions(expressions, texts={j.id: j.rationale for j in judgments})
-        with_value = {e.rationale_id for e in result.expressions if e.value_id}
-        result.stats["n_rationales"] = len(judgments)
-        result.stats["rationales_with_value"] = len(with_value)
-        result.stats["rationale_coverage"] = round(len(with_value) / len(judgments), 4)
-        result.taxonomy.stats.update(result.stats)
+        result.add_coverage(len(judgments))
         return result
 
     def _key_function(self, texts: dict[str, str] | None):

@@ -83,9 +83,7 @@ def build(judgments, out, n_values, seed_values, embedding_model, spacy_model, m
         expressions = extractor.extract(read.records)
     with manifest.timed("embed_and_cluster"):
         result = builder.fit_expressions(expressions, texts={j.id: j.rationale for j in read.records})
-    with_value = {e.rationale_id for e in result.expressions if e.value_id}
-    result.taxonomy.stats.update(n_rationales=len(read.records), rationales_with_value=len(with_value),
-                                 rationale_coverage=round(len(with_value) / len(read.records), 4))
+    result.add_coverage(len(read.records))
     manifest.add_model("spacy", extractor.spacy_model, lexicon=extractor.lexicon.source)
     manifest.add_model("embedding", embedding_model or "all-MiniLM-L6-v2", path=embedder.model_path,
                        fingerprint=embedder.fingerprint)
