@@ -2,10 +2,10 @@
 
 Features are sentence embeddings (the frozen MiniLM encoder, or one fine-tuned on the labels:
 see :mod:`annotation.finetune`) and, optionally, TF-IDF word n-grams. With the frozen encoder
-one logistic regression per value reads both feature kinds side by side; with a fine-tuned
-encoder its own per-value head and a TF-IDF regression are separate members and a value's
-score is the mean of their probabilities. One threshold per value is tuned on predictions the
-model did not train on (cross-validated, or a held-out slice when the encoder is fine-tuned),
+one logistic regression per value reads both feature kinds side by side; a fine-tuned encoder
+is read by its own per-value head alone. Fine-tuning can also learn auxiliary labels (finer
+values, say) that shape the encoder but are never predicted. One threshold per value is tuned
+on predictions the model did not train on (cross-validated, or a held-out slice when the encoder is fine-tuned),
 and the same predictions give the per-value precision / recall / F1 report.
 
 A saved model is a folder: ``model.json`` (taxonomy name, version and value ids, thresholds,
@@ -121,7 +121,7 @@ class ClassifierSettings:
     C_tfidf: float = 8.0
     cv: int = 5
     finetune_epochs: int = 0
-    finetune_layers: int = 3
+    finetune_layers: int = 6  # all of MiniLM's; the embeddings stay frozen
     holdout: float = 0.15
     seed: int = DEFAULT_SEED
 
@@ -186,19 +186,34 @@ class ValueClassifier:
         return np.mean(parts, axis=0)
 
     # --- training ---------------------------------------------------------------------------
-    def fit(self, texts: Sequence[str], labels: np.ndarray) -> "ValueClassifier":
+    def fit(self, texts: Sequence[str], labels: np.ndarray, aux_labels: np.ndarray | None = None) -> "ValueClassifier":
+        """Learn from ``labels`` (texts x values, bool).
+
+        ``aux_labels`` (texts x any number of extra targets, e.g. the finer values each value
+        groups) are learnt beside the values while the encoder is fine-tuned, which shapes it
+        with more detailed supervision; they are not predicted, saved or used otherwise.
+        """
         texts = list(texts)
         Y = np.asarray(labels, dtype=bool)
         if len(texts) == 0:
             raise InputError(None, "empty training set: no labelled rationales")
         if Y.shape != (len(texts), len(self.value_ids)):
             raise InputError(None, f"labels have shape {Y.shape}, expected ({len(texts)}, {len(self.value_ids)})")
+        if aux_labels is not None:
+            aux_labels = np.asarray(aux_labels, dtype=bool)
+            if aux_labels.ndim != 2 or aux_labels.shape[0] != len(texts):
+                raise InputError(None, f"auxiliary labels have shape {aux_labels.shape}, expected ({len(texts)}, m)",
+                                 field="aux_labels")
+            if self.settings.finetune_epochs == 0:
+                raise InputError(None, "auxiliary labels only serve fine-tuning: set finetune_epochs", field="aux_labels")
         if len(texts) < 4:
             raise InputError(None, f"only {len(texts)} labelled rationales: at least 4 are needed to train and tune thresholds")
         s = self.settings
-        self.tfidf = TfidfFeatures().fit(texts) if s.use_tfidf else None
+        # No TF-IDF member beside a tuned encoder: on Touché23 averaging one in lowered
+        # validation macro-F1 from 0.448 to 0.419 (README, "Measured on Touché23-ValueEval").
+        self.tfidf = TfidfFeatures().fit(texts) if s.use_tfidf and s.finetune_epochs == 0 else None
         if s.finetune_epochs > 0:
-            scored, truth = self._fit_finetuned(texts, Y)
+            scored, truth = self._fit_finetuned(texts, Y, aux_labels)
         else:
             feats = self._features(texts)
             scored, truth = self._cross_validated(feats, Y), Y
@@ -209,6 +224,8 @@ class ValueClassifier:
         self.report = per_value_report(scored >= self.thresholds, truth, self.value_ids, self.thresholds)
         self.report["tuned_on"] = "held-out slice" if s.finetune_epochs > 0 else f"{self._n_folds(len(texts))}-fold cross-validation"
         self.report["n_train"] = len(texts)
+        if aux_labels is not None:
+            self.report["n_aux_labels"] = int(aux_labels.shape[1])
         return self
 
     def _n_folds(self, n: int) -> int:
@@ -227,7 +244,7 @@ class ValueClassifier:
             out[test] = self._combine(self._fit_members(feats, Y, train), feats, test)
         return out
 
-    def _fit_finetuned(self, texts: list[str], Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _fit_finetuned(self, texts: list[str], Y: np.ndarray, aux: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Fine-tune on all but a held-out slice; the slice tunes the thresholds.
 
         Cross-validation would fine-tune the encoder once per fold, which a CPU cannot afford;
@@ -241,16 +258,16 @@ class ValueClassifier:
         order = rng(s.seed, "classifier-holdout").permutation(n)
         n_hold = min(max(1, int(round(s.holdout * n))), n - 2)
         hold, train = np.sort(order[:n_hold]), np.sort(order[n_hold:])
-        result = finetune_encoder([texts[i] for i in train], Y[train], base_model=s.embedding_model,
+        targets = Y if aux is None else np.hstack([Y, aux])
+        result = finetune_encoder([texts[i] for i in train], targets[train], base_model=s.embedding_model,
                                   epochs=s.finetune_epochs, trainable_layers=s.finetune_layers, seed=s.seed)
         self.encoder_path = None
         self._embedder = result.embedder
         self._finetuned = result
-        self.members = [LinearMember("embedding", result.coef, result.intercept)]
-        feats = self._features(texts)
-        if self.tfidf is not None:
-            self.members.append(LinearMember("tfidf", *fit_linear(feats["tfidf"][train], Y[train], C=s.C_tfidf, seed=s.seed)))
-        return self._combine(self.members, feats, hold), Y[hold]
+        k = len(self.value_ids)  # the head's first k outputs are the values; the rest were auxiliary
+        self.members = [LinearMember("embedding", result.coef[:k], result.intercept[:k])]
+        hold_texts = [texts[i] for i in hold]
+        return self._combine(self.members, self._features(hold_texts)), Y[hold]
 
     # --- prediction -------------------------------------------------------------------------
     def _check_fitted(self) -> None:

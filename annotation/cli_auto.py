@@ -155,7 +155,8 @@ def _check_resume(out: str, sink, version: int) -> None:
 @click.option("--tfidf/--no-tfidf", default=True, show_default=True, help="Add TF-IDF n-gram features.")
 @click.option("--finetune-epochs", default=0, show_default=True, type=click.IntRange(0, 50),
               help="Fine-tune the encoder's top layers for this many epochs (0: frozen encoder).")
-@click.option("--finetune-layers", default=3, show_default=True, type=click.IntRange(1, 24))
+@click.option("--finetune-layers", default=6, show_default=True, type=click.IntRange(1, 48),
+              help="How many of the encoder's top layers to tune (6: all of MiniLM's).")
 @click.option("--cv", default=5, show_default=True, type=click.IntRange(2, 20), help="Folds for threshold tuning.")
 @click.option("--embedding-model", default=None, help="Sentence encoder (default all-MiniLM-L6-v2, offline).")
 @seed_option

@@ -84,6 +84,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="use only the first N premises (quick runs)")
     ap.add_argument("--embed-text", default="norm", choices=["norm", "norm+value", "context"])
     ap.add_argument("--context-weight", type=float, default=3.0)
+    ap.add_argument("--pca-components", type=int, default=None, help="default: the builder's")
     opts = ap.parse_args()
 
     from taxonomy.embed import Embedder
@@ -99,7 +100,8 @@ def main() -> None:
     extractor = ValueExtractor()
     embedder.encode(["warm up"])
     rows = []
-    assigned, t_mg = run_moralgap(texts, ids, embedder, extractor, embed_text=opts.embed_text, context_weight=opts.context_weight)
+    assigned, t_mg = run_moralgap(texts, ids, embedder, extractor, embed_text=opts.embed_text, context_weight=opts.context_weight,
+                                **({"pca_components": opts.pca_components} if opts.pca_components else {}))
     rows.append({"method": "moralgap (expressions, HDBSCAN, 20 values)", **evaluate(assigned, gold, cats), "seconds": t_mg})
 
     t = time.perf_counter()

@@ -6,7 +6,7 @@
    with one build on all comments: adjusted Rand index over the expressions both assign, and
    the share of expressions that land in matching values (values paired one-to-one by their
    overlap, Hungarian). For scale, the same figures for two full builds that differ only in
-   the seed. Also: values of the half-A build that an independent half-B build also finds
+   the seed, and the agreement of other update threshold rules. Also: values of the half-A build that an independent half-B build also finds
    (centroid match) and whether the update kept their ids and names.
 2. Time of a 10% addition: build on 90%, then time ``update`` with the other 10% (extraction,
    embedding with the cache the base build left, assignment, clustering of leftovers), against
@@ -105,6 +105,15 @@ def main() -> None:
         {"comparison": "half-A build vs full build, on half-A expressions", **half_vs_full},
         {"comparison": f"full build seed {opts.seed + 1} vs seed {opts.seed}", **seed_vs_seed},
     ]
+    # Other update rules, same halves: how the default threshold rule was chosen.
+    settings = []
+    for label, kw in (("default: the build's outlier threshold, floor 0.5", {}),
+                      ("--percentile 1 (per value)", {"percentile": 1.0}),
+                      ("--threshold 0.6", {"threshold": 0.6}),
+                      ("--threshold 0.4", {"threshold": 0.4})):
+        res = TaxonomyUpdater(embedder=warm, extractor=extractor, seed=opts.seed, **kw).update(base_a, shuffled[half:])
+        settings.append({"update setting": label, **assignment_agreement(labels(res.folder), labels(full)),
+                         "new_values": res.stats["new_values"], "unassigned": res.stats["unassigned"]})
     print(f"Real AITA top comments: {len(judgments)}; half A {half}, half B {len(shuffled) - half}; "
           f"n_values {opts.n_values}, seed {opts.seed}")
     print_table(rows, ["comparison", "ari", "matched_share", "both_assigned"])
@@ -115,6 +124,9 @@ def main() -> None:
     print(f"update: {st['n_new_expressions']} new expressions, {st['assigned_to_existing']} joined existing values, "
           f"{st['assigned_to_new']} formed {st['new_values']} new values, {st['unassigned']} unassigned "
           f"(thresholds min {st.get('threshold_min')}, median {st.get('threshold_median')})")
+
+    print()
+    print_table(settings, ["update setting", "ari", "matched_share", "new_values", "unassigned"])
 
     # -- 2. a 10% addition -------------------------------------------------------------------
     base90 = build(shuffled[:ninety], embedder("ten"))
@@ -130,7 +142,7 @@ def main() -> None:
     print()
     print_table(times, ["run", "seconds", "share_of_cold_full", "share_of_warm_full"])
     if opts.json:
-        Path(opts.json).write_text(json.dumps({"agreement": rows, "values_in_both_halves": len(in_both),
+        Path(opts.json).write_text(json.dumps({"agreement": rows, "update_settings": settings, "values_in_both_halves": len(in_both),
                                                "kept": kept, "update_stats": st, "timings": times}, indent=2))
 
 

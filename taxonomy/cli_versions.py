@@ -237,11 +237,11 @@ def diff(old, new, threshold, as_json, out):
 @click.argument("taxdir", type=click.Path(path_type=Path))
 @click.argument("judgments", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--threshold", type=float, default=None,
-              help="One cosine similarity for every value (default: per value, from its members).")
-@click.option("--percentile", type=float, default=1.0, show_default=True,
-              help="Per-value threshold: this percentile of the value's members' similarity to it.")
+              help="One cosine similarity for every value (default: the build's own outlier threshold).")
+@click.option("--percentile", type=float, default=None,
+              help="Per-value thresholds instead: this percentile of each value's members' similarity to it.")
 @click.option("--min-threshold", type=float, default=None,
-              help="Floor of every per-value threshold, and the threshold of values without members (default 0.5).")
+              help="Floor under the build's outlier threshold and every per-value threshold (default 0.5).")
 @click.option("--min-new-size", type=int, default=3, show_default=True, help="Smallest new value offered.")
 @click.option("--n-new-values", type=int, default=None, help="Clusters for the leftovers (default: by average value size).")
 @click.option("--replace", is_flag=True, help="JUDGMENTS is the whole corpus: drop the old expressions.")

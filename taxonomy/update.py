@@ -4,12 +4,14 @@
    already holds replaces that rationale's old expressions; ``replace=True`` drops every old
    expression, making the new file the whole corpus).
 2. Embed them the way the build did; the embedding cache means only unseen texts are embedded.
-3. Assign each to the nearest active value's centroid when the cosine similarity reaches that
-   value's threshold: the ``percentile``-th percentile of its own members' similarity to it,
-   never below the build's outlier threshold (``stats.assign_threshold``) nor ``min_threshold``.
-   A tight value thus takes only close expressions and a broad one broader ones. Values with
-   fewer than ``min_value_members`` scored members (imported values, fresh splits) use
-   ``min_threshold``. ``threshold=`` sets one cosine for every value instead.
+3. Assign each to the nearest active value's centroid when the cosine similarity reaches the
+   threshold. By default that is the build's own rule for its outliers: its data-driven
+   ``stats.assign_threshold``, never below ``min_threshold``, so an update puts an expression
+   where a rebuild on all the data would most likely put it. An expression whose embedded form
+   the taxonomy already holds joins that form's value. ``percentile=`` gives each value its own
+   threshold instead: that percentile of its members' similarity to it (never below the rule
+   above; values with fewer than ``min_value_members`` members use it), so a tight value takes
+   only close expressions. ``threshold=`` sets one cosine for every value.
 4. Cluster the leftovers with the taxonomy builder into new ``proposed`` values with fresh ids,
    about as large on average as the existing values; clusters under ``min_new_size`` stay
    unassigned.
@@ -31,16 +33,15 @@ from moralgap.errors import InputError
 from moralgap.records import Expression
 from moralgap.seeding import DEFAULT_SEED
 
+from .build import DEFAULT_PCA_COMPONENTS
 from .edits import (ACTIVE, default_embedder, expression_vectors, fresh_value_id, new_version, unique_name)
 from .folder import TaxonomyFolder
 
 log = logging.getLogger(__name__)
 
 NO_SUPPORT = "no_support"
-DEFAULT_PERCENTILE = 1.0
-# Both chosen on the real AITA comments: see docs/readme/taxonomy-versions.md ("How the
-# thresholds were chosen"). The percentile matches the build's own outlier rule (1st percentile);
-# below the floor, nearest-value matches mostly disagree with the lexicon's reading.
+# Chosen on the real AITA comments (README, "How the thresholds were chosen"): below it,
+# nearest-value matches mostly disagree with the lexicon's reading.
 MIN_THRESHOLD = 0.5
 
 
@@ -50,16 +51,22 @@ class UpdateResult:
     stats: dict = field(default_factory=dict)
 
 
-def value_thresholds(folder: TaxonomyFolder, value_ids: Sequence[str], *, percentile: float, min_members: int,
+def build_rule_threshold(folder: TaxonomyFolder, floor: float) -> float:
+    """The similarity the build required of its outliers, never below ``floor``."""
+    build_floor = folder.taxonomy.stats.get("assign_threshold")
+    return max(floor, float(build_floor)) if isinstance(build_floor, (int, float)) else floor
+
+
+def value_thresholds(folder: TaxonomyFolder, value_ids: Sequence[str], *, percentile: float | None, min_members: int,
                      floor: float) -> np.ndarray:
-    """Per-value assignment thresholds from the stored member similarities (see module docstring)."""
+    """Assignment thresholds, one per value (see module docstring)."""
+    floor = build_rule_threshold(folder, floor)
+    if percentile is None:
+        return np.full(len(value_ids), floor, dtype=np.float64)
     sims: dict[str, list[float]] = {}
     for e in folder.expressions:
         if e.value_id is not None and e.similarity is not None:
             sims.setdefault(e.value_id, []).append(e.similarity)
-    build_floor = folder.taxonomy.stats.get("assign_threshold")
-    if isinstance(build_floor, (int, float)):
-        floor = max(floor, float(build_floor))
     out = np.empty(len(value_ids), dtype=np.float64)
     for i, vid in enumerate(value_ids):
         s = sims.get(vid, [])
@@ -72,8 +79,9 @@ class TaxonomyUpdater:
 
     Parameters
     ----------
-    threshold: one cosine similarity for every value (overrides the per-value thresholds).
-    percentile, min_value_members, min_threshold: the per-value thresholds.
+    threshold: one cosine similarity for every value (overrides the rules below).
+    min_threshold: floor under the build's outlier threshold (the default rule).
+    percentile, min_value_members: per-value thresholds instead (None: the default rule).
     min_new_size: smallest cluster of leftovers offered as a new value.
     n_new_values: how many values to cluster the leftovers into; default: leftovers divided by
         the average size of the existing active values (at least 1).
@@ -81,13 +89,13 @@ class TaxonomyUpdater:
     seed, embedder, extractor: as for :class:`~taxonomy.build.TaxonomyBuilder`.
     """
 
-    def __init__(self, *, threshold: float | None = None, percentile: float = DEFAULT_PERCENTILE,
+    def __init__(self, *, threshold: float | None = None, percentile: float | None = None,
                  min_value_members: int = 5, min_threshold: float = MIN_THRESHOLD, min_new_size: int = 3,
                  n_new_values: int | None = None, replace: bool = False, seed: int = DEFAULT_SEED,
                  embedder=None, extractor=None):
         if threshold is not None and not -1.0 <= threshold <= 1.0:
             raise InputError(None, "threshold is a cosine similarity in [-1, 1]", field="threshold")
-        if not 0.0 <= percentile <= 100.0:
+        if percentile is not None and not 0.0 <= percentile <= 100.0:
             raise InputError(None, "percentile must be in [0, 100]", field="percentile")
         if n_new_values is not None and n_new_values < 1:
             raise InputError(None, "n_new_values must be at least 1", field="n_new_values")
@@ -155,6 +163,10 @@ class TaxonomyUpdater:
             value_of_expr = np.where(ok, nearest, -1)
             sim_of_expr = best
             stats["threshold_min"], stats["threshold_median"] = round(float(thr.min()), 4), round(float(np.median(thr)), 4)
+            by_form = self._known_forms(folder, kept, expressions, {vid: c for c, vid in enumerate(ids)})
+            for i, c in by_form.items():
+                value_of_expr[i], sim_of_expr[i] = c, sims[i, c]
+            stats["assigned_by_known_form"] = len(by_form)
         stats["assigned_to_existing"] = int((value_of_expr >= 0).sum())
 
         # New version first, so fresh ids are checked against everything the old one ever held.
@@ -187,6 +199,30 @@ class TaxonomyUpdater:
         return UpdateResult(new, stats)
 
     # -- pieces ----------------------------------------------------------------------------
+    @staticmethod
+    def _known_forms(folder: TaxonomyFolder, kept: list[Expression], expressions: Sequence[Expression],
+                     column: dict[str, int]) -> dict[int, int]:
+        """New expressions whose embedded form the taxonomy already holds -> that form's value column.
+
+        A build clusters distinct forms, so every occurrence of a form shares one value even when
+        another centroid happens to lie nearer; a new occurrence follows its form the same way
+        (what HDBSCAN's prediction would do for a point it already holds). A form split across
+        values by hand follows its most frequent value; context embeddings make every key unique
+        to its rationale, so nothing is matched then.
+        """
+        from .build import embed_key
+
+        mode = (folder.taxonomy.params or {}).get("embed_text", "norm")
+        if mode == "context":
+            return {}
+        counts: dict[str, dict[str, int]] = {}
+        for e in kept:
+            if e.value_id in column:
+                per = counts.setdefault(embed_key(mode, e), {})
+                per[e.value_id] = per.get(e.value_id, 0) + 1
+        best = {k: column[min(per, key=lambda vid: (-per[vid], vid))] for k, per in counts.items()}
+        return {i: best[k] for i, e in enumerate(expressions) if (k := embed_key(mode, e)) in best}
+
     def _n_new(self, folder: TaxonomyFolder, n_leftover: int) -> int:
         if self.n_new_values:
             return self.n_new_values
@@ -206,7 +242,7 @@ class TaxonomyUpdater:
         builder = TaxonomyBuilder(self._n_new(old, len(leftovers)), seed=self.seed, embedder=self._embedder,
                                   extractor=self._extractor, embed_text=params.get("embed_text", "norm"),
                                   context_weight=float(params.get("context_weight", 3.0)), name=old.taxonomy.name,
-                                  pca_components=params.get("pca_components", 32), reducer=params.get("reducer", "pca"))
+                                  pca_components=params.get("pca_components", DEFAULT_PCA_COMPONENTS), reducer=params.get("reducer", "pca"))
         try:
             result = builder.fit_expressions(leftovers, texts=texts)
         except InputError as exc:  # too few or too scattered leftovers to form a value

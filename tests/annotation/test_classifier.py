@@ -110,18 +110,39 @@ def test_model_for_another_taxonomy_version_is_refused(trained, tmp_path):
 @pytest.mark.slow
 def test_fine_tuned_encoder_round_trips_as_safetensors(tmp_path):
     paths, data = _labelled(tmp_path)
-    settings = ClassifierSettings(finetune_epochs=1, finetune_layers=1, use_tfidf=False, holdout=0.25)
+    settings = ClassifierSettings(finetune_epochs=1, finetune_layers=1, holdout=0.25)  # TF-IDF on by default
     clf = ValueClassifier.for_taxonomy(make_folder().taxonomy, settings).fit(data.texts, data.labels)
     assert clf.report["tuned_on"] == "held-out slice" and clf.report["n_items"] == 6
     clf.save(tmp_path / "model")
     assert list((tmp_path / "model" / "encoder").rglob("*.safetensors"))
     assert not list((tmp_path / "model").rglob("*.bin"))
+    assert not (tmp_path / "model" / "tfidf.json").exists()  # a tuned encoder works alone
     loaded = ValueClassifier.load(tmp_path / "model", make_folder().taxonomy)
     from taxonomy.embed import Embedder
 
     assert loaded.embedder.fingerprint != Embedder().fingerprint  # its own embedding cache key
     texts = [t for _, t in UNLABELLED]
     assert np.allclose(loaded.predict_scores(texts), clf.predict_scores(texts), atol=1e-4)
+
+
+@pytest.mark.slow
+def test_auxiliary_labels_shape_the_encoder_but_are_not_predicted(tmp_path):
+    _, data = _labelled(tmp_path)
+    n = len(data.texts)
+    # a finer label per value plus one that no value has: what a finer taxonomy level gives
+    aux = np.hstack([data.labels, np.arange(n)[:, None] % 2 == 0])
+    settings = ClassifierSettings(finetune_epochs=1, finetune_layers=1, holdout=0.25)
+    clf = ValueClassifier.for_taxonomy(make_folder().taxonomy, settings).fit(data.texts, data.labels, aux_labels=aux)
+    assert clf.report["n_aux_labels"] == aux.shape[1]
+    assert clf.predict_scores([t for _, t in UNLABELLED]).shape == (len(UNLABELLED), len(clf.value_ids))
+    clf.save(tmp_path / "model")
+    loaded = ValueClassifier.load(tmp_path / "model", make_folder().taxonomy)
+    assert len(loaded.thresholds) == len(clf.value_ids)
+
+    with pytest.raises(InputError, match="auxiliary labels have shape"):
+        ValueClassifier.for_taxonomy(make_folder().taxonomy, settings).fit(data.texts, data.labels, aux_labels=aux[:-1])
+    with pytest.raises(InputError, match="only serve fine-tuning"):
+        ValueClassifier.for_taxonomy(make_folder().taxonomy, ClassifierSettings()).fit(data.texts, data.labels, aux_labels=aux)
 
 
 @pytest.mark.slow

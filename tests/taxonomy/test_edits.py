@@ -223,6 +223,39 @@ def test_cli_edit_out_and_in_place(folder, tmp_path):
     assert not (src / "taxonomy.v2.json").exists()
 
 
+def test_cli_edit_split(folder, tmp_path):
+    from click.testing import CliRunner
+
+    from moralgap.cli import main
+
+    src = tmp_path / "tax"
+    folder.save(src)
+    i = ids(folder)
+    members = [e.id for e in folder.expressions if e.value_id == i["family"]]
+    runner = CliRunner()
+    r = runner.invoke(main, ["taxonomy", "edit", "split", str(src), i["family"], "--group", ",".join(members[3:5]),
+                             "--name", "Kinship", "--out", str(tmp_path / "v2"), "--author", "ana"])
+    assert r.exit_code == 0, r.output
+    v2 = TaxonomyFolder.load(tmp_path / "v2")
+    (child,) = v2.taxonomy.lineage[-1].args["children"]
+    assert v2.taxonomy.get(child).name == "Kinship"
+    assert {e.id for e in v2.expressions if e.value_id == child} == set(members[3:5])
+
+    r = runner.invoke(main, ["taxonomy", "edit", "split", str(src), i["honesty"], "--k", "2", "--seed", "3",
+                             "--in-place", "--author", "ana"])
+    assert r.exit_code == 0, r.output
+    v2 = TaxonomyFolder.load(src)
+    parts = v2.taxonomy.lineage[-1].args["children"]
+    honesty = [e for e in folder.expressions if e.value_id == i["honesty"]]
+    assert sum(v2.taxonomy.get(c).size for c in parts) + v2.taxonomy.get(i["honesty"]).size == len(honesty)
+
+    # neither --group nor --k: a usage error, nothing written
+    before = (src / "taxonomy.json").read_bytes()
+    r = runner.invoke(main, ["taxonomy", "edit", "split", str(src), i["respect"], "--in-place"])
+    assert r.exit_code == 2 and "--group" in r.output
+    assert (src / "taxonomy.json").read_bytes() == before
+
+
 @pytest.mark.parametrize("breakage", ["newer-schema", "bad-status", "unknown-expression-value"])
 def test_cli_refuses_broken_taxonomy_files(folder, tmp_path, breakage):
     from click.testing import CliRunner

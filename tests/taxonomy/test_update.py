@@ -120,6 +120,43 @@ def test_update_assigns_known_values_and_proposes_new_ones(base, updated):
     assert {c.new_id for c in d.of_kind("added")} == added_ids and not d.of_kind("removed")
 
 
+def test_default_threshold_is_the_builds_outlier_rule(base, embedder, extractor):
+    from taxonomy.update import MIN_THRESHOLD, value_thresholds
+
+    ids = [v.id for v in base.taxonomy.values]
+    rule = max(MIN_THRESHOLD, base.taxonomy.stats["assign_threshold"])
+    assert set(value_thresholds(base, ids, percentile=None, min_members=5, floor=MIN_THRESHOLD)) == {rule}
+    per_value = value_thresholds(base, ids, percentile=1.0, min_members=5, floor=MIN_THRESHOLD)
+    assert (per_value >= rule).all() and (per_value > rule).any()
+    # stricter per-value thresholds leave more new expressions for new values, never fewer
+    strict = TaxonomyUpdater(embedder=embedder, extractor=extractor, percentile=50.0).update(base, judgments(NEW, "n"))
+    default = TaxonomyUpdater(embedder=embedder, extractor=extractor).update(base, judgments(NEW, "n"))
+    assert strict.stats["assigned_to_existing"] < default.stats["assigned_to_existing"]
+    assert default.stats["threshold_min"] == default.stats["threshold_median"] == round(rule, 4)
+
+
+def test_a_known_form_joins_its_value_even_when_another_centroid_is_nearer(base, embedder, extractor):
+    import numpy as np
+
+    from taxonomy.build import embed_key
+    from taxonomy.edits import expression_vectors
+
+    mode = base.taxonomy.params["embed_text"]
+    new = judgments(["Reading her texts is a violation of her privacy."], "k")
+    known = {embed_key(mode, e): e for e in base.expressions if e.value_id}
+    key = next(k for k in (embed_key(mode, e) for e in extractor.extract(new)) if k in known)
+    old = known[key]
+    other = next(v.id for v in base.taxonomy.values if v.id != old.value_id)
+    # Move another value's centroid onto the form's own vector: nearest-centroid alone would
+    # now send a new occurrence of the form there.
+    moved = TaxonomyFolder(base.taxonomy, list(base.expressions), dict(base.centroids))
+    moved.centroids[other] = expression_vectors(base, [old], embedder)[0].astype(np.float32)
+    res = TaxonomyUpdater(embedder=embedder, extractor=extractor).update(moved, new)
+    twin = [e for e in res.folder.expressions if e.rationale_id == "k0" and embed_key(mode, e) == key]
+    assert twin and all(e.value_id == old.value_id for e in twin)
+    assert res.stats["assigned_by_known_form"] >= len(twin)
+
+
 def test_update_embeds_only_new_texts(base, updated, embedder, extractor):
     again = TaxonomyUpdater(embedder=embedder, extractor=extractor).update(base, judgments(NEW, "n"))
     assert again.stats["embedded"] == 0 and again.stats["embedding_cache_hits"] > 0
