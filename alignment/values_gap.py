@@ -5,7 +5,7 @@ each side (``human`` or a model condition) gets value counts (a rationale counts
 once), normalised entropy, top-10 share, number of distinct values and the Jensen-Shannon
 divergence of its value distribution from the human one. Entropy is normalised by the size
 of the value set: the taxonomy's when ``n_values`` is given, else every value seen on any
-side. The diversity functions are the profiling stage's (``profiling.diversity``).
+side. The diversity functions are shared by every stage (``moralgap.diversity``).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional
 
 from moralgap.records import Dilemma, Judgment, ValueAnnotation
-from profiling.diversity import js_divergence, normalised_entropy, top_k_share, value_counts
+from moralgap.diversity import js_divergence, normalised_entropy, top_k_share, value_counts
 
 HUMAN = "human"
 

@@ -11,7 +11,7 @@ values; both sides are then annotated zero-shot with ``annotate auto``'s annotat
 (``annotation.auto.ZeroShotAnnotator``). For each side the table gives the number of rationales,
 distinct values used, top-10 share of value mentions, normalised entropy (Shannon entropy / log
 of the number of active values) and the Jensen-Shannon divergence between the two sides
-(``profiling.diversity``), with 95% basic-bootstrap intervals over posts, and gpt-4o's figures
+(``moralgap.diversity``), with 95% basic-bootstrap intervals over posts, and gpt-4o's figures
 again after subsampling its mentions down to the human number (its rationales are about twice as
 long and name more values per rationale). A second table counts values
 from the taxonomy builder's own assignment of each extracted expression, as a cross-check that
@@ -68,7 +68,7 @@ def post_value_sets(ids_values: dict[str, set[str]], judgments) -> dict[str, lis
 
 
 def side_stats(value_ids: list[str], per_post: dict[str, list[set[str]]], posts: list[str]) -> dict:
-    from profiling.diversity import diversity_summary
+    from moralgap.diversity import diversity_summary
 
     index = {v: i for i, v in enumerate(value_ids)}
     counts = np.zeros(len(value_ids))
@@ -84,7 +84,7 @@ def side_stats(value_ids: list[str], per_post: dict[str, list[set[str]]], posts:
 def compare(value_ids: list[str], sides: dict[str, dict[str, list[set[str]]]], n_boot: int, seed: int) -> list[dict]:
     """One row per side, plus the JS divergence, with percentile-bootstrap CIs over posts (paired)."""
     from moralgap.seeding import rng
-    from profiling.diversity import js_divergence
+    from moralgap.diversity import js_divergence
 
     posts = sorted(set.intersection(*(set(s) for s in sides.values())))
     point = {name: side_stats(value_ids, s, posts) for name, s in sides.items()}
@@ -132,7 +132,7 @@ def compare(value_ids: list[str], sides: dict[str, dict[str, list[set[str]]]], n
 def rarefied(point: dict, gen, draws: int = 200) -> dict:
     """gpt-4o's figures at the human number of mentions (subsampled without replacement): gpt-4o's
     longer rationales name more values, and top-k share and plug-in entropy depend on sample size."""
-    from profiling.diversity import diversity_summary
+    from moralgap.diversity import diversity_summary
 
     n = point[SIDES[0]]["mentions"]
     counts = point[SIDES[1]]["counts"].astype(np.int64)
@@ -144,7 +144,7 @@ def rarefied(point: dict, gen, draws: int = 200) -> dict:
 
 
 def top_values(taxonomy, value_ids, sides, n=8) -> None:
-    from profiling.diversity import value_counts
+    from moralgap.diversity import value_counts
 
     for name, per_post in sides.items():
         counts = value_counts([{"value_ids": sorted(v)} for sets in per_post.values() for v in sets], value_ids)

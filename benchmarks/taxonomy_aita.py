@@ -22,7 +22,7 @@ def main() -> None:
     opts = ap.parse_args()
 
     from moralgap.records import Judgment
-    from profiling.diversity import normalised_entropy, top_k_share
+    from moralgap.diversity import normalised_entropy, top_k_share
     from taxonomy.build import TaxonomyBuilder
     from taxonomy.seed_values import load_seed_values
 

@@ -155,7 +155,7 @@ def diversity_cmd(values_paths, taxonomy, k, normalise, source, as_json, skip_in
     from moralgap.records import ValueAnnotation
     from moralgap.taxonomy_file import load_taxonomy
 
-    from .diversity import diversity_summary, js_divergence, value_counts
+    from moralgap.diversity import diversity_summary, js_divergence, value_counts
     from .profiles import load_value_annotations
 
     tax = load_taxonomy(taxonomy) if taxonomy else None

@@ -32,7 +32,7 @@ from moralgap.errors import InputError, SchemaVersionError
 from moralgap.io import ReadResult, read_json, read_records, write_json
 from moralgap.records import Dilemma, Judgment, Taxonomy, ValueAnnotation
 
-from .diversity import diversity_summary
+from moralgap.diversity import diversity_summary
 from .dirichlet import dirichlet_parameters, fit_dirichlet_multinomial
 
 SCHEMA_VERSION = 1

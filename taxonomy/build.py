@@ -19,7 +19,7 @@ import numpy as np
 from moralgap.errors import InputError
 from moralgap.records import Expression, LineageEntry, Taxonomy, Value
 from moralgap.seeding import DEFAULT_SEED, seed_everything
-from profiling.diversity import normalised_entropy, top_k_share
+from moralgap.diversity import normalised_entropy, top_k_share
 
 from .cluster import cluster_expressions, weighted_centroids
 from .folder import TaxonomyFolder

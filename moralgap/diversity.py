@@ -1,8 +1,9 @@
 """Value diversity of a set of rationales, as plain functions on value counts.
 
 Every function takes counts either as a mapping ``value_id -> count`` or as a sequence (a
-count vector over a fixed list of values). The alignment stage imports them to compare the
-values named in human and model rationales, so they depend on nothing but numpy and scipy.
+count vector over a fixed list of values). The taxonomy, profiling and alignment stages all use
+them (build statistics, profiles, human vs model values), so they depend on nothing but numpy
+and scipy.
 
 Normalised entropy divides Shannon entropy by ``log(n_values)``. The paper normalises by the
 number of values in the taxonomy; callers get that by passing a vector over all the

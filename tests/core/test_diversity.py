@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from moralgap.records import ValueAnnotation
-from profiling.diversity import (diversity_summary, distinct_count, js_divergence, normalised_entropy, top_k_share,
+from moralgap.diversity import (diversity_summary, distinct_count, js_divergence, normalised_entropy, top_k_share,
                                  value_counts)
 
 
