@@ -131,6 +131,15 @@ def _nonempty(text: str, field: str) -> str:
 
 
 # -- simple edits -------------------------------------------------------------------------
+def _change(folder: TaxonomyFolder, value_id: str, attr: str, value, op: str, *, author: str, reason: str,
+            at: str | None, active: bool = True) -> TaxonomyFolder:
+    """A new version in which one attribute of one value has changed; the lineage keeps old and new."""
+    old = getattr(value_of(folder, value_id, active=active), attr)
+    new = new_version(folder, op, {"value_id": value_id, "old": old, "new": value}, author=author, reason=reason, at=at)
+    setattr(value_of(new, value_id, active=active), attr, value)
+    return new
+
+
 def rename(folder: TaxonomyFolder, value_id: str, name: str, *, author: str, reason: str = "",
            at: str | None = None) -> TaxonomyFolder:
     name = _nonempty(name, "name")
@@ -139,22 +148,15 @@ def rename(folder: TaxonomyFolder, value_id: str, name: str, *, author: str, rea
         raise InputError(None, f"value {value_id} is already named {name!r}", field="name")
     if _name_taken(folder, name, except_id=value_id):
         raise InputError(None, f"another active value is already named {name!r}", field="name")
-    new = new_version(folder, "rename", {"value_id": value_id, "old": old.name, "new": name},
-                      author=author, reason=reason, at=at)
-    value_of(new, value_id).name = name
-    return new
+    return _change(folder, value_id, "name", name, "rename", author=author, reason=reason, at=at)
 
 
 def set_definition(folder: TaxonomyFolder, value_id: str, definition: str, *, author: str, reason: str = "",
                    at: str | None = None) -> TaxonomyFolder:
     definition = (definition or "").strip()
-    old = value_of(folder, value_id)
-    if old.definition == definition:
+    if value_of(folder, value_id).definition == definition:
         raise InputError(None, f"value {value_id} already has that definition", field="definition")
-    new = new_version(folder, "set_definition", {"value_id": value_id, "old": old.definition, "new": definition},
-                      author=author, reason=reason, at=at)
-    value_of(new, value_id).definition = definition
-    return new
+    return _change(folder, value_id, "definition", definition, "set_definition", author=author, reason=reason, at=at)
 
 
 def _set_status(folder: TaxonomyFolder, value_id: str, status: str, op: str, *, author: str, reason: str,
@@ -165,10 +167,7 @@ def _set_status(folder: TaxonomyFolder, value_id: str, status: str, op: str, *, 
                          field="value_id")
     if old.status == status:
         raise InputError(None, f"value {value_id} is already {status}", field="value_id")
-    new = new_version(folder, op, {"value_id": value_id, "old": old.status, "new": status},
-                      author=author, reason=reason, at=at)
-    value_of(new, value_id, active=False).status = status
-    return new
+    return _change(folder, value_id, "status", status, op, author=author, reason=reason, at=at, active=False)
 
 
 def accept(folder: TaxonomyFolder, value_id: str, *, author: str, reason: str = "", at: str | None = None) -> TaxonomyFolder:
@@ -190,10 +189,7 @@ def set_parent(folder: TaxonomyFolder, value_id: str, parent: str | None, *, aut
         raise InputError(None, "a value cannot be its own parent", field="parent")
     if old.parent == parent:
         raise InputError(None, f"value {value_id} already has parent {parent!r}", field="parent")
-    new = new_version(folder, "set_parent", {"value_id": value_id, "old": old.parent, "new": parent},
-                      author=author, reason=reason, at=at)
-    value_of(new, value_id).parent = parent
-    return new
+    return _change(folder, value_id, "parent", parent, "set_parent", author=author, reason=reason, at=at)
 
 
 # -- merge ---------------------------------------------------------------------------------
