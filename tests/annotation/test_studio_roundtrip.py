@@ -207,3 +207,34 @@ def test_pull_maps_merged_values_and_drops_removed_ones(studio, rationale_projec
     j3 = {r.annotator: r.value_ids for r in rows if r.rationale_id == "j3"}
     assert j3 == {ONE: [X], TWO: []}
     assert report.mapped_merged[Y] == 2 and report.unknown_values[Z] == 1
+
+
+def test_push_clis_write_their_records(studio, small_folder, tmp_path):
+    from click.testing import CliRunner
+
+    from annotation.cli import annotate_group
+    from moralgap.io import write_jsonl
+    from moralgap.manifest import manifest_path_for
+
+    folder, rationales = small_folder
+    folder.save(tmp_path / "tax")
+    write_jsonl(tmp_path / "judgments.jsonl", [Judgment(id=rid, dilemma_id="d1", verdict="unacceptable", rationale=text)
+                                               for rid, text in rationales.items()])
+    env = {"LABEL_STUDIO_URL": studio.url, "LABEL_STUDIO_API_KEY": studio.token}
+    runs = {"review": (["review", "push", str(tmp_path / "tax")], {"tasks": 5}),
+            "rationales": (["push", str(tmp_path / "judgments.jsonl"), "--taxonomy", str(tmp_path / "tax")],
+                           {"tasks_sent": len(rationales), "already_there": 0})}
+    for kind, (args, counts) in runs.items():
+        record = tmp_path / f"{kind}-record.json"
+        res = CliRunner().invoke(annotate_group, [*args, "--out", str(record)], env=env, catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        assert studio.token not in res.output and studio.token not in record.read_text()
+        rec = json.loads(record.read_text())
+        assert rec["kind"] == kind and rec["url"] == studio.url
+        assert rec["taxonomy_version"] == folder.taxonomy.version and rec["taxonomy"] == str(tmp_path / "tax")
+        assert {k: rec[k] for k in counts} == counts
+        n_tasks = counts["tasks_sent"] if kind == "rationales" else counts["tasks"]
+        assert len(list(studio.client.iter_tasks(rec["project"]))) == n_tasks
+        manifest = json.loads(manifest_path_for(record).read_text())
+        assert manifest["params"]["project"] == rec["project"]
+        assert all(manifest["counts"][k] == v for k, v in counts.items())
