@@ -130,6 +130,17 @@ def _rationale_texts(path: Path | None, skip_invalid: bool, manifest: Manifest) 
     return {j.id: j.rationale for j in _judgments(path, skip_invalid, manifest) if j.rationale}
 
 
+def _record_push(out: Path, manifest: Manifest, client, pid: int, folder, taxonomy: Path, fields: dict,
+                 **counts) -> None:
+    """Write what a push sent where (the record 'pull' and people read later) and its manifest."""
+    write_json(out, {**fields, "url": client.url, "project": pid, "taxonomy": str(taxonomy),
+                     "taxonomy_version": folder.taxonomy.version})
+    manifest.set_params(url=client.url, project=pid)
+    manifest.count(**counts)
+    manifest.add_output(out)
+    manifest.write(manifest_path_for(out))
+
+
 @review_group.command("push")
 @click.argument("taxonomy", type=PathArg)
 @click.option("--judgments", type=PathArg, default=None, help="Judgments JSONL, to show exemplars inside their rationales.")
@@ -148,13 +159,8 @@ def review_push(taxonomy, judgments, title, reviewers, exemplars, out, skip_inva
     texts = _rationale_texts(judgments, skip_invalid, manifest)
     client = _client(url, api_key, home)
     pid, n = push_review(client, folder, rationales=texts, title=title, n_exemplars=exemplars, reviewers=reviewers)
-    out = out or Path(f"review-push-{pid}.json")
-    write_json(out, {"kind": "review", "url": client.url, "project": pid, "tasks": n, "taxonomy": str(taxonomy),
-                     "taxonomy_version": folder.taxonomy.version})
-    manifest.set_params(url=client.url, project=pid)
-    manifest.count(tasks=n)
-    manifest.add_output(out)
-    manifest.write(manifest_path_for(out))
+    _record_push(out or Path(f"review-push-{pid}.json"), manifest, client, pid, folder, taxonomy,
+                 {"kind": "review", "tasks": n}, tasks=n)
     click.echo(f"project {pid}: {n} value tasks at {client.url}/projects/{pid}")
 
 
@@ -239,16 +245,12 @@ def push(judgments, taxonomy, dilemmas, predictions, skip_invalid, project, titl
     rows = _judgments(judgments, skip_invalid, manifest)
     client = _client(url, api_key, home)
     pid, plan = push_rationales(client, rows, folder.taxonomy, project_id=project, title=title, overlap=overlap, **kwargs)
-    out = out or Path(f"annotate-push-{pid}.json")
-    write_json(out, {"kind": "rationales", "url": client.url, "project": pid, "tasks_sent": len(plan.tasks),
-                     "already_there": plan.skipped_existing, "without_rationale": plan.no_rationale,
-                     "taxonomy": str(taxonomy), "taxonomy_version": folder.taxonomy.version,
-                     "dropped_prediction_values": dict(plan.dropped_prediction_values)})
-    manifest.set_params(url=client.url, project=pid)
-    manifest.count(tasks_sent=len(plan.tasks), already_there=plan.skipped_existing,
-                   with_predictions=sum("predictions" in t for t in plan.tasks))
-    manifest.add_output(out)
-    manifest.write(manifest_path_for(out))
+    _record_push(out or Path(f"annotate-push-{pid}.json"), manifest, client, pid, folder, taxonomy,
+                 {"kind": "rationales", "tasks_sent": len(plan.tasks), "already_there": plan.skipped_existing,
+                  "without_rationale": plan.no_rationale,
+                  "dropped_prediction_values": dict(plan.dropped_prediction_values)},
+                 tasks_sent=len(plan.tasks), already_there=plan.skipped_existing,
+                 with_predictions=sum("predictions" in t for t in plan.tasks))
     click.echo(f"project {pid}: {len(plan.tasks)} tasks sent, {plan.skipped_existing} already there "
                f"({client.url}/projects/{pid})")
     if plan.dropped_prediction_values:
