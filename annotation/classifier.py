@@ -6,10 +6,12 @@ one logistic regression per value reads both feature kinds side by side; a fine-
 is read by its own per-value head alone. Fine-tuning can also learn auxiliary labels (finer
 values, say) that shape the encoder but are never predicted. One threshold per value is tuned
 on predictions the model did not train on (cross-validated, or a held-out slice when the encoder is fine-tuned),
-and the same predictions give the per-value precision / recall / F1 report.
+and the same predictions give the per-value precision / recall / F1 report and a per-value
+calibration, which the ``expected-f1`` decision uses to set cuts over a whole batch instead
+(:mod:`annotation.expected_f1`).
 
 A saved model is a folder: ``model.json`` (taxonomy name, version and value ids, thresholds,
-settings, report), ``weights.npz`` (read with ``allow_pickle=False``), the TF-IDF vocabulary
+settings, report), ``weights.npz`` (weights, thresholds, calibration; read with ``allow_pickle=False``), the TF-IDF vocabulary
 in ``tfidf.json`` and a fine-tuned encoder in ``encoder/`` (safetensors). Loading it against a
 taxonomy of another version, or with other value ids, is refused.
 """
@@ -29,6 +31,7 @@ from moralgap.io import atomic_open, read_json, write_json
 from moralgap.records import Taxonomy, ValueAnnotation
 from moralgap.seeding import DEFAULT_SEED, rng
 
+from .expected_f1 import batch_thresholds, fit_calibration
 from .thresholds import per_value_report, tune_thresholds
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ MODEL_FILE = "model.json"
 WEIGHTS_FILE = "weights.npz"
 TFIDF_FILE = "tfidf.json"
 ENCODER_DIR = "encoder"
+DECISIONS = ("tuned", "expected-f1")
 TFIDF_PARAMS = {"sublinear_tf": True, "ngram_range": (1, 2), "min_df": 2, "max_features": 50000,
                 "strip_accents": "unicode"}
 
@@ -139,6 +143,7 @@ class ValueClassifier:
     settings: ClassifierSettings = field(default_factory=ClassifierSettings)
     members: list[LinearMember] = field(default_factory=list)
     thresholds: np.ndarray | None = None
+    calibration: np.ndarray | None = None  # per value (slope, intercept) for the expected-F1 decision
     tfidf: TfidfFeatures | None = None
     encoder_path: str | None = None  # a fine-tuned encoder folder; None means the frozen base model
     report: dict = field(default_factory=dict)
@@ -221,9 +226,11 @@ class ValueClassifier:
         self.thresholds = tune_thresholds(scored, truth)
         # A value nobody labelled has a constant, meaningless score: never assign it.
         self.thresholds[~Y.any(axis=0)] = np.inf
+        self.calibration = fit_calibration(scored, truth, seed=s.seed)
         self.report = per_value_report(scored >= self.thresholds, truth, self.value_ids, self.thresholds)
         self.report["tuned_on"] = "held-out slice" if s.finetune_epochs > 0 else f"{self._n_folds(len(texts))}-fold cross-validation"
         self.report["n_train"] = len(texts)
+        self.report["n_calibrated_values"] = int((~np.isnan(self.calibration[:, 0])).sum())
         if aux_labels is not None:
             self.report["n_aux_labels"] = int(aux_labels.shape[1])
         return self
@@ -280,12 +287,31 @@ class ValueClassifier:
             return np.zeros((0, len(self.value_ids)))
         return self._combine(self.members, self._features(texts))
 
-    def predict(self, texts: Sequence[str]) -> np.ndarray:
-        return self.predict_scores(texts) >= self.thresholds
+    def decision_thresholds(self, scores: np.ndarray, decision: str = "tuned") -> np.ndarray:
+        """Per-value thresholds for this batch of scores.
 
-    def annotate(self, ids: Sequence[str], texts: Sequence[str], *, source: str = "classifier") -> list[ValueAnnotation]:
+        ``"tuned"``: the thresholds tuned at fit time, the same for every rationale.
+        ``"expected-f1"``: cuts maximising each value's expected F1 over the batch (see
+        :mod:`annotation.expected_f1`); a batch smaller than ``MIN_BATCH`` keeps the tuned ones.
+        """
+        self._check_fitted()
+        if decision == "tuned":
+            return self.thresholds
+        if decision != "expected-f1":
+            raise InputError(None, f"unknown decision {decision!r}: use one of {', '.join(DECISIONS)}", field="decision")
+        if self.calibration is None:
+            raise InputError(None, "this model was saved without a calibration: retrain it for the expected-f1 decision",
+                             field="decision")
+        return batch_thresholds(scores, self.calibration, self.thresholds)
+
+    def predict(self, texts: Sequence[str], decision: str = "tuned") -> np.ndarray:
         scores = self.predict_scores(texts)
-        return annotations_from_scores(ids, scores, self.thresholds, self.value_ids,
+        return scores >= self.decision_thresholds(scores, decision)
+
+    def annotate(self, ids: Sequence[str], texts: Sequence[str], *, source: str = "classifier",
+                 decision: str = "tuned") -> list[ValueAnnotation]:
+        scores = self.predict_scores(texts)
+        return annotations_from_scores(ids, scores, self.decision_thresholds(scores, decision), self.value_ids,
                                        source=source, taxonomy_version=self.taxonomy_version)
 
     # --- persistence ------------------------------------------------------------------------
@@ -294,6 +320,8 @@ class ValueClassifier:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         arrays = {"thresholds": np.asarray(self.thresholds, dtype=np.float64)}
+        if self.calibration is not None:
+            arrays["calibration"] = np.asarray(self.calibration, dtype=np.float64)
         for k, m in enumerate(self.members):
             arrays[f"coef_{k}"] = m.coef.astype(np.float32)
             arrays[f"intercept_{k}"] = m.intercept.astype(np.float64)
@@ -352,6 +380,7 @@ class ValueClassifier:
         model.members = [LinearMember(kind, arrays[f"coef_{k}"].astype(np.float64), arrays[f"intercept_{k}"])
                          for k, kind in enumerate(meta["members"])]
         model.thresholds = arrays["thresholds"]
+        model.calibration = arrays.get("calibration")
         if any("tfidf" in kind for kind in meta["members"]):
             model.tfidf = TfidfFeatures(read_json(folder / TFIDF_FILE)["vocabulary"], arrays["tfidf_idf"])
         if meta.get("encoder"):
