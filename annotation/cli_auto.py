@@ -84,13 +84,19 @@ class _Scorer:
               help="Human labels (JSONL) to tune the zero-shot thresholds on.")
 @click.option("--expressions/--no-expressions", default=True, show_default=True,
               help="Zero-shot: also score spaCy value expressions, not only whole rationales.")
+@click.option("--decision", type=click.Choice(["tuned", "expected-f1"]), default="tuned", show_default=True,
+              help="With --model: 'tuned' applies the model's thresholds to each rationale alone; 'expected-f1' "
+                   "scores the whole file first and sets each value's cut to maximise its expected F1 over it.")
 @seed_option
 @skip_invalid_option
-def auto_command(judgments, taxonomy, out, model, labels, expressions, seed, skip_invalid):
+def auto_command(judgments, taxonomy, out, model, labels, expressions, decision, seed, skip_invalid):
     """Annotate every rationale in JUDGMENTS with values, zero-shot or with a trained model."""
     from moralgap.io import KeyedAppender
 
-    manifest = Manifest("annotate auto", seed=seed, params={"model": model, "calibrate": labels, "expressions": expressions})
+    if decision != "tuned" and not model:
+        raise click.UsageError("--decision expected-f1 needs a trained --model (its calibration)")
+    manifest = Manifest("annotate auto", seed=seed, params={"model": model, "calibrate": labels, "expressions": expressions,
+                                                            "decision": decision})
     items = _judgments(judgments, skip_invalid, manifest)
     folder = _folder(taxonomy, manifest)
     scorer = _Scorer(folder, model, expressions, seed, manifest)
@@ -114,17 +120,31 @@ def auto_command(judgments, taxonomy, out, model, labels, expressions, seed, ski
             click.echo(f"resuming: {len(items) - len(todo)} rationales already annotated in {out}", err=True)
         n_values = 0
         with manifest.timed("annotate"):
-            for start in range(0, len(todo), CHUNK):
-                chunk = todo[start: start + CHUNK]
-                ids, scores = scorer.scores(chunk)
-                for ann in scorer.annotations(ids, scores):
-                    sink.write(ann)
-                    n_values += len(ann.value_ids)
+            if decision == "tuned":
+                for start in range(0, len(todo), CHUNK):
+                    n_values += _write(sink, scorer, *scorer.scores(todo[start: start + CHUNK]))
+            else:
+                # The cuts depend on the whole file, so every rationale is scored again on a
+                # resume (the embedding cache makes that cheap) and the cuts come out the same.
+                import numpy as np
+
+                ids, scores = scorer.scores(items)
+                scorer.thresholds = scorer.clf.decision_thresholds(scores, decision)
+                pending = np.array([i not in sink.done for i in ids], dtype=bool)
+                n_values += _write(sink, scorer, [i for i, p in zip(ids, pending) if p], scores[pending])
     manifest.count(annotated=len(todo), values_assigned=n_values)
     manifest.set_params(thresholds={v: round(float(t), 4) for v, t in zip(scorer.value_ids, scorer.thresholds)})
     manifest.add_output(out)
     manifest.write(manifest_path_for(out))
     click.echo(f"wrote {len(todo)} annotations ({n_values} values) to {out}", err=True)
+
+
+def _write(sink, scorer, ids, scores) -> int:
+    n_values = 0
+    for ann in scorer.annotations(ids, scores):
+        sink.write(ann)
+        n_values += len(ann.value_ids)
+    return n_values
 
 
 def _as_judgment(rid: str, text: str):

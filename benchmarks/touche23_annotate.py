@@ -1,6 +1,6 @@
 """Issue 5 benchmark: automatic value annotation vs the expert labels of Touché23-ValueEval.
 
-    python benchmarks/touche23_annotate.py [--finetune-epochs 4] [--finetune-layers 6] [--no-aux]
+    python benchmarks/touche23_annotate.py [--finetune-epochs 4] [--finetune-layers 6] [--no-aux] [--seed 13]
                                            [--skip-zero-shot] [--skip-frozen] [--out results.json]
 
 The 20 value categories of ``value-categories.json`` become a moralgap taxonomy (one value per
@@ -17,6 +17,12 @@ categories; nothing is tuned on the validation split. Rows:
   other 15% (the ``moralgap annotate train --finetune-epochs`` path). Unless ``--no-aux``, the
   training split's 54 level-1 value labels (``level1-labels-training``) are auxiliary targets
   while tuning: finer supervision for the encoder, never predicted or scored.
+
+Each trained model gets two more rows: the same scores decided by ``annotate auto --decision
+expected-f1`` (probabilities calibrated on the held-out predictions, then per value the cut
+that maximises the expected F1 over the batch being annotated), once over the whole
+validation split and once over shuffled batches of 200. These cuts read the validation
+texts' scores, as any annotation of a file does, but never their labels.
 
 Train time is wall time of ``fit`` with the models already on disk. Embeddings of the frozen
 encoder are cached in ``$MORALGAP_CACHE_DIR`` (default: a fresh temporary folder, so the first
@@ -38,7 +44,7 @@ import pandas as pd
 
 from _common import print_table, shared_data
 
-SEED = 13
+DEFAULT_SEED = 13
 
 
 def load_split(split: str):
@@ -85,11 +91,31 @@ def scores_row(name: str, pred: np.ndarray, gold: np.ndarray, value_ids, seconds
             "train_s": None if seconds is None else round(seconds, 1), "per_value": rep["values"]}
 
 
+def expected_f1_decisions(clf, scores: np.ndarray, seed: int):
+    """The ``--decision expected-f1`` predictions, over the whole split and over shuffled batches.
+
+    The cuts read the scores of the batch being annotated, never its labels; batches of
+    ``MIN_BATCH`` show what a smaller file gets.
+    """
+    from annotation.expected_f1 import MIN_BATCH
+
+    yield "the whole split", scores >= clf.decision_thresholds(scores, "expected-f1")
+    order = np.random.default_rng(seed).permutation(len(scores))
+    pred = np.zeros(scores.shape, dtype=bool)
+    for start in range(0, len(order), MIN_BATCH):
+        rows = order[start: start + MIN_BATCH]
+        if len(rows) < MIN_BATCH:  # the last batch borrows rows so that it, too, gets cuts of its own
+            rows = order[-MIN_BATCH:]
+        pred[rows] = scores[rows] >= clf.decision_thresholds(scores[rows], "expected-f1")
+    yield f"batches of {MIN_BATCH}", pred
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--finetune-epochs", type=int, default=4)
     ap.add_argument("--finetune-layers", type=int, default=6)
     ap.add_argument("--no-aux", action="store_true", help="fine-tune on the 20 categories only")
+    ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seeds the held-out slice, training order and batches")
     ap.add_argument("--skip-zero-shot", action="store_true")
     ap.add_argument("--skip-frozen", action="store_true")
     ap.add_argument("--expressions", action="store_true", help="zero-shot also scores spaCy value expressions")
@@ -113,7 +139,7 @@ def main() -> None:
     if not a.skip_zero_shot:
         extractor = None if a.expressions else False
         t = time.perf_counter()
-        zs = ZeroShotAnnotator(folder, embedder=embedder, extractor=extractor, seed=SEED).fit()
+        zs = ZeroShotAnnotator(folder, embedder=embedder, extractor=extractor, seed=a.seed).fit()
         va_j = [Judgment(id=i, dilemma_id="touche23", verdict="acceptable", rationale=x) for i, x in zip(va_ids, va_text)]
         _, va_scores = zs.score_judgments(va_j)
         rows.append(scores_row("zero-shot" + (" + expressions" if a.expressions else ""),
@@ -124,11 +150,11 @@ def main() -> None:
         rows.append(scores_row("zero-shot + label thresholds", va_scores >= zs.thresholds, va_y, value_ids,
                                thresholds=zs.thresholds))
 
-    configs = [] if a.skip_frozen else [("frozen MiniLM + TF-IDF", ClassifierSettings(seed=SEED))]
+    configs = [] if a.skip_frozen else [("frozen MiniLM + TF-IDF", ClassifierSettings(seed=a.seed))]
     if a.finetune_epochs > 0:
         configs.append((f"fine-tuned top {a.finetune_layers} layers x {a.finetune_epochs} epochs"
                         + ("" if a.no_aux else ", level-1 labels auxiliary"),
-                        ClassifierSettings(seed=SEED, finetune_epochs=a.finetune_epochs,
+                        ClassifierSettings(seed=a.seed, finetune_epochs=a.finetune_epochs,
                                            finetune_layers=a.finetune_layers)))
     for name, settings in configs:
         clf = ValueClassifier(value_ids, folder.taxonomy.name, folder.taxonomy.version, settings)
@@ -138,7 +164,8 @@ def main() -> None:
         aux = None if settings.finetune_epochs == 0 or a.no_aux else level1_labels("training", tr_ids)
         clf.fit(tr_text, tr_y, aux_labels=aux)
         seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
-        row = scores_row(name, clf.predict(va_text), va_y, value_ids, seconds, clf.thresholds)
+        va_scores = clf.predict_scores(va_text)
+        row = scores_row(name, va_scores >= clf.thresholds, va_y, value_ids, seconds, clf.thresholds)
         # CPU seconds of this process over all its threads: on a shared machine, wall time
         # mostly measures the neighbours; CPU time / 2 is what two free cores would take.
         row["train_cpu_s"] = round(cpu, 1)
@@ -147,6 +174,11 @@ def main() -> None:
         rows.append(row)
         print(f"{name}: validation macro-F1 {row['macro_f1']:.3f}, micro-F1 {row['micro_f1']:.3f}, "
               f"fit {seconds:.0f} s wall, {cpu:.0f} s CPU", flush=True)
+        for batch, pred in expected_f1_decisions(clf, va_scores, a.seed):
+            row = scores_row(f"  same model, expected-F1 cuts over {batch}", pred, va_y, value_ids)
+            rows.append(row)
+            print(f"{row['annotator'].strip()}: validation macro-F1 {row['macro_f1']:.3f}, "
+                  f"micro-F1 {row['micro_f1']:.3f}", flush=True)
 
     print()
     print_table(rows, ["annotator", "macro_f1", "micro_f1", "train_s", "train_cpu_s"])

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from annotation import expected_f1
 from annotation.classifier import ClassifierSettings, ValueClassifier
 from annotation.labelled import read_labelled
 from moralgap.errors import InputError
+from moralgap.manifest import manifest_path_for
 from test_auto_data import LABELLED, UNLABELLED, make_folder, write_inputs, write_jsonl
 
 OBVIOUS = {"u01": "v-honesty", "u02": "v-family", "u03": "v-privacy", "u04": "v-safety"}
@@ -97,6 +99,36 @@ def test_save_load_round_trip_without_pickle(trained, tmp_path):
 
 
 @pytest.mark.slow
+def test_expected_f1_decision_uses_the_saved_calibration(trained, tmp_path, monkeypatch):
+    texts = [t for _, t in UNLABELLED] + [t for _, t, *_ in LABELLED]
+    scores = trained.predict_scores(texts)
+    assert trained.calibration.shape == (4, 2)
+    calibrated = ~np.isnan(trained.calibration[:, 0])
+    assert calibrated.any()
+    # fewer rationales than MIN_BATCH: the tuned thresholds stay
+    assert np.array_equal(trained.decision_thresholds(scores, "expected-f1"), trained.thresholds)
+    monkeypatch.setattr(expected_f1, "MIN_BATCH", 10)
+    cuts = trained.decision_thresholds(scores, "expected-f1")
+    assert np.array_equal(cuts[~calibrated], trained.thresholds[~calibrated])
+    assert not np.allclose(cuts[calibrated], trained.thresholds[calibrated])
+    assert np.array_equal(trained.predict(texts, decision="expected-f1"), scores >= cuts)
+    with pytest.raises(InputError, match="unknown decision 'best'"):
+        trained.decision_thresholds(scores, "best")
+
+    trained.save(tmp_path / "model")
+    loaded = ValueClassifier.load(tmp_path / "model", make_folder().taxonomy)
+    assert np.array_equal(loaded.calibration, trained.calibration, equal_nan=True)
+    # a model saved before calibrations were kept still predicts, but cannot decide per batch
+    with np.load(tmp_path / "model" / "weights.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if k != "calibration"}
+    np.savez(tmp_path / "model" / "weights.npz", **arrays)
+    old = ValueClassifier.load(tmp_path / "model", make_folder().taxonomy)
+    assert np.array_equal(old.predict(texts), trained.predict(texts))
+    with pytest.raises(InputError, match="without a calibration"):
+        old.predict(texts, decision="expected-f1")
+
+
+@pytest.mark.slow
 def test_model_for_another_taxonomy_version_is_refused(trained, tmp_path):
     trained.save(tmp_path / "model")
     with pytest.raises(InputError, match="v1, not 'test-values' v2") as err:
@@ -146,7 +178,7 @@ def test_auxiliary_labels_shape_the_encoder_but_are_not_predicted(tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_train_then_auto_with_the_model(tmp_path):
+def test_cli_train_then_auto_with_the_model(tmp_path, monkeypatch):
     from annotation.cli import annotate_group
 
     paths = write_inputs(tmp_path)
@@ -164,6 +196,22 @@ def test_cli_train_then_auto_with_the_model(tmp_path):
     assert res.exit_code == 0, res.output
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert {r["source"] for r in rows} == {"classifier"} and len(rows) == len(LABELLED) + len(UNLABELLED)
+
+    # the expected-F1 decision sets its cuts on the whole file, so a resumed run decides alike
+    monkeypatch.setattr(expected_f1, "MIN_BATCH", 10)
+    batch = tmp_path / "batch.jsonl"
+    args = ["auto", str(paths["judgments"]), "--taxonomy", str(paths["taxonomy"]), "--model", str(model),
+            "--decision", "expected-f1", "--out", str(batch)]
+    assert CliRunner().invoke(annotate_group, args, catch_exceptions=False).exit_code == 0
+    whole = batch.read_text()
+    params = json.loads(manifest_path_for(str(batch)).read_text())["params"]
+    assert params["decision"] == "expected-f1"
+    assert params["thresholds"] != json.loads(manifest_path_for(str(out)).read_text())["params"]["thresholds"]
+    batch.write_text("".join(whole.splitlines(keepends=True)[:7]))
+    res = CliRunner().invoke(annotate_group, args, catch_exceptions=False)
+    assert "resuming: 7 rationales" in res.output and batch.read_text() == whole
+    res = CliRunner().invoke(annotate_group, args[:4] + args[6:])
+    assert res.exit_code == 2 and "needs a trained --model" in res.output
 
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"rationale_id": "r01", "value_ids": ["v-unknown"]}])
     with pytest.raises(InputError, match="v-unknown"):
