@@ -1,9 +1,12 @@
 """Issue 2 benchmark: a 60-value taxonomy from the real AITA top comments (../shared/data/aita_boraske).
 
-    python benchmarks/taxonomy_aita.py [--n-values 60] [--seed-values FILE]
+    python benchmarks/taxonomy_aita.py [--n-values 60] [--seed-values FILE] [--seed-threshold T]
 
 Prints: number of values, share of comments with at least one value, top-10 share and
 normalised entropy (Shannon entropy / log of the number of values) of value mentions.
+With ``--seed-values`` it also prints how many values were formed around a given value and how
+well they agree with the extractor's lexicon: among mentions in such values whose lexicon
+value is one of the given names, the share whose lexicon value is that value's name.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n-values", type=int, default=60)
     ap.add_argument("--seed-values", default=None)
+    ap.add_argument("--seed-threshold", type=float, default=None)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--embed-text", default="norm+value", choices=["norm", "norm+value", "context"])
     opts = ap.parse_args()
@@ -30,7 +34,8 @@ def main() -> None:
     judgments = [Judgment(id=p["post_key"], dilemma_id=p["post_key"], verdict="acceptable", rationale=p["human_top_comment"])
                  for p in posts if (p.get("human_top_comment") or "").strip()]
     seeds = load_seed_values(opts.seed_values) if opts.seed_values else None
-    builder = TaxonomyBuilder(opts.n_values, seed=opts.seed, seed_values=seeds, embed_text=opts.embed_text)
+    builder = TaxonomyBuilder(opts.n_values, seed=opts.seed, seed_values=seeds, embed_text=opts.embed_text,
+                              **({"seed_match_threshold": opts.seed_threshold} if opts.seed_threshold is not None else {}))
     builder.extractor, builder.embedder  # load models before timing
     t = time.perf_counter()
     result = builder.fit(judgments)
@@ -47,6 +52,13 @@ def main() -> None:
         "outlier_rate": result.stats["outlier_rate"],
         "seconds": elapsed,
     }
+    if seeds:
+        given = {s.name for s in seeds}
+        seed_of = {v.id: v.seed_name for v in result.taxonomy.values if v.seed_name}
+        judged = [(e.lexicon_value, seed_of[e.value_id]) for e in result.expressions
+                  if e.value_id in seed_of and e.lexicon_value in given]
+        row["given_values_formed"] = len(seed_of)
+        row["lexicon_agreement"] = sum(a == b for a, b in judged) / len(judged) if judged else float("nan")
     print("Real AITA top comments (aita_boraske/posts.jsonl.gz)")
     print_table([row], list(row))
     print("\nlargest values:")

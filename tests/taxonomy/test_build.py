@@ -13,7 +13,7 @@ from moralgap.errors import InputError
 from moralgap.taxonomy_file import load_taxonomy
 from taxonomy.build import TaxonomyBuilder
 from taxonomy.folder import TaxonomyFolder
-from taxonomy.seed_values import SeedValue, load_seed_values
+from taxonomy.seed_values import load_seed_values
 
 pytestmark = pytest.mark.slow
 
@@ -73,16 +73,6 @@ def test_same_input_and_seed_give_byte_identical_taxonomy(small_build, sample_ju
     again = TaxonomyBuilder(20, seed=3, embedder=embedder, extractor=extractor).fit(sample_judgments)
     again.save(tmp_path)
     assert (tmp_path / "taxonomy.json").read_bytes() == (out / "taxonomy.json").read_bytes()
-
-
-def test_seed_values_name_matched_clusters_and_report_unsupported(sample_judgments, embedder, extractor):
-    seeds = [SeedValue("Honesty", "telling the truth"), SeedValue("Privacy"), SeedValue("Underwater Basket Weaving")]
-    result = TaxonomyBuilder(15, seed=3, embedder=embedder, extractor=extractor, seed_values=seeds).fit(sample_judgments)
-    names = {v.name for v in result.taxonomy.values}
-    assert "Honesty" in names
-    assert "Underwater Basket Weaving" in result.stats["seed_values_unsupported"]
-    matched = [v for v in result.taxonomy.values if v.seed_name]
-    assert len(matched) == result.stats["seed_values_matched"] >= 1
 
 
 def test_table5_seed_file_loads(shared_data):
