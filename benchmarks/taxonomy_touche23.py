@@ -126,17 +126,18 @@ def main() -> None:
     extractor = ValueExtractor()
     embedder.encode(["warm up"])
     rows = []
-    assigned, t_mg, _ = run_moralgap(texts, ids, embedder, extractor, embed_text=opts.embed_text, context_weight=opts.context_weight,
-                                **({"pca_components": opts.pca_components} if opts.pca_components else {}))
+    settings = dict(embed_text=opts.embed_text, context_weight=opts.context_weight,
+                    **({"pca_components": opts.pca_components} if opts.pca_components else {}))
+    assigned, t_mg, _ = run_moralgap(texts, ids, embedder, extractor, **settings)
     rows.append({"method": "moralgap (expressions, HDBSCAN, 20 values)", **evaluate(assigned, gold, cats), "seconds": t_mg})
     if opts.seed_values:
         from taxonomy.seed_values import load_seed_values
 
-        guided = dict(embed_text=opts.embed_text, context_weight=opts.context_weight, seed_values=load_seed_values(opts.seed_values),
-                      **({"pca_components": opts.pca_components} if opts.pca_components else {}),
+        seeds = load_seed_values(opts.seed_values)
+        guided = dict(settings, seed_values=seeds,
                       **({"seed_match_threshold": opts.seed_threshold} if opts.seed_threshold is not None else {}))
         assigned_g, t_g, stats = run_moralgap(texts, ids, embedder, extractor, **guided)
-        rows.append({"method": f"moralgap guided by {stats['seed_values_matched']}/{len(guided['seed_values'])} seed values",
+        rows.append({"method": f"moralgap guided by {stats['seed_values_matched']}/{len(seeds)} seed values",
                      **evaluate(assigned_g, gold, cats), "seconds": t_g})
 
     t = time.perf_counter()

@@ -142,12 +142,11 @@ def merge_guided(centroids: np.ndarray, claim: np.ndarray, n_target: int | None)
     """
     n = len(centroids)
     if n_target is None or n_target >= n:
-        # Only the must-links: clusters of one given value become one group.
+        # Only the must-links: clusters of one given value become one group, numbered in order
+        # of first appearance.
+        number: dict[tuple[str, int], int] = {}
         keys = [("seed", int(c)) if c >= 0 else ("own", i) for i, c in enumerate(claim)]
-        first = {k: j for j, k in reversed(list(enumerate(keys)))}
-        order = sorted(set(first.values()))
-        index = {keys[j]: g for g, j in enumerate(order)}
-        return np.array([index[k] for k in keys], dtype=int)
+        return np.array([number.setdefault(k, len(number)) for k in keys], dtype=int)
     from sklearn.cluster import AgglomerativeClustering
 
     dist = np.clip(1.0 - centroids.astype(np.float64) @ centroids.T.astype(np.float64), 0.0, 2.0)
@@ -196,21 +195,19 @@ def cluster_expressions(vectors: np.ndarray, weights: np.ndarray, *, n_values: i
     n_hdbscan = n_found = int(labels.max() + 1) if labels.size else 0
     merged = 0
     anchor_of = np.zeros(0, dtype=int)
-    if anchors is not None and len(anchors) and n_found:
+    guided = anchors is not None and len(anchors) > 0 and n_found > 0
+    if guided or (n_values is not None and n_found > n_values):
         cents = weighted_centroids(vectors, labels, weights, n_found)
         sizes = np.bincount(labels[labels >= 0], weights=weights[labels >= 0], minlength=n_found)
-        claim = claim_clusters(cents, anchors, anchor_threshold)
-        group = merge_guided(cents, claim, n_values)
-        labels = np.where(labels >= 0, group[np.maximum(labels, 0)], -1)
-        n_found = int(group.max() + 1)
-        merged = n_hdbscan - n_found
-        anchor_of = group_anchors(group, claim, sizes)
-    elif n_values is not None and n_found > n_values:
-        cents = weighted_centroids(vectors, labels, weights, n_found)
-        sizes = np.bincount(labels[labels >= 0], weights=weights[labels >= 0], minlength=n_found)
-        mapping = merge_to(cents, sizes, n_values)
+        if guided:
+            claim = claim_clusters(cents, anchors, anchor_threshold)
+            mapping = merge_guided(cents, claim, n_values)
+            anchor_of = group_anchors(mapping, claim, sizes)
+        else:
+            mapping = merge_to(cents, sizes, n_values)
         labels = np.where(labels >= 0, mapping[np.maximum(labels, 0)], -1)
-        merged = n_found - n_values
+        n_found = int(mapping.max() + 1)
+        merged = n_hdbscan - n_found
     parent: dict[int, int] = {}
     if n_values is not None and n_found < n_values:
         if n_found == 0:
