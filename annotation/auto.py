@@ -28,16 +28,12 @@ import numpy as np
 from moralgap.errors import InputError
 from moralgap.records import ValueAnnotation
 from moralgap.seeding import DEFAULT_SEED, rng
+from taxonomy.cluster import unit_rows
 
 from .classifier import annotations_from_scores
 from .thresholds import per_value_report, tune_thresholds
 
 log = logging.getLogger(__name__)
-
-
-def _normalise(m: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(m, axis=-1, keepdims=True)
-    return m / np.where(norms > 0, norms, 1.0)
 
 
 def within_item_z(sims: np.ndarray) -> np.ndarray:
@@ -138,15 +134,15 @@ class ZeroShotAnnotator:
             counts[j] += 1
         for j, vid in enumerate(self.value_ids):
             if vid in self.folder.centroids:
-                sums[j] += _normalise(self.folder.centroids[vid].astype(np.float64))
+                sums[j] += unit_rows(self.folder.centroids[vid].astype(np.float64))
                 counts[j] += 1
-        self.prototypes = _normalise(sums).astype(np.float32)
+        self.prototypes = unit_rows(sums).astype(np.float32)
 
         # Leave-one-out: a component is scored against its own value's prototype without it.
         sims = comp_vecs @ self.prototypes.T
         for i, j in enumerate(comp_owner):
             if counts[j] > 1:
-                loo = _normalise(sums[j] - comp_vecs[i])
+                loo = unit_rows(sums[j] - comp_vecs[i])
                 sims[i, j] = float(comp_vecs[i] @ loo)
             else:
                 sims[i, j] = np.nan  # a value known by its name alone cannot be scored against itself

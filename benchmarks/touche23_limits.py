@@ -24,13 +24,10 @@ import numpy as np
 import pandas as pd
 
 from _common import print_table, shared_data
+from taxonomy.cluster import unit_rows
 from taxonomy_touche23 import SEED, ceiling_rows, evaluate, load
 
 KEEP = (0.9, 0.7, 0.5)
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
 def _kmeans(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -70,12 +67,12 @@ def main() -> None:
         df = df.head(opts.limit)
     gold = df[cats].to_numpy()
     embedder = Embedder()
-    premises = _unit(embedder.encode(df["Premise"].astype(str).tolist(), desc="embedding premises"))
+    premises = unit_rows(embedder.encode(df["Premise"].astype(str).tolist(), desc="embedding premises"))
     rows = []
 
     labels, centres = _kmeans(premises)
     rows.append({"method": "k-means (k=20) on premise vectors", **evaluate(list(labels), gold, cats)})
-    closeness = np.einsum("ij,ij->i", premises, _unit(centres)[labels])
+    closeness = np.einsum("ij,ij->i", premises, unit_rows(centres)[labels])
     for keep in KEEP:
         cut = np.quantile(closeness, 1 - keep)
         kept = [int(c) if s >= cut else None for c, s in zip(labels, closeness)]
@@ -83,17 +80,17 @@ def main() -> None:
 
     conclusions = df["Conclusion"].astype(str).tolist()
     unique = sorted(set(conclusions))
-    topic = dict(zip(unique, _unit(embedder.encode(unique, desc="embedding conclusions"))))
-    off_topic = _unit(premises - np.stack([topic[c] for c in conclusions]))
+    topic = dict(zip(unique, unit_rows(embedder.encode(unique, desc="embedding conclusions"))))
+    off_topic = unit_rows(premises - np.stack([topic[c] for c in conclusions]))
     rows.append({"method": "k-means after subtracting the conclusion vector", **evaluate(list(_kmeans(off_topic)[0]), gold, cats)})
 
     phrases, owner = category_phrases(cats)
-    sims = premises @ _unit(embedder.encode(phrases, desc="embedding category phrases")).T
+    sims = premises @ unit_rows(embedder.encode(phrases, desc="embedding category phrases")).T
     best3 = np.stack([np.sort(sims[:, owner == c], axis=1)[:, -3:].mean(axis=1) for c in range(len(cats))], axis=1)
     rows.append({"method": "zero-shot: nearest category by its phrases", **evaluate(list(best3.argmax(axis=1)), gold, cats)})
     rows.append({"method": "k-means on similarities to the category phrases",
                  **evaluate(list(_kmeans(sims - sims.mean(axis=0))[0]), gold, cats)})
-    wild = premises @ _unit(embedder.encode(wild_values(), desc="embedding Values in the Wild")).T
+    wild = premises @ unit_rows(embedder.encode(wild_values(), desc="embedding Values in the Wild")).T
     rows.append({"method": "k-means on similarities to 266 Values in the Wild",
                  **evaluate(list(_kmeans(wild - wild.mean(axis=0))[0]), gold, cats)})
 

@@ -21,7 +21,7 @@ from moralgap.records import Expression, LineageEntry, Taxonomy, Value
 from moralgap.seeding import DEFAULT_SEED, seed_everything
 from moralgap.diversity import normalised_entropy, top_k_share
 
-from .cluster import cluster_expressions, weighted_centroids
+from .cluster import cluster_expressions, unit_rows, weighted_centroids
 from .folder import TaxonomyFolder
 from .naming import describe_clusters
 from .seed_values import SeedValue
@@ -237,7 +237,7 @@ class TaxonomyBuilder:
         rids = sorted({k.split("\x00", 1)[1] for k in d.keys})
         text_vec = dict(zip(rids, self.embedder.encode([texts.get(r, "") for r in rids], desc="embedding rationales")))
         mixed = np.stack([norm_vec[n] + self.context_weight * text_vec[k.split("\x00", 1)[1]] for n, k in zip(d.norms, d.keys)])
-        return (mixed / np.linalg.norm(mixed, axis=1, keepdims=True)).astype(np.float32)
+        return unit_rows(mixed).astype(np.float32)
 
     def expression_vectors(self, expressions: Sequence[Expression], texts: dict[str, str] | None = None) -> np.ndarray:
         """One unit vector per expression, embedded as this builder embeds them for clustering.

@@ -28,9 +28,9 @@ class ClusterResult:
     anchor: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
 
-def _normalise(x: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.maximum(n, 1e-12)
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """``x`` scaled to unit length along its last axis (each row, or a single vector); zeros stay zero."""
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
 def weighted_centroids(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
@@ -38,7 +38,7 @@ def weighted_centroids(vectors: np.ndarray, labels: np.ndarray, weights: np.ndar
     sums = np.zeros((k, dim), dtype=np.float64)
     mask = labels >= 0
     np.add.at(sums, labels[mask], vectors[mask] * weights[mask, None])
-    return _normalise(sums).astype(np.float32)
+    return unit_rows(sums).astype(np.float32)
 
 
 REDUCERS = ("pca", "umap", "none")
@@ -67,7 +67,7 @@ def reduce_dimensions(vectors: np.ndarray, n_components: int, random_state: int,
     from sklearn.decomposition import PCA
 
     reduced = PCA(n_components=n_components, random_state=random_state, svd_solver="randomized").fit_transform(vectors)
-    return _normalise(reduced.astype(np.float64)).astype(np.float32)
+    return unit_rows(reduced.astype(np.float64)).astype(np.float32)
 
 
 def run_hdbscan(points: np.ndarray, min_cluster_size: int, min_samples: int | None) -> np.ndarray:
@@ -112,7 +112,7 @@ def split_to(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarray, n_tar
             idx = np.where(labels == c)[0]
             if len(idx) < 4:
                 continue
-            cen = _normalise(vectors[idx].mean(axis=0, keepdims=True))[0]
+            cen = unit_rows(vectors[idx].mean(axis=0, keepdims=True))[0]
             spreads[c] = float(np.sum(weights[idx] * (1.0 - vectors[idx] @ cen)))
         worst = int(np.argmax(spreads))
         if spreads[worst] <= 0:

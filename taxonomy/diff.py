@@ -22,6 +22,7 @@ import numpy as np
 
 from moralgap.records import Taxonomy, Value
 
+from .cluster import unit_rows
 from .folder import TaxonomyFolder
 
 DEFAULT_THRESHOLD = 0.8
@@ -227,9 +228,7 @@ def _sims(old: TaxonomyFolder, new: TaxonomyFolder, old_ids: list[str], new_ids:
     b = np.stack([new.centroids[i] for i in new_ids]).astype(np.float64)
     if a.shape[1] != b.shape[1]:
         return [], [], np.zeros((0, 0))  # different embedding models: centroids cannot be compared
-    a /= np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    b /= np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
-    return old_ids, new_ids, a @ b.T
+    return old_ids, new_ids, unit_rows(a) @ unit_rows(b).T
 
 
 def _match_by_centroid(old, new, old_ids, new_ids, threshold, changes, id_map, resize_tolerance) -> dict[str, str]:

@@ -21,6 +21,7 @@ from moralgap.errors import ConfigError, InputError
 from moralgap.records import Expression, LineageEntry, Value
 from moralgap.seeding import DEFAULT_SEED
 
+from .cluster import unit_rows
 from .folder import TaxonomyFolder
 
 ACTIVE = ("proposed", "accepted")
@@ -201,10 +202,6 @@ def _merge_lists(a: Sequence[str], b: Sequence[str], cap: int) -> list[str]:
     return out[:cap]
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    return (x / max(float(np.linalg.norm(x)), 1e-12)).astype(np.float32)
-
-
 def merge(folder: TaxonomyFolder, source_id: str, target_id: str, *, author: str, reason: str = "",
           at: str | None = None) -> TaxonomyFolder:
     """Merge ``source_id`` into ``target_id``: the source keeps its id with status ``merged``.
@@ -226,7 +223,7 @@ def merge(folder: TaxonomyFolder, source_id: str, target_id: str, *, author: str
         ws, wt = max(s.size, 0), max(t.size, 0)
         if ws + wt == 0:
             ws = wt = 1
-        new.centroids[target_id] = _unit(ws * cs.astype(np.float64) + wt * ct.astype(np.float64))
+        new.centroids[target_id] = unit_rows(ws * cs.astype(np.float64) + wt * ct.astype(np.float64)).astype(np.float32)
     elif ct is None and cs is not None:
         new.centroids[target_id] = cs.copy()
     t.size += s.size
@@ -376,7 +373,7 @@ def split(folder: TaxonomyFolder, value_id: str, *, groups: Sequence[Sequence[st
     for part in range(n_parts):
         idx = np.where(labels == part)[0]
         part_members = [members[i] for i in idx]
-        cent = _unit(vectors[idx].astype(np.float64).mean(axis=0))
+        cent = unit_rows(vectors[idx].astype(np.float64).mean(axis=0)).astype(np.float32)
         keywords, exemplars = describe_members(part_members, vectors[idx], cent)
         pid = part_ids[part]
         new.centroids[pid] = cent

@@ -34,6 +34,7 @@ from moralgap.records import Expression
 from moralgap.seeding import DEFAULT_SEED
 
 from .build import DEFAULT_PCA_COMPONENTS
+from .cluster import unit_rows
 from .edits import (ACTIVE, default_embedder, expression_vectors, fresh_value_id, new_version, unique_name)
 from .folder import TaxonomyFolder
 
@@ -277,7 +278,7 @@ class TaxonomyUpdater:
             # An imported value has no members yet: its name embedding still counts as one.
             w = max(n_kept.get(vid, 0), 1)
             c = w * old.centroids[vid].astype(np.float64) + vectors[rows].astype(np.float64).sum(axis=0)
-            new.centroids[vid] = (c / max(float(np.linalg.norm(c)), 1e-12)).astype(np.float32)
+            new.centroids[vid] = unit_rows(c).astype(np.float32)
 
     @staticmethod
     def _recount(folder: TaxonomyFolder) -> list[str]:
