@@ -14,18 +14,14 @@ import numpy as np
 
 from moralgap.seeding import DEFAULT_SEED
 
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
+from .expected_f1 import clipped_logit
 
 
 def uncertainty(scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """Higher is more uncertain: minus the smallest log-odds distance to a threshold."""
     if scores.size == 0:
         return np.zeros(len(scores))
-    t = np.clip(np.asarray(thresholds, dtype=np.float64), 1e-6, 1 - 1e-6)
-    return -np.abs(_logit(scores) - _logit(t)).min(axis=1)
+    return -np.abs(clipped_logit(scores) - clipped_logit(thresholds)).min(axis=1)
 
 
 @dataclass

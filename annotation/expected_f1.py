@@ -16,13 +16,14 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, logit
 
-from .thresholds import MIN_POSITIVES
+from .thresholds import MIN_POSITIVES, best_cut
 
 MIN_BATCH = 200
 _EPS = 1e-6  # keeps the logit of a saturated score finite
 
 
-def _logit(scores: np.ndarray) -> np.ndarray:
+def clipped_logit(scores: np.ndarray) -> np.ndarray:
+    """Log-odds of scores in [0, 1], clipped so that 0 and 1 stay finite."""
     return logit(np.clip(np.asarray(scores, dtype=np.float64), _EPS, 1 - _EPS))
 
 
@@ -42,7 +43,7 @@ def fit_calibration(scores: np.ndarray, truth: np.ndarray, *, seed: int = 0) -> 
         pos = int(truth[:, j].sum())
         if pos < MIN_POSITIVES or len(truth) - pos < MIN_POSITIVES:
             continue
-        model = LogisticRegression(random_state=seed).fit(_logit(scores[:, j])[:, None], truth[:, j])
+        model = LogisticRegression(random_state=seed).fit(clipped_logit(scores[:, j])[:, None], truth[:, j])
         if model.coef_[0, 0] > 0:
             out[j] = model.coef_[0, 0], model.intercept_[0]
     return out
@@ -51,7 +52,7 @@ def fit_calibration(scores: np.ndarray, truth: np.ndarray, *, seed: int = 0) -> 
 def calibrated(scores: np.ndarray, calibration: np.ndarray) -> np.ndarray:
     """Probabilities from scores; an uncalibrated value keeps its score."""
     scores = np.asarray(scores, dtype=np.float64)
-    probs = expit(_logit(scores) * calibration[:, 0] + calibration[:, 1])  # NaN where uncalibrated
+    probs = expit(clipped_logit(scores) * calibration[:, 0] + calibration[:, 1])  # NaN where uncalibrated
     return np.where(np.isnan(calibration[:, 0]), scores, probs)
 
 
@@ -61,12 +62,7 @@ def expected_f1_cut(scores: np.ndarray, probs: np.ndarray) -> float:
     ``probs`` must rank the items as ``scores`` do (a calibration is increasing), so the cut
     can be placed on the scores themselves, half-way to the next item as tuned thresholds are.
     """
-    order = np.argsort(-scores, kind="stable")
-    s, p = scores[order], probs[order]
-    gain = 2 * np.cumsum(p) / (np.arange(1, len(p) + 1) + p.sum())
-    last = np.r_[s[1:] != s[:-1], True]  # only after a run of tied scores can the cut fall
-    k = int(np.argmax(np.where(last, gain, -np.inf)))
-    return float((s[k] + s[k + 1]) / 2) if k + 1 < len(s) else float(s[k])
+    return best_cut(scores, probs)[0]
 
 
 def batch_thresholds(scores: np.ndarray, calibration: np.ndarray, fallback: np.ndarray) -> np.ndarray:

@@ -17,7 +17,10 @@ MIN_POSITIVES = 3
 
 
 def _f1_curve(scores: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """F1 of ``scores >= t`` for every distinct score ``t``, in one sort."""
+    """F1 of ``scores >= t`` for every distinct score ``t``, in one sort.
+
+    ``truth`` may be 0/1 labels or probabilities; with probabilities this is the expected F1.
+    """
     order = np.argsort(-scores, kind="stable")
     s, y = scores[order], truth[order].astype(np.float64)
     tp = np.cumsum(y)
@@ -29,20 +32,24 @@ def _f1_curve(scores: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.nda
     return s[last], f1[last]
 
 
-def best_threshold(scores: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    """The threshold maximising F1 of ``scores >= threshold``, and that F1.
+def best_cut(scores: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """The cut maximising (expected) F1 of ``scores >= cut`` over non-empty ``scores``, and that F1.
 
     The cut is placed half-way between the chosen score and the next lower one, so a new item
-    scoring like the weakest accepted training item is still accepted.
+    scoring like the weakest accepted item is still accepted.
     """
-    scores = np.asarray(scores, dtype=np.float64)
-    truth = np.asarray(truth).astype(bool)
-    if not truth.any() or len(scores) == 0:
-        return float("inf"), 0.0
-    cuts, f1 = _f1_curve(scores, truth)
+    cuts, f1 = _f1_curve(np.asarray(scores, dtype=np.float64), truth)
     k = int(np.argmax(f1))
     below = cuts[k + 1] if k + 1 < len(cuts) else cuts[k]
     return float((cuts[k] + below) / 2), float(f1[k])
+
+
+def best_threshold(scores: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """The threshold maximising F1 of ``scores >= threshold`` on 0/1 labels, and that F1."""
+    truth = np.asarray(truth).astype(bool)
+    if not truth.any() or len(scores) == 0:
+        return float("inf"), 0.0
+    return best_cut(scores, truth)
 
 
 def tune_thresholds(scores: np.ndarray, truth: np.ndarray, *, min_positives: int = MIN_POSITIVES) -> np.ndarray:
