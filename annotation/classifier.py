@@ -17,7 +17,6 @@ taxonomy of another version, or with other value ids, is refused.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -412,12 +411,9 @@ def annotations_from_scores(ids: Sequence[str], scores: np.ndarray, thresholds: 
     """One :class:`ValueAnnotation` per row; ``scores`` keeps values scoring at least ``keep_scores``."""
     out = []
     for rid, row in zip(ids, scores):
-        chosen = [value_ids[j] for j in np.argsort(-row) if row[j] >= thresholds[j]]
-        kept = {value_ids[j]: round(float(row[j]), 4) for j in np.argsort(-row) if row[j] >= keep_scores and row[j] > 0}
+        order = np.argsort(-row)
+        chosen = [value_ids[j] for j in order if row[j] >= thresholds[j]]
+        kept = {value_ids[j]: round(float(row[j]), 4) for j in order if row[j] >= keep_scores and row[j] > 0}
         out.append(ValueAnnotation(rationale_id=str(rid), value_ids=chosen, scores=kept, source=source,
                                    taxonomy_version=taxonomy_version))
     return out
-
-
-def json_report(report: dict) -> str:
-    return json.dumps(report, indent=2)

@@ -95,14 +95,14 @@ def auto_command(judgments, taxonomy, out, model, labels, expressions, decision,
 
     if decision != "tuned" and not model:
         raise click.UsageError("--decision expected-f1 needs a trained --model (its calibration)")
+    if labels and model:
+        raise click.UsageError("--calibrate tunes zero-shot thresholds; a trained --model has its own")
     manifest = Manifest("annotate auto", seed=seed, params={"model": model, "calibrate": labels, "expressions": expressions,
                                                             "decision": decision})
     items = _judgments(judgments, skip_invalid, manifest)
     folder = _folder(taxonomy, manifest)
     scorer = _Scorer(folder, model, expressions, seed, manifest)
     if labels:
-        if model:
-            raise click.UsageError("--calibrate tunes zero-shot thresholds; a trained --model has its own")
         from annotation.labelled import read_labelled
 
         texts = {j.id: j.rationale for j in items}

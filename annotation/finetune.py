@@ -162,8 +162,8 @@ def finetune_encoder(texts: Sequence[str], labels: np.ndarray, *, base_model: st
             "head_lr": head_lr, "batch_size": batch_size, "max_length": max_length, "seed": seed,
             "n_texts": len(texts), "final_loss": round(float(np.mean(losses[-20:])), 5) if losses else None,
             "weights_sha256": digest}
-    # The Embedder's cache key hashes the folder's JSON files and the weights' size, which
-    # fine-tuning leaves unchanged: this file makes the key differ from the base model's.
+    # Kept beside the weights so a saved encoder says how it was tuned (the Embedder's cache
+    # key already differs from the base model's: it hashes the weights).
     (folder / FINETUNE_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     with torch.no_grad():
         coef = head.weight.numpy().astype(np.float64) * EMBEDDING_SCALE
