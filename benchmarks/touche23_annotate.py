@@ -43,16 +43,13 @@ import numpy as np
 import pandas as pd
 
 from _common import print_table, shared_data
+from taxonomy_touche23 import load
 
 DEFAULT_SEED = 13
 
 
 def load_split(split: str):
-    base = shared_data() / "valueeval" / "touche23"
-    args = pd.read_csv(base / f"arguments-{split}.tsv.gz", sep="\t")
-    labels = pd.read_csv(base / f"labels-{split}.tsv.gz", sep="\t")
-    df = args.merge(labels, on="Argument ID")
-    cats = [c for c in labels.columns if c != "Argument ID"]
+    df, cats = load(split)
     texts = (df["Conclusion"].str.strip() + ". " + df["Stance"].str.strip() + ": " + df["Premise"].str.strip()).tolist()
     return df["Argument ID"].tolist(), texts, df[cats].to_numpy().astype(bool), cats
 
