@@ -186,8 +186,9 @@ def main() -> None:
 
     annotated = {a.rationale_id: set(a.value_ids) for a in human_ann + model_ann}
     assigned: dict[str, set[str]] = defaultdict(set)
+    active = set(value_ids)
     for e in folder.expressions:
-        if e.value_id in set(value_ids):
+        if e.value_id in active:
             assigned[e.rationale_id].add(e.value_id)
 
     cols = ["side", "rationales", "mentions", "per_rationale", "distinct", "top10_share", "top10_CI",
