@@ -28,7 +28,7 @@ import numpy as np
 from moralgap.errors import InputError
 from moralgap.records import ValueAnnotation
 from moralgap.seeding import DEFAULT_SEED, rng
-from taxonomy.cluster import unit_rows
+from moralgap.taxonomy.cluster import unit_rows
 
 from .classifier import annotations_from_scores
 from .thresholds import per_value_report, tune_thresholds
@@ -82,7 +82,7 @@ class ZeroShotAnnotator:
     @property
     def embedder(self):
         if self._embedder is None:
-            from taxonomy.embed import Embedder
+            from moralgap.taxonomy.embed import Embedder
 
             self._embedder = Embedder(self.taxonomy.embedding_model)
         return self._embedder
@@ -90,7 +90,7 @@ class ZeroShotAnnotator:
     @property
     def extractor(self):
         if self._extractor is None:
-            from taxonomy.extract import ValueExtractor
+            from moralgap.taxonomy.extract import ValueExtractor
 
             self._extractor = ValueExtractor()
         return self._extractor or None

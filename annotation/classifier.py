@@ -158,7 +158,7 @@ class ValueClassifier:
     @property
     def embedder(self):
         if self._embedder is None:
-            from taxonomy.embed import Embedder
+            from moralgap.taxonomy.embed import Embedder
 
             self._embedder = Embedder(self.encoder_path or self.settings.embedding_model)
         return self._embedder

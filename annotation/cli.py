@@ -20,5 +20,5 @@ def studio_group() -> None:
     """Run a local Label Studio server (own virtual environment, bound to 127.0.0.1)."""
 
 
-add_commands_from(annotate_group, ("annotation.cli_studio", "annotation.cli_auto"), "ANNOTATE_COMMANDS")
-add_commands_from(studio_group, ("annotation.cli_studio",), "STUDIO_COMMANDS")
+add_commands_from(annotate_group, ("moralgap.annotation.cli_studio", "moralgap.annotation.cli_auto"), "ANNOTATE_COMMANDS")
+add_commands_from(studio_group, ("moralgap.annotation.cli_studio",), "STUDIO_COMMANDS")

@@ -28,7 +28,7 @@ def _judgments(path: str, skip_invalid: bool, manifest: Manifest):
 
 def _folder(taxonomy: str, manifest: Manifest):
     from moralgap.taxonomy_file import taxonomy_path
-    from taxonomy.folder import TaxonomyFolder
+    from moralgap.taxonomy.folder import TaxonomyFolder
 
     manifest.add_input(taxonomy_path(taxonomy), "taxonomy")
     folder = TaxonomyFolder.load(taxonomy)
@@ -42,7 +42,7 @@ class _Scorer:
     def __init__(self, folder, model: str | None, expressions: bool, seed: int, manifest: Manifest):
         self.folder = folder
         if model:
-            from annotation.classifier import MODEL_FILE, ValueClassifier
+            from moralgap.annotation.classifier import MODEL_FILE, ValueClassifier
 
             manifest.add_input(Path(model) / MODEL_FILE, "model")
             self.clf = ValueClassifier.load(model, folder.taxonomy)
@@ -51,7 +51,7 @@ class _Scorer:
             self.embedder = self.clf.embedder
             manifest.add_model("annotator", f"classifier:{model}", fingerprint=self.embedder.fingerprint)
         else:
-            from annotation.auto import ZeroShotAnnotator
+            from moralgap.annotation.auto import ZeroShotAnnotator
 
             self.clf = None
             self.zs = ZeroShotAnnotator(folder, extractor=None if expressions else False, seed=seed).fit()
@@ -67,7 +67,7 @@ class _Scorer:
 
     def annotations(self, ids, scores):
         if self.clf is not None:
-            from annotation.classifier import annotations_from_scores
+            from moralgap.annotation.classifier import annotations_from_scores
 
             return annotations_from_scores(ids, scores, self.thresholds, self.value_ids, source="classifier",
                                            taxonomy_version=self.folder.taxonomy.version, keep_scores=0.05)
@@ -103,7 +103,7 @@ def auto_command(judgments, taxonomy, out, model, labels, expressions, decision,
     folder = _folder(taxonomy, manifest)
     scorer = _Scorer(folder, model, expressions, seed, manifest)
     if labels:
-        from annotation.labelled import read_labelled
+        from moralgap.annotation.labelled import read_labelled
 
         texts = {j.id: j.rationale for j in items}
         labelled = read_labelled(labels, folder.taxonomy, texts=texts, skip_invalid=skip_invalid)
@@ -184,8 +184,8 @@ def _check_resume(out: str, sink, version: int) -> None:
 def train_command(labels, taxonomy, out, judgments, tfidf, finetune_epochs, finetune_layers, cv, embedding_model,
                   seed, skip_invalid):
     """Learn a value classifier from human LABELS (Label Studio pull, or JSONL of text and value_ids)."""
-    from annotation.classifier import ClassifierSettings, ValueClassifier
-    from annotation.labelled import read_labelled
+    from moralgap.annotation.classifier import ClassifierSettings, ValueClassifier
+    from moralgap.annotation.labelled import read_labelled
     from moralgap.io import write_json
 
     settings = ClassifierSettings(embedding_model=embedding_model, use_tfidf=tfidf, cv=cv, seed=seed,
@@ -240,7 +240,7 @@ def _shown(threshold) -> str:
 @skip_invalid_option
 def next_command(judgments, taxonomy, out, n, model, labeled, pool_factor, expressions, seed, skip_invalid):
     """Choose the next N rationales worth a person's time: uncertain and diverse."""
-    from annotation.active import select_next
+    from moralgap.annotation.active import select_next
     from moralgap.io import write_jsonl
 
     manifest = Manifest("annotate next", seed=seed, params={"n": n, "model": model, "pool_factor": pool_factor})
@@ -296,7 +296,7 @@ def _labelled_ids(paths, manifest: Manifest) -> set[str]:
 @skip_invalid_option
 def lexicon_command(judgments, lexicon_path, out, mapping, taxonomy, min_hits, skip_invalid):
     """Baseline: annotate rationales with Moral Foundations from a dictionary file."""
-    from annotation.lexicon_baseline import LexiconAnnotator, load_lexicon, load_mapping
+    from moralgap.annotation.lexicon_baseline import LexiconAnnotator, load_lexicon, load_mapping
     from moralgap.io import write_jsonl
 
     manifest = Manifest("annotate lexicon", params={"min_hits": min_hits, "mapping": mapping})

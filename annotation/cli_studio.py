@@ -47,7 +47,7 @@ def _client(url, api_key, home):
 
 def _load_folder(taxonomy: Path, manifest: Manifest):
     from moralgap.taxonomy_file import taxonomy_path
-    from taxonomy.folder import TaxonomyFolder
+    from moralgap.taxonomy.folder import TaxonomyFolder
 
     manifest.add_input(taxonomy_path(taxonomy), "taxonomy")
     folder = TaxonomyFolder.load(taxonomy)

@@ -41,7 +41,7 @@ class FinetuneResult:
 
     @property
     def embedder(self):
-        from taxonomy.embed import Embedder
+        from moralgap.taxonomy.embed import Embedder
 
         return Embedder(str(self.folder))
 

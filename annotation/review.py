@@ -262,7 +262,7 @@ def apply_review(folder, tasks: list[ExportTask], project_id: int, *, embedder=N
     ``embedder``, ``seed`` and ``texts`` (rationale texts by id) serve split decisions, which
     re-cluster a value's expressions on their embeddings.
     """
-    from taxonomy import edits
+    from moralgap.taxonomy import edits
 
     tax = folder.taxonomy
     report = ReviewReport(project_id=project_id, from_version=tax.version)

@@ -163,9 +163,9 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="Also save the joint taxonomy and both values.jsonl files here.")
     opts = ap.parse_args()
 
-    from annotation.auto import ZeroShotAnnotator
+    from moralgap.annotation.auto import ZeroShotAnnotator
     from moralgap.io import write_jsonl
-    from taxonomy.build import TaxonomyBuilder
+    from moralgap.taxonomy.build import TaxonomyBuilder
 
     times: dict[str, float] = {}
     humans, models = load_pairs(opts.all_llm, opts.keep_case)

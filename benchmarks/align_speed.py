@@ -14,8 +14,8 @@ import time
 import _common  # noqa: F401  (puts the repo on sys.path)
 import numpy as np
 
-from alignment.metrics import gap_analysis
-from alignment.votes import VoteTable
+from moralgap.alignment.metrics import gap_analysis
+from moralgap.alignment.votes import VoteTable
 
 
 def main() -> None:

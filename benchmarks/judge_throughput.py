@@ -57,9 +57,9 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--delay", type=float, default=0.05)
     a = ap.parse_args()
-    from alignment.backends.openai_http import OpenAIHTTPBackend
-    from alignment.prompts_file import PromptLine
-    from alignment.runner import JudgeRunner
+    from moralgap.alignment.backends.openai_http import OpenAIHTTPBackend
+    from moralgap.alignment.prompts_file import PromptLine
+    from moralgap.alignment.runner import JudgeRunner
 
     q = mp.Queue()
     proc = mp.Process(target=serve, args=(q, a.delay), daemon=True)

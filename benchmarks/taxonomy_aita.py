@@ -27,8 +27,8 @@ def main() -> None:
 
     from moralgap.records import Judgment
     from moralgap.diversity import normalised_entropy, top_k_share
-    from taxonomy.build import TaxonomyBuilder
-    from taxonomy.seed_values import load_seed_values
+    from moralgap.taxonomy.build import TaxonomyBuilder
+    from moralgap.taxonomy.seed_values import load_seed_values
 
     posts = read_jsonl_gz(shared_data() / "aita_boraske" / "posts.jsonl.gz")
     judgments = [Judgment(id=p["post_key"], dilemma_id=p["post_key"], verdict="acceptable", rationale=p["human_top_comment"])

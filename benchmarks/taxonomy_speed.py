@@ -57,9 +57,9 @@ def compose(n: int, seed: int) -> list[str]:
 
 def run_sample() -> None:
     from moralgap.datasets import load_judgments
-    from taxonomy.build import TaxonomyBuilder
+    from moralgap.taxonomy.build import TaxonomyBuilder
 
-    from taxonomy.embed import Embedder
+    from moralgap.taxonomy.embed import Embedder
 
     judgments = load_judgments(REPO / "data" / "sample" / "judgments.jsonl", require_rationale=True).records
     builder = TaxonomyBuilder(60, embedder=Embedder(cache_dir=tempfile.mkdtemp()))  # cold cache

@@ -79,7 +79,7 @@ def ceiling_rows(df: pd.DataFrame, gold: np.ndarray, cats: list[str]) -> list[di
 
 def run_moralgap(texts: list[str], ids: list[str], embedder, extractor, **kw):
     from moralgap.records import Judgment
-    from taxonomy.build import TaxonomyBuilder
+    from moralgap.taxonomy.build import TaxonomyBuilder
 
     judgments = [Judgment(id=i, dilemma_id=i, verdict="acceptable", rationale=t) for i, t in zip(ids, texts)]
     t = time.perf_counter()
@@ -113,8 +113,8 @@ def main() -> None:
     ap.add_argument("--seed-threshold", type=float, default=None, help="default: the builder's")
     opts = ap.parse_args()
 
-    from taxonomy.embed import Embedder
-    from taxonomy.extract import ValueExtractor
+    from moralgap.taxonomy.embed import Embedder
+    from moralgap.taxonomy.extract import ValueExtractor
 
     df, cats = load()
     if opts.limit:
@@ -131,7 +131,7 @@ def main() -> None:
     assigned, t_mg, _ = run_moralgap(texts, ids, embedder, extractor, **settings)
     rows.append({"method": "moralgap (expressions, HDBSCAN, 20 values)", **evaluate(assigned, gold, cats), "seconds": t_mg})
     if opts.seed_values:
-        from taxonomy.seed_values import load_seed_values
+        from moralgap.taxonomy.seed_values import load_seed_values
 
         seeds = load_seed_values(opts.seed_values)
         guided = dict(settings, seed_values=seeds,

@@ -56,11 +56,11 @@ def main() -> None:
 
     from moralgap.records import Judgment
     from moralgap.seeding import rng
-    from taxonomy.build import TaxonomyBuilder
-    from taxonomy.diff import diff_taxonomies
-    from taxonomy.embed import Embedder
-    from taxonomy.extract import ValueExtractor
-    from taxonomy.update import TaxonomyUpdater
+    from moralgap.taxonomy.build import TaxonomyBuilder
+    from moralgap.taxonomy.diff import diff_taxonomies
+    from moralgap.taxonomy.embed import Embedder
+    from moralgap.taxonomy.extract import ValueExtractor
+    from moralgap.taxonomy.update import TaxonomyUpdater
 
     posts = read_jsonl_gz(shared_data() / "aita_boraske" / "posts.jsonl.gz")
     judgments = [Judgment(id=p["post_key"], dilemma_id=p["post_key"], rationale=p["human_top_comment"])

@@ -62,7 +62,7 @@ def level1_labels(split: str, ids: list[str]) -> np.ndarray:
 
 def build_taxonomy(cats: list[str]):
     from moralgap.records import Taxonomy, Value
-    from taxonomy.folder import TaxonomyFolder
+    from moralgap.taxonomy.folder import TaxonomyFolder
 
     base = shared_data() / "valueeval" / "touche23"
     described = json.loads((base / "value-categories.json").read_text(encoding="utf-8"))
@@ -81,7 +81,7 @@ def build_taxonomy(cats: list[str]):
 
 
 def scores_row(name: str, pred: np.ndarray, gold: np.ndarray, value_ids, seconds=None, thresholds=None) -> dict:
-    from annotation.thresholds import per_value_report
+    from moralgap.annotation.thresholds import per_value_report
 
     rep = per_value_report(pred, gold, value_ids, np.full(len(value_ids), np.nan) if thresholds is None else thresholds)
     return {"annotator": name, "macro_f1": rep["macro_f1"], "micro_f1": rep["micro_f1"],
@@ -94,7 +94,7 @@ def expected_f1_decisions(clf, scores: np.ndarray, seed: int):
     The cuts read the scores of the batch being annotated, never its labels; batches of
     ``MIN_BATCH`` show what a smaller file gets.
     """
-    from annotation.expected_f1 import MIN_BATCH
+    from moralgap.annotation.expected_f1 import MIN_BATCH
 
     yield "the whole split", scores >= clf.decision_thresholds(scores, "expected-f1")
     order = np.random.default_rng(seed).permutation(len(scores))
@@ -120,10 +120,10 @@ def main() -> None:
     a = ap.parse_args()
 
     os.environ.setdefault("MORALGAP_CACHE_DIR", tempfile.mkdtemp(prefix="touche23-cache-"))
-    from annotation.auto import ZeroShotAnnotator
-    from annotation.classifier import ClassifierSettings, ValueClassifier
+    from moralgap.annotation.auto import ZeroShotAnnotator
+    from moralgap.annotation.classifier import ClassifierSettings, ValueClassifier
     from moralgap.records import Judgment
-    from taxonomy.embed import Embedder
+    from moralgap.taxonomy.embed import Embedder
 
     tr_ids, tr_text, tr_y, cats = load_split("training")
     va_ids, va_text, va_y, _ = load_split("validation")

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from _common import print_table, shared_data
-from taxonomy.cluster import unit_rows
+from moralgap.taxonomy.cluster import unit_rows
 from taxonomy_touche23 import SEED, ceiling_rows, evaluate, load
 
 KEEP = (0.9, 0.7, 0.5)
@@ -60,7 +60,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="use only the first N premises (quick runs)")
     opts = ap.parse_args()
 
-    from taxonomy.embed import Embedder
+    from moralgap.taxonomy.embed import Embedder
 
     df, cats = load()
     if opts.limit:

@@ -1,8 +1,9 @@
 """moralgap: measure and close the pluralistic moral gap between people and LLMs.
 
 Shared pieces live here: the records that flow between stages, their I/O, verdict mapping,
-model resolution, seeding and run manifests. The stages are the top-level packages
-``taxonomy``, ``annotation``, ``profiling`` and ``alignment``.
+model resolution, seeding and run manifests. The stages live in the repository's root folders
+``taxonomy/``, ``annotation/``, ``profiling/`` and ``alignment/`` and install as
+``moralgap.taxonomy``, ``moralgap.annotation``, ``moralgap.profiling`` and ``moralgap.alignment``.
 """
 from .errors import ConfigError, InputError, MoralgapError
 from .records import Dilemma, Expression, Judgment, LineageEntry, Taxonomy, Value, ValueAnnotation

@@ -17,13 +17,13 @@ import click
 from .errors import MoralgapError
 
 SUBCOMMANDS = {
-    "taxonomy": ("taxonomy.cli", "taxonomy_group", "Build, show, edit, diff and update value taxonomies."),
-    "annotate": ("annotation.cli", "annotate_group", "Annotate rationales with values (automatic and Label Studio)."),
-    "studio": ("annotation.cli", "studio_group", "Start, stop and check a local Label Studio server."),
-    "profiles": ("profiling.cli", "profiles_group", "Human value profiles, Dirichlet fits and value diversity."),
-    "dmp": ("profiling.cli", "dmp_group", "Dynamic Moral Profiling: sampled profiles rendered into prompts."),
-    "judge": ("alignment.cli", "judge_command", "Run prompts through an LLM backend, resumably."),
-    "align": ("alignment.cli", "align_command", "Measure judgment and value gaps between humans and models."),
+    "taxonomy": ("moralgap.taxonomy.cli", "taxonomy_group", "Build, show, edit, diff and update value taxonomies."),
+    "annotate": ("moralgap.annotation.cli", "annotate_group", "Annotate rationales with values (automatic and Label Studio)."),
+    "studio": ("moralgap.annotation.cli", "studio_group", "Start, stop and check a local Label Studio server."),
+    "profiles": ("moralgap.profiling.cli", "profiles_group", "Human value profiles, Dirichlet fits and value diversity."),
+    "dmp": ("moralgap.profiling.cli", "dmp_group", "Dynamic Moral Profiling: sampled profiles rendered into prompts."),
+    "judge": ("moralgap.alignment.cli", "judge_command", "Run prompts through an LLM backend, resumably."),
+    "align": ("moralgap.alignment.cli", "align_command", "Measure judgment and value gaps between humans and models."),
 }
 
 

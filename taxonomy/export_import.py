@@ -58,7 +58,7 @@ def to_labelstudio(tax: Taxonomy, *, text_field: str = "text") -> str:
     ``hint`` is its definition.
     """
     try:
-        from annotation.label_config import rationale_label_config
+        from moralgap.annotation.label_config import rationale_label_config
     except ImportError:
         rationale_label_config = None
     if rationale_label_config is not None:

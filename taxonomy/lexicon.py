@@ -35,7 +35,7 @@ class ValueLexicon:
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> "ValueLexicon":
         if path is None:
-            text = resources.files("taxonomy.resources").joinpath(DEFAULT_LEXICON).read_text(encoding="utf-8")
+            text = resources.files("moralgap.taxonomy.resources").joinpath(DEFAULT_LEXICON).read_text(encoding="utf-8")
             source = f"moralgap:{DEFAULT_LEXICON}"
         else:
             p = Path(path)

@@ -49,6 +49,6 @@ def _isolated_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def embedder():
-    from taxonomy.embed import Embedder
+    from moralgap.taxonomy.embed import Embedder
 
     return Embedder()

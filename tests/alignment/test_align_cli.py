@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import prompt_line, write_jsonl
 
-from alignment.cli import align_command, judge_command
+from moralgap.alignment.cli import align_command, judge_command
 
 VALUES = ["v_care", "v_fair", "v_loyal", "v_auto", "v_honest", "v_safety"]
 
@@ -98,7 +98,7 @@ def test_align_accepts_aita_boraske_with_values(tmp_path, shared_data):
     d = shared_data / "aita_boraske"
     if not d.is_dir():
         pytest.skip("aita_boraske is absent")
-    from alignment.backends.replay import load_foreign_judgments
+    from moralgap.alignment.backends.replay import load_foreign_judgments
 
     human = load_foreign_judgments(d / "posts.jsonl.gz", "boraske-posts")
     model = [j for j in load_foreign_judgments(d / "llm_judgments.jsonl.gz", "boraske") if j.condition == "BASIC"]

@@ -12,9 +12,9 @@ import pytest
 from conftest import prompt_line, write_jsonl
 from fault_server import FaultServer
 
-from alignment.backends.openai_http import OpenAIHTTPBackend, parse_retry_after
-from alignment.prompts_file import read_prompts
-from alignment.runner import JudgeRunner
+from moralgap.alignment.backends.openai_http import OpenAIHTTPBackend, parse_retry_after
+from moralgap.alignment.prompts_file import read_prompts
+from moralgap.alignment.runner import JudgeRunner
 from moralgap.datasets import load_judgments
 from moralgap.errors import ConfigError
 

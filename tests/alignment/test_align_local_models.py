@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from alignment.cli import judge_command
+from moralgap.alignment.cli import judge_command
 
 REPO = Path(__file__).resolve().parents[2]
 TEXTS = {"lend": "The main actor refused to lend money to a friend who had never paid back earlier loans.",
@@ -31,7 +31,7 @@ def _judge(prompts, out, *args):
 def test_transformers_backend_runs_smollm2(tmp_path, make_prompts):
     pytest.importorskip("transformers")
     pytest.importorskip("gguf")
-    from alignment.backends.transformers_local import smollm2_gguf_path
+    from moralgap.alignment.backends.transformers_local import smollm2_gguf_path
 
     smollm2_gguf_path()
     prompts = make_prompts(TEXTS, max_tokens=24)
@@ -53,7 +53,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def llama_server():
     """llama-cpp-python's server serving the SmolLM2 GGUF on 127.0.0.1 (installs the cached wheel)."""
-    from alignment.backends.transformers_local import smollm2_gguf_path
+    from moralgap.alignment.backends.transformers_local import smollm2_gguf_path
 
     try:
         import llama_cpp.server  # noqa: F401

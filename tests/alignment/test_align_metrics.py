@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from conftest import write_jsonl
 
-from alignment.bootstrap import mean_ci, paired_change_ci, resample_index
-from alignment.metrics import assign_bins, compare, gap_analysis, js_distance_binary
-from alignment.noise_floor import expected_abs_diff
-from alignment.votes import VoteTable, scruples_votes, votes_from_counts, votes_from_judgments
+from moralgap.alignment.bootstrap import mean_ci, paired_change_ci, resample_index
+from moralgap.alignment.metrics import assign_bins, compare, gap_analysis, js_distance_binary
+from moralgap.alignment.noise_floor import expected_abs_diff
+from moralgap.alignment.votes import VoteTable, scruples_votes, votes_from_counts, votes_from_judgments
 from moralgap.errors import InputError
 from moralgap.records import Judgment
 
@@ -121,8 +121,8 @@ def _reported_gaps(readme: str) -> dict[str, list[float]]:
 
 
 def test_scruples_pilot_gaps_reproduce_the_readme(scruples):
-    from alignment.backends.replay import load_foreign_judgments
-    from alignment.votes import group_judgments
+    from moralgap.alignment.backends.replay import load_foreign_judgments
+    from moralgap.alignment.votes import group_judgments
 
     reported = _reported_gaps((scruples / "README.md").read_text(encoding="utf-8"))
     human = scruples_votes(scruples / "data" / "aita_pilot_500.csv.gz")

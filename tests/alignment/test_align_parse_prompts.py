@@ -3,9 +3,9 @@ import json
 import pytest
 from conftest import prompt_line, write_jsonl
 
-from alignment.logprob import p_acceptable_from_candidates, p_acceptable_from_openai_logprobs
-from alignment.parse import parse_answer
-from alignment.prompts_file import read_prompts, sidecar_path
+from moralgap.alignment.logprob import p_acceptable_from_candidates, p_acceptable_from_openai_logprobs
+from moralgap.alignment.parse import parse_answer
+from moralgap.alignment.prompts_file import read_prompts, sidecar_path
 from moralgap.errors import InputError
 
 

@@ -43,8 +43,8 @@ def signup_annotator(url: str, admin_token: str, email: str, password: str) -> s
 
 @pytest.fixture(scope="session")
 def studio(tmp_path_factory):
-    from annotation.studio_client import StudioClient, StudioTarget
-    from annotation.studio_server import StudioServer, StudioServerError, ensure_venv, free_port, studio_home
+    from moralgap.annotation.studio_client import StudioClient, StudioTarget
+    from moralgap.annotation.studio_server import StudioServer, StudioServerError, ensure_venv, free_port, studio_home
 
     try:
         venv = ensure_venv(studio_home() / "venv")
@@ -82,7 +82,7 @@ def small_folder():
 
     Shared by the session: taxonomy edits never change their input folder.
     """
-    from taxonomy.folder import TaxonomyFolder
+    from moralgap.taxonomy.folder import TaxonomyFolder
 
     values = [
         _value("vcare000001", "Care", "Care/Harm", "Looking after others' needs."),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from annotation.active import select_next, uncertainty
+from moralgap.annotation.active import select_next, uncertainty
 from moralgap.seeding import rng
 from test_auto_data import LABELLED, UNLABELLED, write_inputs, write_jsonl
 
@@ -49,7 +49,7 @@ def test_small_inputs():
 
 @pytest.mark.slow
 def test_cli_next_skips_labelled_and_writes_pushable_judgments(tmp_path):
-    from annotation.cli import annotate_group
+    from moralgap.annotation.cli import annotate_group
     from moralgap.datasets import load_judgments
 
     paths = write_inputs(tmp_path)

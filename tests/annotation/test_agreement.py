@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotation.agreement import agreement_report, krippendorff_alpha_masi, majority_set, masi_distance, units_from_rows
+from moralgap.annotation.agreement import agreement_report, krippendorff_alpha_masi, majority_set, masi_distance, units_from_rows
 from moralgap.records import ValueAnnotation
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from annotation.auto import ZeroShotAnnotator, within_item_z
+from moralgap.annotation.auto import ZeroShotAnnotator, within_item_z
 from moralgap.records import ValueAnnotation
 from test_auto_data import LABELLED, UNLABELLED, judgments, make_folder, write_inputs
 
@@ -47,7 +47,7 @@ def test_zero_shot_finds_the_obvious_value(zero_shot):
 
 
 def test_expressions_only_raise_scores(embedder):
-    from taxonomy.extract import ValueExtractor
+    from moralgap.taxonomy.extract import ValueExtractor
 
     extractor = ValueExtractor()
     with_expr = ZeroShotAnnotator(make_folder(), embedder=embedder, extractor=extractor).fit()
@@ -71,7 +71,7 @@ def test_label_calibration_retunes_thresholds(zero_shot):
 
 
 def test_cli_auto_writes_resumes_and_records(tmp_path):
-    from annotation.cli import annotate_group
+    from moralgap.annotation.cli import annotate_group
 
     paths = write_inputs(tmp_path)
     out = tmp_path / "values.jsonl"
@@ -98,7 +98,7 @@ def test_cli_auto_writes_resumes_and_records(tmp_path):
 
 
 def test_cli_auto_refuses_to_mix_taxonomy_versions(tmp_path):
-    from annotation.cli import annotate_group
+    from moralgap.annotation.cli import annotate_group
     from moralgap.errors import InputError
 
     paths = write_inputs(tmp_path)

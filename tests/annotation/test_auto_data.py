@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from moralgap.records import Judgment, Taxonomy, Value
-from taxonomy.folder import TaxonomyFolder
+from moralgap.taxonomy.folder import TaxonomyFolder
 
 VALUES = [
     Value(id="v-honesty", name="Honesty", definition="telling the truth and not deceiving people",

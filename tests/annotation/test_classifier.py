@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from annotation import expected_f1
-from annotation.classifier import ClassifierSettings, ValueClassifier
-from annotation.labelled import read_labelled
+from moralgap.annotation import expected_f1
+from moralgap.annotation.classifier import ClassifierSettings, ValueClassifier
+from moralgap.annotation.labelled import read_labelled
 from moralgap.errors import InputError
 from moralgap.manifest import manifest_path_for
 from test_auto_data import LABELLED, UNLABELLED, make_folder, write_inputs, write_jsonl
@@ -150,7 +150,7 @@ def test_fine_tuned_encoder_round_trips_as_safetensors(tmp_path):
     assert not list((tmp_path / "model").rglob("*.bin"))
     assert not (tmp_path / "model" / "tfidf.json").exists()  # a tuned encoder works alone
     loaded = ValueClassifier.load(tmp_path / "model", make_folder().taxonomy)
-    from taxonomy.embed import Embedder
+    from moralgap.taxonomy.embed import Embedder
 
     assert loaded.embedder.fingerprint != Embedder().fingerprint  # its own embedding cache key
     texts = [t for _, t in UNLABELLED]
@@ -179,7 +179,7 @@ def test_auxiliary_labels_shape_the_encoder_but_are_not_predicted(tmp_path):
 
 @pytest.mark.slow
 def test_cli_train_then_auto_with_the_model(tmp_path, monkeypatch):
-    from annotation.cli import annotate_group
+    from moralgap.annotation.cli import annotate_group
 
     paths = write_inputs(tmp_path)
     model = tmp_path / "model"

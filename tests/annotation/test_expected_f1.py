@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from annotation import expected_f1
-from annotation.expected_f1 import batch_thresholds, calibrated, expected_f1_cut, fit_calibration
-from annotation.thresholds import tune_thresholds
+from moralgap.annotation import expected_f1
+from moralgap.annotation.expected_f1 import batch_thresholds, calibrated, expected_f1_cut, fit_calibration
+from moralgap.annotation.thresholds import tune_thresholds
 
 
 def _scores_and_truth(n: int, prevalence: float, seed: int):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from annotation.lexicon_baseline import LexiconAnnotator, load_dic, load_emfd, load_lexicon, load_mapping
+from moralgap.annotation.lexicon_baseline import LexiconAnnotator, load_dic, load_emfd, load_lexicon, load_mapping
 from moralgap.errors import InputError
 from test_auto_data import judgments, write_inputs
 
@@ -83,7 +83,7 @@ def test_real_lexicons_load(shared_data):
 
 
 def test_cli_lexicon(tmp_path):
-    from annotation.cli import annotate_group
+    from moralgap.annotation.cli import annotate_group
 
     paths = write_inputs(tmp_path)
     (tmp_path / "tiny.dic").write_text(DIC)

@@ -12,9 +12,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.studio]
 
 
 def test_server_down_is_a_clear_error_and_writes_nothing(tmp_path):
-    from annotation.cli import annotate_group
-    from annotation.studio_client import StudioError, connect
-    from annotation.studio_server import free_port
+    from moralgap.annotation.cli import annotate_group
+    from moralgap.annotation.studio_client import StudioError, connect
+    from moralgap.annotation.studio_server import free_port
 
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     with pytest.raises(StudioError, match="no Label Studio answers"):
@@ -26,7 +26,7 @@ def test_server_down_is_a_clear_error_and_writes_nothing(tmp_path):
 
 
 def test_wrong_token_is_refused_without_echoing_it(studio):
-    from annotation.studio_client import StudioClient, StudioError, StudioTarget
+    from moralgap.annotation.studio_client import StudioClient, StudioError, StudioTarget
 
     bad = "f" * 40
     with pytest.raises(StudioError, match="refused the API token") as info:
@@ -36,9 +36,9 @@ def test_wrong_token_is_refused_without_echoing_it(studio):
 
 
 def test_project_deleted_mid_way(studio, small_folder, tmp_path):
-    from annotation.cli import annotate_group
-    from annotation.rationale_tasks import push_rationales
-    from annotation.studio_client import ProjectGone
+    from moralgap.annotation.cli import annotate_group
+    from moralgap.annotation.rationale_tasks import push_rationales
+    from moralgap.annotation.studio_client import ProjectGone
 
     folder, rationales = small_folder
     judgments = [Judgment(id=r, dilemma_id="d1", verdict="acceptable", rationale=t) for r, t in rationales.items()]
@@ -59,7 +59,7 @@ def test_project_deleted_mid_way(studio, small_folder, tmp_path):
 
 
 def test_push_into_existing_project_sends_only_new_rationales(studio, small_folder):
-    from annotation.rationale_tasks import push_rationales
+    from moralgap.annotation.rationale_tasks import push_rationales
 
     folder, rationales = small_folder
     judgments = [Judgment(id=r, dilemma_id="d1", verdict="acceptable", rationale=t) for r, t in rationales.items()]
@@ -70,7 +70,7 @@ def test_push_into_existing_project_sends_only_new_rationales(studio, small_fold
 
 
 def test_local_server_status_token_and_log(studio):
-    from annotation.cli import studio_group
+    from moralgap.annotation.cli import studio_group
 
     st = studio.server.status()
     assert st.answers and st.url == studio.url and st.url.startswith("http://127.0.0.1:")
@@ -82,7 +82,7 @@ def test_local_server_status_token_and_log(studio):
 
 
 def test_status_of_a_home_without_server(tmp_path):
-    from annotation.cli import studio_group
+    from moralgap.annotation.cli import studio_group
 
     res = CliRunner().invoke(studio_group, ["status", "--home", str(tmp_path)])
     assert res.exit_code == 1 and "no local Label Studio is running" in res.output
@@ -94,7 +94,7 @@ def test_personal_access_token_works(studio):
     """A personal access token (a JWT refresh token the SDK exchanges) connects like a legacy one."""
     import httpx
 
-    from annotation.studio_client import connect
+    from moralgap.annotation.studio_client import connect
 
     admin = httpx.Client(base_url=studio.url, headers={"Authorization": f"Token {studio.token}"}, timeout=30)
     admin.post("/api/jwt/settings", json={"api_tokens_enabled": True, "legacy_api_tokens_enabled": True}).raise_for_status()

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from click.testing import CliRunner
 
-from annotation import label_config as lc
+from moralgap.annotation import label_config as lc
 from moralgap.errors import InputError
 from moralgap.records import Taxonomy, Value
 
@@ -47,7 +47,7 @@ def _ann(who, result, **extra):
 
 
 def test_export_with_unknown_fields_is_read_and_bad_export_names_the_field(tmp_path):
-    from annotation.labelstudio_files import read_export_file
+    from moralgap.annotation.labelstudio_files import read_export_file
 
     good = tmp_path / "export.json"
     good.write_text(json.dumps(_export([({"rationale_id": "j1"}, [_ann("a@x", [])])])))
@@ -63,8 +63,8 @@ def test_export_with_unknown_fields_is_read_and_bad_export_names_the_field(tmp_p
 
 
 def test_review_pull_from_export_file_majority_and_tie(small_folder, tmp_path):
-    from annotation.cli import annotate_group
-    from taxonomy.folder import TaxonomyFolder
+    from moralgap.annotation.cli import annotate_group
+    from moralgap.taxonomy.folder import TaxonomyFolder
 
     folder, _ = small_folder
     folder.save(tmp_path / "tax")
@@ -91,7 +91,7 @@ def test_review_pull_from_export_file_majority_and_tie(small_folder, tmp_path):
 
 
 def test_tasks_file_offline(small_folder, tmp_path):
-    from annotation.cli import annotate_group
+    from moralgap.annotation.cli import annotate_group
     from moralgap.io import write_jsonl
 
     folder, rationales = small_folder
@@ -110,7 +110,7 @@ def test_tasks_file_offline(small_folder, tmp_path):
 
 
 def test_ensure_venv_never_deletes_a_folder_it_did_not_make(tmp_path):
-    from annotation.studio_server import StudioServerError, ensure_venv, venv_ready
+    from moralgap.annotation.studio_server import StudioServerError, ensure_venv, venv_ready
 
     foreign = tmp_path / "venv"
     (foreign / "bin").mkdir(parents=True)
@@ -122,7 +122,7 @@ def test_ensure_venv_never_deletes_a_folder_it_did_not_make(tmp_path):
 
 
 def test_connection_needs_a_target(tmp_path, monkeypatch):
-    from annotation.studio_client import resolve_target
+    from moralgap.annotation.studio_client import resolve_target
     from moralgap.errors import ConfigError
 
     monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
@@ -133,10 +133,10 @@ def test_connection_needs_a_target(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_split_decision_reclusters_with_the_real_embedder(embedder):
-    from annotation.labelstudio_files import parse_export
-    from annotation.review import apply_review
+    from moralgap.annotation.labelstudio_files import parse_export
+    from moralgap.annotation.review import apply_review
     from moralgap.records import Expression
-    from taxonomy.folder import TaxonomyFolder
+    from moralgap.taxonomy.folder import TaxonomyFolder
 
     words = ["honesty", "truthfulness", "telling the truth", "money", "savings", "paying rent"]
     exprs = [Expression(id=f"e{i}", rationale_id=f"j{i}", start=0, end=len(w), text=w, norm=w, rule="test",

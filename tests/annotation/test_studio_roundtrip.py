@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from annotation import label_config as lc
+from moralgap.annotation import label_config as lc
 from moralgap.records import Judgment, ValueAnnotation
 
 pytestmark = [pytest.mark.slow, pytest.mark.studio]
@@ -29,7 +29,7 @@ def _review_result(decision, *, name=None, merge_into=None, groups=None):
 @pytest.fixture(scope="module")
 def review_project(studio, small_folder):
     """A review project on which both users decided: merge, rename, a tie, and one value left alone."""
-    from annotation.review import push_review
+    from moralgap.annotation.review import push_review
 
     folder, rationales = small_folder
     pid, n = push_review(studio.client, folder, rationales=rationales)
@@ -61,8 +61,8 @@ def test_review_push_shows_values_with_prefilled_proposal(studio, review_project
 
 
 def test_review_pull_applies_majority_through_edits(studio, review_project, tmp_path):
-    from annotation.review import apply_review
-    from annotation.studio_client import export_tasks
+    from moralgap.annotation.review import apply_review
+    from moralgap.annotation.studio_client import export_tasks
 
     pid, folder, _ = review_project
     new, report = apply_review(folder, export_tasks(studio.client, pid), pid)
@@ -88,9 +88,9 @@ def test_review_pull_applies_majority_through_edits(studio, review_project, tmp_
 def test_review_pull_cli_writes_next_version_and_skips_removed_value(studio, review_project, tmp_path):
     from click.testing import CliRunner
 
-    from annotation.cli import annotate_group
-    from taxonomy import edits
-    from taxonomy.folder import TaxonomyFolder
+    from moralgap.annotation.cli import annotate_group
+    from moralgap.taxonomy import edits
+    from moralgap.taxonomy.folder import TaxonomyFolder
 
     pid, folder, _ = review_project
     # the value under review was rejected by someone else since the push
@@ -123,7 +123,7 @@ EXPECTED_ALPHA = 7 / 32
 
 @pytest.fixture(scope="module")
 def rationale_project(studio, small_folder, tmp_path_factory):
-    from annotation.rationale_tasks import push_rationales
+    from moralgap.annotation.rationale_tasks import push_rationales
     from moralgap.io import write_jsonl
 
     folder, rationales = small_folder
@@ -163,7 +163,7 @@ def test_rationale_push_sends_highlights_and_scored_predictions(rationale_projec
 def test_rationale_pull_and_agreement_match_hand_computation(studio, rationale_project, tmp_path):
     from click.testing import CliRunner
 
-    from annotation.cli import annotate_group
+    from moralgap.annotation.cli import annotate_group
 
     pid, folder, *_ = rationale_project
     folder.save(tmp_path / "tax")
@@ -196,9 +196,9 @@ def test_rationale_pull_and_agreement_match_hand_computation(studio, rationale_p
 
 
 def test_pull_maps_merged_values_and_drops_removed_ones(studio, rationale_project):
-    from annotation.rationale_tasks import annotations_from_tasks
-    from annotation.studio_client import export_tasks
-    from taxonomy import edits
+    from moralgap.annotation.rationale_tasks import annotations_from_tasks
+    from moralgap.annotation.studio_client import export_tasks
+    from moralgap.taxonomy import edits
 
     pid, folder, *_ = rationale_project
     later = edits.merge(folder, Y, X, author="t", reason="test")        # Honesty merged into Care
@@ -212,7 +212,7 @@ def test_pull_maps_merged_values_and_drops_removed_ones(studio, rationale_projec
 def test_push_clis_write_their_records(studio, small_folder, tmp_path):
     from click.testing import CliRunner
 
-    from annotation.cli import annotate_group
+    from moralgap.annotation.cli import annotate_group
     from moralgap.io import write_jsonl
     from moralgap.manifest import manifest_path_for
 

@@ -68,7 +68,7 @@ def toy(tmp_path_factory) -> dict[str, Path]:
 def toy_records(toy):
     from moralgap.datasets import load_dilemmas, load_judgments
     from moralgap.taxonomy_file import load_taxonomy
-    from profiling.profiles import load_value_annotations
+    from moralgap.profiling.profiles import load_value_annotations
 
     tax = load_taxonomy(toy["taxonomy"])
     return {

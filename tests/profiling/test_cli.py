@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from moralgap.cli import main
 from moralgap.manifest import file_sha256
-from profiling.batch import parse_custom_id
+from moralgap.profiling.batch import parse_custom_id
 
 
 def invoke(*args):

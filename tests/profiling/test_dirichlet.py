@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.special import digamma
 
-from profiling.dirichlet import dirichlet_parameters, fit_dirichlet, fit_dirichlet_multinomial, inverse_digamma
+from moralgap.profiling.dirichlet import dirichlet_parameters, fit_dirichlet, fit_dirichlet_multinomial, inverse_digamma
 
 
 def test_inverse_digamma_inverts():

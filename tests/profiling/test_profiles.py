@@ -8,7 +8,7 @@ import pytest
 
 from moralgap.errors import InputError, SchemaVersionError
 from moralgap.records import ValueAnnotation
-from profiling.profiles import GLOBAL, ProfileBuilder, Profiles, load_value_annotations
+from moralgap.profiling.profiles import GLOBAL, ProfileBuilder, Profiles, load_value_annotations
 
 
 @pytest.fixture(scope="module")

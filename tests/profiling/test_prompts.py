@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from moralgap.errors import InputError
-from profiling.prompts import DEFAULT_TEMPLATES, PromptTemplate, parse_share_unacceptable, render_profile
-from profiling.sampler import CONDITIONS, ProfileItem
+from moralgap.profiling.prompts import DEFAULT_TEMPLATES, PromptTemplate, parse_share_unacceptable, render_profile
+from moralgap.profiling.sampler import CONDITIONS, ProfileItem
 
 PROFILE = [ProfileItem("v1", "Loyalty", 0.4), ProfileItem("v4", "Tradition", 0.3), ProfileItem("v9", "Convenience", 0.3)]
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from moralgap.errors import ConfigError
-from profiling.profiles import GLOBAL, Profiles
-from profiling.sampler import DMPSampler, draw_dirichlet, largest_remainder_round, load_persona_items, top_k_weights
+from moralgap.profiling.profiles import GLOBAL, Profiles
+from moralgap.profiling.sampler import DMPSampler, draw_dirichlet, largest_remainder_round, load_persona_items, top_k_weights
 
 G0 = np.array([0.30, 0.20, 0.15, 0.12, 0.10, 0.08, 0.04, 0.009, 0.001])
 N_DRAWS = 100_000

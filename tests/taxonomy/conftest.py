@@ -5,6 +5,6 @@ import pytest
 
 @pytest.fixture(scope="session")
 def extractor():
-    from taxonomy.extract import ValueExtractor
+    from moralgap.taxonomy.extract import ValueExtractor
 
     return ValueExtractor()

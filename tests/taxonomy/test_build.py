@@ -11,9 +11,9 @@ import pytest
 from moralgap.datasets import load_judgments
 from moralgap.errors import InputError
 from moralgap.taxonomy_file import load_taxonomy
-from taxonomy.build import TaxonomyBuilder
-from taxonomy.folder import TaxonomyFolder
-from taxonomy.seed_values import load_seed_values
+from moralgap.taxonomy.build import TaxonomyBuilder
+from moralgap.taxonomy.folder import TaxonomyFolder
+from moralgap.taxonomy.seed_values import load_seed_values
 
 pytestmark = pytest.mark.slow
 

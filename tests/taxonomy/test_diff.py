@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from moralgap.records import LineageEntry, Taxonomy
-from taxonomy import edits
-from taxonomy.diff import diff_taxonomies
-from taxonomy.folder import TaxonomyFolder
+from moralgap.taxonomy import edits
+from moralgap.taxonomy.diff import diff_taxonomies
+from moralgap.taxonomy.folder import TaxonomyFolder
 
 from test_edits import AUTHOR, VALUES, ids, make_folder
 

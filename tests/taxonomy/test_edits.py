@@ -8,8 +8,8 @@ import pytest
 
 from moralgap.errors import InputError, MoralgapError
 from moralgap.records import Expression, LineageEntry, Taxonomy, Value
-from taxonomy import edits
-from taxonomy.folder import TaxonomyFolder
+from moralgap.taxonomy import edits
+from moralgap.taxonomy.folder import TaxonomyFolder
 
 # A small hand-written taxonomy: four values and the expressions that support them. Centroids
 # are the mean embedding of their members (real MiniLM), as a build would make them.

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from taxonomy.embed import Embedder
+from moralgap.taxonomy.embed import Embedder
 
 pytestmark = pytest.mark.slow
 

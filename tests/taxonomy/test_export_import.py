@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from moralgap.cli import main
 from moralgap.errors import InputError
-from taxonomy import edits
-from taxonomy.export_import import export_taxonomy, import_taxonomy, to_labelstudio
-from taxonomy.folder import TaxonomyFolder
+from moralgap.taxonomy import edits
+from moralgap.taxonomy.export_import import export_taxonomy, import_taxonomy, to_labelstudio
+from moralgap.taxonomy.folder import TaxonomyFolder
 
 pytestmark = pytest.mark.slow  # real MiniLM embeddings
 

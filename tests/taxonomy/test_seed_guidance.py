@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from moralgap.errors import InputError
-from taxonomy.build import TaxonomyBuilder
-from taxonomy.cluster import claim_clusters, group_anchors, merge_guided
-from taxonomy.seed_values import SeedValue
+from moralgap.taxonomy.build import TaxonomyBuilder
+from moralgap.taxonomy.cluster import claim_clusters, group_anchors, merge_guided
+from moralgap.taxonomy.seed_values import SeedValue
 
 
 def unit(*xs):

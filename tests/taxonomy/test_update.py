@@ -9,11 +9,11 @@ from click.testing import CliRunner
 from moralgap.cli import main
 from moralgap.datasets import load_judgments
 from moralgap.records import Judgment
-from taxonomy import edits
-from taxonomy.build import TaxonomyBuilder
-from taxonomy.diff import diff_taxonomies
-from taxonomy.folder import TaxonomyFolder
-from taxonomy.update import NO_SUPPORT, TaxonomyUpdater
+from moralgap.taxonomy import edits
+from moralgap.taxonomy.build import TaxonomyBuilder
+from moralgap.taxonomy.diff import diff_taxonomies
+from moralgap.taxonomy.folder import TaxonomyFolder
+from moralgap.taxonomy.update import NO_SUPPORT, TaxonomyUpdater
 
 pytestmark = pytest.mark.slow  # real spaCy pipeline and MiniLM
 
@@ -121,7 +121,7 @@ def test_update_assigns_known_values_and_proposes_new_ones(base, updated):
 
 
 def test_default_threshold_is_the_builds_outlier_rule(base, embedder, extractor):
-    from taxonomy.update import MIN_THRESHOLD, value_thresholds
+    from moralgap.taxonomy.update import MIN_THRESHOLD, value_thresholds
 
     ids = [v.id for v in base.taxonomy.values]
     rule = max(MIN_THRESHOLD, base.taxonomy.stats["assign_threshold"])
@@ -138,8 +138,8 @@ def test_default_threshold_is_the_builds_outlier_rule(base, embedder, extractor)
 def test_a_known_form_joins_its_value_even_when_another_centroid_is_nearer(base, embedder, extractor):
     import numpy as np
 
-    from taxonomy.build import embed_key
-    from taxonomy.edits import expression_vectors
+    from moralgap.taxonomy.build import embed_key
+    from moralgap.taxonomy.edits import expression_vectors
 
     mode = base.taxonomy.params["embed_text"]
     new = judgments(["Reading her texts is a violation of her privacy."], "k")
@@ -184,7 +184,7 @@ def test_replace_flags_values_without_support(base, embedder, extractor):
 
 
 def test_update_of_an_imported_list(tmp_path, embedder, extractor):
-    from taxonomy.export_import import import_taxonomy
+    from moralgap.taxonomy.export_import import import_taxonomy
 
     p = tmp_path / "list.yaml"
     p.write_text("- name: Honesty\n  definition: telling the truth, not lying\n"
