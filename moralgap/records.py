@@ -14,7 +14,9 @@ ACCEPTABLE = "acceptable"
 UNACCEPTABLE = "unacceptable"
 Verdict = Literal["acceptable", "unacceptable"]
 Polarity = Literal["upheld", "violated"]
-ValueStatus = Literal["proposed", "accepted", "rejected", "merged"]
+# needs_review: the build found a cluster it could not vouch for as a value (the reason is in
+# Value.review_reason); it is kept for a reviewer but not used for annotation until accepted.
+ValueStatus = Literal["proposed", "accepted", "rejected", "merged", "needs_review"]
 
 
 class Record(BaseModel):
@@ -92,6 +94,9 @@ class Expression(Record):
     lexicon_value: Optional[str] = None
     value_id: Optional[str] = None
     similarity: Optional[float] = None
+    # Why this span is not a value expression (verdict word, bare noun, ...), when the filter
+    # set it apart; such expressions are kept for inspection but never clustered.
+    excluded: Optional[str] = None
 
 
 class ValueAnnotation(Record):
@@ -120,6 +125,11 @@ class Value(Record):
     parent: Optional[str] = None
     seed_name: Optional[str] = None
     flags: list[str] = Field(default_factory=list)
+    # Where the name came from: "members", "prior" (lexicon or given values), "llm:<model>", "human".
+    name_source: Optional[str] = None
+    # Measured by the build: cohesion, separation, lexicon-free share, rationales spanned.
+    quality: dict[str, Any] = Field(default_factory=dict)
+    review_reason: Optional[str] = None
 
     @field_validator("id", "name")
     @classmethod

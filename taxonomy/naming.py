@@ -1,35 +1,69 @@
-"""Names, keywords, definitions and exemplars for clusters of value expressions.
+"""Names, keywords and exemplars for clusters of value expressions, and the namer interface.
 
-- keywords: class-based TF-IDF over the words of each cluster's normalised expressions
-  (term frequency in the cluster, times log(1 + average words per cluster / the term's total
-  frequency)), so words shared by every cluster ("you", "be") sink;
-- name: the lexicon value most of the cluster's mentions carry, when at least a quarter do;
-  otherwise the most central frequent normalised expression;
-- definition: the lexicon's one-line definition for lexicon-named values, otherwise a line
-  built from the keywords and the most typical expression;
-- exemplars: the most representative distinct expressions (frequency x centrality).
+The builder turns each cluster into a :class:`ClusterView` (what a reader of the cluster sees:
+its most typical expressions, keywords, size and how many rationales it spans) and hands the
+views to a *namer*, anything with ``describe(views) -> list[Naming]``:
+
+- :class:`MemberNamer` (default) names a value after its own most typical expressions
+  ("rude / disrespectful") and writes no definition: a definition is a claim about what people
+  meant, which a reviewer or a language model makes, not a template;
+- :class:`PriorNamer` names a cluster after a prior (the value lexicon, or given values) only
+  when the prior's name is itself close to the cluster and most mentions carry it, and otherwise
+  falls back to the members;
+- an LLM namer (``moralgap.taxonomy.llm_namer``) writes names and definitions from the exemplars.
+
+Keywords come from class-based TF-IDF over the words of each cluster's normalised expressions
+(term frequency in the cluster, times log(1 + average words per cluster / the term's total
+frequency)), so words shared by every cluster ("you", "be") sink.
 """
 from __future__ import annotations
 
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence
 
 import numpy as np
 
 STOP = {"be", "the", "a", "an", "to", "of", "for", "and", "or", "is", "should", "not", "your", "her", "his",
         "their", "my", "you", "it", "that", "this", "with", "on", "in", "at", "so", "very"}
-LEXICON_MAJORITY = 0.25
 
 
 @dataclass
-class ClusterDescription:
-    name: str
-    keywords: list[str]
-    definition: str
+class ClusterView:
+    """What a namer may read of one cluster; exemplars come most typical first."""
+
     exemplars: list[str]
-    lexicon_value: str | None
+    keywords: list[str]
+    size: int
+    n_rationales: int
+    # Normalised forms of the exemplars, aligned with ``exemplars``.
+    forms: list[str] = field(default_factory=list)
+    # Sentences the top exemplars were found in (may be empty when texts are not available).
+    contexts: list[str] = field(default_factory=list)
+    # Prior (lexicon) values behind the members' mentions, with counts.
+    prior_values: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Naming:
+    """A namer's answer for one cluster.
+
+    ``not_a_value`` holds the reason when the namer judges the cluster not to be a value; the
+    builder then publishes it with ``status: needs_review`` and that reason.
+    """
+
+    name: str
+    definition: str = ""
+    source: str = "members"
+    not_a_value: str | None = None
+
+
+class Namer(Protocol):
+    name: str
+
+    def describe(self, views: Sequence[ClusterView]) -> list[Naming]: ...
 
 
 def ctfidf_keywords(docs: list[Counter], top_n: int = 8) -> list[list[str]]:
@@ -55,18 +89,15 @@ def title(text: str) -> str:
     return " ".join(w if w.isupper() else w[:1].upper() + w[1:] for w in text.split())
 
 
-def describe_clusters(
-    members: list[list[int]],
-    norms: list[str],
-    counts: np.ndarray,
-    centrality: np.ndarray,
-    lexicon_values: list[Counter],
-    surface: list[str],
-    definitions: dict[str, str],
-    n_exemplars: int = 10,
-) -> list[ClusterDescription]:
-    """``members[c]`` indexes distinct expressions; ``lexicon_values[i]`` counts the lexicon
-    values behind distinct expression i; ``surface[i]`` is its most frequent surface text."""
+def typical_order(idx: Sequence[int], norms: Sequence[str], counts: np.ndarray, centrality: np.ndarray) -> list[int]:
+    """Members most typical first: frequent and close to the centroid."""
+    return sorted(idx, key=lambda i: (-(counts[i] * max(float(centrality[i]), 0.0)), norms[i]))
+
+
+def cluster_views(members: list[list[int]], norms: list[str], counts: np.ndarray, centrality: np.ndarray,
+                  surface: list[str], rationales: list[set[str]], prior_values: list[Counter],
+                  n_exemplars: int = 10, contexts: list[str] | None = None) -> list[ClusterView]:
+    """One :class:`ClusterView` per cluster; ``members[c]`` indexes distinct expressions."""
     docs = []
     for idx in members:
         doc = Counter()
@@ -75,48 +106,102 @@ def describe_clusters(
                 doc[w] += int(counts[i])
         docs.append(doc)
     keywords = ctfidf_keywords(docs)
-    out: list[ClusterDescription] = []
-    used: Counter = Counter()
+    views = []
     for c, idx in enumerate(members):
-        lex = Counter()
-        for i in idx:
-            lex.update(lexicon_values[i])
-        total = sum(int(counts[i]) for i in idx) or 1
-        top_lex, top_lex_n = (lex.most_common(1)[0] if lex else (None, 0))
-        rank = sorted(idx, key=lambda i: (-(counts[i] * max(centrality[i], 0.0)), norms[i]))
-        central = norms[rank[0]] if rank else f"value {c}"
-        if top_lex and top_lex_n / total >= LEXICON_MAJORITY:
-            name, lexicon_value = top_lex, top_lex
-        else:
-            name, lexicon_value = title(central), None
-        used[name] += 1
-        exemplars, seen = [], set()
-        for i in rank:
+        exemplars, forms, ctx, seen = [], [], [], set()
+        for i in typical_order(idx, norms, counts, centrality):
             if norms[i] in seen:
                 continue
             seen.add(norms[i])
             exemplars.append(surface[i])
+            forms.append(norms[i])
+            if contexts is not None and contexts[i]:
+                ctx.append(contexts[i])
             if len(exemplars) >= n_exemplars:
                 break
-        kws = keywords[c] or words_of(central)[:3]
-        if lexicon_value and definitions.get(lexicon_value):
-            definition = definitions[lexicon_value]
-        else:
-            definition = f"Judgments that invoke {', '.join(kws[:3]) or central}, as in \"{exemplars[0] if exemplars else central}\"."
-        out.append(ClusterDescription(name, kws, definition, exemplars, lexicon_value))
-    _disambiguate(out)
-    return out
+        prior = Counter()
+        for i in idx:
+            prior.update(prior_values[i])
+        spans = set().union(*(rationales[i] for i in idx)) if idx else set()
+        views.append(ClusterView(exemplars=exemplars, keywords=keywords[c] or words_of(forms[0] if forms else "")[:3],
+                                 size=int(sum(counts[i] for i in idx)), n_rationales=len(spans), forms=forms,
+                                 contexts=ctx, prior_values=dict(sorted(prior.items()))))
+    return views
 
 
-def _disambiguate(descs: list[ClusterDescription]) -> None:
-    """Two clusters may earn the same name; the bigger keeps it, others get a keyword suffix."""
+class MemberNamer:
+    """Names a value after its members: its two most typical distinct forms ("Rude / Disrespectful").
+
+    No definition is written: the value is described by its exemplars until a reviewer or a
+    language model defines it.
+    """
+
+    name = "members"
+
+    def describe(self, views: Sequence[ClusterView]) -> list[Naming]:
+        return [Naming(name=member_name(v), definition="", source="members") for v in views]
+
+
+def member_name(view: ClusterView, parts: int = 2) -> str:
+    picked: list[str] = []
+    for form in view.forms or view.exemplars:
+        form = form.strip()
+        if not form:
+            continue
+        # "rude" and "so rude" say the same; keep the second name only if it adds words.
+        if any(set(words_of(form)) <= set(words_of(p)) or set(words_of(p)) <= set(words_of(form)) for p in picked):
+            continue
+        picked.append(form)
+        if len(picked) >= parts:
+            break
+    return " / ".join(title(p) for p in picked) or (title(view.keywords[0]) if view.keywords else "Unnamed")
+
+
+class PriorNamer:
+    """Names a cluster after a prior value when the prior is supported twice over: most of the
+    cluster's mentions carry that prior value, and the prior's name is close to the cluster in
+    the embedding space. Otherwise the members name it.
+
+    ``definitions`` maps prior names to the definitions the prior's authors wrote (the lexicon's
+    own, or those given with ``--seed-values``); ``name_similarity`` maps each view index to the
+    cosine similarity of each prior name to that cluster's centroid.
+    """
+
+    name = "prior"
+
+    def __init__(self, definitions: dict[str, str], name_similarity: list[dict[str, float]],
+                 majority: float = 0.5, min_similarity: float = 0.3, fallback: Namer | None = None):
+        self.definitions = definitions
+        self.name_similarity = name_similarity
+        self.majority = majority
+        self.min_similarity = min_similarity
+        self.fallback = fallback or MemberNamer()
+
+    def describe(self, views: Sequence[ClusterView]) -> list[Naming]:
+        out = self.fallback.describe(views)
+        for c, v in enumerate(views):
+            if not v.prior_values:
+                continue
+            top, n = max(v.prior_values.items(), key=lambda kv: (kv[1], kv[0]))
+            sim = self.name_similarity[c].get(top, -1.0) if c < len(self.name_similarity) else -1.0
+            if n / max(v.size, 1) >= self.majority and sim >= self.min_similarity:
+                out[c] = Naming(name=top, definition=self.definitions.get(top, ""), source="prior")
+        return out
+
+
+def disambiguate(names: list[str], keywords: list[list[str]]) -> list[str]:
+    """Two clusters may earn the same name; the first (biggest) keeps it, others get a keyword suffix."""
     seen: Counter = Counter()
-    for d in descs:  # descs come ordered by size, biggest first
-        if seen[d.name]:
-            extra = next((k for k in d.keywords if k.lower() not in d.name.lower()), None) or str(seen[d.name] + 1)
-            new = f"{d.name} ({extra})"
-            while seen[new]:
+    out = []
+    for name, kws in zip(names, keywords):
+        key = name.lower()
+        if seen[key]:
+            extra = next((k for k in kws if k.lower() not in key), None) or str(seen[key] + 1)
+            new = f"{name} ({extra})"
+            while seen[new.lower()]:
                 new += "'"
-            seen[d.name] += 1
-            d.name = new
-        seen[d.name] += 1
+            seen[key] += 1
+            name = new
+        seen[name.lower()] += 1
+        out.append(name)
+    return out
