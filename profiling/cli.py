@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -284,9 +283,7 @@ def _sample_counts(samples: str, judgments: Path | None, verdict_map: str | None
 def prompts_cmd(dilemmas, profiles_path, k, alpha, dirichlet, templates, persona_items, group, unknown_group, model,
                 temperature, max_tokens, seed, conditions, samples, judgments, verdict_map, out, plain_batch):
     """Write one chat request per generation (dilemma x condition x sample) to a batch JSONL file."""
-    from moralgap.io import atomic_open, dumps
-
-    from .batch import split_plain
+    from .batch import write_prompts
 
     conditions = list(dict.fromkeys(conditions))
     manifest = Manifest("dmp prompts", seed=seed, params=dict(
@@ -301,15 +298,9 @@ def prompts_cmd(dilemmas, profiles_path, k, alpha, dirichlet, templates, persona
     batch, d_read = _make_batch(dilemmas, profiles_path, conditions, k, alpha, dirichlet, templates, persona_items, group,
                                 unknown_group, model, temperature, max_tokens, seed)
     meta = out.with_name(out.name + ".meta.jsonl") if plain_batch else None
-    by_condition: Counter[str] = Counter()
-    # Streamed: at paper scale (1,618 dilemmas x 32 samples x 6 conditions) the file is ~0.5 GB.
-    with manifest.timed("render"), atomic_open(out) as fh, (atomic_open(meta) if meta else nullcontext()) as meta_fh:
-        for line in batch.lines(d_read.records, conditions, n_samples, source=str(dilemmas)):
-            by_condition[line["moralgap"]["condition"]] += 1
-            if meta_fh is not None:
-                line, info = split_plain(line)
-                meta_fh.write(dumps(info) + "\n")
-            fh.write(dumps(line) + "\n")
+    with manifest.timed("render"):
+        by_condition = write_prompts(batch, d_read.records, conditions, n_samples, out, plain=plain_batch,
+                                     source=str(dilemmas))
     n_lines = sum(by_condition.values())
     manifest.add_output(out)
     if meta:
