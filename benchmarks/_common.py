@@ -1,4 +1,10 @@
-"""Helpers shared by the benchmark scripts: locating ../shared/data, timing, memory, tables."""
+"""Helpers shared by the benchmark scripts: locating ../shared/data, timing, memory, tables.
+
+Every table a benchmark prints is also kept, and :func:`save_results` writes them with the
+exact command to ``benchmarks/results/<name>.json``. ``scripts/render_measurements.py`` builds
+``docs/measurements.md`` from those files, so the figures in the docs are the benchmarks' own
+output, never hand copies.
+"""
 from __future__ import annotations
 
 import gzip
@@ -40,7 +46,13 @@ def stopwatch(times: dict, key: str):
     times[key] = times.get(key, 0.0) + time.perf_counter() - t
 
 
-def print_table(rows: list[dict], columns: list[str]) -> None:
+RESULTS_DIR = REPO / "benchmarks" / "results"
+_TABLES: dict[str, dict] = {}
+
+
+def print_table(rows: list[dict], columns: list[str], name: str | None = None) -> None:
+    """Print ``rows`` as a text table and keep them for :func:`save_results` under ``name``."""
+    record_table(rows, columns, name)
     widths = {c: max(len(c), *(len(_fmt(r.get(c))) for r in rows)) for c in columns}
     print("  ".join(c.ljust(widths[c]) for c in columns))
     print("  ".join("-" * widths[c] for c in columns))
@@ -52,3 +64,51 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.3f}"
     return "" if v is None else str(v)
+
+
+def record_table(rows: list[dict], columns: list[str], name: str | None = None) -> None:
+    name = name or f"table{len(_TABLES) + 1}"
+    _TABLES[name] = {"columns": list(columns), "rows": [[_plain(r.get(c)) for c in columns] for r in rows]}
+
+
+def _plain(v):
+    if hasattr(v, "item"):  # numpy scalars
+        v = v.item()
+    return v if v is None or isinstance(v, (str, int, float, bool)) else str(v)
+
+
+def save_results(name: str | None = None) -> Path:
+    """Write the tables printed so far, the command and the machine's state to the results folder."""
+    import platform
+    import shlex
+    from datetime import datetime, timezone
+
+    name = name or Path(sys.argv[0]).stem
+    data = {
+        "benchmark": name,
+        "command": "python " + shlex.join(["benchmarks/" + Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "measured_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%MZ"),
+        "machine": {"cpus": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 1),
+                    "python": platform.python_version()},
+        "tables": _TABLES,
+    }
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(results_json(data), encoding="utf-8")
+    os.replace(tmp, path)
+    print(f"results written to {path}", file=sys.stderr)
+    return path
+
+
+def results_json(data: dict) -> str:
+    """JSON with one table row per line, so a rerun's diff shows which figures moved."""
+    tables = data.get("tables", {})
+    head = json.dumps({k: v for k, v in data.items() if k != "tables"}, indent=1, ensure_ascii=False)
+    parts = []
+    for name, t in tables.items():
+        rows = ",\n".join("    " + json.dumps(r, ensure_ascii=False) for r in t["rows"])
+        extra = "".join(f', {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}' for k, v in t.items()
+                        if k not in ("columns", "rows"))
+        parts.append(f'  {json.dumps(name)}: {{"columns": {json.dumps(t["columns"], ensure_ascii=False)}{extra}, "rows": [\n{rows}\n  ]}}')
+    return head[:-2] + ',\n "tables": {\n' + ",\n".join(parts) + "\n }\n}\n"

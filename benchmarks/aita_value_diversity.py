@@ -28,7 +28,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from _common import print_table, read_jsonl_gz, shared_data
+from _common import print_table, read_jsonl_gz, save_results, shared_data
 
 K_TOP = 10
 SIDES = ("human", "gpt-4o")
@@ -210,6 +210,7 @@ def main() -> None:
     print("paper (Russo et al. 2025, 32 judgments per dilemma, 60-value taxonomy): top-10 share 35.2% human vs "
           "81.6% LLM; normalised entropy 0.57 vs 0.46")
     print("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in times.items()))
+    save_results()
 
 
 if __name__ == "__main__":

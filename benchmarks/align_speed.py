@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-import _common  # noqa: F401  (puts the repo on sys.path)
+from _common import record_table, save_results  # also puts the repo on sys.path
 import numpy as np
 
 from moralgap.alignment.metrics import gap_analysis
@@ -44,9 +44,13 @@ def main() -> None:
         res = gap_analysis(human, models, n_resamples=a.resamples, seed=13)
         times.append(time.perf_counter() - t)
     o = res.summaries["vanilla"]["overall"]
+    record_table([{"dilemmas": a.dilemmas, "votes_per_side": a.votes, "resamples": a.resamples, "conditions": a.conditions,
+                   "best_s": round(min(times), 3), "median_s": round(sorted(times)[len(times) // 2], 3)}],
+                 ["dilemmas", "votes_per_side", "resamples", "conditions", "best_s", "median_s"], name="speed")
     print(f"{a.dilemmas} dilemmas x {a.votes} votes/side, {a.resamples} resamples, {a.conditions} condition(s): "
           f"best {min(times):.3f}s, median {sorted(times)[len(times) // 2]:.3f}s "
           f"(gap {o['mean_gap']['value']:.3f}, floor {o['mean_noise_floor']:.3f})")
+    save_results()
 
 
 if __name__ == "__main__":

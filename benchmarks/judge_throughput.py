@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common  # noqa: F401
+from _common import record_table, save_results  # also puts the repo on sys.path
 
 ANSWER = json.dumps({"id": "x", "object": "chat.completion", "model": "bench",
                      "choices": [{"index": 0, "message": {"role": "assistant",
@@ -76,9 +76,15 @@ def main() -> None:
             elapsed = time.perf_counter() - t
     finally:
         proc.terminate()
+    record_table([{"requests": summary.answered, "concurrency": a.concurrency, "server_delay_ms": round(a.delay * 1000),
+                   "seconds": round(elapsed, 2), "requests_per_s": round(summary.answered / elapsed),
+                   "ideal_per_s": round(a.concurrency / a.delay), "failed": summary.failed}],
+                 ["requests", "concurrency", "server_delay_ms", "seconds", "requests_per_s", "ideal_per_s", "failed"],
+                 name="throughput")
     print(f"{summary.answered} requests at concurrency {a.concurrency}, server delay {a.delay * 1000:.0f} ms: "
           f"{elapsed:.2f}s, {summary.answered / elapsed:.0f} requests/s (ideal {a.concurrency / a.delay:.0f}/s), "
           f"{summary.failed} failed")
+    save_results()
 
 
 if __name__ == "__main__":

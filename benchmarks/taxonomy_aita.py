@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import print_table, read_jsonl_gz, shared_data
+from _common import print_table, read_jsonl_gz, save_results, shared_data
 
 
 def main() -> None:
@@ -64,6 +64,7 @@ def main() -> None:
     print("\nlargest values:")
     for v in result.taxonomy.values[:15]:
         print(f"  {v.size:4d}  {v.name:28}  {', '.join(v.keywords[:6])}")
+    save_results()
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import REPO, read_jsonl_gz, shared_data
+from _common import REPO, read_jsonl_gz, record_table, save_results, shared_data
 
 
 def sentence_pool() -> list[str]:
@@ -66,6 +66,9 @@ def run_sample() -> None:
     builder.extractor, builder.embedder.model  # load models before timing
     t = time.perf_counter()
     builder.fit(judgments)
+    record_table([{"rationales": len(judgments), "values": 60, "seconds": round(time.perf_counter() - t, 1),
+                   "texts_embedded": builder.embedder.stats["embedded"]}],
+                 ["rationales", "values", "seconds", "texts_embedded"], name="sample")
     print(f"sample: {len(judgments)} rationales -> 60 values in {time.perf_counter() - t:.1f} s (models loaded, cold embedding cache: "
           f"{builder.embedder.stats['embedded']} texts embedded)")
 
@@ -87,6 +90,10 @@ def run_scale(n: int, workers: int, seed: int) -> None:
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         manifest = json.loads((Path(tmp) / "tax" / "manifest.json").read_text())
     mean_len = sum(map(len, texts)) / len(texts)
+    record_table([{"rationales": n, "mean_chars": round(mean_len), "workers": workers, "wall_s": round(wall),
+                   **{f"{k}_s": round(v) for k, v in manifest["timings_s"].items()}, "peak_rss_mb": round(peak)}],
+                 ["rationales", "mean_chars", "workers", "wall_s", *(f"{k}_s" for k in manifest["timings_s"]), "peak_rss_mb"],
+                 name="scale")
     print(f"scale: {n} rationales (mean {mean_len:.0f} chars), workers={workers}")
     print(f"  wall {wall:.0f} s end to end; stages: " + ", ".join(f"{k} {v:.0f} s" for k, v in manifest["timings_s"].items()))
     print(f"  peak RSS of the largest process {peak:.0f} MB; {manifest['counts']['n_expressions']} expressions, "
@@ -101,6 +108,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=13)
     opts = ap.parse_args()
     run_sample() if opts.what == "sample" else run_scale(opts.n, opts.workers, opts.seed)
+    save_results(f"taxonomy_speed_{opts.what}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from _common import print_table, shared_data
+from _common import print_table, save_results, shared_data
 
 SEED = 13
 
@@ -163,6 +163,7 @@ def main() -> None:
     rows.extend(ceiling_rows(df, gold, cats))
     print(f"Touché23-ValueEval training premises: {len(texts)} texts, 20 gold categories")
     print_table(rows, ["method", "purity", "nmi", "no_value", "values", "seconds", "speed_vs_bertopic"])
+    save_results()
 
 
 if __name__ == "__main__":

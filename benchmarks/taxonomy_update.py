@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import print_table, read_jsonl_gz, shared_data
+from _common import print_table, read_jsonl_gz, save_results, shared_data
 
 
 def assignment_agreement(a: dict[str, str | None], b: dict[str, str | None]) -> dict:
@@ -116,7 +116,7 @@ def main() -> None:
                          "new_values": res.stats["new_values"], "unassigned": res.stats["unassigned"]})
     print(f"Real AITA top comments: {len(judgments)}; half A {half}, half B {len(shuffled) - half}; "
           f"n_values {opts.n_values}, seed {opts.seed}")
-    print_table(rows, ["comparison", "ari", "matched_share", "both_assigned"])
+    print_table(rows, ["comparison", "ari", "matched_share", "both_assigned"], name="agreement")
     print(f"\nvalues in half-A build: {len(base_a.taxonomy.values)}; also found by an independent half-B build "
           f"(centroid cosine >= 0.8): {len(in_both)}; ids and names kept by the update: {kept}/{len(in_both)}; "
           f"all {len(base_a.taxonomy.values)} half-A ids kept: "
@@ -126,7 +126,7 @@ def main() -> None:
           f"(thresholds min {st.get('threshold_min')}, median {st.get('threshold_median')})")
 
     print()
-    print_table(settings, ["update setting", "ari", "matched_share", "new_values", "unassigned"])
+    print_table(settings, ["update setting", "ari", "matched_share", "new_values", "unassigned"], name="settings")
 
     # -- 2. a 10% addition -------------------------------------------------------------------
     base90 = build(shuffled[:ninety], embedder("ten"))
@@ -140,10 +140,11 @@ def main() -> None:
              {"run": f"full build, {len(shuffled)} comments, empty cache", "seconds": t_full_cold},
              {"run": f"full build, {len(shuffled)} comments, warm cache", "seconds": t_full_warm}]
     print()
-    print_table(times, ["run", "seconds", "share_of_cold_full", "share_of_warm_full"])
+    print_table(times, ["run", "seconds", "share_of_cold_full", "share_of_warm_full"], name="timings")
     if opts.json:
         Path(opts.json).write_text(json.dumps({"agreement": rows, "update_settings": settings, "values_in_both_halves": len(in_both),
                                                "kept": kept, "update_stats": st, "timings": times}, indent=2))
+    save_results()
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from _common import print_table, shared_data
+from _common import print_table, save_results, shared_data
 from taxonomy_touche23 import load
 
 DEFAULT_SEED = 13
@@ -182,6 +182,7 @@ def main() -> None:
     if a.out:
         with open(a.out, "w", encoding="utf-8") as fh:
             json.dump({"cpu_count": os.cpu_count(), "load_avg_end": os.getloadavg(), "rows": rows}, fh, indent=2)
+    save_results()
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from _common import print_table, shared_data
+from _common import print_table, save_results, shared_data
 from moralgap.taxonomy.cluster import unit_rows
 from taxonomy_touche23 import SEED, ceiling_rows, evaluate, load
 
@@ -97,6 +97,7 @@ def main() -> None:
     rows.extend(ceiling_rows(df, gold, cats))
     print(f"Touché23-ValueEval training premises: {len(df)} texts, 20 gold categories, MiniLM vectors")
     print_table(rows, ["method", "purity", "nmi", "no_value", "values"])
+    save_results()
 
 
 if __name__ == "__main__":

@@ -207,7 +207,7 @@ def set_parent_cmd(taxdir, value_id, parent, out, in_place, author, reason):
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the JSON diff to this file (with a run manifest beside it).")
 def diff(old, new, threshold, as_json, out):
-    """What changed from moralgap.taxonomy OLD to NEW (folders or taxonomy.json files)."""
+    """What changed from taxonomy OLD to NEW (folders or taxonomy.json files)."""
     from .diff import DEFAULT_THRESHOLD, diff_taxonomies
     from .folder import TaxonomyFolder
 
