@@ -109,6 +109,10 @@ class ValueAnnotation(Record):
     annotator: Optional[str] = None
     taxonomy_version: Optional[int] = None
     free_text: list[str] = Field(default_factory=list)
+    # Expression-level coding (``annotate expressions``) counts how many of the rationale's value
+    # expressions went to each value; rationale-level annotation leaves it unset (each listed
+    # value is then one mention). Scores stay what they are elsewhere: confidences, not counts.
+    mentions: Optional[dict[str, int]] = None
 
 
 class Value(Record):
