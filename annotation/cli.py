@@ -1,7 +1,8 @@
 """``moralgap annotate ...`` and ``moralgap studio ...``.
 
-The commands live in two modules owned by their features: Label Studio round trips
-(``cli_studio``) and automatic annotation (``cli_auto``). This file only assembles them.
+The commands live in modules owned by their features: Label Studio round trips
+(``cli_studio``), automatic annotation (``cli_auto``) and expression-level coding
+(``cli_expressions``). This file only assembles them.
 """
 from __future__ import annotations
 
@@ -20,5 +21,6 @@ def studio_group() -> None:
     """Run a local Label Studio server (own virtual environment, bound to 127.0.0.1)."""
 
 
-add_commands_from(annotate_group, ("moralgap.annotation.cli_studio", "moralgap.annotation.cli_auto"), "ANNOTATE_COMMANDS")
+add_commands_from(annotate_group, ("moralgap.annotation.cli_studio", "moralgap.annotation.cli_auto",
+                                   "moralgap.annotation.cli_expressions"), "ANNOTATE_COMMANDS")
 add_commands_from(studio_group, ("moralgap.annotation.cli_studio",), "STUDIO_COMMANDS")

@@ -85,6 +85,14 @@ def load_value_annotations(path: str | os.PathLike, taxonomy: Taxonomy, *, sourc
                 raise InputError(path, f"value id {vid!r} {why} taxonomy {taxonomy.name!r} v{taxonomy.version}",
                                  line=line, field=f"value_ids.{i}")
         ann.value_ids = list(dict.fromkeys(resolve[v] for v in ann.value_ids))
+        if ann.mentions:
+            merged: dict[str, int] = {}
+            for vid, n in ann.mentions.items():
+                if vid not in resolve:
+                    raise InputError(path, f"value id {vid!r} is not an active value of taxonomy {taxonomy.name!r} "
+                                           f"v{taxonomy.version}", line=line, field=f"mentions.{vid}")
+                merged[resolve[vid]] = merged.get(resolve[vid], 0) + n
+            ann.mentions = merged
 
     return read_records(path, ValueAnnotation, skip_invalid=skip_invalid, prepare=prepare, check=check,
                         unique_id="rationale_id", result=result)

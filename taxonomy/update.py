@@ -148,26 +148,8 @@ class TaxonomyUpdater:
         stats["embedded"] = embedder.stats["embedded"] - before.get("embedded", 0)
         stats["embedding_cache_hits"] = embedder.stats["cached"] - before.get("cached", 0)
 
-        ids, cents = folder.centroid_matrix()
-        value_of_expr = np.full(len(expressions), -1)
-        sim_of_expr = np.zeros(len(expressions))
-        if ids and len(expressions):
-            if self.threshold is not None:
-                thr = np.full(len(ids), self.threshold)
-            else:
-                thr = value_thresholds(folder, ids, percentile=self.percentile, min_members=self.min_value_members,
-                                       floor=self.min_threshold)
-            sims = vectors @ cents.T
-            nearest = np.argmax(sims, axis=1)
-            best = sims[np.arange(len(nearest)), nearest]
-            ok = best >= thr[nearest]
-            value_of_expr = np.where(ok, nearest, -1)
-            sim_of_expr = best
-            stats["threshold_min"], stats["threshold_median"] = round(float(thr.min()), 4), round(float(np.median(thr)), 4)
-            by_form = self._known_forms(folder, kept, expressions, {vid: c for c, vid in enumerate(ids)})
-            for i, c in by_form.items():
-                value_of_expr[i], sim_of_expr[i] = c, sims[i, c]
-            stats["assigned_by_known_form"] = len(by_form)
+        ids, value_of_expr, sim_of_expr, assign_stats = self.assign(folder, expressions, vectors, kept)
+        stats.update(assign_stats)
         stats["assigned_to_existing"] = int((value_of_expr >= 0).sum())
 
         # New version first, so fresh ids are checked against everything the old one ever held.
@@ -198,6 +180,36 @@ class TaxonomyUpdater:
                                              "assigned_to_new", "unassigned")}}
         new.taxonomy.stats = {**new.taxonomy.stats, "last_update": stats}
         return UpdateResult(new, stats)
+
+    def assign(self, folder: TaxonomyFolder, expressions: Sequence[Expression], vectors: np.ndarray,
+               kept: Sequence[Expression]) -> tuple[list[str], np.ndarray, np.ndarray, dict]:
+        """Step 3 alone: the active value ids, each expression's column in them (-1: none reached
+        its threshold), its similarity to the nearest value, and counts. ``kept`` are the
+        expressions whose known forms new ones follow. Expression-level coding
+        (``annotate expressions``) uses this too, so a coded rationale and an update agree.
+        """
+        ids, cents = folder.centroid_matrix()
+        value_of_expr = np.full(len(expressions), -1)
+        sim_of_expr = np.zeros(len(expressions))
+        stats: dict = {}
+        if ids and len(expressions):
+            if self.threshold is not None:
+                thr = np.full(len(ids), self.threshold)
+            else:
+                thr = value_thresholds(folder, ids, percentile=self.percentile, min_members=self.min_value_members,
+                                       floor=self.min_threshold)
+            sims = vectors @ cents.T
+            nearest = np.argmax(sims, axis=1)
+            best = sims[np.arange(len(nearest)), nearest]
+            ok = best >= thr[nearest]
+            value_of_expr = np.where(ok, nearest, -1)
+            sim_of_expr = best
+            stats["threshold_min"], stats["threshold_median"] = round(float(thr.min()), 4), round(float(np.median(thr)), 4)
+            by_form = self._known_forms(folder, list(kept), expressions, {vid: c for c, vid in enumerate(ids)})
+            for i, c in by_form.items():
+                value_of_expr[i], sim_of_expr[i] = c, sims[i, c]
+            stats["assigned_by_known_form"] = len(by_form)
+        return ids, value_of_expr, sim_of_expr, stats
 
     # -- pieces ----------------------------------------------------------------------------
     @staticmethod
