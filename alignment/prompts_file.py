@@ -2,7 +2,8 @@
 
 Each line has ``custom_id``, ``body`` (``model``, ``messages``, sampling settings) and a
 ``moralgap`` key (dilemma, condition, sample, seed, profile, ...). Files meant for endpoints
-that reject unknown keys carry the metadata in a sidecar ``<file>.meta.jsonl`` instead, one
+that reject unknown keys carry the metadata in a sidecar (``prompts.jsonl`` -> ``prompts.meta.jsonl``,
+named by :mod:`moralgap.prompts_format`) instead, one
 object per ``custom_id``. Without either, dilemma/condition/sample are read from the
 ``<dilemma_id>::<condition>::<sample>`` custom id.
 """
@@ -15,8 +16,7 @@ from typing import Any, Optional
 
 from moralgap.errors import InputError
 from moralgap.io import iter_raw_rows
-
-SEPARATOR = "::"
+from moralgap.prompts_format import SEPARATOR, find_sidecar, sidecar_path, split_custom_id  # noqa: F401 (re-exported)
 
 
 @dataclass
@@ -38,19 +38,6 @@ class PromptLine:
     @property
     def max_tokens(self) -> Optional[int]:
         return self.body.get("max_tokens")
-
-
-def sidecar_path(path: str | os.PathLike) -> Path:
-    p = Path(path)
-    name = p.name[:-len(".jsonl")] if p.name.endswith(".jsonl") else p.name
-    return p.with_name(name + ".meta.jsonl")
-
-
-def _split_custom_id(cid: str) -> tuple[str, Optional[str], Optional[int]]:
-    parts = cid.rsplit(SEPARATOR, 2)
-    if len(parts) == 3 and parts[2].isdigit():
-        return parts[0], parts[1], int(parts[2])
-    return cid, None, None
 
 
 def _read_sidecar(path: Path) -> dict[str, dict]:
@@ -77,8 +64,10 @@ def _check_messages(path, line: int, messages: Any) -> list[dict]:
 def read_prompts(path: str | os.PathLike, *, meta_path: str | os.PathLike | None = None) -> list[PromptLine]:
     """All prompt lines, validated; an InputError names file, line and field."""
     path = Path(path)
-    side = Path(meta_path) if meta_path else sidecar_path(path)
-    sidecar = _read_sidecar(side) if side.exists() else {}
+    side = Path(meta_path) if meta_path else find_sidecar(path)
+    if meta_path and not side.is_file():
+        raise InputError(side, "metadata file (--meta) not found")
+    sidecar = _read_sidecar(side) if side is not None else {}
     out: list[PromptLine] = []
     seen: dict[str, int] = {}
     for line, row in iter_raw_rows(path):
@@ -99,7 +88,7 @@ def read_prompts(path: str | os.PathLike, *, meta_path: str | os.PathLike | None
             meta = sidecar.get(cid, {})
         if not isinstance(meta, dict):
             raise InputError(path, "expected an object", line=line, field="moralgap")
-        did, cond, sample = _split_custom_id(cid)
+        did, cond, sample = split_custom_id(cid)
         dilemma_id = meta.get("dilemma_id") or did
         sample = meta.get("sample", sample)
         seed = meta.get("seed")

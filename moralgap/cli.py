@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import signal
 import sys
 
 import click
@@ -36,7 +37,7 @@ class LazyGroup(click.Group):
             return None
         module, attr, _ = SUBCOMMANDS[name]
         try:
-            return getattr(importlib.import_module(module), attr)
+            command = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as exc:
             if os.environ.get("MORALGAP_DEBUG") == "1":
                 raise
@@ -46,6 +47,10 @@ class LazyGroup(click.Group):
                 raise click.ClickException(f"'{name}' is not available in this install: {exc}")
 
             return unavailable
+        from .outputs import guard_command
+
+        # Every command's outputs are checked, locked and repaired before it runs (moralgap/outputs.py).
+        return guard_command(command)
 
     def format_commands(self, ctx, formatter):
         rows = [(name, SUBCOMMANDS[name][2]) for name in self.list_commands(ctx)]
@@ -60,13 +65,33 @@ def main(verbose: int) -> None:
     """Measure and close the pluralistic moral gap between people and LLMs."""
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from .redact import install_log_filter
+
+    install_log_filter()
     from .models import offline_mode
 
     offline_mode()
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so every ``finally`` (temp files, locks) runs."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _os_error_line(exc: OSError) -> str:
+    what = exc.strerror or str(exc)
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"{what}{where}"
+
+
 def run() -> None:
     """Console entry point."""
+    from .redact import redact
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         main.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -80,11 +105,20 @@ def run() -> None:
     except MoralgapError as exc:
         if os.environ.get("MORALGAP_DEBUG") == "1":
             raise
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {redact(str(exc))}", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        # Disk full, permissions changed mid-run, ...: the OS's reason and the path, in one line.
+        if os.environ.get("MORALGAP_DEBUG") == "1":
+            raise
+        click.echo(f"error: {redact(_os_error_line(exc))}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Terminated:
+        click.echo("terminated", err=True)
+        sys.exit(143)
 
 
 if __name__ == "__main__":

@@ -28,3 +28,7 @@ class ConfigError(MoralgapError):
 
 class SchemaVersionError(InputError):
     """A file written by a newer moralgap than this one."""
+
+
+class BusyError(MoralgapError):
+    """An output another run is writing right now (names that run's pid)."""

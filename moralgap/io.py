@@ -14,6 +14,7 @@ import gzip
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -55,13 +56,30 @@ def _open_text(path: Path):
         raise InputError(path, f"not UTF-8 text (byte {exc.start} cannot be decoded)", line=line) from None
 
 
+# JSON strings may hold U+2028, U+2029 and U+0085 unescaped; str.splitlines() would cut a record
+# there. A raw CR or LF can never be inside a JSON value, so these are the only true line ends.
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def jsonl_lines(text: str) -> list[str]:
+    """Split JSONL text into lines at CR/LF only, never inside a record."""
+    lines = _LINE_END.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def iter_raw_rows(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
     """Yield ``(line_number, row)`` from JSONL or CSV; a bad JSON line yields an InputError."""
     path = Path(path)
     if not path.exists():
         raise InputError(path, "file not found")
-    if path.is_dir():
-        raise InputError(path, "is a folder, expected a JSONL or CSV file")
+    # Scale hook (issue 17): a Parquet file or a folder of shards is one dataset, read lazily.
+    from .scale.datasets import is_dataset, iter_dataset_rows
+
+    if is_dataset(path):
+        yield from iter_dataset_rows(path)
+        return
     text = _open_text(path)
     suffixes = [s.lower() for s in path.suffixes]
     if ".csv" in suffixes:
@@ -72,7 +90,7 @@ def iter_raw_rows(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
             # DictReader counts physical lines; a quoted newline makes a row span several.
             yield reader.line_num, {k: v for k, v in row.items() if k is not None and v not in (None, "")}
         return
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(jsonl_lines(text), start=1):
         if not line.strip():
             continue
         try:
@@ -157,6 +175,8 @@ def read_json(path: str | os.PathLike) -> Any:
     path = Path(path)
     if not path.exists():
         raise InputError(path, "file not found")
+    if path.is_dir():
+        raise InputError(path, "is a folder, expected a JSON file")
     text = _open_text(path)
     try:
         return json.loads(text)
@@ -178,7 +198,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # The pid in the name lets a later run tell a dead run's leftover from a live one's file.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         kwargs = {"encoding": encoding} if "b" not in mode else {}
         with os.fdopen(fd, mode, **kwargs) as fh:
@@ -197,15 +218,22 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
 def write_folder_atomically(out: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
     """Have ``write(tmp)`` fill a fresh folder beside ``out``, then swap it in whole.
 
-    A crash or error leaves the previous ``out`` (or none) and no temporary folder behind.
+    An error (or SIGTERM/SIGINT) leaves the previous ``out`` and no temporary folder behind. A
+    SIGKILL can leave ``.<out>.<pid>.*.tmp`` / ``.old`` folders, or (between the two renames) no
+    ``out`` at all; :func:`moralgap.outputs.recover_leftovers`, run first here and by every
+    command on its outputs, removes them and moves the ``.old`` copy (the previous version) back.
     """
+    from .outputs import recover_leftovers
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    recover_leftovers(out)
+    prefix = f".{out.name}.{os.getpid()}."
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=out.parent))
     try:
         write(tmp)
         if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            old = Path(tempfile.mkdtemp(prefix=prefix, suffix=".old", dir=out.parent))
             os.replace(out, old / out.name)
             os.replace(tmp, out)
             shutil.rmtree(old, ignore_errors=True)
@@ -261,17 +289,32 @@ class KeyedAppender:
     def _recover(self) -> None:
         data = self.path.read_bytes()
         end = data.rfind(b"\n") + 1
-        if end != len(data):
-            with open(self.path, "r+b") as fh:
-                fh.truncate(end)
-        for number, line in enumerate(data[:end].decode("utf-8").splitlines(), start=1):
+        hint = "; it does not look like this command's own output: choose another output path"
+        try:
+            text = data[:end].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise InputError(self.path, "cannot resume: not UTF-8 text" + hint, line=line) from None
+        for number, line in enumerate(jsonl_lines(text), start=1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError:
-                raise InputError(self.path, "cannot resume: malformed JSON line in an earlier run's output", line=number) from None
-            self.done.add(str(row[self.key]))
+                raise InputError(self.path, "cannot resume: malformed JSON line" + hint, line=number) from None
+            if not isinstance(row, dict):
+                raise InputError(self.path, f"cannot resume: a JSON {type(row).__name__}, not a record" + hint, line=number)
+            key = row.get(self.key)
+            if not isinstance(key, (str, int)) or isinstance(key, bool) or key == "":
+                raise InputError(self.path, "cannot resume: no record key" + hint, line=number, field=self.key)
+            self.done.add(str(key))
+        if end != len(data):
+            if not data[end:].lstrip().startswith(b"{"):
+                raise InputError(self.path, "cannot resume: the last line is not a JSON record" + hint,
+                                 line=text.count("\n") + 1)
+            # Only after every complete line proved to be ours: never cut a stranger's file.
+            with open(self.path, "r+b") as fh:
+                fh.truncate(end)
 
     def write(self, record: Any) -> None:
         row = _jsonable(record)

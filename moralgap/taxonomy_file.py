@@ -22,7 +22,8 @@ TAXONOMY_FILE = "taxonomy.json"
 def taxonomy_path(path: str | os.PathLike) -> Path:
     """Accept a build folder or the file itself."""
     p = Path(path)
-    return p / TAXONOMY_FILE if p.is_dir() else p
+    # A folder named taxonomy.json is a broken file, not a build folder: the reader says so.
+    return p / TAXONOMY_FILE if p.is_dir() and p.name != TAXONOMY_FILE else p
 
 
 def load_taxonomy(path: str | os.PathLike) -> Taxonomy:

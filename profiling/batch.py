@@ -16,18 +16,12 @@ from typing import Iterator, Mapping, Sequence
 
 from moralgap.errors import InputError
 from moralgap.io import atomic_open, dumps
+from moralgap.prompts_format import SEPARATOR, custom_id, sidecar_path, split_plain  # noqa: F401 (re-exported)
 from moralgap.records import Dilemma
 
 from .profiles import GLOBAL, Profiles
 from .prompts import PromptTemplate
 from .sampler import CONDITIONS, PROFILED, DMPSampler
-
-SEPARATOR = "::"
-
-
-def custom_id(dilemma_id: str, condition: str, sample: int) -> str:
-    return f"{dilemma_id}{SEPARATOR}{condition}{SEPARATOR}{sample:04d}"
-
 
 def parse_custom_id(cid: str) -> tuple[str, str, int]:
     dilemma_id, condition, sample = cid.rsplit(SEPARATOR, 2)
@@ -114,23 +108,17 @@ class PromptBatch:
                     yield self.line(d, condition, i, group)
 
 
-def split_plain(line: dict) -> tuple[dict, dict]:
-    """A batch line without the ``moralgap`` key, and its metadata keyed by ``custom_id``."""
-    plain = {k: v for k, v in line.items() if k != "moralgap"}
-    return plain, {"custom_id": line["custom_id"], **line["moralgap"]}
-
-
 def write_prompts(batch: PromptBatch, dilemmas: Sequence[Dilemma], conditions: Sequence[str],
                   samples: int | Mapping[str, int], out: str | os.PathLike, *, plain: bool = False,
                   source: str | None = None) -> Counter:
     """Write every request line to ``out`` (atomically); returns the number of lines per condition.
 
     With ``plain`` the lines carry no ``moralgap`` key and the metadata goes to
-    ``<out>.meta.jsonl``. Lines are streamed: at paper scale (1,618 dilemmas x 32 samples x 6
+    :func:`moralgap.prompts_format.sidecar_path` (``prompts.meta.jsonl``), where ``judge`` looks. Lines are streamed: at paper scale (1,618 dilemmas x 32 samples x 6
     conditions) the file is about 0.5 GB.
     """
     out = Path(out)
-    meta = out.with_name(out.name + ".meta.jsonl") if plain else None
+    meta = sidecar_path(out) if plain else None
     by_condition: Counter[str] = Counter()
     with atomic_open(out) as fh, (atomic_open(meta) if meta else nullcontext()) as meta_fh:
         for line in batch.lines(dilemmas, conditions, samples, source=source):

@@ -139,50 +139,107 @@ def show_cmd(profiles_path, group, top):
 
 
 @profiles_group.command("diversity")
-@click.argument("values_paths", metavar="VALUES...", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("values_paths", metavar="[VALUES]...", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--taxonomy", type=click.Path(path_type=Path), default=None,
               help="Taxonomy: checks value ids and normalises entropy by its number of values.")
+@click.option("--human", "human_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Values file of the human rationales, compared with --model (needs --judgments for their dilemmas).")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Values file of the model rationales, compared with --human.")
+@click.option("--judgments", "judgments_paths", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Judgments of the annotated rationales (repeatable): give each rationale its dilemma and, without "
+                   "--human/--model, its side (judge 'human' against each model judge or judge/condition).")
+@click.option("--counting", "countings", multiple=True, type=click.Choice(["mentions", "presence", "rationale"]),
+              help="How a rationale's values count (repeatable; default mentions): every coded expression or listed "
+                   "value; each value once per rationale; or each rationale's mentions summing to 1.")
 @click.option("--k", type=click.IntRange(min=1), default=10, show_default=True, help="k of the top-k share.")
 @click.option("--normalise", type=click.Choice(["taxonomy", "observed"]), default="taxonomy", show_default=True,
               help="Entropy divided by log(values in the taxonomy) or log(distinct values observed).")
+@click.option("--bootstrap", "n_resamples", type=click.IntRange(min=100), default=1000, show_default=True,
+              help="Resamples of dilemmas for the paired intervals of the human-minus-model difference.")
+@click.option("--interval", type=click.Choice(["basic", "percentile"]), default="basic", show_default=True,
+              help="Bootstrap interval: basic corrects the small-sample bias of top-k share and entropy.")
+@seed_option
 @click.option("--source", default=None, help="Use only annotations of this source.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the figures as JSON here (with a manifest beside it).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@verdict_map_option
 @skip_invalid_option
-def diversity_cmd(values_paths, taxonomy, k, normalise, source, as_json, skip_invalid):
-    """Value diversity of each VALUES file, and the Jensen-Shannon divergence between each pair."""
-    from moralgap.io import read_records
-    from moralgap.records import ValueAnnotation
-    from moralgap.taxonomy_file import load_taxonomy
+def diversity_cmd(values_paths, taxonomy, human_path, model_path, judgments_paths, countings, k, normalise, n_resamples,
+                  interval, seed, source, out, as_json, verdict_map, skip_invalid):
+    """Value diversity of each values file; with --judgments, human minus model with paired intervals.
 
-    from moralgap.diversity import diversity_summary, js_divergence, value_counts
-    from .profiles import load_value_annotations
+    Each file gets its top-k share, normalised entropy and values per rationale. Given the
+    judgments (for each rationale's dilemma and side), the human side is compared with each model
+    side on the dilemmas both have: pooled over all mentions and per dilemma then averaged, with
+    bootstrap 95% intervals that resample dilemmas for both sides together.
+    """
+    from moralgap.diversity_gap import format_gap, gaps_against, sides_by_judge
+    from moralgap.io import write_json
 
-    tax = load_taxonomy(taxonomy) if taxonomy else None
-    if tax is None and normalise == "taxonomy":
+    from .diversity_files import file_rows, read_values
+
+    countings = list(dict.fromkeys(countings)) or ["mentions"]
+    if (human_path is None) != (model_path is None):
+        raise ConfigError("--human and --model go together")
+    if human_path is not None and values_paths:
+        raise ConfigError("give either VALUES files or --human and --model, not both")
+    paths = [human_path, model_path] if human_path is not None else list(values_paths)
+    if not paths:
+        raise ConfigError("no values files: give VALUES... or --human and --model")
+    if human_path is not None and not judgments_paths:
+        raise ConfigError("--human/--model need --judgments (the dilemma of each rationale pairs the two sides)")
+    manifest = Manifest("profiles diversity", seed=seed, params=dict(
+        countings=countings, k=k, normalise=normalise, n_resamples=n_resamples, interval=interval, source=source,
+        skip_invalid=skip_invalid, verdict_map=verdict_map))
+    values = read_values(paths, taxonomy, source=source, skip_invalid=skip_invalid, manifest=manifest)
+    if values.taxonomy is None and normalise == "taxonomy":
         raise ConfigError("--normalise taxonomy needs --taxonomy (or pass --normalise observed)")
-    ids = [v.id for v in tax.active_values()] if tax else None
-    rows, counts = [], []
-    for path in values_paths:
-        if tax:
-            read = load_value_annotations(path, tax, source=source, skip_invalid=skip_invalid)
-        else:
-            read = read_records(path, ValueAnnotation, unique_id="rationale_id", skip_invalid=skip_invalid,
-                                prepare=(lambda row, line: row if source is None or row.get("source", "auto") == source else None))
-        report_read(read, path)
-        c = value_counts(read.records, ids)
-        counts.append((str(path), c))
-        rows.append({"file": str(path), "rationales": len(read.records),
-                     **diversity_summary(c, n_values=len(ids) if normalise == "taxonomy" else "observed", k=k)})
-    pairs = [{"a": a, "b": b, "js_divergence": js_divergence(ca, cb)}
-             for i, (a, ca) in enumerate(counts) for b, cb in counts[i + 1:]]
+    n_values = len(values.value_ids) if normalise == "taxonomy" else "observed"
+    result: dict = {"files": file_rows(values, countings[0], k, n_values), "counting": countings[0]}
+    result["pairs"] = values.pairs(countings[0])
+    if judgments_paths:
+        from moralgap.datasets import load_judgments
+        from moralgap.verdicts import VerdictMap
+
+        judgments = []
+        for path in judgments_paths:
+            manifest.add_input(path, "judgments")
+            read = load_judgments(path, verdict_map=VerdictMap.parse_option(verdict_map), skip_invalid=skip_invalid)
+            report_read(read, path)
+            judgments += read.records
+        sides = sides_by_judge(judgments)
+        if human_path is not None:
+            # The files, not the judge field, say which side a rationale is on.
+            sides = {a.rationale_id: (side, sides[a.rationale_id][1])
+                     for side, anns in zip(("human", "model"), values.annotations) for a in anns if a.rationale_id in sides}
+        if normalise != "taxonomy":
+            raise ConfigError("the human-minus-model comparison normalises entropy by the taxonomy: pass --taxonomy")
+        try:
+            result["gaps"] = gaps_against([a for anns in values.annotations for a in anns], sides, values.value_ids,
+                                          countings=countings, k=k, n_resamples=n_resamples, interval=interval, seed=seed)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    if out is not None:
+        write_json(out, result)
+        manifest.add_output(out)
+        manifest.count(files=len(paths), comparisons=len(result.get("gaps", {})))
+        manifest.write(manifest_path_for(out))
     if as_json:
-        click.echo(json.dumps({"files": rows, "pairs": pairs}, indent=2))
+        click.echo(json.dumps(result, indent=2))
         return
-    for r in rows:
-        click.echo(f"{r['file']}: {r['rationales']} rationales, {r['mentions']} mentions, {r['distinct_values']} distinct values, "
-                   f"normalised entropy {r['normalised_entropy']:.3f} ({normalise}), top-{k} share {r[f'top_{k}_share']:.3f}")
-    for p in pairs:
+    for r in result["files"]:
+        click.echo(f"{r['file']}: {r['rationales']} rationales, {r['mentions']:g} mentions, {r['distinct_values']} distinct values, "
+                   f"normalised entropy {r['normalised_entropy']:.3f} ({normalise}), top-{k} share {r[f'top_{k}_share']:.3f}, "
+                   f"values per rationale mean {r['values_per_rationale_mean']:.2f} median {r['values_per_rationale_median']:g} "
+                   f"(counting '{countings[0]}')")
+    for p in result["pairs"]:
         click.echo(f"JS divergence (base 2) {p['a']} vs {p['b']}: {p['js_divergence']:.4f}")
+    for side, by_counting in result.get("gaps", {}).items():
+        for gap in by_counting.values():
+            for line in format_gap(gap):
+                click.echo(line)
 
 
 @click.group("dmp")
@@ -279,7 +336,7 @@ def _sample_counts(samples: str, judgments: Path | None, verdict_map: str | None
 @click.option("--judgments", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Human judgments, for --samples match.")
 @verdict_map_option
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output prompts.jsonl.")
-@click.option("--plain-batch", is_flag=True, help="Write plain OpenAI batch lines and the metadata to <out>.meta.jsonl.")
+@click.option("--plain-batch", is_flag=True, help="Write plain OpenAI batch lines and the metadata beside them (prompts.jsonl -> prompts.meta.jsonl).")
 def prompts_cmd(dilemmas, profiles_path, k, alpha, dirichlet, templates, persona_items, group, unknown_group, model,
                 temperature, max_tokens, seed, conditions, samples, judgments, verdict_map, out, plain_batch):
     """Write one chat request per generation (dilemma x condition x sample) to a batch JSONL file."""
@@ -297,7 +354,9 @@ def prompts_cmd(dilemmas, profiles_path, k, alpha, dirichlet, templates, persona
     n_samples = _sample_counts(samples, judgments, verdict_map)
     batch, d_read = _make_batch(dilemmas, profiles_path, conditions, k, alpha, dirichlet, templates, persona_items, group,
                                 unknown_group, model, temperature, max_tokens, seed)
-    meta = out.with_name(out.name + ".meta.jsonl") if plain_batch else None
+    from moralgap.prompts_format import sidecar_path
+
+    meta = sidecar_path(out) if plain_batch else None
     with manifest.timed("render"):
         by_condition = write_prompts(batch, d_read.records, conditions, n_samples, out, plain=plain_batch,
                                      source=str(dilemmas))

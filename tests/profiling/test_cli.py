@@ -90,8 +90,15 @@ def test_plain_batch_and_own_template(profiles_json, toy, tmp_path):
     invoke("dmp", "prompts", "--dilemmas", toy["dilemmas"], "--profiles", profiles_json, "--condition", "uniform",
            "--condition", "vanilla", "--template", f"uniform={tpl}", "--samples", "2", "--unknown-group", "global",
            "--plain-batch", "--out", out)
-    plain, meta = read_jsonl(out), read_jsonl(tmp_path / "plain.jsonl.meta.jsonl")
+    plain, meta = read_jsonl(out), read_jsonl(tmp_path / "plain.meta.jsonl")
     assert all("moralgap" not in l for l in plain) and [m["custom_id"] for m in meta] == [l["custom_id"] for l in plain]
+    # Round trip: judge's reader finds the sidecar the writer wrote, without --meta.
+    from moralgap.alignment.prompts_file import read_prompts
+
+    lines = read_prompts(out)
+    assert [(l.seed, l.meta.get("group"), l.meta.get("template")) for l in lines] == \
+        [(m["seed"], m["group"], m["template"]) for m in meta]
+    assert all(l.seed is not None and l.meta.get("template") for l in lines)
     uniform = [m for m in meta if m["condition"] == "uniform"]
     assert {m["template"] for m in uniform} == {"mine.txt"} and uniform[0]["template_sha256"] == file_sha256(tpl)
     assert {m["template"] for m in meta if m["condition"] == "vanilla"} == {"vanilla.txt"}
