@@ -29,8 +29,9 @@ keyed by its number (:func:`moralgap.seeding.rng`), so memory stays at about
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -60,7 +61,8 @@ def rowwise_diversity(x: np.ndarray, k: int, n_values: int) -> tuple[np.ndarray,
     if n_values <= 1:
         entropy = np.zeros(n)
     else:
-        entropy = np.maximum(0.0, -plogp.sum(axis=1) / np.log(n_values))
+        entropy = -plogp.sum(axis=1) / np.log(n_values)
+        entropy = np.where(entropy > 0, entropy, 0.0)  # no -0.0 from a single value
     return share, np.where(empty, np.nan, entropy)
 
 
@@ -109,7 +111,8 @@ def _estimate(point: float, boot: np.ndarray, level: float, interval: str) -> di
     lo, hi = np.quantile(boot, [a, 1 - a])
     if interval == "basic":
         lo, hi = 2 * point - hi, 2 * point - lo
-    return {"value": float(point), "ci_low": float(lo), "ci_high": float(hi)}
+    # + 0.0 turns a -0.0 (a difference of equal figures) into 0.0 for the reader
+    return {"value": float(point) + 0.0, "ci_low": float(lo) + 0.0, "ci_high": float(hi) + 0.0}
 
 
 def shared_dilemmas(first: MentionMatrix, second: MentionMatrix) -> list[str]:
@@ -189,6 +192,40 @@ def diversity_gap(first: MentionMatrix, second: MentionMatrix, *, labels: Sequen
                        "values_per_rationale": est(None, "values_per_rationale"),
                        "mentions_per_rationale": est(None, "mentions_per_rationale")},
     }
+
+
+def side_label(judgment: Any) -> str:
+    """``human`` for people; a model's judge name, with ``/condition`` when it has one."""
+    if judgment.judge == "human":
+        return "human"
+    return f"{judgment.judge}/{judgment.condition}" if judgment.condition else judgment.judge
+
+
+def sides_by_judge(judgments: Iterable[Any]) -> dict[str, tuple[str, str]]:
+    """``rationale_id -> (side, dilemma_id)`` for every judgment, sides named by :func:`side_label`."""
+    return {j.id: (side_label(j), j.dilemma_id) for j in judgments}
+
+
+def gaps_against(annotations: Iterable[Any], sides: Mapping[str, tuple[str, str]], value_ids: Sequence[str], *,
+                 reference: str = "human", countings: Sequence[str] = ("mentions",), **settings) -> dict[str, dict[str, dict]]:
+    """``reference`` minus every other side, under each counting: ``{side: {counting: result}}``.
+
+    ``sides`` maps a rationale id to ``(side, dilemma_id)``; annotations of other rationales are
+    left out. ``settings`` go to :func:`diversity_gap`. Every counting of one comparison resamples
+    the same dilemmas (the random key is the side), so countings can be read against each other.
+    """
+    by_side: dict[str, list] = defaultdict(list)
+    for ann in annotations:
+        rid = ann.get("rationale_id") if isinstance(ann, Mapping) else ann.rationale_id
+        if rid in sides:
+            by_side[sides[rid][0]].append(ann)
+    dilemma_of = {rid: d for rid, (_, d) in sides.items()}
+    mats = {s: MentionMatrix.from_annotations(anns, dilemma_of, value_ids) for s, anns in sorted(by_side.items())}
+    if reference not in mats:
+        raise ValueError(f"no annotated {reference} rationale to compare with")
+    return {s: {c: diversity_gap(mats[reference], m, labels=(reference, s), counting=c, key=s, **settings)
+                for c in countings}
+            for s, m in mats.items() if s != reference}
 
 
 def _ci(e: dict) -> str:
