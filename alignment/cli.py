@@ -9,6 +9,7 @@ import click
 from moralgap.cli_options import seed_option, skip_invalid_option, verdict_map_option
 from moralgap.errors import ConfigError, InputError, MoralgapError
 from moralgap.manifest import Manifest, manifest_path_for
+from moralgap.scale.engine import engine_options
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -22,10 +23,12 @@ def _progress(summary) -> None:
 
 @click.command("judge")
 @click.argument("prompts", type=_FILE)
-@click.option("--out", required=True, type=_FILE, help="Judgments JSONL; appended to and resumed if it exists.")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Judgments JSONL, or a folder (no suffix) of JSONL shards; appended to and resumed if it exists.")
 @click.option("--backend", type=click.Choice(["openai", "transformers", "replay"]), default="openai", show_default=True)
-@click.option("--base-url", default="http://127.0.0.1:8080/v1", show_default=True,
-              help="OpenAI-compatible API root (requests go to BASE_URL/chat/completions).")
+@click.option("--base-url", "base_urls", multiple=True, default=["http://127.0.0.1:8080/v1"], show_default=True,
+              help="OpenAI-compatible API root (requests go to BASE_URL/chat/completions); with --engine ray, repeat it "
+                   "to spread the prompts over several servers.")
 @click.option("--model", default=None, help="Model name sent to the server and recorded as the judge.")
 @click.option("--api-key-env", default=None, metavar="VAR", help="Environment variable holding the API key (never logged).")
 @click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True, help="Requests in flight.")
@@ -40,9 +43,11 @@ def _progress(summary) -> None:
 @click.option("--max-tokens", type=click.IntRange(min=1), default=None, help="Override every prompt's max_tokens.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N prompt lines.")
 @click.option("--meta", type=_FILE, default=None, help="Metadata sidecar (default: PROMPTS with .meta.jsonl).")
+@engine_options
 @seed_option
-def judge_command(prompts, out, backend, base_url, model, api_key_env, concurrency, rate_limit, max_retries, timeout_s,
-                  model_path, replay_file, replay_format, logprobs, temperature, max_tokens, limit, meta, seed):
+def judge_command(prompts, out, backend, base_urls, model, api_key_env, concurrency, rate_limit, max_retries, timeout_s,
+                  model_path, replay_file, replay_format, logprobs, temperature, max_tokens, limit, meta, seed,
+                  engine="local", ray_address=None, ray_workers=None):
     """Run every line of PROMPTS (prompts.jsonl) through a backend; one judgment per line.
 
     A killed run restarted with the same --out skips the prompts already answered.
@@ -53,7 +58,13 @@ def judge_command(prompts, out, backend, base_url, model, api_key_env, concurren
     from .prompts_file import read_prompts
     from .runner import JudgeRunner
 
-    manifest = Manifest("judge", seed=seed, params=dict(backend=backend, base_url=base_url, model=model,
+    from moralgap.scale import make_engine
+
+    if len(base_urls) > 1 and engine == "local":
+        raise ConfigError("several --base-url need --engine ray (one process talks to one server)")
+    base_url = base_urls[0]
+    eng = make_engine(engine, address=ray_address, workers=ray_workers)
+    manifest = Manifest("judge", seed=seed, params=dict(backend=backend, base_url=list(base_urls), model=model,
                         api_key_env=api_key_env, concurrency=concurrency, rate_limit=rate_limit, max_retries=max_retries,
                         timeout_s=timeout_s, logprobs=logprobs, temperature=temperature, max_tokens=max_tokens, limit=limit))
     manifest.add_input(prompts, "prompts")
@@ -62,18 +73,29 @@ def judge_command(prompts, out, backend, base_url, model, api_key_env, concurren
     if backend == "openai":
         if not model:
             raise ConfigError("--model is required with --backend openai (the name the server knows the model by)")
-        be = make_backend("openai", base_url=base_url, model=model, api_key_env=api_key_env, concurrency=concurrency,
-                          max_retries=max_retries, timeout_s=timeout_s, rate_limit=rate_limit, sampling=sampling, seed=seed)
+        options = dict(base_url=base_url, model=model, api_key_env=api_key_env, concurrency=concurrency,
+                       max_retries=max_retries, timeout_s=timeout_s, rate_limit=rate_limit, sampling=sampling, seed=seed)
     elif backend == "transformers":
-        be = make_backend("transformers", model_path=model_path, model=model, sampling=sampling)
+        options = dict(model_path=model_path, model=model, sampling=sampling)
     else:
         if replay_file is None:
             raise ConfigError("--replay-file is required with --backend replay")
         manifest.add_input(replay_file, "replay")
-        be = make_backend("replay", path=replay_file, fmt=replay_format, model=model)
+        options = dict(path=replay_file, fmt=replay_format, model=model)
+    be = make_backend(backend, **options)
     manifest.add_model("judge", be.model, **be.describe())
     with manifest.timed("judge"):
-        summary = JudgeRunner(be, seed=seed, logprobs=logprobs, progress=_progress).run(lines, out)
+        if eng.name == "local":
+            summary = JudgeRunner(be, seed=seed, logprobs=logprobs, progress=_progress).run(lines, out)
+        else:
+            # Scale hook (issue 17): prompts split across Ray workers, each with its own backend
+            # (its own --concurrency) against one of the --base-url servers in turn.
+            from moralgap.scale.ray_judge import run_judge_ray
+
+            summary = run_judge_ray(eng, backend, options, list(base_urls) if backend == "openai" else [], lines, out,
+                                    seed=seed, logprobs=logprobs, progress=_progress)
+    manifest.set_engine(eng.describe())
+    eng.close()
     written = load_judgments(out).records
     unparseable = sum(j.verdict is None and (j.model_extra or {}).get("p_acceptable") is None for j in written)
     manifest.count(**summary.as_dict(), in_output=len(written), unparseable_in_output=unparseable)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-from moralgap.io import KeyedAppender
 from moralgap.records import Judgment
 
 from .backends.base import Backend, BackendError, Completion, request_seed
@@ -85,7 +84,10 @@ class JudgeRunner:
         prompts = list(prompts)
         summary = RunSummary(total=len(prompts))
         try:
-            with KeyedAppender(out, key="id") as sink:
+            from moralgap.scale.datasets import open_keyed_output
+
+            # A JSONL file, or a folder of shards for outputs too large for one (issue 17).
+            with open_keyed_output(out, "id") as sink:
                 todo = [p for p in prompts if p.custom_id not in sink.done]
                 summary.already_done = summary.total - len(todo)
                 pending = iter(todo)

@@ -8,8 +8,11 @@ import click
 from moralgap.cli_options import report_read, seed_option, skip_invalid_option
 from moralgap.errors import InputError
 from moralgap.manifest import Manifest, manifest_path_for
+from moralgap.scale.engine import engine_options
 
 CHUNK = 2000
+# On Ray each chunk is one job whose actors load their models first; larger chunks pay that once.
+RAY_CHUNK = 50_000
 
 _taxonomy_option = click.option("--taxonomy", "taxonomy", required=True, type=click.Path(),
                                 help="Taxonomy folder or taxonomy.json.")
@@ -39,13 +42,16 @@ def _folder(taxonomy: str, manifest: Manifest):
 class _Scorer:
     """The trained classifier when a model is given, else the zero-shot annotator."""
 
-    def __init__(self, folder, model: str | None, expressions: bool, seed: int, manifest: Manifest):
+    def __init__(self, folder, model: str | None, expressions: bool, seed: int, manifest: Manifest, engine=None):
         self.folder = folder
+        on_ray = engine is not None and engine.name != "local"
         if model:
             from moralgap.annotation.classifier import MODEL_FILE, ValueClassifier
 
             manifest.add_input(Path(model) / MODEL_FILE, "model")
             self.clf = ValueClassifier.load(model, folder.taxonomy)
+            if on_ray:  # same encoder, same cache; the texts are embedded on Ray
+                self.clf._embedder = engine.embedder(self.clf.embedder.model_path)
             self.zs = None
             self.value_ids, self.thresholds = self.clf.value_ids, self.clf.thresholds
             self.embedder = self.clf.embedder
@@ -54,7 +60,11 @@ class _Scorer:
             from moralgap.annotation.auto import ZeroShotAnnotator
 
             self.clf = None
-            self.zs = ZeroShotAnnotator(folder, extractor=None if expressions else False, seed=seed).fit()
+            parts = {}
+            if on_ray:
+                parts = {"embedder": engine.embedder(folder.taxonomy.embedding_model),
+                         "extractor": engine.extractor() if expressions else False}
+            self.zs = ZeroShotAnnotator(folder, extractor=None if expressions else False, seed=seed, **parts).fit()
             self.value_ids, self.thresholds = self.zs.value_ids, self.zs.thresholds
             self.embedder = self.zs.embedder
             manifest.add_model("annotator", "zero-shot", embedding=self.embedder.model_name,
@@ -75,9 +85,10 @@ class _Scorer:
 
 
 @click.command("auto")
-@click.argument("judgments", type=click.Path(dir_okay=False))
+@click.argument("judgments", type=click.Path())
 @_taxonomy_option
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="values.jsonl to write (resumes if present).")
+@click.option("--out", required=True, type=click.Path(),
+              help="values.jsonl to write, or a folder (no suffix) of JSONL shards; resumes if present.")
 @click.option("--model", default=None, type=click.Path(file_okay=False),
               help="A model from 'annotate train'; without it the annotation is zero-shot.")
 @click.option("--calibrate", "labels", default=None, type=click.Path(dir_okay=False),
@@ -87,11 +98,14 @@ class _Scorer:
 @click.option("--decision", type=click.Choice(["tuned", "expected-f1"]), default="tuned", show_default=True,
               help="With --model: 'tuned' applies the model's thresholds to each rationale alone; 'expected-f1' "
                    "scores the whole file first and sets each value's cut to maximise its expected F1 over it.")
+@engine_options
 @seed_option
 @skip_invalid_option
-def auto_command(judgments, taxonomy, out, model, labels, expressions, decision, seed, skip_invalid):
+def auto_command(judgments, taxonomy, out, model, labels, expressions, decision, seed, skip_invalid,
+                 engine="local", ray_address=None, ray_workers=None):
     """Annotate every rationale in JUDGMENTS with values, zero-shot or with a trained model."""
-    from moralgap.io import KeyedAppender
+    from moralgap.scale import make_engine
+    from moralgap.scale.datasets import open_keyed_output
 
     if decision != "tuned" and not model:
         raise click.UsageError("--decision expected-f1 needs a trained --model (its calibration)")
@@ -101,7 +115,9 @@ def auto_command(judgments, taxonomy, out, model, labels, expressions, decision,
                                                             "decision": decision})
     items = _judgments(judgments, skip_invalid, manifest)
     folder = _folder(taxonomy, manifest)
-    scorer = _Scorer(folder, model, expressions, seed, manifest)
+    eng = make_engine(engine, address=ray_address, workers=ray_workers)
+    scorer = _Scorer(folder, model, expressions, seed, manifest, engine=eng)
+    chunk = CHUNK if eng.name == "local" else RAY_CHUNK
     if labels:
         from moralgap.annotation.labelled import read_labelled
 
@@ -113,7 +129,7 @@ def auto_command(judgments, taxonomy, out, model, labels, expressions, decision,
         rep = scorer.zs.calibrate(lab_scores, labelled.labels)
         scorer.thresholds = scorer.zs.thresholds
         click.echo(f"thresholds tuned on {len(labelled)} labelled rationales: macro-F1 {rep['macro_f1']:.3f} on them", err=True)
-    with KeyedAppender(out, key="rationale_id") as sink:
+    with open_keyed_output(out, "rationale_id") as sink:
         _check_resume(out, sink, folder.taxonomy.version)
         todo = [j for j in items if j.id not in sink.done]
         if len(todo) < len(items):
@@ -121,8 +137,8 @@ def auto_command(judgments, taxonomy, out, model, labels, expressions, decision,
         n_values = 0
         with manifest.timed("annotate"):
             if decision == "tuned":
-                for start in range(0, len(todo), CHUNK):
-                    n_values += _write(sink, scorer, *scorer.scores(todo[start: start + CHUNK]))
+                for start in range(0, len(todo), chunk):
+                    n_values += _write(sink, scorer, *scorer.scores(todo[start: start + chunk]))
             else:
                 # The cuts depend on the whole file, so every rationale is scored again on a
                 # resume (the embedding cache makes that cheap) and the cuts come out the same.
@@ -132,6 +148,8 @@ def auto_command(judgments, taxonomy, out, model, labels, expressions, decision,
                 scorer.thresholds = scorer.clf.decision_thresholds(scores, decision)
                 pending = np.array([i not in sink.done for i in ids], dtype=bool)
                 n_values += _write(sink, scorer, [i for i, p in zip(ids, pending) if p], scores[pending])
+    manifest.set_engine(eng.describe())
+    eng.close()
     manifest.count(annotated=len(todo), values_assigned=n_values)
     manifest.set_params(thresholds={v: round(float(t), 4) for v, t in zip(scorer.value_ids, scorer.thresholds)})
     manifest.add_output(out)
@@ -157,10 +175,9 @@ def _check_resume(out: str, sink, version: int) -> None:
     """A resumed file must come from the same taxonomy version, or the output would mix two."""
     if not sink.done:
         return
-    import json
+    from moralgap.scale.datasets import first_record
 
-    with open(out, encoding="utf-8") as fh:
-        first = json.loads(fh.readline())
+    first = first_record(out) or {}
     if first.get("taxonomy_version") != version:
         raise InputError(out, f"holds annotations for taxonomy v{first.get('taxonomy_version')}, not v{version}: "
                               "write to a new file", line=1, field="taxonomy_version")

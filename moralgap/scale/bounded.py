@@ -1,0 +1,143 @@
+"""Clustering that fits in one node whatever the input size: fit on a bounded sample of forms.
+
+HDBSCAN has no distributed implementation, and its memory and time grow with the number of
+points. A build clusters *distinct* expression forms (the embedded text), weighted by how often
+each occurs; real corpora repeat forms heavily ("rude", "selfish", ...), but the number of
+distinct forms still grows with the corpus. So:
+
+1. Group the expressions by form (:func:`moralgap.taxonomy.build.embed_key`).
+2. If there are at most ``max_forms`` forms, the build is exactly the usual one.
+3. Otherwise draw ``max_forms`` forms, seeded and weighted by frequency (each form's chance
+   grows with its mentions: Efraimidis-Spirakis keys ``log(u) / count``), and fit the taxonomy on
+   the mentions of those forms only.
+4. Every other form is embedded (in chunks, through the embedding cache) and assigned with the
+   rule ``taxonomy update`` uses: the nearest active value's centroid when the cosine similarity
+   reaches the build's own outlier threshold, never below ``update.MIN_THRESHOLD``.
+5. Value sizes are recounted over every mention; names, definitions, exemplars and centroids
+   are the fitted ones.
+
+Both engines call :func:`fit_bounded`, so the forms drawn, and therefore the taxonomy, do not
+depend on the engine. Memory of the fit: ``max_forms`` vectors of the embedding dimension (384
+float32 for MiniLM: 1.5 KB each, 77 MB for the default 50,000) plus HDBSCAN on their PCA
+projection, plus the mentions of the drawn forms as expression records; the assignment holds
+one chunk of vectors at a time.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from typing import Sequence
+
+import numpy as np
+
+from moralgap.errors import ConfigError
+from moralgap.records import Expression
+from moralgap.seeding import rng
+
+log = logging.getLogger(__name__)
+
+# At 50,000 forms the fit takes about a minute and under 1 GB on one core (see docs/scale.md);
+# the 50,000-rationale benchmark stays below the bound, so builds on it are exact.
+DEFAULT_MAX_FORMS = 50_000
+ASSIGN_CHUNK = 65_536
+
+
+def fit_sample(keys: Sequence[str], counts: np.ndarray, max_forms: int, seed: int) -> np.ndarray:
+    """Indices (sorted) of at most ``max_forms`` of ``keys``, drawn by frequency without replacement."""
+    if len(keys) <= max_forms:
+        return np.arange(len(keys))
+    u = rng(seed, "fit-sample").random(len(keys))
+    # log(u) / w is a monotone transform of u ** (1 / w): the largest max_forms keys are a
+    # weighted sample without replacement; ties cannot matter since u is continuous.
+    score = np.log(np.maximum(u, 1e-300)) / np.asarray(counts, dtype=np.float64)
+    top = np.argpartition(-score, max_forms - 1)[:max_forms]
+    return np.sort(top)
+
+
+def _clusterable(e: Expression) -> bool:
+    return not getattr(e, "excluded", None)
+
+
+def fit_bounded(builder, expressions: Sequence[Expression], texts: dict[str, str] | None = None, *,
+                max_forms: int | None = DEFAULT_MAX_FORMS):
+    """``builder.fit_expressions`` on at most ``max_forms`` distinct forms; returns ``(result, record)``.
+
+    ``record`` describes the fit sample for the run manifest.
+    """
+    from moralgap.taxonomy.build import embed_key
+
+    key_of = lambda e: embed_key(builder.embed_text, e)  # noqa: E731
+    counts = Counter(key_of(e) for e in expressions if _clusterable(e))
+    keys = sorted(counts)
+    record = {"max_forms": max_forms, "forms_total": len(keys), "mentions_total": int(sum(counts.values())),
+              "seed": builder.seed}
+    if max_forms is None or len(keys) <= max_forms:
+        result = builder.fit_expressions(expressions, texts=texts)
+        record.update(sampled=False, forms_fitted=len(keys), mentions_fitted=record["mentions_total"])
+        return result, record
+    if builder.embed_text == "context":
+        raise ConfigError(f"{len(keys)} distinct expressions exceed --fit-max-forms {max_forms}, and --embed-text "
+                          "context makes every mention its own form: raise --fit-max-forms or use another --embed-text")
+    w = np.array([counts[k] for k in keys], dtype=np.float64)
+    picked = fit_sample(keys, w, max_forms, builder.seed)
+    in_fit = {keys[i] for i in picked}
+    fit_expr = [e for e in expressions if _clusterable(e) and key_of(e) in in_fit]
+    result = builder.fit_expressions(fit_expr, texts=texts)
+
+    value_of: dict[str, tuple[str | None, float | None]] = {}
+    for e in result.expressions:
+        value_of.setdefault(key_of(e), (e.value_id, e.similarity))
+    rest = [k for k in keys if k not in in_fit]
+    assigned = _assign_rest(builder, result.folder, rest)
+    value_of.update(assigned)
+
+    out: list[Expression] = []
+    for e in expressions:
+        if not _clusterable(e):
+            out.append(e.model_copy(update={"value_id": None, "similarity": None}))
+            continue
+        vid, sim = value_of.get(key_of(e), (None, None))
+        out.append(e.model_copy(update={"value_id": vid, "similarity": sim}))
+    sizes = Counter(e.value_id for e in out if e.value_id)
+    for v in result.taxonomy.values:
+        if v.status != "merged":
+            v.size = int(sizes.get(v.id, 0))
+    n_clusterable = record["mentions_total"]
+    n_rest_assigned = sum(1 for k in rest if assigned[k][0] is not None)
+    record.update(
+        sampled=True, forms_fitted=len(in_fit), mentions_fitted=len(fit_expr),
+        forms_assigned=n_rest_assigned, forms_unassigned=len(rest) - n_rest_assigned,
+        forms_sha256=hashlib.sha256("\n".join(sorted(in_fit)).encode("utf-8")).hexdigest(),
+    )
+    fit_stats = {k: result.taxonomy.stats.get(k) for k in ("n_expressions", "n_distinct_expressions", "outlier_rate")}
+    stats = {
+        **result.taxonomy.stats,
+        "n_expressions": len(expressions),
+        "n_distinct_expressions": len(keys),
+        "outlier_rate": round(sum(1 for e in out if _clusterable(e) and not e.value_id) / max(n_clusterable, 1), 4),
+        "fit_sample": {**record, "fit": fit_stats},
+    }
+    result.taxonomy.stats = stats
+    result.stats = dict(stats)
+    result.folder.expressions = out
+    return result, record
+
+
+def _assign_rest(builder, folder, rest: list[str]) -> dict[str, tuple[str | None, float | None]]:
+    """The ``taxonomy update`` rule for forms outside the fit sample, one chunk of vectors at a time."""
+    from moralgap.taxonomy.update import MIN_THRESHOLD, value_thresholds
+
+    ids, cents = folder.centroid_matrix()
+    out: dict[str, tuple[str | None, float | None]] = {}
+    if not ids:
+        return {k: (None, None) for k in rest}
+    thr = value_thresholds(folder, ids, percentile=None, min_members=5, floor=MIN_THRESHOLD)
+    for start in range(0, len(rest), ASSIGN_CHUNK):
+        chunk = rest[start: start + ASSIGN_CHUNK]
+        sims = builder.embedder.encode(chunk, desc="embedding forms outside the fit sample") @ cents.T
+        nearest = np.argmax(sims, axis=1)
+        best = sims[np.arange(len(chunk)), nearest]
+        for k, c, s in zip(chunk, nearest, best):
+            out[k] = (ids[c], round(float(s), 4)) if s >= thr[c] else (None, None)
+    return out

@@ -1,0 +1,180 @@
+"""The Ray engine: extraction and embedding as Ray Data ``map_batches`` over actor pools.
+
+Each actor loads its spaCy pipeline or sentence encoder once and then serves batch after
+batch. Ray Data keeps the output in input order (``preserve_order``), restarts actors and
+retries their batches when a node dies, and streams results back, so the driver sees exactly
+what the local engine would have produced, in the same order.
+
+What stays in the driver: reading and validating the input, the embedding cache (texts the
+cache holds are never sent out; vectors that come back are written to it chunk by chunk, so a
+killed run resumes and a rerun embeds nothing twice; the cache needs no shared filesystem),
+every decision (fit sample, clustering, assignment) and every write.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Sequence
+
+import numpy as np
+
+from moralgap.records import Expression, Judgment
+from moralgap.taxonomy.embed import Embedder
+
+from .engine import Engine
+
+log = logging.getLogger(__name__)
+
+EXTRACT_BATCH = 64
+# Embedder chunk under Ray: each chunk is one Ray Data job (actors load the model once per
+# job) and one cache shard, so a killed run loses at most one chunk of work.
+RAY_EMBED_CHUNK = 32_768
+
+
+class RayEngine(Engine):
+    name = "ray"
+
+    def __init__(self, *, address: str | None = None, workers: int | None = None, num_cpus: int | None = None):
+        import ray
+
+        self.address = address
+        self._started_here = False
+        if not ray.is_initialized():
+            # Workers read the same offline models; the driver's settings must reach them.
+            env = {k: v for k, v in os.environ.items() if k.startswith(("MORALGAP_", "HF_", "TRANSFORMERS_"))}
+            env.setdefault("HF_HUB_OFFLINE", "1")
+            env.setdefault("TOKENIZERS_PARALLELISM", "false")
+            ray.init(address=address, num_cpus=num_cpus if address is None else None, include_dashboard=False,
+                     log_to_driver=os.environ.get("MORALGAP_DEBUG") == "1", logging_level=logging.WARNING,
+                     runtime_env={"env_vars": env})
+            self._started_here = True
+        import ray.data
+
+        ctx = ray.data.DataContext.get_current()
+        ctx.execution_options.preserve_order = True
+        ctx.enable_progress_bars = os.environ.get("MORALGAP_PROGRESS", "1") != "0"
+        self.cluster_cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.workers = workers or max(1, self.cluster_cpus)
+
+    def describe(self) -> dict:
+        import ray
+
+        nodes = [n for n in ray.nodes() if n.get("Alive")]
+        return {"engine": "ray", "ray_version": ray.__version__, "workers": self.workers,
+                "nodes": len(nodes), "cluster_cpus": self.cluster_cpus, "address": self.address or "local"}
+
+    def extractor(self, spacy_model: str | None = None, **options):
+        return RayExtractor(self, spacy_model, lexicon_path=options.get("lexicon_path"))
+
+    def embedder(self, model: str | None = None, **options):
+        options.setdefault("chunk_size", RAY_EMBED_CHUNK)
+        return RayEmbedder(self, model, **options)
+
+    def map_batches(self, rows: list[dict], actor, *, args: tuple, batch_size: int):
+        """Run ``actor`` over ``rows`` on a pool of ``self.workers`` actors; yields output batches in order."""
+        import ray.data
+
+        blocks = max(1, min(len(rows) // batch_size + 1, self.workers * 8))
+        ds = ray.data.from_items(rows, override_num_blocks=blocks)
+        # Ray Data's actor pools restart an actor lost with its node (max_restarts=-1) and retry
+        # its batches elsewhere (max_task_retries=-1) by default; the node-kill test relies on it.
+        out = ds.map_batches(actor, fn_constructor_args=args, batch_size=batch_size, batch_format="numpy",
+                             compute=ray.data.ActorPoolStrategy(size=min(self.workers, blocks)), num_cpus=1)
+        yield from out.iter_batches(batch_size=None, batch_format="numpy")
+
+    def close(self) -> None:
+        import ray
+
+        if self._started_here and ray.is_initialized():
+            ray.shutdown()
+
+
+# -- extraction -------------------------------------------------------------------------------
+class ExtractActor:
+    """One spaCy pipeline per actor; a batch of judgments (JSON) in, their expressions (JSON) out."""
+
+    def __init__(self, spacy_model: str | None, lexicon_path: str | None):
+        from moralgap.taxonomy.extract import ValueExtractor
+
+        self.extractor = ValueExtractor(spacy_model, lexicon_path=lexicon_path)
+
+    def __call__(self, batch: dict) -> dict:
+        judgments = [Judgment.model_validate_json(s) for s in batch["judgment"].tolist()]
+        expressions = self.extractor.extract(judgments)
+        return {"expression": np.array([e.model_dump_json(exclude_none=True) for e in expressions], dtype=object)}
+
+
+class RayExtractor:
+    """Drop-in for :class:`~moralgap.taxonomy.extract.ValueExtractor` whose work runs on Ray."""
+
+    name = "spacy-rules"
+
+    def __init__(self, engine: RayEngine, spacy_model: str | None = None, *, lexicon_path: str | None = None):
+        from moralgap.models import resolve_spacy_model
+        from moralgap.taxonomy.lexicon import ValueLexicon
+
+        self.engine = engine
+        self._model = resolve_spacy_model(spacy_model)
+        self._lexicon_path = lexicon_path
+        # The driver needs the lexicon (value definitions for naming) but not the pipeline.
+        self.lexicon = ValueLexicon.load(lexicon_path)
+        self.spacy_model = self._describe_model()
+
+    def _describe_model(self) -> str:
+        import spacy.util
+
+        try:
+            meta = spacy.util.get_package_meta(self._model) if spacy.util.is_package(self._model) else \
+                spacy.util.load_meta(os.path.join(self._model, "meta.json"))
+        except Exception:  # a pipeline without readable meta: its name still identifies it
+            return str(self._model)
+        return f"{meta.get('lang')}_{meta.get('name')}-{meta.get('version')}"
+
+    def extract(self, judgments) -> list[Expression]:
+        rows = [{"judgment": j.model_dump_json()} for j in judgments]
+        if not rows:
+            return []
+        out: list[Expression] = []
+        for batch in self.engine.map_batches(rows, ExtractActor, args=(self._model, self._lexicon_path),
+                                             batch_size=EXTRACT_BATCH):
+            out.extend(Expression.model_validate(json.loads(s)) for s in batch["expression"].tolist())
+        return out
+
+    def extract_texts(self, items: Sequence[tuple[str, str]], *, desc: str = "extracting") -> list[Expression]:
+        return self.extract([Judgment(id=rid, dilemma_id="-", rationale=text or "") for rid, text in items])
+
+
+# -- embedding --------------------------------------------------------------------------------
+class EmbedActor:
+    """One sentence encoder per actor; texts in, unit vectors out (no cache: the driver keeps it)."""
+
+    def __init__(self, model_path: str, batch_size: int):
+        self.embedder = Embedder(model_path, use_cache=False, batch_size=batch_size)
+
+    def __call__(self, batch: dict) -> dict:
+        return {"vector": self.embedder._encode_raw(batch["text"].tolist())}
+
+
+class RayEmbedder(Embedder):
+    """An :class:`Embedder` (same cache, same keys) whose uncached texts are embedded on Ray."""
+
+    def __init__(self, engine: RayEngine, model: str | None = None, **options):
+        super().__init__(model, **options)
+        self.engine = engine
+        self._dim: int | None = None
+
+    @property
+    def dimension(self) -> int:
+        # Asked for empty inputs; one text through the pool avoids loading the model here.
+        if self._dim is None:
+            self._dim = int(self._encode_raw(["dimension"]).shape[1])
+        return self._dim
+
+    def _encode_raw(self, texts: list[str]) -> np.ndarray:
+        rows = [{"text": t} for t in texts]
+        parts = [b["vector"] for b in self.engine.map_batches(rows, EmbedActor, args=(self.model_path, self.batch_size),
+                                                               batch_size=self.batch_size)]
+        vecs = np.concatenate(parts).astype(np.float32)
+        self._dim = int(vecs.shape[1])
+        return vecs
