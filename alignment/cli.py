@@ -135,11 +135,19 @@ def _parse_edges(text: str) -> tuple[float, ...]:
 @click.option("--bootstrap", "n_resamples", type=click.IntRange(min=100), default=1000, show_default=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Report folder.")
 @click.option("--title", default="moralgap alignment report", show_default=True)
+@click.option("--counting", "countings", multiple=True, type=click.Choice(["mentions", "presence", "rationale"]),
+              help="With --values: how a rationale's values count in the human-minus-model diversity comparison "
+                   "(repeatable; default mentions): every coded expression or listed value; each value once per "
+                   "rationale; or each rationale's mentions summing to 1.")
+@click.option("--interval", type=click.Choice(["basic", "percentile"]), default="basic", show_default=True,
+              help="Bootstrap interval of the value diversity figures (basic corrects the small-sample bias of "
+                   "top-k share and entropy).")
 @seed_option
 @skip_invalid_option
 @verdict_map_option
 def align_command(human_path, human_format, model_paths, model_format, values_paths, dilemmas, taxonomy, n_values,
-                  bins_text, baseline, conditions, n_resamples, out, title, seed, skip_invalid, verdict_map):
+                  bins_text, baseline, conditions, n_resamples, out, title, countings, interval, seed, skip_invalid,
+                  verdict_map):
     """Measure judgment and value gaps between humans and models; write a report folder."""
     from moralgap.datasets import load_dilemmas
     from moralgap.io import read_records
@@ -155,7 +163,8 @@ def align_command(human_path, human_format, model_paths, model_format, values_pa
     edges = _parse_edges(bins_text)
     vmap = VerdictMap.parse_option(verdict_map)
     manifest = Manifest("align", seed=seed, params=dict(human_format=human_format, model_format=model_format, bins=list(edges),
-                        baseline=baseline, conditions=list(conditions), n_resamples=n_resamples, n_values=n_values))
+                        baseline=baseline, conditions=list(conditions), n_resamples=n_resamples, n_values=n_values,
+                        countings=list(countings), interval=interval))
     manifest.add_input(human_path, "human")
     human_judgments = []
     if human_format == "counts":
@@ -184,21 +193,34 @@ def align_command(human_path, human_format, model_paths, model_format, values_pa
                                 edges=edges, n_resamples=n_resamples, seed=seed)
     values = names = None
     if values_paths:
-        annotations = []
-        for p in values_paths:
-            manifest.add_input(p, "values")
-            annotations += read_records(p, ValueAnnotation, skip_invalid=skip_invalid, unique_id=None).records
-        dl = None
-        if dilemmas is not None:
-            manifest.add_input(dilemmas, "dilemmas")
-            dl = load_dilemmas(dilemmas, skip_invalid=skip_invalid).records
+        tax = None
         if taxonomy is not None:
             from moralgap.taxonomy_file import load_taxonomy
 
             tax = load_taxonomy(taxonomy)
             names = {v.id: v.name for v in tax.values}
             n_values = n_values or len(tax.active_values())
-        values = values_gap(annotations, side_of(human_judgments, groups), n_values=n_values, dilemmas=dl)
+        annotations = []
+        for p in values_paths:
+            manifest.add_input(p, "values")
+            if tax is not None:
+                # Checked against the taxonomy (file, line, field) with merged ids followed, so both
+                # sides are counted over its active values.
+                from moralgap.profiling.profiles import load_value_annotations
+
+                annotations += load_value_annotations(p, tax, skip_invalid=skip_invalid).records
+            else:
+                annotations += read_records(p, ValueAnnotation, skip_invalid=skip_invalid, unique_id=None).records
+        dl = None
+        if dilemmas is not None:
+            manifest.add_input(dilemmas, "dilemmas")
+            dl = load_dilemmas(dilemmas, skip_invalid=skip_invalid).records
+        gap_settings = {"countings": list(dict.fromkeys(countings)) or ["mentions"], "n_resamples": n_resamples,
+                        "interval": interval, "seed": seed}
+        with manifest.timed("values"):
+            values = values_gap(annotations, side_of(human_judgments, groups), n_values=n_values, dilemmas=dl,
+                                value_ids=[v.id for v in tax.active_values()] if tax is not None else None,
+                                gap_settings=gap_settings)
     paths = write_report(out, analysis, values=values, value_names=names, title=title)
     for p in paths:
         manifest.add_output(p)
@@ -209,4 +231,11 @@ def align_command(human_path, human_format, model_paths, model_format, values_pa
         o = s["overall"]
         click.echo(f"{label}: gap {o['mean_gap']['value']:.3f} [{o['mean_gap']['ci_low']:.3f}, {o['mean_gap']['ci_high']:.3f}] "
                    f"floor {o['mean_noise_floor']:.3f} r {o['pearson']['value']:.3f} (n={o['n_dilemmas']})")
+    if values is not None:
+        from moralgap.diversity_gap import format_gap
+
+        for by_counting in values.gaps.values():
+            for g in by_counting.values():
+                for line in format_gap(g):
+                    click.echo(line)
     click.echo(f"report written to {out}/report.html", err=True)

@@ -52,7 +52,28 @@ def _tables(analysis: GapAnalysis, values: Optional[ValuesResult]) -> list[tuple
         tables.append((f"Value diversity (entropy normalised by {values.n_values} values)",
                        ["side", "rationales", "mentions", "distinct values", "normalised entropy", k.replace("_", " "),
                         "JS divergence vs human"], rows))
+        for side, by_counting in values.gaps.items():
+            for counting, g in by_counting.items():
+                tables.append(_gap_table(side, counting, g))
     return tables
+
+
+def _gap_table(side: str, counting: str, g: dict) -> tuple[str, list[str], list[list[str]]]:
+    """Human and one model side, statistic by statistic, with the paired difference."""
+    a, b = g["labels"]
+    top = f"top_{g['k']}_share"
+    rows = []
+    for part in ("pooled", "macro"):
+        for stat, name in ((top, f"top-{g['k']} share"), ("normalised_entropy", "normalised entropy")):
+            rows.append([f"{name} ({part})", _ci(g["sides"][a][part][stat]), _ci(g["sides"][b][part][stat]),
+                         _ci(g["difference"][part][stat])])
+    for stat, name in (("values_per_rationale", "values per rationale"), ("mentions_per_rationale", "mentions per rationale")):
+        rows.append([f"{name}: mean (median)", f"{_ci(g['sides'][a][stat]['mean'])} ({_f(g['sides'][a][stat]['median'], 1)})",
+                     f"{_ci(g['sides'][b][stat]['mean'])} ({_f(g['sides'][b][stat]['median'], 1)})", _ci(g["difference"][stat])])
+    caption = (f"Value diversity, {a} − {side}: counting '{counting}' ({g['counting_note']}), {g['n_dilemmas']} shared "
+               f"dilemmas, entropy / {g['entropy_normaliser']}, {int(g['level'] * 100)}% {g['interval']} bootstrap "
+               f"paired by dilemma ({g['n_resamples']} resamples)")
+    return caption, ["statistic", a, b, f"{a} − {b}"], rows
 
 
 def _markdown(title: str, tables, images: list[Path], notes: list[str]) -> str:

@@ -6,6 +6,11 @@ once), normalised entropy, top-10 share, number of distinct values and the Jense
 divergence of its value distribution from the human one. Entropy is normalised by the size
 of the value set: the taxonomy's when ``n_values`` is given, else every value seen on any
 side. The diversity functions are shared by every stage (``moralgap.diversity``).
+
+With ``gap_settings`` the human side is also compared with each model side on the dilemmas
+both have (:func:`moralgap.diversity_gap.gaps_against`): pooled and per-dilemma top-k share and
+entropy, values per rationale, and human-minus-model differences with paired bootstrap
+intervals, under each requested counting of mentions.
 """
 from __future__ import annotations
 
@@ -26,10 +31,12 @@ class ValuesResult:
     topic_profiles: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     unmatched: int = 0
     n_values: int = 0
+    # side -> counting -> diversity_gap result (human minus that side)
+    gaps: dict[str, dict[str, dict]] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"n_values": self.n_values, "unmatched_annotations": self.unmatched, "sides": self.summary,
-                "topic_profiles": self.topic_profiles}
+                "topic_profiles": self.topic_profiles, "diversity_gap": self.gaps}
 
 
 def side_of(human: Iterable[Judgment], models: Mapping[str, Iterable[Judgment]]) -> dict[str, tuple[str, str]]:
@@ -43,7 +50,11 @@ def side_of(human: Iterable[Judgment], models: Mapping[str, Iterable[Judgment]])
 
 def values_gap(annotations: Iterable[ValueAnnotation], sides: Mapping[str, tuple[str, str]], *,
                n_values: Optional[int] = None, k: int = 10, dilemmas: Optional[Iterable[Dilemma]] = None,
-               top_topics: int = 8) -> ValuesResult:
+               top_topics: int = 8, value_ids: Optional[list[str]] = None,
+               gap_settings: Optional[dict] = None) -> ValuesResult:
+    """Diversity per side; ``value_ids`` (default: every value seen) is the value list of the
+    human-minus-model comparison that ``gap_settings`` (keywords of ``gaps_against``) asks for."""
+    annotations = list(annotations)
     by_side: dict[str, list] = defaultdict(list)
     by_topic: dict[tuple[str, str], list] = defaultdict(list)
     topic_of = {d.id: (d.topics[0] if d.topics else None) for d in (dilemmas or [])}
@@ -83,4 +94,11 @@ def values_gap(annotations: Iterable[ValueAnnotation], sides: Mapping[str, tuple
             total = sum(c.values())
             if total:
                 profiles[topic][s] = {v: n / total for v, n in c.items()}
-    return ValuesResult(counts, summary, profiles, unmatched, size)
+    gaps = {}
+    if gap_settings is not None and HUMAN in by_side:
+        from moralgap.diversity_gap import gaps_against
+
+        ids = value_ids if value_ids is not None else universe
+        settings = {"n_values": size, **gap_settings}
+        gaps = gaps_against(annotations, sides, ids, reference=HUMAN, **settings)
+    return ValuesResult(counts, summary, profiles, unmatched, size, gaps)
