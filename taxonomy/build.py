@@ -23,12 +23,14 @@ from moralgap.diversity import normalised_entropy, top_k_share
 
 from .cluster import cluster_expressions, unit_rows, weighted_centroids
 from .folder import TaxonomyFolder
-from .naming import describe_clusters
+from .naming import MemberNamer, PriorNamer, cluster_views, disambiguate
+from .quality import review_reasons, value_quality
 from .seed_values import SeedValue
 
 log = logging.getLogger(__name__)
 
 EMBED_TEXT_MODES = ("norm", "norm+value", "context")
+NAMERS = ("members", "prior")
 # HDBSCAN runs on this many principal components: on the real AITA comments 64 made a build on
 # half the data agree with a build on all of it on 94% of expressions (32: 90%, 16: 84%), at
 # little cost in time.
@@ -96,6 +98,7 @@ class _Distinct:
     lexicon: list[Counter]
     surface: list[str]
     index: dict[str, int]
+    rationales: list[set[str]]
 
 
 def _group(expressions: Sequence[Expression], key_of) -> _Distinct:
@@ -103,8 +106,10 @@ def _group(expressions: Sequence[Expression], key_of) -> _Distinct:
     norm_of: dict[str, str] = {}
     lex: dict[str, Counter] = {}
     surf: dict[str, Counter] = {}
+    rats: dict[str, set[str]] = {}
     for e in expressions:
         k = key_of(e)
+        rats.setdefault(k, set()).add(e.rationale_id)
         counts[k] += 1
         norm_of.setdefault(k, e.norm)
         lex.setdefault(k, Counter())
@@ -119,6 +124,7 @@ def _group(expressions: Sequence[Expression], key_of) -> _Distinct:
         lexicon=[lex[k] for k in keys],
         surface=[sorted(surf[k].items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for k in keys],
         index={k: i for i, k in enumerate(keys)},
+        rationales=[rats[k] for k in keys],
     )
 
 
@@ -142,19 +148,23 @@ class TaxonomyBuilder:
         merged into one value named after it, and clusters of different given values are kept
         apart; the other clusters merge as usual. Given values no cluster reaches are reported
         as unsupported.
-    embed_text: ``norm+value`` (default) embeds the normalised expression with its lexicon value
-        appended ("rude (consideration)"), which pulls expressions of one value together; ``norm``
-        embeds the normalised expression alone; ``context`` adds ``context_weight`` times the
-        embedding of the whole rationale to each expression's, so the same words in different
+    embed_text: ``norm`` (default) embeds the normalised expression alone, so values form from
+        what the expressions mean; ``norm+value`` appends the lexicon value ("rude (consideration)"),
+        a strong prior that makes the clusters follow the lexicon; ``context`` adds
+        ``context_weight`` times the embedding of the whole rationale to each expression's, so the same words in different
         arguments can fall in different values (one more embedding per rationale).
+    namer: ``members`` (default) names each value after its most typical expressions and writes
+        no definition; ``prior`` takes the lexicon's name and definition where most mentions carry
+        that lexicon value and its name is close to the cluster; or an object with
+        ``describe(views) -> list[Naming]`` (e.g. the LLM namer).
     """
 
     def __init__(self, n_values: int | None = 60, *, seed: int = DEFAULT_SEED, embedding_model: str | None = None,
                  embedder=None, extractor=None, spacy_model: str | None = None, min_cluster_size: int | None = None,
                  min_samples: int | None = 1, pca_components: int | None = DEFAULT_PCA_COMPONENTS, reducer: str = "pca", assign_threshold: float | None = None,
                  seed_values: Sequence[SeedValue] | None = None, seed_match_threshold: float = DEFAULT_SEED_THRESHOLD,
-                 n_exemplars: int = 10, embed_text: str = "norm+value", context_weight: float = 3.0,
-                 n_process: int = 1, name: str = "taxonomy"):
+                 n_exemplars: int = 10, embed_text: str = "norm", context_weight: float = 3.0,
+                 n_process: int = 1, name: str = "taxonomy", namer="members"):
         if n_values is not None and n_values < 1:
             raise InputError(None, "n_values must be a positive integer or None (auto)", field="n_values")
         from .cluster import REDUCERS
@@ -185,6 +195,9 @@ class TaxonomyBuilder:
         self.context_weight = context_weight
         self.n_process = n_process
         self.name = name
+        if isinstance(namer, str) and namer not in NAMERS:
+            raise InputError(None, f"namer must be one of {NAMERS} or an object with describe(views)", field="namer")
+        self.namer = namer
 
     # -- swappable parts -----------------------------------------------------------------
     @property
@@ -210,7 +223,28 @@ class TaxonomyBuilder:
             "assign_threshold": self.assign_threshold, "seed_match_threshold": self.seed_match_threshold,
             "n_exemplars": self.n_exemplars, "embed_text": self.embed_text, "context_weight": self.context_weight,
             "seed_values": [s.name for s in self.seed_values],
+            "namer": self.namer if isinstance(self.namer, str) else getattr(self.namer, "name", type(self.namer).__name__),
         }
+
+    def _namer_for(self, views, centroids: np.ndarray):
+        """The namer object: ``members`` (default), ``prior`` (the extractor's lexicon, when the
+        lexicon name is itself close to the cluster), or a ready object such as an LLM namer."""
+        if not isinstance(self.namer, str):
+            return self.namer
+        if self.namer == "members":
+            return MemberNamer()
+        lexicon = getattr(self._extractor, "lexicon", None)
+        if lexicon is None:
+            from .lexicon import ValueLexicon
+
+            lexicon = ValueLexicon.load()
+        names = sorted({n for v in views for n in v.prior_values})
+        sims: list[dict[str, float]] = [{} for _ in views]
+        if names:
+            name_vecs = self.embedder.encode([n.lower() for n in names], desc="embedding prior names")
+            grid = centroids @ np.asarray(name_vecs).T
+            sims = [{n: float(grid[c, j]) for j, n in enumerate(names)} for c in range(len(views))]
+        return PriorNamer(lexicon.definitions, sims)
 
     # -- fitting -------------------------------------------------------------------------
     def fit(self, judgments: Iterable) -> BuildResult:
@@ -256,8 +290,11 @@ class TaxonomyBuilder:
 
         ``texts`` maps rationale ids to their text; only ``embed_text='context'`` needs it.
         """
+        all_expressions = list(expressions)
+        expressions = [e for e in all_expressions if not e.excluded]
         if not expressions:
-            raise InputError(None, "no value expressions were found in the rationales", field="rationale")
+            what = f" ({len(all_expressions)} found, all set apart as not values)" if all_expressions else ""
+            raise InputError(None, f"no value expressions were found in the rationales{what}", field="rationale")
         seed_everything(self.seed)
         key_of = self._key_function(texts)
         d = _group(expressions, key_of)
@@ -293,38 +330,46 @@ class TaxonomyBuilder:
 
         members = [np.where(assign == c)[0].tolist() for c in range(k)]
         centrality = np.array([sims[i, assign[i]] if assign[i] >= 0 else 0.0 for i in range(n_distinct)])
-        lexicon_defs = getattr(getattr(self._extractor, "lexicon", None), "definitions", None) or {}
-        if not lexicon_defs:
-            from .lexicon import ValueLexicon
-
-            lexicon_defs = ValueLexicon.load().definitions
-        descs = describe_clusters(members, d.norms, d.counts, centrality, d.lexicon, d.surface,
-                                  lexicon_defs, self.n_exemplars)
+        views = cluster_views(members, d.norms, d.counts, centrality, d.surface, d.rationales, d.lexicon,
+                              self.n_exemplars)
+        namings = self._namer_for(views, cents).describe(views)
+        if len(namings) != len(views):
+            raise InputError(None, f"namer {getattr(self.namer, 'name', self.namer)!r} gave {len(namings)} names "
+                                   f"for {len(views)} values", field="namer")
+        quality = value_quality(vectors, assign, d.counts, cents, members, d.lexicon, views)
+        reasons = review_reasons(quality, namings)
         seed_match = {int(remap[c]): self.seed_values[a] for c, a in enumerate(clusters.anchor) if a >= 0}
         got = {sv.name for sv in seed_match.values()}
         unsupported = [sv.name for sv in self.seed_values if sv.name not in got]
 
         values: list[Value] = []
         taken: set[str] = set()
-        for c, desc in enumerate(descs):
+        names = disambiguate([n.name for n in namings], [v.keywords for v in views])
+        for c, view in enumerate(views):
             anchors = [d.keys[i] for i in sorted(members[c], key=lambda i: (-d.counts[i], d.keys[i]))[:5]]
             vid = value_id_for(self.name, anchors, taken)
             taken.add(vid)
-            name, definition, seed_name = desc.name, desc.definition, None
+            name, definition, source, seed_name = names[c], namings[c].definition, namings[c].source, None
             if c in seed_match:
                 sv = seed_match[c]
-                seed_name = sv.name
-                name = sv.name
-                definition = sv.definition or (lexicon_defs.get(sv.name) or definition)
+                seed_name, name, source = sv.name, sv.name, "seed"
+                definition = sv.definition or definition
             values.append(Value(
-                id=vid, name=name, definition=definition, keywords=desc.keywords, exemplars=desc.exemplars,
-                size=int(d.counts[members[c]].sum()), status="proposed", seed_name=seed_name,
+                id=vid, name=name, definition=definition, keywords=view.keywords, exemplars=view.exemplars,
+                size=int(d.counts[members[c]].sum()), status="needs_review" if reasons[c] else "proposed",
+                seed_name=seed_name, name_source=source, quality=quality[c], review_reason=reasons[c],
             ))
         _unique_names(values)
         ids = [v.id for v in values]
+        for v in values:
+            if "nearest_value" in v.quality:
+                v.quality["nearest_value"] = ids[v.quality["nearest_value"]]
 
         out_expr: list[Expression] = []
-        for e in expressions:
+        for e in all_expressions:
+            if e.excluded:
+                out_expr.append(e.model_copy(update={"value_id": None, "similarity": None}))
+                continue
             i = d.index[key_of(e)]
             c = int(assign[i])
             out_expr.append(e.model_copy(update={
@@ -332,8 +377,12 @@ class TaxonomyBuilder:
                 "similarity": round(float(sims[i, c]), 4) if c >= 0 else None,
             }))
         sizes = [v.size for v in values]
+        excluded = Counter(e.excluded for e in all_expressions if e.excluded)
         stats = {
             "n_expressions": len(expressions),
+            "n_excluded": sum(excluded.values()),
+            "excluded_by_reason": dict(sorted(excluded.items())),
+            "values_needing_review": sum(1 for v in values if v.status == "needs_review"),
             "n_distinct_expressions": n_distinct,
             "n_values": k,
             "hdbscan_clusters": clusters.n_hdbscan,

@@ -24,7 +24,9 @@ from moralgap.seeding import DEFAULT_SEED
 from .cluster import unit_rows
 from .folder import TaxonomyFolder
 
-ACTIVE = ("proposed", "accepted")
+# Values a reviewer may still edit; needs_review values are there to be renamed, defined,
+# accepted, merged or rejected.
+ACTIVE = ("proposed", "accepted", "needs_review")
 MAX_EXEMPLARS = 10
 MAX_KEYWORDS = 8
 

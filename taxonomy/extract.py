@@ -33,6 +33,7 @@ from moralgap.progress import progress
 from moralgap.records import Expression
 
 from .lexicon import ValueLexicon
+from .value_filter import exclusion_reason
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,9 @@ def _is_negated(tok: Token) -> bool:
 
 
 def _norm_of(tokens: Iterable[Token]) -> str:
-    words = [t.lemma_.lower() if t.pos_ != "PROPN" else t.text.lower() for t in tokens
+    # A token may come twice (a phrase match and its own object: "take advantage"); read each once.
+    unique = sorted({t.i: t for t in tokens}.values(), key=lambda t: t.i)
+    words = [t.lemma_.lower() if t.pos_ != "PROPN" else t.text.lower() for t in unique
              if t.pos_ not in DROP_FROM_NORM and not t.is_punct and t.lower_ not in NEGATORS]
     return " ".join(w for w in words if w and w != "-PRON-")
 
@@ -152,7 +155,7 @@ class ValueExpressionComponent:
             start, end = _clip(doc, start, end)
             polarity = "upheld" if sign > 0 else "violated"
             item = {"rule": rule, "start_tok": start, "end_tok": end, "norm": norm,
-                    "polarity": polarity, "lexicon_value": value, "anchor": anchor.i}
+                    "polarity": polarity, "lexicon_value": value, "anchor": anchor.i, "head_pos": anchor.pos_}
             if anchor.i in claimed:
                 other = found[claimed[anchor.i]]
                 if RULE_PRIORITY[rule] >= RULE_PRIORITY[other["rule"]]:
@@ -213,7 +216,11 @@ class ValueExpressionComponent:
             if lemma in DUTY_MODALS and tok.dep_ == "aux" and tok.head.pos_ in ("VERB", "AUX"):
                 verb = tok.head
                 # "should have told": the modal, then perfect "have", then a participle
-                failed = any(c.dep_ == "aux" and c.lemma_ == "have" and c.i > tok.i for c in verb.children) and verb.tag_ == "VBN"
+                perfect = any(c.dep_ == "aux" and c.lemma_ == "have" and c.i > tok.i for c in verb.children) and verb.tag_ == "VBN"
+                # "must have hurt" guesses at what happened; only "should/ought have" is a duty missed.
+                if perfect and lemma == "must":
+                    continue
+                failed = perfect
             elif lemma in DUTY_SEMI and tok.pos_ in ("VERB", "AUX", "ADJ") and tok.i + 1 < len(doc) and doc[tok.i + 1].lower_ == "to":
                 verb = next((c for c in tok.children if c.dep_ == "xcomp" and c.pos_ in ("VERB", "AUX")), None)
             elif lemma == "owe" and tok.pos_ == "VERB":
@@ -440,6 +447,7 @@ class ValueExtractor:
     def expressions_of(doc: Doc, rationale_id: str) -> Iterator[Expression]:
         for k, item in enumerate(doc._.value_expressions or []):
             span = doc[item["start_tok"]: item["end_tok"]]
+            excluded = exclusion_reason(item["norm"], item["rule"], text=span.text, head_pos=item.get("head_pos"))
             yield Expression(
                 id=f"{rationale_id}#{k}",
                 rationale_id=rationale_id,
@@ -450,4 +458,5 @@ class ValueExtractor:
                 rule=item["rule"],
                 polarity=item["polarity"],
                 lexicon_value=item["lexicon_value"],
+                excluded=excluded,
             )

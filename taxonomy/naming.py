@@ -110,9 +110,10 @@ def cluster_views(members: list[list[int]], norms: list[str], counts: np.ndarray
     for c, idx in enumerate(members):
         exemplars, forms, ctx, seen = [], [], [], set()
         for i in typical_order(idx, norms, counts, centrality):
-            if norms[i] in seen:
+            # Two forms may share a surface text ("tell her" as "tell" and "tell her"): show it once.
+            if norms[i] in seen or surface[i].lower() in seen:
                 continue
-            seen.add(norms[i])
+            seen.update((norms[i], surface[i].lower()))
             exemplars.append(surface[i])
             forms.append(norms[i])
             if contexts is not None and contexts[i]:

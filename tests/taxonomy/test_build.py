@@ -32,7 +32,7 @@ def small_build(sample_judgments, embedder, extractor, tmp_path_factory):
     return result, out
 
 
-def test_build_gives_the_requested_values_with_full_descriptions(small_build, sample_judgments):
+def test_build_gives_the_requested_values_named_by_their_members(small_build, sample_judgments):
     result, out = small_build
     tax = result.taxonomy
     assert len(tax.values) == 20
@@ -40,7 +40,16 @@ def test_build_gives_the_requested_values_with_full_descriptions(small_build, sa
     assert len(set(ids)) == 20 and all(i.startswith("v") and len(i) == 11 for i in ids)
     assert len({v.name.lower() for v in tax.values}) == 20
     for v in tax.values:
-        assert v.definition and v.keywords and 1 <= len(v.exemplars) <= 10 and v.size > 0
+        assert v.keywords and 1 <= len(v.exemplars) <= 10 and v.size > 0
+        # Default names come from the value's own expressions, and no definition is invented.
+        assert v.name_source == "members" and v.definition == ""
+        first = v.name.split(" / ")[0].split(" (")[0].lower()
+        members = {e.norm for e in result.expressions if e.value_id == v.id}
+        assert first in members, (v.name, sorted(members)[:10])
+        q = v.quality
+        assert 0 < q["cohesion"] <= 1 and q["n_rationales"] >= 1 and 0 <= q["lexicon_free_share"] <= 1
+        assert q["nearest_value"] in ids and q["nearest_value"] != v.id
+        assert (v.status == "needs_review") == bool(v.review_reason)
     sizes = [v.size for v in tax.values]
     assert sizes == sorted(sizes, reverse=True)
     assigned = [e for e in result.expressions if e.value_id]

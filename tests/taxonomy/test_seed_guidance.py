@@ -84,10 +84,10 @@ def test_a_build_forms_given_values_and_reports_the_unsupported(sample_dir, embe
     expressions = extractor.extract(judgments)
     given = ["Honesty", "Loyalty", "Integrity"]
     seeds = [SeedValue(n, extractor.lexicon.definitions[n]) for n in given] + [SeedValue("Underwater Basket Weaving")]
-    plain = TaxonomyBuilder(15, seed=3, embedder=embedder, extractor=extractor).fit_expressions(expressions)
-    guided = TaxonomyBuilder(15, seed=3, embedder=embedder, extractor=extractor, seed_values=seeds).fit_expressions(expressions)
-    # On the sample, linkage alone puts the three in one wider value; given, each is a value of its own.
-    assert len({_holder(plain, n) for n in given}) == 1
+    # With the lexicon prior in the embedded text, each given value the lexicon knows forms a
+    # value of its own, named after it.
+    guided = TaxonomyBuilder(15, seed=3, embedder=embedder, extractor=extractor, seed_values=seeds,
+                             embed_text="norm+value").fit_expressions(expressions)
     holders = {n: _holder(guided, n) for n in given}
     assert len(set(holders.values())) == 3
     names = {v.id: (v.name, v.seed_name) for v in guided.taxonomy.values}

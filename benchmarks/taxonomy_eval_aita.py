@@ -1,0 +1,129 @@
+"""Issue 14: how many of the expressions a default build assigns to a value are value expressions
+placed in a fitting value, judged by the team on the real AITA top comments.
+
+    python benchmarks/taxonomy_eval_aita.py                  # score the build against the labels
+    python benchmarks/taxonomy_eval_aita.py --export FILE    # write the sample, with text, to label
+
+The sample is ``--n`` expressions drawn at random (``--seed``) from everything the default
+build's extractor found, kept or set apart. Labels live in
+``benchmarks/data/aita_expression_labels.jsonl``, one per line, keyed by ``rationale_id``,
+``start`` and ``end`` (character offsets in the comment); they hold no comment text, which stays
+in ../shared/data. Fields:
+
+- ``is_value``: the span expresses a value (what someone cares about or holds others to);
+- ``verdict_word``: the span is a bare verdict word or insult (asshole, YTA, wrong);
+- ``fits``: for spans the build assigned to a value, whether that value (its name and typical
+  expressions as ``taxonomy show`` prints them) is the right home; ``null`` where not assigned;
+- ``value_id``: the value the span was assigned to when it was labelled: a ``fits`` label counts
+  only while the build still gives that value id (ids are hashes of the value's members, so a
+  changed build shows up as stale labels, which are reported, never guessed).
+
+Prints: labelled coverage of the sample; of assigned expressions, the share that are value
+expressions in a fitting value and the share that are bare verdict words; of set-apart
+expressions, the share that were indeed not values; values named after a verdict word.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+
+from _common import REPO, print_table, read_jsonl_gz, save_results, shared_data
+
+LABELS = REPO / "benchmarks" / "data" / "aita_expression_labels.jsonl"
+
+
+def build(seed: int, n_values: int):
+    from moralgap.records import Judgment
+    from moralgap.taxonomy.build import TaxonomyBuilder
+
+    posts = read_jsonl_gz(shared_data() / "aita_boraske" / "posts.jsonl.gz")
+    judgments = [Judgment(id=p["post_key"], dilemma_id=p["post_key"], verdict="acceptable", rationale=p["human_top_comment"])
+                 for p in posts if (p.get("human_top_comment") or "").strip()]
+    builder = TaxonomyBuilder(n_values, seed=seed)
+    builder.extractor, builder.embedder  # load models before timing
+    t = time.perf_counter()
+    result = builder.fit(judgments)
+    return result, {j.id: j.rationale for j in judgments}, time.perf_counter() - t
+
+
+def sample(expressions, n: int, seed: int):
+    ordered = sorted(expressions, key=lambda e: (e.rationale_id, e.start, e.end))
+    return random.Random(seed).sample(ordered, min(n, len(ordered)))
+
+
+def export(path: Path, picked, texts, taxonomy) -> None:
+    by_id = taxonomy.by_id()
+    with open(path, "w", encoding="utf-8") as fh:
+        for e in picked:
+            text = texts[e.rationale_id]
+            v = by_id.get(e.value_id) if e.value_id else None
+            fh.write(json.dumps({
+                "rationale_id": e.rationale_id, "start": e.start, "end": e.end, "span": e.text, "norm": e.norm,
+                "context": text[max(0, e.start - 120):e.end + 120], "excluded": e.excluded, "value_id": e.value_id,
+                "value_name": v.name if v else None, "value_status": v.status if v else None,
+                "value_exemplars": v.exemplars[:8] if v else None,
+            }, ensure_ascii=False) + "\n")
+    print(f"wrote {len(picked)} expressions to label to {path}")
+
+
+def read_labels() -> dict[tuple, dict]:
+    if not LABELS.exists():
+        return {}
+    out = {}
+    for line in LABELS.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            out[(r["rationale_id"], r["start"], r["end"])] = r
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--n-values", type=int, default=60)
+    ap.add_argument("--export", type=Path, default=None, help="write the sample with its text to this file and stop")
+    opts = ap.parse_args()
+
+    from moralgap.taxonomy.value_filter import THIN, VERDICT
+
+    result, texts, seconds = build(opts.seed, opts.n_values)
+    picked = sample(result.expressions, opts.n, opts.seed)
+    if opts.export:
+        export(opts.export, picked, texts, result.taxonomy)
+        return
+    labels = read_labels()
+    by_id = result.taxonomy.by_id()
+    active = {v.id for v in result.taxonomy.active_values()}
+    labelled = [(e, labels.get((e.rationale_id, e.start, e.end))) for e in picked]
+    have = [(e, lab) for e, lab in labelled if lab is not None]
+    assigned = [(e, lab) for e, lab in have if e.value_id in active]
+    fit_known = [(e, lab) for e, lab in assigned if lab.get("value_id") == e.value_id and lab.get("fits") is not None]
+    good = sum(1 for e, lab in fit_known if lab["is_value"] and lab["fits"])
+    verdicts = sum(1 for e, lab in assigned if lab.get("verdict_word"))
+    set_apart = [(e, lab) for e, lab in have if e.excluded]
+    truly_out = sum(1 for e, lab in set_apart if not lab["is_value"])
+    unassigned_values = [(e, lab) for e, lab in have if not e.value_id and lab["is_value"]]
+    bad_names = [v.name for v in result.taxonomy.values
+                 if any(w.lower() in VERDICT | THIN for w in v.name.replace("/", " ").split())]
+    row = {
+        "sampled": len(picked), "labelled": len(have), "assigned": len(assigned),
+        "assigned_with_current_fit_label": len(fit_known),
+        "value_in_fitting_value": good / len(fit_known) if fit_known else None,
+        "assigned_value_expression": (sum(1 for e, lab in assigned if lab["is_value"]) / len(assigned)) if assigned else None,
+        "bare_verdict_words": verdicts / len(assigned) if assigned else None,
+        "set_apart": len(set_apart), "set_apart_not_value": truly_out / len(set_apart) if set_apart else None,
+        "values_lost_to_filter_or_noise": len(unassigned_values),
+        "values_named_after_verdict_words": len(bad_names), "build_seconds": seconds,
+    }
+    print_table([row], list(row), name="aita_expression_eval")
+    if bad_names:
+        print("values named after verdict words:", ", ".join(bad_names))
+    save_results()
+
+
+if __name__ == "__main__":
+    main()

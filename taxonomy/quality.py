@@ -1,0 +1,83 @@
+"""What a reviewer needs to judge a value at a glance, and when the build itself doubts one.
+
+Per value (``Value.quality``):
+
+- ``cohesion``: mention-weighted mean cosine similarity of the members to the value's centroid;
+- ``nearest_value`` / ``nearest_similarity``: the closest other value and the cosine similarity
+  of the two centroids (``separation`` is one minus it);
+- ``lexicon_free_share``: share of mentions that no lexicon word produced, i.e. what the
+  lexicon alone would have missed;
+- ``n_rationales``: how many distinct rationales the value's mentions come from;
+- ``top_form_share``: share of mentions taken by the single most frequent form.
+
+A value is published as ``needs_review`` (with the reason) when it rests on too few rationales
+to say anything about people, when its members are much less alike than the build's other
+values (below the lower Tukey fence of cohesion: first quartile minus 1.5 interquartile ranges),
+when it nearly duplicates a larger value, or when the namer says it is not a value.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+# Fewer rationales than this and a value says more about one writer than about people.
+MIN_RATIONALES = 3
+# Centroids this similar are one value found twice (MiniLM cosine; synonyms sit near 0.7-0.8).
+DUPLICATE_SIMILARITY = 0.92
+
+
+def value_quality(vectors: np.ndarray, assign: np.ndarray, counts: np.ndarray, centroids: np.ndarray,
+                  members: list[list[int]], prior_values: list, views: Sequence) -> list[dict]:
+    k = len(members)
+    between = centroids @ centroids.T if k else np.zeros((0, 0))
+    if k:
+        np.fill_diagonal(between, -np.inf)
+    out = []
+    for c, idx in enumerate(members):
+        w = counts[idx]
+        total = float(w.sum()) or 1.0
+        sims = vectors[idx] @ centroids[c]
+        with_prior = float(sum(sum(prior_values[i].values()) for i in idx))
+        q = {
+            "cohesion": round(float((sims * w).sum() / total), 4),
+            "lexicon_free_share": round(max(0.0, 1.0 - with_prior / total), 4),
+            "n_rationales": int(views[c].n_rationales),
+            "top_form_share": round(float(w.max() / total), 4) if len(idx) else 0.0,
+        }
+        if k > 1:
+            j = int(np.argmax(between[c]))
+            q["nearest_value"] = j  # replaced by the value id once ids exist
+            q["nearest_similarity"] = round(float(between[c, j]), 4)
+            q["separation"] = round(1.0 - float(between[c, j]), 4)
+        out.append(q)
+    return out
+
+
+def cohesion_fence(quality: list[dict]) -> float:
+    coh = np.array([q["cohesion"] for q in quality], dtype=float)
+    if len(coh) < 4:
+        return -np.inf
+    q1, q3 = np.percentile(coh, [25, 75])
+    return float(q1 - 1.5 * (q3 - q1))
+
+
+def review_reasons(quality: list[dict], namings: Sequence) -> list[str | None]:
+    """One reason per value (``None`` when the build has no doubt about it)."""
+    fence = cohesion_fence(quality)
+    reasons: list[str | None] = []
+    for c, q in enumerate(quality):
+        why = []
+        if getattr(namings[c], "not_a_value", None):
+            why.append(f"namer: {namings[c].not_a_value}")
+        if q["n_rationales"] < MIN_RATIONALES:
+            why.append(f"found in only {q['n_rationales']} rationale(s)")
+        if q["cohesion"] < fence:
+            why.append(f"members are unlike each other (cohesion {q['cohesion']:.2f}, build's lower fence {fence:.2f})")
+        j = q.get("nearest_value")
+        # Values are numbered by size, so the smaller of a near-duplicate pair is the one flagged.
+        if j is not None and q["nearest_similarity"] >= DUPLICATE_SIMILARITY and j < c:
+            why.append(f"nearly the same as a larger value (centroid similarity {q['nearest_similarity']:.2f})")
+        reasons.append("; ".join(why) or None)
+    return reasons
+

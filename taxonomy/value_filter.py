@@ -1,0 +1,117 @@
+"""Which found spans are value expressions, and why the others are not.
+
+The extraction rules cast a wide net; this filter sets apart what a reader would not call a
+value expression, and records the reason on the expression (``Expression.excluded``) so that a
+reviewer can audit it (``taxonomy show --excluded``). Nothing is deleted: excluded expressions
+stay in ``expressions.jsonl``, they are only kept out of clustering.
+
+Reasons:
+
+- ``verdict``: the verdict or an insult that only restates it (asshole, YTA, jerk);
+- ``thin_evaluation``: approval or disapproval that names no value (wrong, bad, fine, valid, weird);
+- ``bare_noun``: a person, kin, object or place named without anything said about it
+  ("my family", "your house", "the money");
+- ``fact``: a discourse noun that carries the argument rather than a value ("the fact", "no reason");
+- ``not_moral``: a state, feeling or description that judges nobody's conduct (easy, funny,
+  expensive, asleep, adult);
+- ``fragment``: nothing left to read once function words are dropped.
+
+The word lists are the team's and deliberately short: they hold words that are never a value
+on their own. A word that is a value in some uses ("fair", "kind", "respect") is not listed.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+VERDICT = {
+    "asshole", "assholes", "ah", "a-hole", "arsehole", "yta", "nta", "esh", "nah", "info", "ywbta", "ywnbta", "jerk",
+    "dick", "douche", "douchebag", "prick", "idiot", "moron", "villain", "bad guy", "the bad guy", "ass",
+}
+THIN = {
+    "wrong", "right", "bad", "good", "fine", "ok", "okay", "valid", "invalid", "acceptable", "unacceptable", "justified",
+    "unjustified", "justify", "reasonable", "unreasonable", "appropriate", "inappropriate", "terrible", "awful",
+    "horrible", "horrid", "shitty", "crappy", "ridiculous", "weird", "strange", "odd", "crazy", "insane", "nuts",
+    "normal", "understandable", "great", "out of line", "over the top", "correct", "incorrect", "dumb", "stupid",
+    "silly", "gross", "wild", "worse", "worst", "better", "best", "not cool", "cool", "mean it", "absurd", "irrational",
+    "realistic", "unrealistic", "accurate", "inaccurate", "legit", "legitimate", "fair enough",
+}
+KIN_AND_PEOPLE = {
+    "family", "mom", "mother", "dad", "father", "parent", "parents", "sister", "brother", "sibling", "siblings", "wife",
+    "husband", "son", "daughter", "kid", "kids", "child", "children", "baby", "partner", "boyfriend", "girlfriend", "bf",
+    "gf", "friend", "friends", "grandma", "grandpa", "grandmother", "grandfather", "aunt", "uncle", "cousin", "niece",
+    "nephew", "in-law", "in-laws", "fiance", "fiancee", "spouse", "roommate", "neighbor", "neighbour", "coworker",
+    "boss", "people", "person", "guy", "girl", "man", "woman", "everyone", "someone", "adult", "adults", "teen",
+    "teenager", "stepdaughter", "stepson", "stepmom", "stepdad", "ex", "classmate", "classmates", "relative",
+}
+OBJECTS_AND_PLACES = {
+    "money", "house", "home", "car", "room", "phone", "gift", "present", "school", "job", "work", "wedding", "party",
+    "dinner", "food", "dog", "cat", "pet", "apartment", "seat", "bathroom", "kitchen", "door", "bed", "stuff", "name",
+    "court", "office", "church", "hospital", "trip", "vacation", "holiday", "birthday", "christmas", "face",
+    "hair", "clothes", "dress", "ring", "business", "marriage", "relationship", "neighborhood", "drama",
+    "therapy", "inheritance", "rent", "bill", "bills", "debt", "loan", "degree", "college", "game", "song", "death",
+}
+FACT_NOUNS = {
+    "fact", "facts", "reason", "reasons", "thing", "things", "point", "way", "issue", "issues", "situation", "problem",
+    "problems", "question", "part", "matter", "order", "evidence", "experience", "potential", "conversation", "story",
+    "post", "comment", "update", "edit", "detail", "details", "context", "case", "example", "idea", "option", "plan",
+    "deal", "time", "day", "year", "moment", "chance", "sense", "fact of life", "logic", "proof", "documentation",
+    "same logic", "argument", "opinion on",
+}
+NOT_MORAL = {
+    "easy", "hard", "difficult", "funny", "hilarious", "expensive", "cheap", "loud", "quiet", "comfortable",
+    "uncomfortable", "happy", "unhappy", "tired", "asleep", "sleep", "die", "dead", "alive", "win", "lose", "live", "fun",
+    "boring", "interesting", "amazing", "awesome", "cute", "lovely", "beautiful", "ugly", "nice to have", "convenient",
+    "inconvenient", "hungry", "sick", "ill", "drunk", "high", "tall", "short", "fat", "thin", "rich", "poor", "smart",
+    "lucky", "unlucky", "sweet", "scary", "sad", "upset", "mad", "angry", "annoyed", "annoying", "jealous", "worried",
+    "stressed", "nervous", "scared", "embarrassed", "shocked", "surprised", "confused", "overwhelmed", "excited",
+    "doubtful", "likely", "unlikely", "possible", "impossible", "clear", "obvious", "true", "false", "real", "fake",
+    "talk", "think", "think about", "plan", "delay", "stay", "move", "leave", "go", "come", "wait", "watch",
+    # Who someone is, not how they acted.
+    "gay", "straight", "lesbian", "bi", "bisexual", "trans", "jewish", "christian", "muslim", "catholic", "atheist",
+    "black", "white", "asian", "naked", "married", "single", "pregnant", "young", "old", "religious",
+}
+DETERMINERS = {"my", "your", "his", "her", "their", "our", "its", "the", "a", "an", "this", "that", "these", "those",
+               "op", "op's", "no", "any", "some", "own"}
+REASONS = ("verdict", "thin_evaluation", "bare_noun", "fact", "not_moral", "fragment")
+
+
+def _content(words: Iterable[str]) -> list[str]:
+    return [w for w in words if w not in DETERMINERS]
+
+
+def exclusion_reason(norm: str, rule: str, *, text: str = "", head_pos: str | None = None) -> str | None:
+    """Why the expression with this normal form is not a value expression, or ``None`` if it is one.
+
+    ``rule`` is the extraction rule that found it: a stated duty, right or priority ("should
+    tell her", "family comes first") says something about its words, so bare-noun and state
+    checks apply only to single-word readings (evaluative words, value verbs, named values).
+    ``head_pos`` is the spaCy part of speech of the span's head, when known.
+    """
+    low = " ".join(norm.lower().replace("’", "'").split())
+    words = _content(low.split())
+    if not words or all(len(w) < 2 for w in words) or low in ("should", "right to", "right", "owe"):
+        return "fragment"
+    surface = {w.strip(".,!?;:'\"()").lower() for w in text.split()}
+    if low in VERDICT or set(words) <= VERDICT or (rule == "evaluative" and surface & VERDICT and words[-1] in VERDICT):
+        return "verdict"
+    if rule in ("duty", "right", "norm"):
+        # "should" alone with a verdict word: "you should be the asshole" reads as a verdict.
+        rest = [w for w in words if w not in ("should", "not", "right", "to", "owe")]
+        if rest and set(rest) <= VERDICT:
+            return "verdict"
+        return None
+    phrase = " ".join(words)
+    if phrase in THIN or (len(words) <= 2 and words[-1] in THIN and words[0] in ("not", "so", "very", "really", "pretty", "totally")):
+        return "thin_evaluation"
+    if phrase in FACT_NOUNS or (len(words) <= 2 and words[-1] in FACT_NOUNS):
+        return "fact"
+    head = words[-1]
+    if (head in KIN_AND_PEOPLE or head in OBJECTS_AND_PLACES) and head_pos in (None, "NOUN", "PROPN"):
+        # A noun phrase headed by a person or a thing ("your house", "the whole family") names
+        # something and judges nothing; an evaluation of it ("a controlling family") is found
+        # by the evaluative rule on its adjective, and a priority ("family comes first") by the
+        # norm rule, both kept above.
+        return "bare_noun"
+    if phrase in NOT_MORAL or (len(words) <= 2 and words[0] in NOT_MORAL and rule == "value_verb"):
+        return "not_moral"
+    return None

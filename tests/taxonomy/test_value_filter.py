@@ -1,0 +1,60 @@
+"""What the extractor sets apart as not a value, with the real spaCy pipeline."""
+from __future__ import annotations
+
+import pytest
+
+from moralgap.taxonomy.value_filter import REASONS, exclusion_reason
+
+
+@pytest.mark.parametrize("norm,rule,head_pos,reason", [
+    ("asshole", "evaluative", "NOUN", "verdict"),
+    ("ah", "evaluative", "NOUN", "verdict"),
+    ("wrong", "evaluative", "ADJ", "thin_evaluation"),
+    ("valid", "evaluative", "ADJ", "thin_evaluation"),
+    ("my family", "explicit_value", "NOUN", "bare_noun"),
+    ("your house", "evaluative", "NOUN", "bare_noun"),
+    ("fact", "explicit_value", "NOUN", "fact"),
+    ("no reason", "explicit_value", "NOUN", "fact"),
+    ("funny", "evaluative", "ADJ", "not_moral"),
+    ("should", "duty", "VERB", "fragment"),
+    ("should yta", "duty", "VERB", "verdict"),
+])
+def test_non_values_get_their_reason(norm, rule, head_pos, reason):
+    assert reason in REASONS
+    assert exclusion_reason(norm, rule, head_pos=head_pos) == reason
+
+
+@pytest.mark.parametrize("norm,rule,head_pos", [
+    ("rude", "evaluative", "ADJ"),
+    ("fair", "evaluative", "ADJ"),
+    ("her privacy", "explicit_value", "NOUN"),
+    ("should apologize", "duty", "VERB"),
+    ("family comes first", "norm", "NOUN"),
+    ("right to decide", "right", "NOUN"),
+    ("your life", "evaluative", "NOUN"),
+    ("lie", "value_verb", "VERB"),
+])
+def test_value_expressions_are_kept(norm, rule, head_pos):
+    assert exclusion_reason(norm, rule, head_pos=head_pos) is None
+
+
+def _by_norm(extractor, text):
+    return {e.norm: e for e in extractor.extract_texts([("r", text)])}
+
+
+def test_extractor_records_why_a_span_is_not_a_value(extractor):
+    found = _by_norm(extractor, "YTA. You are an asshole, and what you did was wrong. You were also rude to her.")
+    assert found["asshole"].excluded == "verdict"
+    assert found["wrong"].excluded == "thin_evaluation"
+    assert found["rude"].excluded is None
+
+
+def test_guess_about_the_past_is_not_a_duty(extractor):
+    norms = set(_by_norm(extractor, "That must have hurt a lot. You should have told her."))
+    assert "should hurt" not in norms
+    assert "should tell" in norms
+
+
+def test_phrase_and_its_object_are_read_once(extractor):
+    norms = set(_by_norm(extractor, "She keeps taking advantage of your kindness."))
+    assert not any("advantage advantage" in n for n in norms), norms
