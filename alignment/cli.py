@@ -25,19 +25,25 @@ def _progress(summary) -> None:
 @click.argument("prompts", type=_FILE)
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="Judgments JSONL, or a folder (no suffix) of JSONL shards; appended to and resumed if it exists.")
-@click.option("--backend", type=click.Choice(["openai", "transformers", "replay"]), default="openai", show_default=True)
-@click.option("--base-url", "base_urls", multiple=True, default=["http://127.0.0.1:8080/v1"], show_default=True,
+@click.option("--backend", type=click.Choice(["openai", "transformers", "replay"]), default="openai", show_default=True,
+              help="openai: any OpenAI-compatible HTTP server (vLLM, llama.cpp, Ollama, a hosted API) at --base-url; "
+                   "transformers: a local model in this process (--model-path); replay: answers stored in --replay-file.")
+@click.option("--base-url", "base_urls", multiple=True, default=["http://127.0.0.1:8000/v1"], show_default=True,
               help="OpenAI-compatible API root (requests go to BASE_URL/chat/completions); with --engine ray, repeat it "
                    "to spread the prompts over several servers.")
 @click.option("--model", default=None, help="Model name sent to the server and recorded as the judge.")
 @click.option("--api-key-env", default=None, metavar="VAR", help="Environment variable holding the API key (never logged).")
 @click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True, help="Requests in flight.")
 @click.option("--rate-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="At most this many requests per second.")
-@click.option("--max-retries", type=click.IntRange(min=0), default=6, show_default=True)
+@click.option("--max-retries", type=click.IntRange(min=0), default=6, show_default=True,
+              help="Retries per prompt after a timeout, a dropped connection, a malformed reply or HTTP 408/409/425/429/5xx, "
+                   "with exponential backoff (Retry-After honoured); other HTTP errors fail at once.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True, help="Seconds per request.")
 @click.option("--model-path", default="smollm2", show_default=True, help="transformers: model folder, .gguf file, or 'smollm2'.")
 @click.option("--replay-file", type=_FILE, default=None, help="replay: stored judgments to answer from.")
-@click.option("--replay-format", type=click.Choice(["moralgap", "scruples", "boraske"]), default="moralgap", show_default=True)
+@click.option("--replay-format", type=click.Choice(["moralgap", "scruples", "boraske"]), default="moralgap", show_default=True,
+              help="Layout of --replay-file: moralgap judgments JSONL, the scruples_pilot judgments, or the aita_boraske "
+                   "LLM judgments; answers are matched by (dilemma, condition, sample).")
 @click.option("--logprobs", is_flag=True, help="Also read P(acceptable) from token probabilities (p_acceptable).")
 @click.option("--temperature", type=float, default=None, help="Override every prompt's temperature.")
 @click.option("--max-tokens", type=click.IntRange(min=1), default=None, help="Override every prompt's max_tokens.")
@@ -132,7 +138,10 @@ def _parse_edges(text: str) -> tuple[float, ...]:
 @click.option("--bins", "bins_text", default="0.5,0.6,0.7,0.8,0.9,1.0", show_default=True, help="Consensus bin edges.")
 @click.option("--baseline", default="vanilla", show_default=True, help="Condition the others are compared with.")
 @click.option("--condition", "conditions", multiple=True, help="Only these conditions (repeatable).")
-@click.option("--bootstrap", "n_resamples", type=click.IntRange(min=100), default=1000, show_default=True)
+@click.option("--bootstrap", "n_resamples",
+              help="Bootstrap resamples of dilemmas behind every 95% confidence interval (percentile; paired for the "
+                   "change against --baseline).",
+              type=click.IntRange(min=100), default=1000, show_default=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Report folder.")
 @click.option("--title", default="moralgap alignment report", show_default=True)
 @click.option("--counting", "countings", multiple=True, type=click.Choice(["mentions", "presence", "rationale"]),
@@ -230,7 +239,8 @@ def align_command(human_path, human_format, model_paths, model_format, values_pa
     for label, s in analysis.summaries.items():
         o = s["overall"]
         click.echo(f"{label}: gap {o['mean_gap']['value']:.3f} [{o['mean_gap']['ci_low']:.3f}, {o['mean_gap']['ci_high']:.3f}] "
-                   f"floor {o['mean_noise_floor']:.3f} r {o['pearson']['value']:.3f} (n={o['n_dilemmas']})")
+                   f"floor {o['mean_noise_floor']:.3f} r {o['pearson']['value']:.3f} (n={o['n_dilemmas']}; "
+                   f"{o['unparseable']}/{o['answers']} answers unparseable)")
     if values is not None:
         from moralgap.diversity_gap import format_gap
 

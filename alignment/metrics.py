@@ -15,11 +15,17 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
+from moralgap.errors import MoralgapError
+
 from .bootstrap import mean_ci, paired_change_ci, pearson_ci, resample_index, spearman
 from .noise_floor import expected_abs_diff
 from .votes import VoteTable
 
 DEFAULT_EDGES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+class NoParseableAnswers(MoralgapError):
+    """A condition none of whose answers can be scored: its gap would be NaN, so it is refused."""
 
 
 def js_distance_binary(p, q) -> np.ndarray:
@@ -147,6 +153,23 @@ def paired_change(base: DilemmaFrame, other: DilemmaFrame, *, n_resamples: int, 
             "difference": paired_change_ci(a, b, idx, relative=False).as_dict()}
 
 
+def check_measurable(human: VoteTable, models: Mapping[str, VoteTable]) -> None:
+    """Refuse conditions whose gap cannot be measured, saying why and what to do."""
+    problems = []
+    for label, table in models.items():
+        usable, bad = int(table.n.sum()), int(table.unparseable.sum())
+        if usable == 0:
+            problems.append(f"condition {label!r}: none of its {bad} answers has a verdict (no line "
+                            f"'Evaluation: ACCEPTABLE' or 'Evaluation: UNACCEPTABLE') or a p_acceptable")
+        elif not len(compare(human, table)):
+            problems.append(f"condition {label!r}: none of its dilemmas has a human vote (do the dilemma ids match?)")
+    if problems:
+        raise NoParseableAnswers(
+            "; ".join(problems) + ". Its gap would be undefined. Rerun `moralgap judge` with --logprobs to score "
+            "P(acceptable) from token probabilities, constrain the answer format (a grammar on a llama.cpp server, "
+            "see docs/alignment.md) or use a model that follows it; or leave the condition out with --condition.")
+
+
 def gap_analysis(human: VoteTable, models: Mapping[str, VoteTable], *, baseline: Optional[str] = "vanilla",
                  edges: Sequence[float] = DEFAULT_EDGES, n_resamples: int = 1000, seed: int = 13) -> GapAnalysis:
     """Compare the humans with each condition; paired changes against ``baseline`` if present.
@@ -154,8 +177,14 @@ def gap_analysis(human: VoteTable, models: Mapping[str, VoteTable], *, baseline:
     With several judges, conditions are labelled ``judge/condition`` and each is compared with
     the baseline of the same judge.
     """
+    check_measurable(human, models)
     frames = {label: compare(human, table) for label, table in models.items()}
     summaries = {label: summarise(f, edges=edges, n_resamples=n_resamples, seed=seed, key=label) for label, f in frames.items()}
+    for label, table in models.items():
+        # Dilemmas whose every answer failed drop out of the frame; the count must not drop with them.
+        overall = summaries[label]["overall"]
+        overall["unparseable"] = int(table.unparseable.sum())
+        overall["answers"] = int(table.n.sum() + table.unparseable.sum())
     changes: dict[str, dict] = {}
     if baseline:
         for label, f in frames.items():

@@ -13,6 +13,7 @@ import email.utils
 import json
 import logging
 import os
+import re
 import ssl
 import time
 from typing import Optional
@@ -72,6 +73,24 @@ class RateLimiter:
             self._next = start + self.interval
         if start > now:
             await asyncio.sleep(start - now)
+
+
+def not_an_api(resp: httpx.Response) -> bool:
+    """An HTML page (a web app on the port) rather than the JSON an OpenAI-compatible API sends."""
+    ctype = resp.headers.get("content-type", "").lower()
+    return "html" in ctype or (not ctype and resp.text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")))
+
+
+def who_answered(resp: httpx.Response) -> str:
+    """Name the server that answered instead of dumping its page, and say what to check."""
+    title = re.search(r"<title[^>]*>(.*?)</title>", resp.text[:20000], re.I | re.S)
+    server = resp.headers.get("server")
+    what = ", ".join(x for x in (f"a page titled {' '.join(title.group(1).split())!r}" if title else "an HTML page",
+                                 f"server header {server!r}" if server else "") if x)
+    hint = (" (Label Studio: `moralgap studio start` uses port 8080)" if title and "label studio" in title.group(1).lower()
+            else "")
+    return (f"the server that answered is not an OpenAI-compatible API: it sent {what}{hint}. Check --base-url: "
+            f"it must be the API root of a model server (vLLM and llama-cpp-python serve http://127.0.0.1:8000/v1 by default)")
 
 
 class OpenAIHTTPBackend(Backend):
@@ -159,6 +178,8 @@ class OpenAIHTTPBackend(Backend):
             self._free.put_nowait(client)
         if resp.status_code in RETRY_STATUS:
             raise _Retryable(f"HTTP {resp.status_code}", parse_retry_after(resp.headers.get("retry-after")))
+        if not_an_api(resp):
+            raise BackendError(f"HTTP {resp.status_code} from {self.base_url}: {who_answered(resp)}")
         if resp.status_code >= 400:
             detail = resp.text[:200].replace("\n", " ")
             raise BackendError(f"HTTP {resp.status_code} from {self.base_url}: {detail}")
