@@ -1,9 +1,37 @@
 """Options shared by several subcommands, so they read the same everywhere."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from .seeding import DEFAULT_SEED
+
+
+class TaxonomyDir(click.ParamType):
+    """A taxonomy folder, given as the folder or as its ``taxonomy.json``; converts to the folder.
+
+    Commands that write a new version work on the whole folder (expressions and centroids too),
+    so any other JSON file (an export, say) is refused rather than silently ignored.
+    """
+
+    name = "taxonomy"
+
+    def convert(self, value, param, ctx):
+        from .taxonomy_file import TAXONOMY_FILE
+
+        p = Path(value)
+        if p.is_dir():
+            return p
+        if p.is_file() and p.name == TAXONOMY_FILE:
+            return p.parent
+        if p.is_file():
+            self.fail(f"{p} is not a taxonomy folder or its {TAXONOMY_FILE} (to start a taxonomy from a list of "
+                      "values, use 'moralgap taxonomy import')", param, ctx)
+        self.fail(f"{p} does not exist (expected a taxonomy folder or its {TAXONOMY_FILE})", param, ctx)
+
+
+TAXONOMY_DIR = TaxonomyDir()
 
 
 def add_commands_from(group: click.Group, modules: tuple[str, ...], attr: str) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from collections import Counter
 from pathlib import Path
 
@@ -114,7 +115,15 @@ def _top_values(profiles: Profiles, prof: dict, n: int) -> str:
 @click.option("--group", default=None, help="Show one group in full (use __global__ for the global profile).")
 @click.option("--top", type=click.IntRange(min=1), default=3, show_default=True, help="Values listed per group.")
 def show_cmd(profiles_path, group, top):
-    """Print the groups of a profiles.json: data behind each, top values, fallbacks, MLE concentration."""
+    """Print the groups of a profiles.json: data behind each, top values, fallbacks, MLE concentration.
+
+    Columns: rationales on the group's dilemmas; valued, those naming at least one value; mentions,
+    values named (each at most once per rationale); H_norm, value entropy divided by log of the
+    number of values; MLE conc, the concentration (sum of alphas) of a Dirichlet-multinomial fitted
+    to the group's per-dilemma value counts: small when each dilemma draws on its own few values,
+    1e+06 when the data show no spread beyond sampling noise, "-" when not fitted or the group
+    borrows its parent's G0.
+    """
     profiles = Profiles.load(profiles_path)
     if group is not None:
         if not profiles.has_group(group):
@@ -125,7 +134,13 @@ def show_cmd(profiles_path, group, top):
     d = profiles.data
     click.echo(f"taxonomy {d['taxonomy']['name']} v{d['taxonomy']['version']}, by {d['grouping']['by']}, "
                f"alpha {d['params']['alpha']:g}, smoothing {d['params']['smoothing']:g}")
-    click.echo(f"{'group':24} {'rats':>5} {'w/val':>5} {'ment':>5} {'H_norm':>6} {'MLE conc':>9}  top values / fallback")
+    click.echo(textwrap.fill(
+        "rationales: on the group's dilemmas; valued: those naming a value; mentions: values named (once per "
+        "rationale); H_norm: value entropy / log(number of values); MLE conc: concentration of the group's "
+        "Dirichlet-multinomial fit (small: each dilemma draws on its own few values; 1e+06: no spread beyond "
+        "sampling noise; -: not fitted, or the group borrows its parent's G0)", width=100))
+    click.echo(f"{'group':24} {'rationales':>10} {'valued':>6} {'mentions':>8} {'H_norm':>6} {'MLE conc':>9}  "
+               "top values / fallback")
     for name, prof in [(GLOBAL, d["global"]), *sorted(d["groups"].items())]:
         div = prof.get("diversity") or {}
         mle = prof.get("mle") or {}
@@ -134,7 +149,7 @@ def show_cmd(profiles_path, group, top):
         if prof.get("fallback"):
             tail += f"  [uses {prof['fallback']['to']}: {prof['fallback']['reason']}]"
         h = div.get("normalised_entropy")
-        click.echo(f"{name[:24]:24} {prof['n_rationales']:5d} {prof['n_with_values']:5d} {prof['mentions']:5d} "
+        click.echo(f"{name[:24]:24} {prof['n_rationales']:10d} {prof['n_with_values']:6d} {prof['mentions']:8d} "
                    f"{'-' if h is None else f'{h:.3f}':>6} {conc:>9}  {tail}")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from moralgap.cli_options import report_read, seed_option, skip_invalid_option, verdict_map_option
+from moralgap.cli_options import TAXONOMY_DIR, report_read, seed_option, skip_invalid_option, verdict_map_option
 from moralgap.errors import InputError
 from moralgap.manifest import Manifest, manifest_path_for
 from moralgap.scale.engine import engine_options
@@ -98,7 +98,7 @@ def edit_group() -> None:
 
 
 @edit_group.command("rename")
-@click.argument("taxdir", type=click.Path(path_type=Path))
+@click.argument("taxdir", type=TAXONOMY_DIR)
 @click.argument("value_id")
 @click.argument("name")
 @version_options
@@ -111,7 +111,7 @@ def rename_cmd(taxdir, value_id, name, out, in_place, author, reason):
 
 
 @edit_group.command("define")
-@click.argument("taxdir", type=click.Path(path_type=Path))
+@click.argument("taxdir", type=TAXONOMY_DIR)
 @click.argument("value_id")
 @click.argument("definition")
 @version_options
@@ -125,7 +125,7 @@ def define_cmd(taxdir, value_id, definition, out, in_place, author, reason):
 
 
 def _status_command(name: str, op_name: str, doc: str):
-    @click.argument("taxdir", type=click.Path(path_type=Path))
+    @click.argument("taxdir", type=TAXONOMY_DIR)
     @click.argument("value_id")
     @version_options
     def cmd(taxdir, value_id, out, in_place, author, reason):
@@ -144,7 +144,7 @@ reject_cmd = _status_command("reject", "reject", "Mark VALUE_ID as rejected (kep
 
 
 @edit_group.command("merge")
-@click.argument("taxdir", type=click.Path(path_type=Path))
+@click.argument("taxdir", type=TAXONOMY_DIR)
 @click.argument("source_id")
 @click.argument("target_id")
 @version_options
@@ -158,7 +158,7 @@ def merge_cmd(taxdir, source_id, target_id, out, in_place, author, reason):
 
 
 @edit_group.command("split")
-@click.argument("taxdir", type=click.Path(path_type=Path))
+@click.argument("taxdir", type=TAXONOMY_DIR)
 @click.argument("value_id")
 @click.option("--group", "groups", multiple=True, metavar="EXPR_IDS",
               help="Comma-separated expression ids that form one new value (repeat per value).")
@@ -186,7 +186,7 @@ def split_cmd(taxdir, value_id, groups, k, names, embedding_model, seed, out, in
 
 
 @edit_group.command("set-parent")
-@click.argument("taxdir", type=click.Path(path_type=Path))
+@click.argument("taxdir", type=TAXONOMY_DIR)
 @click.argument("value_id")
 @click.argument("parent")
 @version_options
@@ -235,7 +235,7 @@ def diff(old, new, threshold, as_json, out):
 
 # -- update --------------------------------------------------------------------------------
 @click.command("update")
-@click.argument("taxdir", type=click.Path(path_type=Path))
+@click.argument("taxdir", type=TAXONOMY_DIR)
 @click.argument("judgments", type=click.Path(path_type=Path))
 @click.option("--threshold", type=float, default=None,
               help="One cosine similarity for every value (default: the build's own outlier threshold).")
@@ -311,8 +311,11 @@ def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size
 
 # -- export / import -------------------------------------------------------------------------
 @click.command("export")
-@click.argument("taxdir", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "labelstudio"]), required=True)
+@click.argument("taxdir", type=TAXONOMY_DIR)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "labelstudio"]), required=True,
+              help="csv: one row per value (id, name, definition, parent, status, size, ...); json: {\"values\": [...]}, "
+                   "the shape 'taxonomy import' reads back; labelstudio: a labelling config (XML) with the values "
+                   "as a Taxonomy control, ids as aliases.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output file.")
 @click.option("--all", "include_inactive", is_flag=True, help="Include rejected and merged values (csv, json).")
 def export(taxdir, fmt, out, include_inactive):

@@ -128,3 +128,17 @@ def test_samples_match_the_number_of_human_judgments(profiles_json, toy, tmp_pat
     for line in read_jsonl(out):
         per_dilemma[line["moralgap"]["dilemma_id"]] = per_dilemma.get(line["moralgap"]["dilemma_id"], 0) + 1
     assert per_dilemma == {"d1": 3, "d2": 2, "d3": 3, "d4": 1}  # d1-m1 is a model's judgment; d5 has none
+
+
+def test_profiles_show_explains_its_columns(profiles_json):
+    out = invoke("profiles", "show", profiles_json).stdout
+    header = next(line for line in out.splitlines() if line.startswith("group"))
+    assert header.split()[1:5] == ["rationales", "valued", "mentions", "H_norm"] and "MLE conc" in header
+    assert "MLE conc: concentration of the group's" in " ".join(out.split()) and "1e+06: no spread beyond sampling noise" in out.replace("\n", " ")
+
+
+def test_profiles_build_takes_the_taxonomy_folder_or_its_file(profiles_json, toy, tmp_path):
+    out = tmp_path / "from_file.json"
+    invoke("profiles", "build", "--values", toy["values"], "--judgments", toy["judgments"], "--dilemmas", toy["dilemmas"],
+           "--taxonomy", toy["taxonomy"], "--out", out, "--min-rationales", "3")
+    assert json.loads(out.read_text())["groups"] == json.loads(profiles_json.read_text())["groups"]
