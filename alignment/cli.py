@@ -12,6 +12,10 @@ from moralgap.manifest import Manifest, manifest_path_for
 from moralgap.scale.engine import engine_options
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
+# Memory is bounded at any count (resampling runs in blocks, alignment/bootstrap.py), but time is
+# not: 10^8 resamples would run for hours, and past ~10,000 a 95% interval no longer moves in
+# the third decimal. Refused above this (documented in docs/reliability.md).
+MAX_RESAMPLES = 100_000
 
 
 def _progress(summary) -> None:
@@ -120,6 +124,9 @@ def _parse_edges(text: str) -> tuple[float, ...]:
         edges = tuple(float(x) for x in text.split(","))
     except ValueError:
         raise ConfigError(f"--bins: expected comma-separated numbers, got {text!r}") from None
+    bad = [x for x in edges if not 0.0 <= x <= 1.0]  # also catches nan and inf
+    if bad:
+        raise ConfigError(f"--bins: edges are consensus levels between 0 and 1, got {bad[0]!r} in {text!r}")
     if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:])):
         raise ConfigError("--bins: need at least two increasing edges, e.g. 0.5,0.6,0.7,0.8,0.9,1.0")
     return edges
@@ -141,7 +148,7 @@ def _parse_edges(text: str) -> tuple[float, ...]:
 @click.option("--bootstrap", "n_resamples",
               help="Bootstrap resamples of dilemmas behind every 95% confidence interval (percentile; paired for the "
                    "change against --baseline).",
-              type=click.IntRange(min=100), default=1000, show_default=True)
+              type=click.IntRange(min=100, max=MAX_RESAMPLES), default=1000, show_default=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Report folder.")
 @click.option("--title", default="moralgap alignment report", show_default=True)
 @click.option("--counting", "countings", multiple=True, type=click.Choice(["mentions", "presence", "rationale"]),

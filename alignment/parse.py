@@ -1,7 +1,8 @@
 """Reading a verdict and a rationale out of a model's answer, strictly.
 
 Only the model's own completion is parsed, never the prompt, so nothing written inside a
-dilemma can change a verdict. A verdict comes only from a line that starts with
+dilemma can change a verdict: the prompt quotes the dilemma (every line starts with ``> ``,
+which no answer line may), and lines of the answer that repeat a dilemma line are skipped. A verdict comes only from a line that starts with
 ``Evaluation:`` (case-insensitive; Markdown bold around the key or the value is tolerated)
 whose value is exactly one of ACCEPTABLE / UNACCEPTABLE. Policy for several such lines:
 lines whose value is not a verdict word (e.g. an echoed ``<ACCEPTABLE or UNACCEPTABLE>``)
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Mapping, Optional, Sequence
 
 from moralgap.records import ACCEPTABLE, UNACCEPTABLE
 
@@ -35,15 +36,42 @@ def _verdict_of(value: str) -> Optional[str]:
     return _VERDICT_WORDS.get(value.strip(_STRIP).lower())
 
 
-def parse_answer(text: str | None) -> ParsedAnswer:
-    """Verdict and rationale of one completion; ``verdict=None`` with ``error`` when unparseable."""
+def _norm(line: str) -> str:
+    return " ".join(line.split()).casefold()
+
+
+def quoted_dilemma_lines(messages: Sequence[Mapping] | None) -> set[str]:
+    """The dilemma's lines as the prompt quoted them (``> ...``), normalised for comparison."""
+    lines: set[str] = set()
+    for m in messages or ():
+        content = m.get("content") if isinstance(m, Mapping) else None
+        if not isinstance(content, str):
+            continue
+        for line in content.splitlines():
+            if line.startswith(">"):
+                text = _norm(line[1:])
+                if text:
+                    lines.add(text)
+    return lines
+
+
+def parse_answer(text: str | None, prompt_messages: Sequence[Mapping] | None = None) -> ParsedAnswer:
+    """Verdict and rationale of one completion; ``verdict=None`` with ``error`` when unparseable.
+
+    With ``prompt_messages``, an answer line that repeats a line of the quoted dilemma is
+    echo, not answer: it is skipped, so a dilemma holding ``Evaluation: ACCEPTABLE`` cannot
+    set the verdict through a model that copies it (quoted ``> `` lines never count at all).
+    """
     if text is None or not text.strip():
         return ParsedAnswer(None, None, "empty answer")
+    echoed = quoted_dilemma_lines(prompt_messages)
     verdicts: list[str] = []
     invalid: list[str] = []
     rationale_lines: list[str] | None = None
     rationale_parts: list[list[str]] = []
     for line in text.splitlines():
+        if echoed and _norm(line.strip("*_ \t")) in echoed:
+            continue
         m = _KEY_LINE.match(line)
         if m:
             key, value = m.group(1).lower(), m.group(2)

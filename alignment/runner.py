@@ -43,7 +43,7 @@ class RunSummary:
 
 
 def judgment_from(prompt: PromptLine, completion: Completion, backend: Backend, *, seed: int, latency_s: float) -> Judgment:
-    parsed = completion.parsed or parse_answer(completion.text)
+    parsed = completion.parsed or parse_answer(completion.text, prompt.messages)
     extra = {
         "raw": completion.text, "seed": seed, "latency_s": round(latency_s, 4),
         "prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens,

@@ -203,6 +203,10 @@ class ValueClassifier:
             raise InputError(None, "empty training set: no labelled rationales")
         if Y.shape != (len(texts), len(self.value_ids)):
             raise InputError(None, f"labels have shape {Y.shape}, expected ({len(texts)}, {len(self.value_ids)})")
+        if not Y.any():
+            # Nothing to learn: every score would be 0 and macro-F1 0.000, which looks like a result.
+            raise InputError(None, "no labelled rationale has any value (all value_ids are empty): nothing to learn",
+                             field="value_ids")
         if aux_labels is not None:
             aux_labels = np.asarray(aux_labels, dtype=bool)
             if aux_labels.ndim != 2 or aux_labels.shape[0] != len(texts):

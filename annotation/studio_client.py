@@ -54,6 +54,10 @@ def resolve_target(url: str | None = None, api_key: str | None = None, *, home=N
             url = st.url
         if not api_key:
             api_key = server.token()
+    from moralgap.redact import register_secret, warn_cleartext
+
+    register_secret(api_key)
+    warn_cleartext(url, "the Label Studio token")
     return StudioTarget(url.rstrip("/"), api_key)
 
 

@@ -219,6 +219,25 @@ class StudioServer:
                 return False
         return True
 
+    def _is_ours(self, pid: int | None) -> bool:
+        """The pid in server.json is alive *and* still this home's Label Studio.
+
+        A pid is reused after the server dies (a reboot, a crash); killing its process group
+        then would kill whatever got the number. So the command line must be the label-studio
+        of this home's venv, and the process must lead its own group (it was started that way).
+        """
+        if not self._pid_alive(pid):
+            return False
+        cmdline = _cmdline(pid)
+        if cmdline is None:  # no /proc and no ps: cannot tell, so do not claim it
+            return False
+        try:
+            leads_group = os.getpgid(pid) == pid
+        except ProcessLookupError:
+            return False
+        return leads_group and any(Path(part).name == "label-studio" for part in cmdline[:2]) and \
+            any(str(self.venv) in part for part in cmdline[:2])
+
     @staticmethod
     def answers(url: str | None, timeout: float = 3.0) -> bool:
         if not url:
@@ -232,7 +251,7 @@ class StudioServer:
     def status(self) -> StudioStatus:
         st = self._state()
         pid = st.get("pid")
-        running = self._pid_alive(pid)
+        running = self._is_ours(pid)
         url = st.get("url")
         return StudioStatus(running=running, answers=running and self.answers(url), url=url, pid=pid if running else None,
                             data_dir=self.data_dir)
@@ -299,7 +318,10 @@ class StudioServer:
         """Stop the server this home started; return whether one was running."""
         st = self._state()
         pid = st.get("pid")
-        if not self._pid_alive(pid):
+        if not self._is_ours(pid):
+            if self._pid_alive(pid):
+                log.warning("pid %s in %s is no longer this home's Label Studio (now: %s); not stopping it",
+                            pid, self.state_path, " ".join(_cmdline(pid) or ["?"])[:120])
             self.state_path.unlink(missing_ok=True)
             return False
         # the server was started in its own session: its process group id is its pid
@@ -313,6 +335,23 @@ class StudioServer:
                 os.killpg(pid, signal.SIGKILL)
         self.state_path.unlink(missing_ok=True)
         return True
+
+
+def _cmdline(pid: int) -> list[str] | None:
+    """A process's argv from /proc (Linux) or ps (macOS, BSD); None when neither can tell."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return [a.decode("utf-8", "replace") for a in raw.split(b"\0") if a]
+    except FileNotFoundError:
+        if Path("/proc/self").exists():
+            return []  # Linux, process gone
+    except OSError:
+        return None
+    try:
+        out = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.split() if out.returncode == 0 else []
 
 
 def _port_free(host: str, port: int) -> bool:

@@ -13,6 +13,7 @@ import csv
 import gzip
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -245,10 +246,21 @@ def write_folder_atomically(out: str | os.PathLike, write: Callable[[Path], Any]
     return out
 
 
+def _finite(value: Any) -> Any:
+    # Strict JSON has no NaN/Infinity (Python writes bare NaN, which other parsers reject): null.
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def _jsonable(record: Any) -> Any:
     if isinstance(record, BaseModel):
-        return record.model_dump(mode="json", exclude_none=True)
-    return record
+        record = record.model_dump(mode="json", exclude_none=True)
+    return _finite(record)
 
 
 def dumps(record: Any) -> str:
@@ -266,7 +278,7 @@ def write_jsonl(path: str | os.PathLike, records: Iterable[Any]) -> int:
 
 def write_json(path: str | os.PathLike, obj: Any, *, indent: int = 2) -> None:
     with atomic_open(path) as fh:
-        json.dump(_jsonable(obj), fh, ensure_ascii=False, indent=indent)
+        json.dump(_jsonable(obj), fh, ensure_ascii=False, indent=indent, allow_nan=False)
         fh.write("\n")
 
 

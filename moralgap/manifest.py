@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .io import write_json
+from .redact import redact_obj
 from .models import package_version
 
 TRACKED_PACKAGES = (
@@ -109,7 +110,8 @@ class Manifest:
     def write(self, path: str | os.PathLike) -> Path:
         self.data["timings_s"]["total"] = round(time.perf_counter() - self._t0, 3)
         self.data["finished_at"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-        write_json(path, self.data)
+        # Last line of defence: a secret that reached any field (a URL, an error text) is masked.
+        write_json(path, redact_obj(self.data))
         return Path(path)
 
 

@@ -9,6 +9,7 @@ no command can forget it:
   no write permission) is refused before any model loads;
 * each output is locked exclusively (a ``.<name>.lock`` file beside it, removed on release);
   a second run on the same output fails at once, naming the pid that holds it;
+* a float option that is nan or inf is refused, naming the option;
 * leftovers of earlier runs that were killed are repaired: an interrupted folder swap is
   rolled back to the previous version, temporary files and folders of dead processes are removed.
 
@@ -296,6 +297,17 @@ def guarded_outputs(outputs: list[Output], inputs: list[Path]) -> Iterator[None]
                     folder.rmdir()
 
 
+def check_finite(command: click.Command, params: dict) -> None:
+    """No float option of any command takes nan or inf (click's FloatRange lets nan through)."""
+    import math
+
+    for param in command.params:
+        value = params.get(param.name)
+        for v in (value if isinstance(value, (list, tuple)) else [value]):
+            if isinstance(v, float) and not math.isfinite(v):
+                raise click.BadParameter(f"{v!r} is not a finite number", param=param)
+
+
 def guard_command(cmd: click.Command) -> click.Command:
     """Wrap ``cmd`` (and every subcommand of a group) so its outputs are guarded; idempotent."""
     if isinstance(cmd, click.Group):
@@ -309,6 +321,7 @@ def guard_command(cmd: click.Command) -> click.Command:
     @functools.wraps(callback)
     def guarded(*args, **kwargs):
         ctx = click.get_current_context()
+        check_finite(ctx.command, ctx.params)
         path = " ".join(ctx.command_path.split()[1:])
         outputs, inputs = command_io(ctx.command, ctx.params, path)
         with guarded_outputs(outputs, inputs):

@@ -78,3 +78,24 @@ def install_log_filter() -> None:
     for handler in root.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+
+
+_LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+def is_cleartext_remote(url: str) -> bool:
+    """True for a plain ``http://`` URL whose host is not this machine (a token would cross the network in clear)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http":
+        return False
+    host = (parts.hostname or "").lower()
+    return not (host in _LOOPBACK or host.startswith("127.") or host.endswith(".localhost"))
+
+
+def warn_cleartext(url: str, what: str = "the API key") -> None:
+    if is_cleartext_remote(url):
+        logging.getLogger("moralgap").warning(
+            "%s goes to %s over plain http: anyone on the network path can read it; use https", what, redact(url))
+

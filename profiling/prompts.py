@@ -2,7 +2,8 @@
 
 A template file has a ``[system]`` line followed by the system message and a ``[user]`` line
 followed by the user message (without those headers the whole file is the user message).
-Placeholders: ``{{dilemma}}`` (required), ``{{profile}}`` (required for profiled conditions:
+Placeholders: ``{{dilemma}}`` (required; filled in as a quoted block, each line starting
+with ``> ``, see :func:`quote_block`), ``{{profile}}`` (required for profiled conditions:
 one ``- Name: 0.40`` line per item), ``{{title}}``, ``{{group}}`` and ``{{k}}``. Every output
 records the file name and the sha256 of its bytes, so a result can be traced to its wording.
 
@@ -102,8 +103,8 @@ class PromptTemplate:
 
     def render(self, *, dilemma: str, profile: Sequence[ProfileItem] | None = None, title: str = "",
                group: str = "", k: int | None = None) -> list[dict[str, str]]:
-        fields = {"dilemma": dilemma.strip(), "profile": render_profile(profile) if profile else "",
-                  "title": title, "group": group, "k": "" if k is None else str(k)}
+        fields = {"dilemma": quote_block(dilemma), "profile": render_profile(profile) if profile else "",
+                  "title": one_line(title), "group": one_line(group), "k": "" if k is None else str(k)}
 
         def fill(text: str) -> str:
             # One pass over the template, so a placeholder-like string inside the dilemma stays as written.
@@ -114,6 +115,24 @@ class PromptTemplate:
             messages.append({"role": "system", "content": fill(self.system)})
         messages.append({"role": "user", "content": fill(self.user)})
         return messages
+
+
+QUOTE = "> "
+
+
+def quote_block(text: str) -> str:
+    """The dilemma as a quoted block: every line starts with ``> ``.
+
+    No line of user data can then close the situation block, forge an ``Evaluation:`` line
+    or pass for an instruction; the parser ignores quoted lines a model echoes back. Every
+    Unicode line break counts (a model may read U+2028 as one), not only ``\\n``.
+    """
+    return "\n".join(QUOTE + line if line.strip() else QUOTE.rstrip() for line in text.strip().splitlines())
+
+
+def one_line(text: str) -> str:
+    # Title and group names go inline: a line break in them could start a forged line.
+    return " ".join(text.split())
 
 
 def render_profile(items: Sequence[ProfileItem]) -> str:

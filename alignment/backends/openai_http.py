@@ -21,6 +21,7 @@ from typing import Optional
 import httpx
 
 from moralgap.errors import ConfigError
+from moralgap.redact import redact, register_secret, warn_cleartext
 from moralgap.seeding import rng
 
 from ..logprob import p_acceptable_from_openai_logprobs
@@ -123,6 +124,8 @@ class OpenAIHTTPBackend(Backend):
             if not key:
                 raise ConfigError(f"environment variable {api_key_env} (named by --api-key-env) is not set or empty")
             headers["Authorization"] = f"Bearer {key}"
+            register_secret(key)
+            warn_cleartext(self.base_url, f"the API key from {api_key_env}")
         # One httpx client per few connections, handed out from a free list: a single client's
         # pool slows down sharply with many concurrent requests (encode/httpx#3215).
         shards = min(concurrency, self.MAX_CLIENTS)
@@ -181,7 +184,9 @@ class OpenAIHTTPBackend(Backend):
         if not_an_api(resp):
             raise BackendError(f"HTTP {resp.status_code} from {self.base_url}: {who_answered(resp)}")
         if resp.status_code >= 400:
-            detail = resp.text[:200].replace("\n", " ")
+            # Redact before cutting: a server that echoes the request would show the key, and a
+            # cut first could leave a key fragment the patterns no longer recognise.
+            detail = redact(resp.text)[:200].replace("\n", " ")
             raise BackendError(f"HTTP {resp.status_code} from {self.base_url}: {detail}")
         try:
             data = resp.json()

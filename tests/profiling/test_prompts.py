@@ -18,7 +18,7 @@ def test_team_templates_ask_for_the_two_line_format_and_delimit_the_dilemma(cond
     assert [m["role"] for m in messages] == ["system", "user"]
     user = messages[-1]["content"]
     assert "Evaluation: <ACCEPTABLE or UNACCEPTABLE" in user and "Rationale: <" in user
-    assert "=== SITUATION START ===\nThe main actor kept the cat.\n=== SITUATION END ===" in user
+    assert "=== SITUATION START ===\n> The main actor kept the cat.\n=== SITUATION END ===" in user
     assert "{{" not in user
     if profile:
         assert "- Loyalty: 0.40\n- Tradition: 0.30\n- Convenience: 0.30" in user
@@ -32,7 +32,7 @@ def test_user_template_without_sections_and_placeholder_text_in_the_dilemma(tmp_
     path.write_text("Judge this ({{k}} values):\n{{profile}}\n<<<\n{{dilemma}}\n>>>\n")
     tpl = PromptTemplate.load(path)
     messages = tpl.render(dilemma="They wrote {{profile}} on a wall.", profile=PROFILE, k=3)
-    assert messages == [{"role": "user", "content": f"Judge this (3 values):\n{render_profile(PROFILE)}\n<<<\nThey wrote {{{{profile}}}} on a wall.\n>>>"}]
+    assert messages == [{"role": "user", "content": f"Judge this (3 values):\n{render_profile(PROFILE)}\n<<<\n> They wrote {{{{profile}}}} on a wall.\n>>>"}]
 
 
 @pytest.mark.parametrize("text, message", [
