@@ -55,13 +55,27 @@ def value_id_for(taxonomy_name: str, anchors: Sequence[str], taken: set[str]) ->
         salt += 1
 
 
+def meaning_text(norm: str) -> str:
+    """The part of a normal form that says what is valued: "should apologize" -> "apologize".
+
+    Every duty starts with "should", so embedded whole the duties cluster with each other by that
+    one word instead of with the value they invoke ("apology", "apologize"); the rule that found
+    the expression is kept on the record, so nothing is lost by dropping the modal here.
+    """
+    if norm.startswith("should not "):
+        return "not " + norm[len("should not "):]
+    if norm.startswith("should "):
+        return norm[len("should "):]
+    return norm
+
+
 def embed_key(embed_text: str, e: Expression) -> str:
     """What a build embeds for an expression: expressions with one key share one vector and one value."""
     if embed_text == "context":
-        return f"{e.norm}\x00{e.rationale_id}"
+        return f"{meaning_text(e.norm)}\x00{e.rationale_id}"
     if embed_text == "norm+value" and e.lexicon_value:
         return f"{e.norm} ({e.lexicon_value.lower()})"
-    return e.norm
+    return meaning_text(e.norm)
 
 
 @dataclass
@@ -266,11 +280,12 @@ class TaxonomyBuilder:
             return self.embedder.encode(d.keys, desc="embedding expressions")
         # Each distinct norm is embedded once and each rationale once; an expression's vector
         # mixes the two, so the same words in different arguments can land in different values.
-        norms = sorted(set(d.norms))
+        norms = sorted({k.split("\x00", 1)[0] for k in d.keys})
         norm_vec = dict(zip(norms, self.embedder.encode(norms, desc="embedding expressions")))
         rids = sorted({k.split("\x00", 1)[1] for k in d.keys})
         text_vec = dict(zip(rids, self.embedder.encode([texts.get(r, "") for r in rids], desc="embedding rationales")))
-        mixed = np.stack([norm_vec[n] + self.context_weight * text_vec[k.split("\x00", 1)[1]] for n, k in zip(d.norms, d.keys)])
+        mixed = np.stack([norm_vec[k.split("\x00", 1)[0]] + self.context_weight * text_vec[k.split("\x00", 1)[1]]
+                          for k in d.keys])
         return unit_rows(mixed).astype(np.float32)
 
     def expression_vectors(self, expressions: Sequence[Expression], texts: dict[str, str] | None = None) -> np.ndarray:
