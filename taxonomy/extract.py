@@ -32,6 +32,7 @@ from moralgap.models import resolve_spacy_model
 from moralgap.progress import progress
 from moralgap.records import Expression
 
+from .chunking import ChunkPlan
 from .lexicon import ValueLexicon
 from .value_filter import exclusion_reason
 
@@ -434,11 +435,13 @@ class ValueExtractor:
     def extract_texts(self, items: Sequence[tuple[str, str]], *, desc: str = "extracting") -> list[Expression]:
         """``items`` are ``(rationale_id, text)`` pairs; returns expressions in input order."""
         out: list[Expression] = []
-        texts = ((text or "", rid) for rid, text in items)
+        # Issue 15: texts over spaCy's limit go in chunks and come back whole (taxonomy/chunking.py).
+        plan = ChunkPlan(items, self.nlp.max_length)
+        texts = ((text or "", rid) for rid, text in plan.items)
         docs = self.nlp.pipe(texts, as_tuples=True, n_process=self.n_process, batch_size=self.batch_size)
-        for doc, rid in progress(docs, total=len(items), desc=desc, unit="rationale"):
+        for doc, rid in progress(docs, total=len(plan.items), desc=desc, unit="rationale"):
             out.extend(self.expressions_of(doc, rid))
-        return out
+        return plan.merge(out)
 
     def extract(self, judgments) -> list[Expression]:
         return self.extract_texts([(j.id, j.rationale or "") for j in judgments])
