@@ -17,8 +17,17 @@ long and name more values per rationale). A second table counts values
 from the taxonomy builder's own assignment of each extracted expression, as a cross-check that
 does not depend on the annotator's thresholds.
 
+The paper's way of counting (issue 14, item 5) comes after: every value expression coded to
+exactly one value (``annotate expressions``: ``annotation.expression_coding.ExpressionCoder``),
+against the rationale-level annotation above, each counted per mention and with every
+rationale's mentions summing to 1. For each, ``moralgap.diversity_gap`` gives the human and
+gpt-4o figures pooled over all mentions and per post then averaged, values per rationale, and
+human minus gpt-4o with 95% basic-bootstrap intervals paired by post. With one rationale per
+side and post, the per-post ("macro") figures describe single rationales, not crowds.
+
 The source lower-cased the human comments; gpt-4o's are lower-cased here too (``--keep-case`` to
-not), so that spaCy sees both sides the same way.
+not), so that spaCy sees both sides the same way. Tables and the command are saved to
+``benchmarks/results/aita_value_diversity.json``.
 """
 from __future__ import annotations
 
@@ -28,7 +37,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from _common import print_table, read_jsonl_gz, save_results, shared_data
+from _common import print_table, read_jsonl_gz, record_table, save_results, shared_data
 
 K_TOP = 10
 SIDES = ("human", "gpt-4o")
@@ -153,6 +162,80 @@ def top_values(taxonomy, value_ids, sides, n=8) -> None:
         print(f"  {name:7} " + ", ".join(f"{taxonomy.get(v).name} {c / total:.0%}" for v, c in top))
 
 
+PAPER = "paper (Russo et al., 32 judgments per dilemma, 60 values): top-10 share 0.352 human vs 0.816 LLM; entropy 0.57 vs 0.46"
+
+
+def _ci(e: dict) -> str:
+    return f"{e['value']:.3f} [{e['ci_low']:.3f}, {e['ci_high']:.3f}]"
+
+
+def main_rows(source: str, rows: list[dict]) -> list[dict]:
+    """The compare() rows in the layout docs/measurements.md shows (the table named main)."""
+    out = []
+    for r in rows:
+        if r["side"] == "gpt-4o - human":
+            continue
+        side = {"human": "human top comments", "gpt-4o": "gpt-4o BASIC"}.get(r["side"], r["side"].replace(" @ ", ", subsampled to "))
+        ci = lambda v, c: f"{v:.3f} {c}" if c else (f"{v:.3f}" if isinstance(v, float) else "")
+        out.append({"values from": source, "side": side, "rationales": r.get("rationales"), "mentions": r.get("mentions"),
+                    "distinct": r.get("distinct"), "top-10 share [95% CI]": ci(r.get("top10_share"), r.get("top10_CI")),
+                    "normalised entropy [95% CI]": ci(r.get("entropy"), r.get("entropy_CI")),
+                    "JSD vs human [95% CI]": ci(r["JSD"], r.get("JSD_CI")) if r.get("JSD") is not None else ""})
+    return out
+
+
+def paired_rows(source: str, gap: dict) -> list[dict]:
+    """One row per statistic: both sides and human minus gpt-4o, each with its paired interval."""
+    a, b = gap["labels"]
+    top = f"top_{gap['k']}_share"
+    rows = []
+    for part in ("pooled", "macro"):
+        for stat, name in ((top, "top-10 share"), ("normalised_entropy", "normalised entropy")):
+            rows.append({"values from": source, "counting": gap["counting"], "statistic": f"{name} ({part})",
+                         "human [95% CI]": _ci(gap["sides"][a][part][stat]), "gpt-4o [95% CI]": _ci(gap["sides"][b][part][stat]),
+                         "human - gpt-4o [95% CI]": _ci(gap["difference"][part][stat])})
+    for stat, name in (("values_per_rationale", "values per rationale"), ("mentions_per_rationale", "mentions per rationale")):
+        rows.append({"values from": source, "counting": gap["counting"], "statistic": f"{name}, mean (median)",
+                     "human [95% CI]": f"{_ci(gap['sides'][a][stat]['mean'])} ({gap['sides'][a][stat]['median']:g})",
+                     "gpt-4o [95% CI]": f"{_ci(gap['sides'][b][stat]['mean'])} ({gap['sides'][b][stat]['median']:g})",
+                     "human - gpt-4o [95% CI]": _ci(gap["difference"][stat])})
+    return rows
+
+
+def paper_way(folder, value_ids, humans, models, rationale_level, n_boot: int, seed: int, times: dict) -> tuple[list, list]:
+    """Rationale-level annotation against expression-level coding, each counted two ways, paired by post."""
+    from moralgap.annotation.expression_coding import ExpressionCoder
+    from moralgap.diversity_gap import diversity_gap
+    from moralgap.value_mentions import MentionMatrix
+
+    t = time.perf_counter()
+    coding = ExpressionCoder(folder).code(humans + models)
+    times["expression coding (both sides)"] = time.perf_counter() - t
+    dilemma_of = {j.id: j.dilemma_id for j in humans + models}
+    human_ids = {j.id for j in humans}
+
+    def sides(anns):
+        return [MentionMatrix.from_annotations([a for a in anns if (a.rationale_id in human_ids) == is_human], dilemma_of, value_ids)
+                for is_human in (True, False)]
+
+    variants = [("annotate auto (rationale-level)", rationale_level, "presence"),
+                ("annotate auto (rationale-level)", rationale_level, "rationale"),
+                ("annotate expressions (one value per expression)", coding.annotations, "mentions"),
+                ("annotate expressions (one value per expression)", coding.annotations, "rationale")]
+    rows, gaps = [], []
+    for source, anns, counting in variants:
+        # One key per source: both countings of a source resample the same posts.
+        gap = diversity_gap(*sides(anns), labels=SIDES, counting=counting, k=K_TOP, n_values=len(value_ids),
+                            n_resamples=n_boot, seed=seed, key=source)
+        gaps.append(gap)
+        rows += paired_rows(source, gap)
+    s = coding.stats
+    print(f"expression coding: {s['mentions']} value mentions from {s['rationales']} rationales "
+          f"({s['rationales_with_values']} with a value); {s['rationales_from_taxonomy']} rationales coded as the build "
+          f"assigned their expressions")
+    return rows, gaps
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n-values", type=int, default=60)
@@ -199,16 +282,26 @@ def main() -> None:
     print(f"one taxonomy built from both sides together: {len(value_ids)} values from {len(folder.expressions)} "
           f"expressions; entropy normalised by log({len(value_ids)}); 95% CIs: basic bootstrap, "
           f"{opts.bootstrap} resamples of posts\n")
-    for title, ids_values in (("values from annotate auto (zero-shot annotator)", annotated),
-                              ("values from the taxonomy builder's expression assignment (cross-check)", assigned)):
+    main_table = []
+    for title, name, source, ids_values in (
+            ("values from annotate auto (zero-shot annotator)", "annotator", "`annotate auto`", annotated),
+            ("values from the taxonomy builder's expression assignment (cross-check)", "builder", "builder's assignment", assigned)):
         sides = {SIDES[0]: post_value_sets(ids_values, humans), SIDES[1]: post_value_sets(ids_values, models)}
         print(title)
-        print_table(compare(value_ids, sides, opts.bootstrap, opts.seed), cols)
+        rows = compare(value_ids, sides, opts.bootstrap, opts.seed)
+        print_table(rows, cols, name=name)
+        main_table += main_rows(source, rows)
         print("most frequent values:")
         top_values(folder.taxonomy, value_ids, sides)
         print()
-    print("paper (Russo et al. 2025, 32 judgments per dilemma, 60-value taxonomy): top-10 share 35.2% human vs "
-          "81.6% LLM; normalised entropy 0.57 vs 0.46")
+    record_table(main_table, list(main_table[0]), "main")
+
+    print("the paper's way: one value per expression against rationale-level annotation, paired by post "
+          f"(95% basic bootstrap, {opts.bootstrap} resamples; difference = human - gpt-4o)")
+    rows, _ = paper_way(folder, value_ids, humans, models, human_ann + model_ann, opts.bootstrap, opts.seed, times)
+    print_table(rows, list(rows[0]), name="paired")
+    print()
+    print(PAPER)
     print("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in times.items()))
     save_results()
 
