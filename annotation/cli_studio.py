@@ -130,6 +130,13 @@ def _rationale_texts(path: Path | None, skip_invalid: bool, manifest: Manifest) 
     return {j.id: j.rationale for j in _judgments(path, skip_invalid, manifest) if j.rationale}
 
 
+def _push_record_path(home: Path | None, name: str) -> Path:
+    """Default home of a push record: the studio folder's ``pushes/``, not wherever the shell happens to be."""
+    from .studio_server import studio_home
+
+    return Path(home or studio_home()) / "pushes" / name
+
+
 def _record_push(out: Path, manifest: Manifest, client, pid: int, folder, taxonomy: Path, fields: dict,
                  **counts) -> None:
     """Write what a push sent where (the record 'pull' and people read later) and its manifest."""
@@ -139,6 +146,7 @@ def _record_push(out: Path, manifest: Manifest, client, pid: int, folder, taxono
     manifest.count(**counts)
     manifest.add_output(out)
     manifest.write(manifest_path_for(out))
+    click.echo(f"push record: {out}", err=True)
 
 
 @review_group.command("push")
@@ -147,7 +155,7 @@ def _record_push(out: Path, manifest: Manifest, client, pid: int, folder, taxono
 @click.option("--title", default=None, help="Project title.")
 @click.option("--reviewers", type=int, default=2, show_default=True, help="Reviewers per value.")
 @click.option("--exemplars", type=int, default=10, show_default=True, help="Exemplar expressions per value.")
-@click.option("--out", type=PathArg, default=None, help="Push record JSON [default: review-push-<project>.json].")
+@click.option("--out", type=PathArg, default=None, help="Push record JSON [default: <studio home>/pushes/review-push-<project>.json].")
 @skip_invalid_option
 @_connection_options
 def review_push(taxonomy, judgments, title, reviewers, exemplars, out, skip_invalid, home, url, api_key):
@@ -159,7 +167,7 @@ def review_push(taxonomy, judgments, title, reviewers, exemplars, out, skip_inva
     texts = _rationale_texts(judgments, skip_invalid, manifest)
     client = _client(url, api_key, home)
     pid, n = push_review(client, folder, rationales=texts, title=title, n_exemplars=exemplars, reviewers=reviewers)
-    _record_push(out or Path(f"review-push-{pid}.json"), manifest, client, pid, folder, taxonomy,
+    _record_push(out or _push_record_path(home, f"review-push-{pid}.json"), manifest, client, pid, folder, taxonomy,
                  {"kind": "review", "tasks": n}, tasks=n)
     click.echo(f"project {pid}: {n} value tasks at {client.url}/projects/{pid}")
 
@@ -234,7 +242,7 @@ def _rationale_options(f):
 @click.option("--project", type=int, default=None, help="Add to this project (tasks already there are not re-sent).")
 @click.option("--title", default=None)
 @click.option("--overlap", type=int, default=2, show_default=True, help="Annotators per rationale.")
-@click.option("--out", type=PathArg, default=None, help="Push record JSON [default: annotate-push-<project>.json].")
+@click.option("--out", type=PathArg, default=None, help="Push record JSON [default: <studio home>/pushes/annotate-push-<project>.json].")
 @_connection_options
 def push(judgments, taxonomy, dilemmas, predictions, skip_invalid, project, title, overlap, out, home, url, api_key):
     """Send rationales of JUDGMENTS to Label Studio for value annotation."""
@@ -245,7 +253,7 @@ def push(judgments, taxonomy, dilemmas, predictions, skip_invalid, project, titl
     rows = _judgments(judgments, skip_invalid, manifest)
     client = _client(url, api_key, home)
     pid, plan = push_rationales(client, rows, folder.taxonomy, project_id=project, title=title, overlap=overlap, **kwargs)
-    _record_push(out or Path(f"annotate-push-{pid}.json"), manifest, client, pid, folder, taxonomy,
+    _record_push(out or _push_record_path(home, f"annotate-push-{pid}.json"), manifest, client, pid, folder, taxonomy,
                  {"kind": "rationales", "tasks_sent": len(plan.tasks), "already_there": plan.skipped_existing,
                   "without_rationale": plan.no_rationale,
                   "dropped_prediction_values": dict(plan.dropped_prediction_values)},
@@ -284,6 +292,27 @@ def tasks_file(judgments, taxonomy, dilemmas, predictions, skip_invalid, out, co
     click.echo(f"{out}: {len(plan.tasks)} tasks")
 
 
+def annotator_file_names(annotators) -> dict[str, str]:
+    """One distinct, safe file name per annotator.
+
+    Characters a file name cannot safely hold become ``_``; a name that had any, or that
+    differs only in case from another (one file on macOS and Windows), also gets a short hash of
+    the full name, so "Jo Smith" and "Jo_Smith" never share a file.
+    """
+    import hashlib
+
+    safe = {who: "".join(ch if ch.isalnum() or ch in "._-@" else "_" for ch in who).lstrip(".") or "_" for who in annotators}
+    folded: dict[str, int] = {}
+    for name in safe.values():
+        folded[name.casefold()] = folded.get(name.casefold(), 0) + 1
+    out = {}
+    for who, name in safe.items():
+        if name != who or folded[name.casefold()] > 1:
+            name = f"{name}-{hashlib.sha256(who.encode('utf-8')).hexdigest()[:8]}"
+        out[who] = f"{name}.jsonl"
+    return out
+
+
 @click.command("pull")
 @click.option("--project", type=int, default=None, help="Rationale project id (printed by 'annotate push').")
 @click.option("--out", type=PathArg, required=True, help="Annotations JSONL, one row per rationale and annotator.")
@@ -306,10 +335,10 @@ def pull(project, out, taxonomy, per_annotator, from_export, method, home, url, 
         by: dict[str, list] = {}
         for r in rows:
             by.setdefault(r.annotator, []).append(r)
+        names = annotator_file_names(by)
         for who, rs in by.items():
-            safe = "".join(ch if ch.isalnum() or ch in "._-@" else "_" for ch in who)
-            write_jsonl(Path(per_annotator) / f"{safe}.jsonl", rs)
-            manifest.add_output(Path(per_annotator) / f"{safe}.jsonl")
+            write_jsonl(Path(per_annotator) / names[who], rs)
+            manifest.add_output(Path(per_annotator) / names[who])
     manifest.count(tasks=report.tasks, annotations=report.annotations, rows=report.rows,
                    unknown_values=sum(report.unknown_values.values()), mapped_merged=sum(report.mapped_merged.values()))
     manifest.write(manifest_path_for(out))

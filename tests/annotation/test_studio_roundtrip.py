@@ -238,3 +238,10 @@ def test_push_clis_write_their_records(studio, small_folder, tmp_path):
         manifest = json.loads(manifest_path_for(record).read_text())
         assert manifest["params"]["project"] == rec["project"]
         assert all(manifest["counts"][k] == v for k, v in counts.items())
+    # Without --out the record goes to the studio folder's pushes/, never into the current folder.
+    home = tmp_path / "studio-home"
+    res = CliRunner().invoke(annotate_group, ["review", "push", str(tmp_path / "tax")],
+                             env={**env, "MORALGAP_STUDIO_HOME": str(home)}, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    records = sorted((home / "pushes").glob("review-push-*.json"))
+    assert len(records) == 1 and json.loads(records[0].read_text())["kind"] == "review"
