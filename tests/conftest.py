@@ -8,6 +8,10 @@ skip with the reason when it is absent.
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -52,3 +56,43 @@ def embedder():
     from moralgap.taxonomy.embed import Embedder
 
     return Embedder()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def llama_server():
+    """llama-cpp-python's OpenAI-compatible server serving the SmolLM2 GGUF on 127.0.0.1, once per
+    test session (installs the cached wheel; set MORALGAP_BUILD_LLAMA=0 to skip instead)."""
+    from moralgap.alignment.backends.transformers_local import smollm2_gguf_path
+
+    try:
+        import llama_cpp.server  # noqa: F401
+    except ImportError:
+        if os.environ.get("MORALGAP_BUILD_LLAMA") == "0":
+            pytest.skip("llama-cpp-python is not installed and MORALGAP_BUILD_LLAMA=0")
+        subprocess.run(["bash", str(REPO / "scripts" / "llama_server_wheel.sh")], check=True)
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf_path()),
+                             "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
+                             "--n_threads", "2", "--logits_all", "true"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import httpx
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("llama-cpp-python server did not start")
+    yield f"http://127.0.0.1:{port}/v1"
+    proc.terminate()
+    proc.wait(timeout=30)

