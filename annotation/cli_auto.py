@@ -10,7 +10,9 @@ from moralgap.errors import InputError
 from moralgap.manifest import Manifest, manifest_path_for
 from moralgap.scale.engine import engine_options
 
-CHUNK = 2000
+# Rationales per progress update on one machine: small enough that a slow machine shows movement
+# every few seconds, large enough to keep embedding batches full.
+LOCAL_STEP = 250
 # On Ray each chunk is one job whose actors load their models first; larger chunks pay that once.
 RAY_CHUNK = 50_000
 
@@ -116,8 +118,10 @@ def auto_command(judgments, taxonomy, out, model, labels, expressions, decision,
     items = _judgments(judgments, skip_invalid, manifest)
     folder = _folder(taxonomy, manifest)
     eng = make_engine(engine, address=ray_address, workers=ray_workers)
+    click.echo(f"loading the {'trained' if model else 'zero-shot'} annotator for {len(items)} rationales "
+               f"({'model ' + str(model) if model else 'prototypes and thresholds from the taxonomy'})", err=True)
     scorer = _Scorer(folder, model, expressions, seed, manifest, engine=eng)
-    chunk = CHUNK if eng.name == "local" else RAY_CHUNK
+    chunk = LOCAL_STEP if eng.name == "local" else RAY_CHUNK
     if labels:
         from moralgap.annotation.labelled import read_labelled
 
@@ -137,8 +141,13 @@ def auto_command(judgments, taxonomy, out, model, labels, expressions, decision,
         n_values = 0
         with manifest.timed("annotate"):
             if decision == "tuned":
-                for start in range(0, len(todo), chunk):
-                    n_values += _write(sink, scorer, *scorer.scores(todo[start: start + chunk]))
+                from moralgap.progress import progress
+
+                with progress(total=len(todo), desc="annotating", unit="rationale") as bar:
+                    for start in range(0, len(todo), chunk):
+                        part = todo[start: start + chunk]
+                        n_values += _write(sink, scorer, *scorer.scores(part))
+                        bar.update(len(part))
             else:
                 # The cuts depend on the whole file, so every rationale is scored again on a
                 # resume (the embedding cache makes that cheap) and the cuts come out the same.
