@@ -25,6 +25,12 @@ class TaxonomyDir(click.ParamType):
             return p
         if p.is_file() and p.name == TAXONOMY_FILE:
             return p.parent
+        if not p.exists():
+            from .outputs import repair_interrupted_swap
+
+            # A run killed mid-swap leaves no folder, only its previous version beside it.
+            if repair_interrupted_swap(p):
+                return p
         if p.is_file():
             self.fail(f"{p} is not a taxonomy folder or its {TAXONOMY_FILE} (to start a taxonomy from a list of "
                       "values, use 'moralgap taxonomy import')", param, ctx)

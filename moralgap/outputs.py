@@ -161,6 +161,31 @@ def recover_leftovers(out: str | os.PathLike) -> list[str]:
     return done
 
 
+def repair_interrupted_swap(out: str | os.PathLike) -> bool:
+    """Put back a folder a killed swap left only as ``.old``; True when ``out`` exists afterwards.
+
+    For inputs that are checked before the output guard runs (a taxonomy folder named on the
+    command line). Takes the output's lock, so a swap in progress in another run is never undone.
+    """
+    out = Path(out)
+    if out.exists() or not out.parent.is_dir():
+        return out.exists()
+    pattern = _temp_pattern(out.name)
+    if not any(pattern.match(e.name) and e.name.endswith(".old") for e in out.parent.iterdir()):
+        return False
+    lock = OutputLock(out)
+    try:
+        lock.acquire()
+    except (BusyError, OSError):
+        return out.exists()
+    try:
+        for note in recover_leftovers(out):
+            log.warning("%s", note)
+    finally:
+        lock.release()
+    return out.exists()
+
+
 # -- checks -------------------------------------------------------------------------------------------
 def _same(a: Path, b: Path) -> bool:
     if os.path.realpath(a) == os.path.realpath(b):

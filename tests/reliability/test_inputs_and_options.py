@@ -1,0 +1,110 @@
+"""Line splitting, resuming into foreign files, strict JSON out, and absurd numeric options."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fault_server import FaultServer
+from kit import cli, one_error_line, snapshot, write_jsonl
+
+SEPARATORS = "\u2028\u2029\u0085"
+
+
+def _strict(text: str):
+    def refuse(name):
+        raise ValueError(f"non-standard JSON constant {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_unicode_line_separators_inside_strings_do_not_split_records(data, tmp_path):
+    rows = [dict(j, rationale=j["rationale"] + f" one{SEPARATORS}two") for j in json.loads("[" + ",".join(
+        data["judgments"].read_text().splitlines()) + "]")]
+    path = write_jsonl(tmp_path / "judgments.jsonl", rows)
+    assert len(path.read_text(encoding="utf-8").splitlines()) > len(rows)  # str.splitlines would cut them
+    out = tmp_path / "p.json"
+    r = cli("profiles", "build", "--values", data["values"], "--judgments", path, "--dilemmas", data["dilemmas"],
+            "--taxonomy", data["taxonomy"], "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert f"{len(rows)} read" in r.stderr
+
+
+def test_judge_resumes_a_file_whose_answers_hold_line_separators(tmp_path):
+    answer = f"Evaluation: ACCEPTABLE\nRationale: fine{SEPARATORS}really."
+    prompts = write_jsonl(tmp_path / "prompts.jsonl", [
+        {"custom_id": f"d{i}::vanilla::0000", "body": {"model": "m", "messages": [
+            {"role": "user", "content": f"Case {i}. ANSWER:<<{answer}>>" + (" FAULT:400:1" if i == 2 else "")}]}}
+        for i in range(4)])
+    out = tmp_path / "judged.jsonl"
+    with FaultServer() as server:
+        first = cli("judge", prompts, "--base-url", server.base_url, "--model", "m", "--out", out)
+        assert first.returncode == 2  # d2 failed with a client error; the rest are written
+        second = cli("judge", prompts, "--base-url", server.base_url, "--model", "m", "--out", out)
+    assert "cannot resume" not in second.stderr and "Traceback" not in second.stderr
+    rows = [json.loads(l) for l in out.read_bytes().decode().split("\n") if l]
+    assert len(rows) == 3 + (second.returncode == 0) and len({r["id"] for r in rows}) == len(rows)
+    assert all(SEPARATORS in r["raw"] for r in rows)
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00binary", b"[1, 2, 3]\n", b'{"no_id": 1}\n', b"plain text\n",
+                                     b'{"id": "x"}\nnot json at all'])
+def test_resuming_into_a_file_that_is_not_the_tools_own_output_is_one_line_and_leaves_it(tmp_path, content):
+    prompts = write_jsonl(tmp_path / "prompts.jsonl", [{"custom_id": "d1::vanilla::0000", "body": {
+        "model": "m", "messages": [{"role": "user", "content": "x"}]}}])
+    out = tmp_path / "foreign.jsonl"
+    out.write_bytes(content)
+    before = snapshot(tmp_path)
+    with FaultServer() as server:
+        line = one_error_line(cli("judge", prompts, "--base-url", server.base_url, "--model", "m", "--out", out))
+    assert "cannot resume" in line and "foreign.jsonl" in line
+    assert snapshot(tmp_path) == before
+
+
+def test_align_writes_strict_json_with_null_for_undefined_numbers(data, tmp_path):
+    model = write_jsonl(tmp_path / "model.jsonl", [
+        {"id": f"m{i}", "dilemma_id": "d1", "judge": "gpt", "verdict": "acceptable", "rationale": "ok", "condition": "vanilla"}
+        for i in range(3)])  # one dilemma: a correlation is undefined
+    r = cli("align", "--human", data["judgments"], "--model", model, "--out", tmp_path / "report")
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "report" / "metrics.json").read_text()
+    metrics = _strict(text)
+    assert "NaN" not in text and "null" in text and metrics["gap"]
+
+
+@pytest.mark.parametrize("args, named", [
+    (("align", "--human", "{j}", "--model", "{j}", "--out", "{t}/r", "--bins", "nan,1"), "--bins"),
+    (("align", "--human", "{j}", "--model", "{j}", "--out", "{t}/r", "--bins", "0.5,7"), "--bins"),
+    (("align", "--human", "{j}", "--model", "{j}", "--out", "{t}/r", "--bootstrap", "100000000"), "--bootstrap"),
+    (("taxonomy", "build", "{j}", "--out", "{t}/tax", "--context-weight", "nan"), "--context-weight"),
+    (("taxonomy", "build", "{j}", "--out", "{t}/tax", "--context-weight", "inf"), "--context-weight"),
+    (("profiles", "build", "--values", "{v}", "--judgments", "{j}", "--dilemmas", "{d}", "--taxonomy", "{x}",
+      "--out", "{t}/p.json", "--alpha", "nan"), "--alpha"),
+    (("dmp", "prompts", "--dilemmas", "{d}", "--profiles", "{t}/p.json", "--condition", "vanilla", "--out", "{t}/o.jsonl",
+      "--temperature", "inf"), "--temperature"),
+])
+def test_absurd_numeric_options_are_refused_naming_the_option(data, tmp_path, args, named):
+    fill = {"j": data["judgments"], "t": tmp_path, "v": data["values"], "d": data["dilemmas"], "x": data["taxonomy"]}
+    before = snapshot(tmp_path)
+    line = one_error_line(cli(*[a.format(**fill) for a in args], timeout=60))
+    assert named in line
+    assert snapshot(tmp_path) == before
+
+
+def test_training_with_no_positive_label_fails_clearly(data, tmp_path):
+    labels = write_jsonl(tmp_path / "labels.jsonl", [{"rationale_id": f"r{i}", "text": f"text {i}", "value_ids": []}
+                                                      for i in range(8)])
+    line = one_error_line(cli("annotate", "train", labels, "--taxonomy", data["dir"], "--out", tmp_path / "model"))
+    assert "no labelled rationale has any value" in line
+    assert not (tmp_path / "model").exists()
+
+
+def test_bootstrap_blocks_give_the_same_intervals_as_one_matrix(monkeypatch):
+    import numpy as np
+
+    from moralgap.alignment import bootstrap as bs
+
+    x = np.random.default_rng(0).random(257)
+    whole = bs.mean_ci(x, bs.rng(5, "bootstrap", "k").integers(0, 257, size=(2000, 257)))
+    monkeypatch.setattr(bs, "BLOCK_ENTRIES", 257 * 7)  # 7 rows per block
+    assert bs.mean_ci(x, bs.resample_index(257, 2000, 5, "k")) == whole
