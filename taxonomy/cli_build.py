@@ -130,6 +130,10 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
     click.echo(f"{out}: {st['n_values']} values from {st['n_expressions']} expressions "
                f"({st['n_distinct_expressions']} distinct) in {len(read.records)} rationales; "
                f"{st['rationale_coverage']:.0%} of rationales have a value, outlier rate {st['outlier_rate']:.1%}")
+    if n is not None and st["n_values"] < n:
+        # Issue 15: a request the data cannot meet is said, not silently shrunk.
+        click.echo(f"note: --n-values {n} cannot be met: these rationales support {st['n_values']} values "
+                   f"({st['n_distinct_expressions']} distinct expressions); the taxonomy has {st['n_values']}", err=True)
     if seeds:
         missing = st.get("seed_values_unsupported") or []
         click.echo(f"seed values matched: {st.get('seed_values_matched', 0)}/{len(seeds)}"
