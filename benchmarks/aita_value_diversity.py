@@ -202,7 +202,8 @@ def paired_rows(source: str, gap: dict) -> list[dict]:
     return rows
 
 
-def paper_way(folder, value_ids, humans, models, rationale_level, n_boot: int, seed: int, times: dict) -> tuple[list, list]:
+def paper_way(folder, value_ids, humans, models, rationale_level, n_boot: int, seed: int, times: dict,
+              out: str | None = None) -> tuple[list, list]:
     """Rationale-level annotation against expression-level coding, each counted two ways, paired by post."""
     from moralgap.annotation.expression_coding import ExpressionCoder
     from moralgap.diversity_gap import diversity_gap
@@ -211,6 +212,12 @@ def paper_way(folder, value_ids, humans, models, rationale_level, n_boot: int, s
     t = time.perf_counter()
     coding = ExpressionCoder(folder).code(humans + models)
     times["expression coding (both sides)"] = time.perf_counter() - t
+    if out:
+        from moralgap.io import write_jsonl
+
+        # With these and the values files above, `moralgap profiles diversity` gives the same figures.
+        write_jsonl(f"{out}/judgments.jsonl", humans + models)
+        write_jsonl(f"{out}/values_expressions.jsonl", coding.annotations)
     dilemma_of = {j.id: j.dilemma_id for j in humans + models}
     human_ids = {j.id for j in humans}
 
@@ -243,7 +250,7 @@ def main() -> None:
     ap.add_argument("--bootstrap", type=int, default=1000)
     ap.add_argument("--all-llm", action="store_true", help="Keep both gpt-4o BASIC rationales where a post has two.")
     ap.add_argument("--keep-case", action="store_true", help="Do not lower-case the gpt-4o rationales.")
-    ap.add_argument("--out", default=None, help="Also save the joint taxonomy and both values.jsonl files here.")
+    ap.add_argument("--out", default=None, help="Also save the joint taxonomy, the judgments and the values files here.")
     opts = ap.parse_args()
 
     from moralgap.annotation.auto import ZeroShotAnnotator
@@ -298,7 +305,8 @@ def main() -> None:
 
     print("the paper's way: one value per expression against rationale-level annotation, paired by post "
           f"(95% basic bootstrap, {opts.bootstrap} resamples; difference = human - gpt-4o)")
-    rows, _ = paper_way(folder, value_ids, humans, models, human_ann + model_ann, opts.bootstrap, opts.seed, times)
+    rows, _ = paper_way(folder, value_ids, humans, models, human_ann + model_ann, opts.bootstrap, opts.seed, times,
+                        opts.out)
     print_table(rows, list(rows[0]), name="paired")
     print()
     print(PAPER)
