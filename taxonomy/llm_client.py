@@ -48,6 +48,8 @@ _SECTION = "=== "
 # Refusals that no retry and no other item will get past (bad key, wrong URL or model, a
 # response_format the server does not take); a 400 may be one long rationale and is not here.
 _CONFIG_STATUS = re.compile(r"HTTP (401|403|404|422) from")
+# With no answer yet, this many failed requests in a row stop the run.
+FAIL_FAST_AFTER = 3
 
 
 class ReplayMissingError(MoralgapError):
@@ -191,7 +193,7 @@ class LLMCache:
                 row = json.loads(line)
             except json.JSONDecodeError:
                 raise InputError(self.path, "malformed JSON line in the LLM cache", line=number) from None
-            self.rows.setdefault(row["key"], row)
+            self.rows.setdefault(row["key"], _slim(row))
 
     def get(self, key: str) -> Optional[dict]:
         return self.rows.get(key)
@@ -202,7 +204,7 @@ class LLMCache:
         if row["key"] in self.rows:
             return
         self._appender.write(row)
-        self.rows[row["key"]] = row
+        self.rows[row["key"]] = _slim(row)
 
     def close(self) -> None:
         if self._appender is not None:
@@ -211,6 +213,12 @@ class LLMCache:
         if self._lock_fh is not None:
             self._lock_fh.close()
             self._lock_fh = None
+
+
+def _slim(row: dict) -> dict:
+    # The request body (the whole rationale and prompt) stays on disk only: a cache of tens of
+    # thousands of rationales would otherwise be held twice in memory.
+    return {k: v for k, v in row.items() if k != "request"}
 
 
 # -- the client ------------------------------------------------------------------------------
@@ -334,12 +342,14 @@ class StructuredLLM:
         # for the first rather than asking again, so the cache holds one answer per key.
         inflight: dict[str, asyncio.Future] = {}
         missing: list[str] = []
+        run_state = {"answered": 0, "failed": 0}
         gate = asyncio.Semaphore(s.concurrency)
 
         async def fetch(item_id: str, body: dict, key: str, attempt: int) -> dict:
             row = self.cache.get(key)
             if row is not None:
                 self.stats["cache_hits"] += 1
+                run_state["answered"] += 1
                 return row
             if key in inflight:
                 return await asyncio.shield(inflight[key])
@@ -357,12 +367,16 @@ class StructuredLLM:
                        "answer": done.text, "finish_reason": done.finish_reason,
                        "usage": {"prompt_tokens": done.prompt_tokens, "completion_tokens": done.completion_tokens}}
                 self.cache.put(row)
+                run_state["answered"] += 1
                 fut.set_result(row)
                 return row
             except BaseException as exc:
-                fut.set_exception(exc)
-                # Nobody else may be waiting; keep asyncio from warning about an unread exception.
-                fut.exception()
+                if isinstance(exc, asyncio.CancelledError):
+                    fut.cancel()
+                else:
+                    fut.set_exception(exc)
+                    # Nobody else may be waiting; keep asyncio from warning about an unread exception.
+                    fut.exception()
                 raise
             finally:
                 inflight.pop(key, None)
@@ -386,6 +400,14 @@ class StructuredLLM:
                             # Every other request would be refused the same way: stop now.
                             raise ConfigError(f"the LLM server refused the request: {exc}") from None
                         self.stats["http_failures"] += 1
+                        run_state["failed"] += 1
+                        if not run_state["answered"] and run_state["failed"] >= FAIL_FAST_AFTER:
+                            # Nothing has worked yet (a 500 for a response_format the server cannot
+                            # handle, a server that is down): stop rather than fail every item.
+                            # Answers already cached stay; a rerun resumes.
+                            raise ConfigError(
+                                f"the first {run_state['failed']} LLM requests all failed (last: {exc}); check "
+                                f"--llm-base-url, --llm-model and --llm-structured ({s.structured})") from None
                         out.error = f"request failed: {exc}"
                         break
                     try:
@@ -404,8 +426,15 @@ class StructuredLLM:
 
         self.stats["items"] += len(items)
         bar = progress(total=len(items), desc=desc, unit="request")
+        tasks = [asyncio.ensure_future(one(i, f, bar)) for i, f in items]
         try:
-            results = await asyncio.gather(*(one(i, f, bar) for i, f in items))
+            results = await asyncio.gather(*tasks)
+        except BaseException:
+            # One item stopped the run (a refused request): stop the others before the clients close.
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         finally:
             bar.close()
             if backend is not None:

@@ -194,3 +194,20 @@ def test_resume_after_kill_loses_and_duplicates_no_cache_entry(tmp_path, llama_s
 def _cache_rows_tolerant(path: Path) -> list[dict]:
     data = path.read_bytes()
     return [json.loads(l) for l in data[: data.rfind(b"\n") + 1].decode().splitlines()]
+
+
+def test_a_server_that_refuses_stops_the_run_with_a_clear_error(tmp_path, llama_server, rationales):
+    from moralgap.errors import ConfigError
+
+    # A wrong path: the real server answers 404, which no retry and no other rationale gets past.
+    wrong = LLMSettings(model="smollm2", base_url=llama_server.replace("/v1", "/nowhere/v1"), structured="json_object")
+    with pytest.raises(ConfigError, match="refused the request: HTTP 404"):
+        LLMExtractor(StructuredLLM(wrong, tmp_path / "a.jsonl")).extract(rationales[:4])
+    # llama-cpp-python's server fails on the OpenAI json_schema form (HTTP 500 for every request):
+    # the run stops after the first few failures instead of failing every rationale.
+    unsupported = LLMSettings(model="smollm2", base_url=llama_server, structured="json_schema", http_retries=0,
+                              concurrency=1)
+    ex = LLMExtractor(StructuredLLM(unsupported, tmp_path / "b.jsonl"))
+    with pytest.raises(ConfigError, match="first 3 LLM requests all failed.*--llm-structured"):
+        ex.extract(rationales[:6])
+    assert ex.client.stats["http_failures"] == 3 and not (tmp_path / "b.jsonl").read_text()
