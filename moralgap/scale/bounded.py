@@ -11,8 +11,9 @@ distinct forms still grows with the corpus. So:
    grows with its mentions: Efraimidis-Spirakis keys ``log(u) / count``), and fit the taxonomy on
    the mentions of those forms only.
 4. Every other form is embedded (in chunks, through the embedding cache) and assigned with the
-   rule ``taxonomy update`` uses: the nearest active value's centroid when the cosine similarity
-   reaches the build's own outlier threshold, never below ``update.MIN_THRESHOLD``.
+   rule ``taxonomy update`` uses (:meth:`TaxonomyUpdater.assign`): the nearest active value's
+   centroid when the cosine similarity reaches the build's own outlier threshold, never below
+   ``update.MIN_THRESHOLD``.
 5. Value sizes are recounted over every mention; names, definitions, exemplars and centroids
    are the fitted ones.
 
@@ -89,7 +90,12 @@ def fit_bounded(builder, expressions: Sequence[Expression], texts: dict[str, str
     for e in result.expressions:
         value_of.setdefault(key_of(e), (e.value_id, e.similarity))
     rest = [k for k in keys if k not in in_fit]
-    assigned = _assign_rest(builder, result.folder, rest)
+    rep: dict[str, Expression] = {}
+    for e in expressions:
+        if _clusterable(e):
+            rep.setdefault(key_of(e), e)
+    assigned = _assign_rest(builder, result.folder, rest, {k: rep[k] for k in rest})
+    del rep
     value_of.update(assigned)
 
     out: list[Expression] = []
@@ -124,20 +130,20 @@ def fit_bounded(builder, expressions: Sequence[Expression], texts: dict[str, str
     return result, record
 
 
-def _assign_rest(builder, folder, rest: list[str]) -> dict[str, tuple[str | None, float | None]]:
-    """The ``taxonomy update`` rule for forms outside the fit sample, one chunk of vectors at a time."""
-    from moralgap.taxonomy.update import MIN_THRESHOLD, value_thresholds
+def _assign_rest(builder, folder, rest: list[str], rep: dict[str, Expression]) -> dict[str, tuple[str | None, float | None]]:
+    """``taxonomy update``'s rule (:meth:`TaxonomyUpdater.assign`) for forms outside the fit sample.
 
-    ids, cents = folder.centroid_matrix()
+    One mention stands for each form (every mention of a form shares its vector), and vectors
+    are held one chunk at a time.
+    """
+    from moralgap.taxonomy.update import TaxonomyUpdater
+
+    updater = TaxonomyUpdater(seed=builder.seed)
     out: dict[str, tuple[str | None, float | None]] = {}
-    if not ids:
-        return {k: (None, None) for k in rest}
-    thr = value_thresholds(folder, ids, percentile=None, min_members=5, floor=MIN_THRESHOLD)
     for start in range(0, len(rest), ASSIGN_CHUNK):
         chunk = rest[start: start + ASSIGN_CHUNK]
-        sims = builder.embedder.encode(chunk, desc="embedding forms outside the fit sample") @ cents.T
-        nearest = np.argmax(sims, axis=1)
-        best = sims[np.arange(len(chunk)), nearest]
-        for k, c, s in zip(chunk, nearest, best):
-            out[k] = (ids[c], round(float(s), 4)) if s >= thr[c] else (None, None)
+        vectors = builder.embedder.encode(chunk, desc="embedding forms outside the fit sample")
+        ids, column, sim, _ = updater.assign(folder, [rep[k] for k in chunk], vectors, kept=[])
+        for k, c, s in zip(chunk, column, sim):
+            out[k] = (ids[c], round(float(s), 4)) if c >= 0 else (None, None)
     return out
