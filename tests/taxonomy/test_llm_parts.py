@@ -2,7 +2,7 @@
 rules, the cache's crash recovery and lock, and the CLI's refusals. Server tests are in
 test_llm_server.py."""
 import json
-import os
+from importlib import resources
 
 import pytest
 
@@ -26,8 +26,7 @@ def test_shipped_templates_render_and_hash_their_text_and_schema(tmp_path):
     assert n.schema["required"] == ["is_value", "name", "definition", "reason"] and n.sha256 != t.sha256
     # A copy hashes the same; one changed schema keyword changes the hash (and so every cache key).
     for f in ("extract_values.txt", "extract_values.schema.json"):
-        (tmp_path / f).write_bytes(PromptTemplate.load.__globals__["resources"].files(
-            "moralgap.taxonomy.resources").joinpath("prompts", f).read_bytes())
+        (tmp_path / f).write_bytes(resources.files("moralgap.taxonomy.resources").joinpath("prompts", f).read_bytes())
     assert PromptTemplate.load("extract_values", tmp_path).sha256 == t.sha256
     schema = json.loads((tmp_path / "extract_values.schema.json").read_text())
     schema["properties"]["expressions"]["maxItems"] = 3
@@ -174,8 +173,12 @@ def test_settings_and_cli_refuse_what_cannot_work(tmp_path, sample_dir):
     assert not (tmp_path / "t").exists()
 
 
-def test_namer_and_extractor_name_the_model():
-    client = StructuredLLM(LLMSettings(model="qwen2.5-7b"), "/nonexistent/cache.jsonl")
+def test_namer_and_extractor_name_the_model_and_describe_no_secret(monkeypatch):
+    monkeypatch.setenv("MG_TEST_KEY", "sk-unit-secret-77")
+    settings = LLMSettings(model="qwen2.5-7b", base_url="http://127.0.0.1:8000/v1", api_key_env="MG_TEST_KEY")
+    client = StructuredLLM(settings, "/nonexistent/cache.jsonl")
     assert LLMNamer(client).name == "llm:qwen2.5-7b" and LLMExtractor(client).name == "llm:qwen2.5-7b"
-    assert "key" not in json.dumps(client.describe()).replace("api_key_env", "")
-    assert os.environ.get("MORALGAP_PROGRESS") == "0"
+    described = client.describe()
+    assert described["model"] == "qwen2.5-7b" and described["base_url"] == "http://127.0.0.1:8000/v1"
+    assert "sk-unit-secret-77" not in json.dumps(described)
+    assert StructuredLLM(settings, "/nonexistent/cache.jsonl", replay=True).describe()["base_url"] is None
