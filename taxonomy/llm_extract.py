@@ -36,9 +36,20 @@ def locate(text: str, quote: str, taken: set[tuple[int, int]]) -> Optional[tuple
     """Character offsets of ``quote`` in ``text``, skipping spans already used, or ``None``.
 
     Exact match first; then the same words ignoring case, curly versus straight quotes and
-    runs of spaces, since models often re-case or re-space what they copy.
+    runs of spaces, since models often re-case or re-space what they copy; then both again
+    without a trailing full stop or other end punctuation.
     """
     q = quote.strip().strip("\"'\u201c\u201d\u2018\u2019").strip()
+    if not q:
+        return None
+    found = _find(text, q, taken)
+    if found is None and q.rstrip(".,;:!?\u2026") != q:
+        # Models often end a copied phrase with a full stop the comment does not have there.
+        found = _find(text, q.rstrip(".,;:!?\u2026").rstrip(), taken)
+    return found
+
+
+def _find(text: str, q: str, taken: set[tuple[int, int]]) -> Optional[tuple[int, int]]:
     if not q:
         return None
     start = text.find(q)

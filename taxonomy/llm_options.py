@@ -83,7 +83,12 @@ class LLMParts:
                                temperature=opts["llm_temperature"], max_tokens=opts["llm_max_tokens"],
                                max_attempts=opts["llm_max_attempts"], concurrency=opts["llm_concurrency"],
                                timeout_s=opts["llm_timeout"], api_key_env=opts["llm_api_key_env"], seed=seed)
-        cache = opts["llm_cache"] or default_cache_path(out)
+        cache = Path(opts["llm_cache"] or default_cache_path(out))
+        if cache.resolve().is_relative_to(out.resolve()):
+            # The build swaps its output folder in whole, which would delete the cache with it.
+            raise ConfigError(f"--llm-cache {cache} lies inside --out {out}, which the build replaces; keep it outside")
+        if opts["llm_replay"] and not cache.is_file():
+            raise ConfigError(f"--llm-replay needs an existing LLM cache; {cache} does not exist (see --llm-cache)")
         parts.client = StructuredLLM(settings, cache, replay=bool(opts["llm_replay"]))
         folder = opts["llm_prompts"]
         if opts["extractor"] == "llm":

@@ -73,6 +73,8 @@ def test_quotes_are_found_exactly_or_loosely_and_never_invented():
     start = text.index("you \u2019d")
     assert locate(text, "you 'd lied", set()) == (start, start + 11)  # curly versus straight quote
     assert locate(text, "honesty matters", set()) is None
+    assert locate(text, "lied to her twice!", set()) == (text.index("lied to her twice"), len(text) - 1)
+    assert locate(text, "lied to him.", set()) is None
     assert normal_form("  Respect for  PRIVACY. ") == "respect for privacy"
 
 
@@ -170,7 +172,14 @@ def test_settings_and_cli_refuse_what_cannot_work(tmp_path, sample_dir):
     assert res.exit_code != 0 and "--llm-model" in str(res.exception or res.output)
     res = runner.invoke(build, [str(sample_dir / "judgments.jsonl"), "--out", str(tmp_path / "t"), "--llm-replay"])
     assert res.exit_code != 0 and "--llm-replay needs" in str(res.exception or res.output)
-    assert not (tmp_path / "t").exists()
+    out = tmp_path / "t"
+    res = runner.invoke(build, [str(sample_dir / "judgments.jsonl"), "--out", str(out), "--namer", "llm",
+                                "--llm-model", "m", "--llm-cache", str(out / "cache.jsonl")])
+    assert res.exit_code != 0 and "lies inside --out" in str(res.exception)
+    res = runner.invoke(build, [str(sample_dir / "judgments.jsonl"), "--out", str(out), "--namer", "llm",
+                                "--llm-model", "m", "--llm-replay"])
+    assert res.exit_code != 0 and "t.llm-cache.jsonl does not exist" in str(res.exception)
+    assert not out.exists()
 
 
 def test_namer_and_extractor_name_the_model_and_describe_no_secret(monkeypatch):
