@@ -19,17 +19,21 @@ best probability among its extracted value expressions whose nearest value it is
 from __future__ import annotations
 
 import logging
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from moralgap.errors import InputError
-from moralgap.records import ValueAnnotation
+from moralgap.io import read_json, write_json
+from moralgap.records import Judgment, ValueAnnotation
 from moralgap.seeding import DEFAULT_SEED, rng
 from moralgap.taxonomy.cluster import unit_rows
 
+from .base import Annotator, with_rationale
 from .classifier import annotations_from_scores
 from .thresholds import per_value_report, tune_thresholds
 
@@ -55,7 +59,13 @@ class _Calibration:
         return 1.0 / (1.0 + np.exp(-np.clip(self.slope * z + self.bias, -40, 40)))
 
 
-class ZeroShotAnnotator:
+FORMAT = "moralgap-zero-shot-annotator"
+FORMAT_VERSION = 1
+META_FILE = "annotator.json"
+ARRAYS_FILE = "prototypes.npz"
+
+
+class ZeroShotAnnotator(Annotator):
     """Value annotation from the taxonomy alone; ``fit`` builds prototypes and thresholds.
 
     ``extractor`` is anything with ``extract(judgments) -> list[Expression]``; ``None`` loads
@@ -123,7 +133,23 @@ class ZeroShotAnnotator:
                 owner.append(j)
         return texts, owner
 
-    def fit(self) -> "ZeroShotAnnotator":
+    source = "auto"
+
+    @property
+    def is_fitted(self) -> bool:
+        return self.prototypes is not None and self.thresholds is not None
+
+    def fit(self, texts: Sequence[str] | None = None, labels: np.ndarray | None = None) -> "ZeroShotAnnotator":
+        """Prototypes and thresholds from the taxonomy's own texts; with ``texts`` and ``labels``
+        (a bool matrix over ``value_ids``), the thresholds are then re-tuned on those labels."""
+        self._fit_taxonomy()
+        if labels is not None:
+            if texts is None:
+                raise InputError(None, "labels without texts: give the texts the labels belong to", field="texts")
+            self.calibrate(self.score(texts), labels)
+        return self
+
+    def _fit_taxonomy(self) -> None:
         comp_texts, comp_owner = self._components()
         comp_vecs = self.embedder.encode(comp_texts, desc="embedding value prototypes")
         n_values = len(self.value_ids)
@@ -162,7 +188,6 @@ class ZeroShotAnnotator:
         else:
             # Nothing to contrast a lone value with: accept what scores above the midpoint.
             self.thresholds = np.full(n_values, 0.5)
-        return self
 
     def _fit_calibration(self, z: np.ndarray, truth: np.ndarray) -> _Calibration:
         if truth.shape[0] == 0 or truth.shape[1] < 2:
@@ -173,8 +198,7 @@ class ZeroShotAnnotator:
         return _Calibration(float(lr.coef_[0, 0]), float(lr.intercept_[0]), int(truth.shape[0]))
 
     def _check_fitted(self) -> None:
-        if self.prototypes is None:
-            self.fit()
+        self.check_fitted()
 
     # --- scoring ----------------------------------------------------------------------------
     def text_scores(self, texts: Sequence[str]) -> np.ndarray:
@@ -218,9 +242,66 @@ class ZeroShotAnnotator:
         self.threshold_source = "labels"
         return per_value_report(scores >= self.thresholds, labels, self.value_ids, self.thresholds)
 
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        """Scores of plain texts (whole text and, with an extractor, its value expressions)."""
+        self._check_fitted()
+        items = [Judgment(id=f"t{i}", dilemma_id="-", rationale=t) for i, t in enumerate(texts)]
+        out = np.zeros((len(items), len(self.value_ids)))
+        ids, scores = self.score_judgments(items)
+        if ids:
+            out[[int(i[1:]) for i in ids]] = scores
+        return out
+
     def annotate(self, judgments) -> list[ValueAnnotation]:
-        ids, scores = self.score_judgments(judgments)
+        ids, scores = self.score_judgments(with_rationale(judgments))
         return self.annotations(ids, scores)
+
+    # --- persistence ------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """Prototypes, thresholds and calibration; the taxonomy folder itself is not copied."""
+        self._check_fitted()
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        np.savez(out / ARRAYS_FILE, prototypes=self.prototypes, thresholds=self.thresholds)
+        cal = self.calibration
+        write_json(out / META_FILE, {
+            "format": FORMAT, "format_version": FORMAT_VERSION,
+            "taxonomy_name": self.taxonomy.name, "taxonomy_version": self.taxonomy.version, "value_ids": self.value_ids,
+            "embedding_model": self.embedder.model_name, "embedding_fingerprint": self.embedder.fingerprint,
+            "calibration": {"slope": cal.slope, "bias": cal.bias, "n_items": cal.n_items},
+            "threshold_source": self.threshold_source, "max_expressions_per_value": self.max_expressions_per_value,
+            "seed": self.seed,
+        })  # last: a folder with annotator.json is complete
+        return out
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, folder, *, embedder=None, extractor=None) -> "ZeroShotAnnotator":
+        """Read a saved annotator for the taxonomy ``folder`` it was fitted on (refused for another)."""
+        meta_path = Path(path) / META_FILE
+        meta = read_json(meta_path)
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise InputError(meta_path, f"not a moralgap zero-shot annotator (expected format {FORMAT!r})", field="format")
+        if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+            raise InputError(meta_path, f"annotator format {meta['format_version']} is newer than this moralgap reads: "
+                                        "upgrade moralgap", field="format_version")
+        ann = cls(folder, embedder=embedder, extractor=extractor, seed=int(meta.get("seed", DEFAULT_SEED)),
+                  max_expressions_per_value=int(meta.get("max_expressions_per_value", 30)))
+        tax = ann.taxonomy
+        if (meta.get("taxonomy_name"), meta.get("taxonomy_version"), meta.get("value_ids")) != (tax.name, tax.version, ann.value_ids):
+            raise InputError(meta_path, f"fitted on taxonomy {meta.get('taxonomy_name')!r} v{meta.get('taxonomy_version')}, "
+                                        f"not {tax.name!r} v{tax.version}: fit it again", field="taxonomy_version")
+        if meta.get("embedding_fingerprint") != ann.embedder.fingerprint:
+            raise InputError(meta_path, "the embedding model found now differs from the one the annotator was fitted "
+                                        "with (fingerprint mismatch)", field="embedding_fingerprint")
+        try:
+            with np.load(Path(path) / ARRAYS_FILE, allow_pickle=False) as z:
+                ann.prototypes, ann.thresholds = z["prototypes"], z["thresholds"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(Path(path) / ARRAYS_FILE, f"cannot read the annotator's arrays ({exc})") from None
+        cal = meta["calibration"]
+        ann.calibration = _Calibration(float(cal["slope"]), float(cal["bias"]), int(cal["n_items"]))
+        ann.threshold_source = meta.get("threshold_source", "exemplars")
+        return ann
 
     def annotations(self, ids: Sequence[str], scores: np.ndarray) -> list[ValueAnnotation]:
         self._check_fitted()

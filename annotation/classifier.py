@@ -30,6 +30,7 @@ from moralgap.io import atomic_open, read_json, write_json
 from moralgap.records import Taxonomy, ValueAnnotation
 from moralgap.seeding import DEFAULT_SEED, rng
 
+from .base import Annotator, with_rationale
 from .expected_f1 import batch_thresholds, fit_calibration
 from .thresholds import per_value_report, tune_thresholds
 
@@ -133,7 +134,7 @@ class ClassifierSettings:
 
 
 @dataclass
-class ValueClassifier:
+class ValueClassifier(Annotator):
     """Fit on texts and a bool label matrix over ``value_ids``; score, threshold, save, load."""
 
     value_ids: list[str]
@@ -280,9 +281,25 @@ class ValueClassifier:
         return self._combine(self.members, self._features(hold_texts)), Y[hold]
 
     # --- prediction -------------------------------------------------------------------------
+    source = "classifier"
+
+    @property
+    def is_fitted(self) -> bool:
+        return bool(self.members) and self.thresholds is not None
+
     def _check_fitted(self) -> None:
-        if not self.members or self.thresholds is None:
-            raise InputError(None, "the classifier is not trained: call fit() or load a saved model")
+        self.check_fitted()
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        """Value probabilities; a blank text names no value, so its row is zero (not the model's prior)."""
+        texts = list(texts)
+        out = np.zeros((len(texts), len(self.value_ids)))
+        keep = [i for i, t in enumerate(texts) if (t or "").strip()]
+        if keep:
+            out[keep] = self.predict_scores([texts[i] for i in keep])
+        else:
+            self._check_fitted()
+        return out
 
     def predict_scores(self, texts: Sequence[str]) -> np.ndarray:
         self._check_fitted()
@@ -311,8 +328,14 @@ class ValueClassifier:
         scores = self.predict_scores(texts)
         return scores >= self.decision_thresholds(scores, decision)
 
-    def annotate(self, ids: Sequence[str], texts: Sequence[str], *, source: str = "classifier",
+    def annotate(self, judgments, texts: Sequence[str] | None = None, *, source: str = "classifier",
                  decision: str = "tuned") -> list[ValueAnnotation]:
+        """Annotate judgments (those with a rationale), or ``ids`` with their ``texts``."""
+        if texts is None:
+            items = with_rationale(judgments)
+            ids, texts = [j.id for j in items], [j.rationale for j in items]
+        else:
+            ids = list(judgments)
         scores = self.predict_scores(texts)
         return annotations_from_scores(ids, scores, self.decision_thresholds(scores, decision), self.value_ids,
                                        source=source, taxonomy_version=self.taxonomy_version)

@@ -24,8 +24,14 @@ from typing import Sequence
 import numpy as np
 
 from moralgap.errors import InputError
-from moralgap.io import iter_raw_rows, read_json
+from moralgap.io import iter_raw_rows, read_json, write_json
 from moralgap.records import ValueAnnotation
+
+from .base import Annotator, with_rationale
+
+FORMAT = "moralgap-lexicon-annotator"
+FORMAT_VERSION = 1
+META_FILE = "lexicon_annotator.json"
 
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
@@ -178,13 +184,44 @@ def load_mapping(path: str | os.PathLike, lexicon: MoralLexicon, known_values: s
     return out
 
 
-class LexiconAnnotator:
+class LexiconAnnotator(Annotator):
+    """A Moral Foundations dictionary as an annotator: nothing to learn, so it is fitted as built.
+
+    ``value_ids`` are the lexicon's categories, or the taxonomy values they map to with ``mapping``.
+    """
+
     def __init__(self, lexicon: MoralLexicon, *, min_hits: int = 1, mapping: dict[str, list[str]] | None = None,
                  taxonomy_version: int | None = None):
         self.lexicon = lexicon
         self.min_hits = min_hits
         self.mapping = mapping
         self.taxonomy_version = taxonomy_version
+        cats = lexicon.categories
+        self.value_ids = list(dict.fromkeys(v for c in cats for v in mapping.get(c, []))) if mapping is not None else list(cats)
+
+    @property
+    def source(self) -> str:
+        return f"lexicon:{self.lexicon.name}"
+
+    @property
+    def is_fitted(self) -> bool:
+        return True
+
+    def fit(self, texts: Sequence[str] | None = None, labels: np.ndarray | None = None) -> "LexiconAnnotator":
+        """A dictionary learns nothing from data; kept so the three annotators are used alike."""
+        return self
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        """Per value: the category score (matches per word; eMFD: mean probability), the best of
+        the categories mapped onto it."""
+        col = {v: k for k, v in enumerate(self.value_ids)}
+        out = np.zeros((len(texts), len(self.value_ids)))
+        for i, text in enumerate(texts):
+            scores, _ = self.category_scores(text)
+            for j, cat in enumerate(self.lexicon.categories):
+                for v in (self.mapping.get(cat, []) if self.mapping is not None else [cat]):
+                    out[i, col[v]] = max(out[i, col[v]], float(scores[j]))
+        return out
 
     def category_scores(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(scores, assigned) over the lexicon's categories."""
@@ -219,5 +256,36 @@ class LexiconAnnotator:
         return out
 
     def annotate(self, judgments) -> list[ValueAnnotation]:
-        items = [j for j in judgments if (j.rationale or "").strip()]
+        items = with_rationale(judgments)
         return self.annotate_texts([j.id for j in items], [j.rationale for j in items])
+
+    # --- persistence ------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """The dictionary itself (entries and weights), the rule's settings and the mapping, as JSON."""
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        lex = self.lexicon
+        write_json(out / META_FILE, {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "name": lex.name, "kind": lex.kind,
+            "categories": lex.categories, "min_hits": self.min_hits, "mapping": self.mapping,
+            "taxonomy_version": self.taxonomy_version,
+            "exact": [[list(k), v.tolist()] for k, v in lex.exact.items()],
+            "prefixes": [[k, v.tolist()] for k, v in lex.prefixes.items()],
+            "base_rate": None if lex.base_rate is None else lex.base_rate.tolist(),
+        })
+        return out
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "LexiconAnnotator":
+        meta_path = Path(path) / META_FILE
+        meta = read_json(meta_path)
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise InputError(meta_path, f"not a moralgap lexicon annotator (expected format {FORMAT!r})", field="format")
+        if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+            raise InputError(meta_path, f"format {meta['format_version']} is newer than this moralgap reads: upgrade moralgap",
+                             field="format_version")
+        lex = MoralLexicon(meta["name"], list(meta["categories"]), meta["kind"],
+                           exact={tuple(k): np.asarray(v, dtype=float) for k, v in meta["exact"]},
+                           prefixes={k: np.asarray(v, dtype=float) for k, v in meta["prefixes"]},
+                           base_rate=None if meta.get("base_rate") is None else np.asarray(meta["base_rate"], dtype=float))
+        return cls(lex, min_hits=int(meta["min_hits"]), mapping=meta.get("mapping"), taxonomy_version=meta.get("taxonomy_version"))
