@@ -243,6 +243,41 @@ def paper_way(folder, value_ids, humans, models, rationale_level, n_boot: int, s
     return rows, gaps
 
 
+def seed_spread(seeds: list[int], humans, models, n_values: int, n_boot: int, taxonomy_from: str, times: dict) -> list[dict]:
+    """The expression-level comparison on taxonomies built with other seeds.
+
+    The bootstrap interval holds the taxonomy fixed: it says how much the figures move with other
+    posts, not with another induction of the values. This shows the second source of variation.
+    """
+    from moralgap.annotation.expression_coding import ExpressionCoder
+    from moralgap.diversity_gap import diversity_gap
+    from moralgap.taxonomy.build import TaxonomyBuilder
+    from moralgap.value_mentions import MentionMatrix
+
+    rows = []
+    dilemma_of = {j.id: j.dilemma_id for j in humans + models}
+    human_ids = {j.id for j in humans}
+    t = time.perf_counter()
+    for seed in seeds:
+        folder = TaxonomyBuilder(n_values, seed=seed).fit(humans + models if taxonomy_from == "both" else humans).folder
+        ids = [v.id for v in folder.taxonomy.active_values()]
+        anns = ExpressionCoder(folder).code(humans + models).annotations
+        sides = [MentionMatrix.from_annotations([a for a in anns if (a.rationale_id in human_ids) == h], dilemma_of, ids)
+                 for h in (True, False)]
+        g = diversity_gap(*sides, labels=SIDES, counting="mentions", k=K_TOP, n_resamples=n_boot, seed=seed, key="seeds")
+        sh, sm, d = g["sides"][SIDES[0]], g["sides"][SIDES[1]], g["difference"]
+        rows.append({"taxonomy seed": seed, "values": len(ids), "human top-10": sh["pooled"][f"top_{K_TOP}_share"]["value"],
+                     "gpt-4o top-10": sm["pooled"][f"top_{K_TOP}_share"]["value"],
+                     "human - gpt-4o top-10 [95% CI]": _ci(d["pooled"][f"top_{K_TOP}_share"]),
+                     "human entropy": sh["pooled"]["normalised_entropy"]["value"],
+                     "gpt-4o entropy": sm["pooled"]["normalised_entropy"]["value"],
+                     "human - gpt-4o entropy [95% CI]": _ci(d["pooled"]["normalised_entropy"]),
+                     "values per rationale (human / gpt-4o)": f"{sh['values_per_rationale']['mean']['value']:.2f} / "
+                                                              f"{sm['values_per_rationale']['mean']['value']:.2f}"})
+    times["other taxonomy seeds"] = time.perf_counter() - t
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n-values", type=int, default=60)
@@ -251,6 +286,12 @@ def main() -> None:
     ap.add_argument("--all-llm", action="store_true", help="Keep both gpt-4o BASIC rationales where a post has two.")
     ap.add_argument("--keep-case", action="store_true", help="Do not lower-case the gpt-4o rationales.")
     ap.add_argument("--out", default=None, help="Also save the joint taxonomy, the judgments and the values files here.")
+    ap.add_argument("--seeds", default="",
+                    help="Comma-separated taxonomy seeds: redo the expression-level comparison on a taxonomy built "
+                         "with each (how much the figures depend on the induction, which the bootstrap holds fixed).")
+    ap.add_argument("--taxonomy-from", choices=("both", "human"), default="both",
+                    help="Build the taxonomy from both sides (default) or from the human comments only; gpt-4o's "
+                         "expressions are then coded by nearest value, as new rationales are. Saved separately.")
     opts = ap.parse_args()
 
     from moralgap.annotation.auto import ZeroShotAnnotator
@@ -260,8 +301,9 @@ def main() -> None:
     times: dict[str, float] = {}
     humans, models = load_pairs(opts.all_llm, opts.keep_case)
     t = time.perf_counter()
-    result = TaxonomyBuilder(opts.n_values, seed=opts.seed).fit(humans + models)
-    times["taxonomy build (both sides)"] = time.perf_counter() - t
+    induce_on = humans + models if opts.taxonomy_from == "both" else humans
+    result = TaxonomyBuilder(opts.n_values, seed=opts.seed).fit(induce_on)
+    times[f"taxonomy build ({opts.taxonomy_from})"] = time.perf_counter() - t
     folder = result.folder
     value_ids = [v.id for v in folder.taxonomy.active_values()]
 
@@ -286,13 +328,15 @@ def main() -> None:
     print(f"aita_boraske: {len(humans)} posts with a plain gpt-4o rationale; {len(humans)} human top comments, "
           f"{len(models)} gpt-4o BASIC rationales ({'all' if opts.all_llm else 'one per post'}"
           f"{', original case' if opts.keep_case else ', lower-cased like the human side'})")
-    print(f"one taxonomy built from both sides together: {len(value_ids)} values from {len(folder.expressions)} "
+    built_from = "both sides together" if opts.taxonomy_from == "both" else "the human comments only"
+    print(f"one taxonomy built from {built_from}: {len(value_ids)} values from {len(folder.expressions)} "
           f"expressions; entropy normalised by log({len(value_ids)}); 95% CIs: basic bootstrap, "
           f"{opts.bootstrap} resamples of posts\n")
     main_table = []
-    for title, name, source, ids_values in (
-            ("values from annotate auto (zero-shot annotator)", "annotator", "`annotate auto`", annotated),
-            ("values from the taxonomy builder's expression assignment (cross-check)", "builder", "builder's assignment", assigned)):
+    sources = [("values from annotate auto (zero-shot annotator)", "annotator", "`annotate auto`", annotated),
+               ("values from the taxonomy builder's expression assignment (cross-check)", "builder", "builder's assignment", assigned)]
+    # A build on the human side alone holds no gpt-4o expressions: its assignment says nothing about gpt-4o.
+    for title, name, source, ids_values in sources[:1 if opts.taxonomy_from == "human" else 2]:
         sides = {SIDES[0]: post_value_sets(ids_values, humans), SIDES[1]: post_value_sets(ids_values, models)}
         print(title)
         rows = compare(value_ids, sides, opts.bootstrap, opts.seed)
@@ -309,9 +353,16 @@ def main() -> None:
                         opts.out)
     print_table(rows, list(rows[0]), name="paired")
     print()
+    seeds = [int(x) for x in opts.seeds.split(",") if x.strip()]
+    if seeds:
+        print("one value per expression, counted per mention, pooled, on taxonomies built with other seeds "
+              "(each interval holds its taxonomy fixed)")
+        spread = seed_spread(seeds, humans, models, opts.n_values, opts.bootstrap, opts.taxonomy_from, times)
+        print_table(spread, list(spread[0]), name="seeds")
+        print()
     print(PAPER)
     print("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in times.items()))
-    save_results()
+    save_results(None if opts.taxonomy_from == "both" else "aita_value_diversity_human_taxonomy")
 
 
 if __name__ == "__main__":
