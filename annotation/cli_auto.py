@@ -62,11 +62,11 @@ class _Scorer:
             from moralgap.annotation.auto import ZeroShotAnnotator
 
             self.clf = None
-            parts = {}
+            parts = {"extractor": None if expressions else False}
             if on_ray:
                 parts = {"embedder": engine.embedder(folder.taxonomy.embedding_model),
                          "extractor": engine.extractor() if expressions else False}
-            self.zs = ZeroShotAnnotator(folder, extractor=None if expressions else False, seed=seed, **parts).fit()
+            self.zs = ZeroShotAnnotator(folder, seed=seed, **parts).fit()
             self.value_ids, self.thresholds = self.zs.value_ids, self.zs.thresholds
             self.embedder = self.zs.embedder
             manifest.add_model("annotator", "zero-shot", embedding=self.embedder.model_name,

@@ -81,13 +81,30 @@ class RayEngine(Engine):
         # its batches elsewhere (max_task_retries=-1) by default; the node-kill test relies on it.
         out = ds.map_batches(actor, fn_constructor_args=args, batch_size=batch_size, batch_format="numpy",
                              compute=ray.data.ActorPoolStrategy(size=min(self.workers, blocks)), num_cpus=1)
-        yield from out.iter_batches(batch_size=None, batch_format="numpy")
+        try:
+            yield from out.iter_batches(batch_size=None, batch_format="numpy")
+        except Exception as exc:
+            raise _one_line(exc) from exc
 
     def close(self) -> None:
         import ray
 
         if self._started_here and ray.is_initialized():
             ray.shutdown()
+
+
+def _one_line(exc: BaseException) -> Exception:
+    """A worker's error as the one-line error the CLI shows: a moralgap error it raised, if any."""
+    from moralgap.errors import MoralgapError
+
+    seen, e = set(), exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, MoralgapError):
+            return e
+        e = getattr(e, "cause", None) or e.__cause__
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return MoralgapError(f"a Ray worker failed: {first} (MORALGAP_DEBUG=1 shows its log)")
 
 
 # -- extraction -------------------------------------------------------------------------------
