@@ -274,7 +274,7 @@ def tasks_file(judgments, taxonomy, dilemmas, predictions, skip_invalid, out, co
     """Offline: write rationale tasks (and the labeling config) for a server moralgap cannot reach."""
     from moralgap.io import atomic_open
 
-    from .label_config import rationale_label_config
+    from moralgap.label_config import rationale_label_config
     from .labelstudio_files import write_tasks_file
     from .rationale_tasks import rationale_tasks
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from moralgap.records import Dilemma, Expression, Judgment, Taxonomy, ValueAnnotation
 
-from . import label_config as lc
+from moralgap import label_config as lc
 from .labelstudio_files import ExportTask, choice_values, results_by_control, text_values
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from moralgap.errors import InputError, MoralgapError
 from moralgap.io import write_folder_atomically, write_json
 from moralgap.records import Expression, Taxonomy, Value
 
-from . import label_config as lc
+from moralgap import label_config as lc
 from .labelstudio_files import ExportTask, choice_values, results_by_control, text_values
 
 log = logging.getLogger(__name__)

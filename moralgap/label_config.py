@@ -1,5 +1,8 @@
 """Label Studio labeling configurations for taxonomy review and rationale annotation.
 
+Shared by the taxonomy stage (``taxonomy export --format labelstudio``) and the annotation
+stage (review and rationale projects), so it lives here and neither stage imports the other.
+
 Values are offered through Label Studio's ``Taxonomy`` control: a searchable drop-down whose
 items are grouped by ``Value.parent``, which stays usable with 60 and more values where a
 flat list of check boxes does not. Each value's ``Choice`` carries its name as the visible

@@ -12,10 +12,10 @@ import csv
 import io
 import os
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
 
 from moralgap.errors import InputError
 from moralgap.io import atomic_open, write_json
+from moralgap.label_config import rationale_label_config
 from moralgap.manifest import file_sha256
 from moralgap.records import LineageEntry, Taxonomy, Value
 
@@ -49,38 +49,11 @@ def to_json(tax: Taxonomy, *, include_inactive: bool = False) -> dict:
     }
 
 
-def to_labelstudio(tax: Taxonomy, *, text_field: str = "text") -> str:
-    """A labelling config for rationales: a ``<Taxonomy>`` of the active values grouped by parent.
-
-    The annotation engineer's ``annotation.label_config.rationale_label_config`` is used when it
-    is installed, so review projects and exports agree; otherwise each value is a ``<Choice>``
-    whose ``alias`` is its id (annotations then carry ids, which survive renames) and whose
-    ``hint`` is its definition.
-    """
-    try:
-        from moralgap.annotation.label_config import rationale_label_config
-    except ImportError:
-        rationale_label_config = None
-    if rationale_label_config is not None:
-        return rationale_label_config(tax)
-    groups: dict[str | None, list[Value]] = {}
-    for v in sorted(tax.active_values(), key=lambda v: v.name.lower()):
-        groups.setdefault(v.parent, []).append(v)
-
-    def choice(v: Value, indent: str) -> str:
-        hint = f" hint={quoteattr(v.definition)}" if v.definition else ""
-        return f"{indent}<Choice value={quoteattr(v.name)} alias={quoteattr(v.id)}{hint}/>"
-
-    lines = ["<View>", f'  <Text name="text" value="${text_field}"/>',
-             '  <Taxonomy name="values" toName="text" leafsOnly="true" showFullPath="true">']
-    for v in groups.get(None, []):
-        lines.append(choice(v, "    "))
-    for parent in sorted((p for p in groups if p is not None), key=str.lower):
-        lines.append(f"    <Choice value={quoteattr(parent)}>")
-        lines.extend(choice(v, "      ") for v in groups[parent])
-        lines.append("    </Choice>")
-    lines += ["  </Taxonomy>", "</View>", ""]
-    return "\n".join(lines)
+def to_labelstudio(tax: Taxonomy) -> str:
+    """The labelling config of a rationale project (:func:`moralgap.label_config.rationale_label_config`):
+    a ``<Taxonomy>`` of the active values grouped by parent, each value's ``alias`` its id (so
+    annotations carry ids, which survive renames) and its ``hint`` its definition."""
+    return rationale_label_config(tax)
 
 
 def export_taxonomy(tax: Taxonomy, path: str | os.PathLike, fmt: str, *, include_inactive: bool = False) -> Path:

@@ -91,3 +91,18 @@ def test_top_level_exports_are_the_stage_objects():
     assert moralgap.ZeroShotAnnotator is ZeroShotAnnotator
     assert moralgap.write_prompts is write_prompts
     assert moralgap.taxonomy.edits is importlib.import_module("moralgap.taxonomy.edits")
+
+
+def test_the_taxonomy_stage_does_not_depend_on_the_annotation_stage():
+    # The stages run in order; the taxonomy is read by annotation, never the other way round.
+    offenders = [str(p.relative_to(REPO)) for p in (REPO / "taxonomy").rglob("*.py")
+                 if "moralgap.annotation" in p.read_text(encoding="utf-8") or "..annotation" in p.read_text(encoding="utf-8")]
+    assert offenders == []
+    code = ("import importlib, pkgutil, sys, moralgap.taxonomy as t\n"
+            "for m in pkgutil.iter_modules(t.__path__):\n"
+            "    importlib.import_module('moralgap.taxonomy.' + m.name)\n"
+            # The stage package itself is loaded by moralgap's export table; none of its modules may be.
+            "print(sorted(k for k in sys.modules if k.startswith('moralgap.annotation.')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[]"
