@@ -34,6 +34,8 @@ def _stage_exports() -> dict[str, str]:
         "normalised_entropy": "moralgap.diversity",
         "top_k_share": "moralgap.diversity",
         "js_divergence": "moralgap.diversity",
+        "MentionMatrix": "moralgap.value_mentions",
+        "gaps_against": "moralgap.diversity_gap",
     })
     return out
 
