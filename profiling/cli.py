@@ -229,6 +229,10 @@ def diversity_cmd(values_paths, taxonomy, human_path, model_path, judgments_path
             # The files, not the judge field, say which side a rationale is on.
             sides = {a.rationale_id: (side, sides[a.rationale_id][1])
                      for side, anns in zip(("human", "model"), values.annotations) for a in anns if a.rationale_id in sides}
+        unmatched = sum(1 for anns in values.annotations for a in anns if a.rationale_id not in sides)
+        if unmatched:
+            click.echo(f"{unmatched} annotation(s) name a rationale that no --judgments file holds: left out of "
+                       "the comparison", err=True)
         if normalise != "taxonomy":
             raise ConfigError("the human-minus-model comparison normalises entropy by the taxonomy: pass --taxonomy")
         try:

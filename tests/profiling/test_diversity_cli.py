@@ -82,6 +82,16 @@ def test_sides_from_the_judge_field_and_several_countings(study):
         assert g["difference"]["pooled"]["normalised_entropy"]["value"] == pytest.approx(1.0)
 
 
+def test_annotations_without_a_judgment_are_reported(study, tmp_path):
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text(study["model"].read_text() + json.dumps({"rationale_id": "stray", "value_ids": ["b"]}) + "\n")
+    res = CliRunner().invoke(main, ["profiles", "diversity", "--human", str(study["human"]), "--model", str(extra),
+                                    "--judgments", str(study["judgments"]), "--taxonomy", str(study["dir"]), "--json"])
+    assert res.exit_code == 0, res.output
+    assert "1 annotation(s) name a rationale that no --judgments file holds" in res.stderr
+    assert json.loads(res.stdout)["gaps"]["model"]["mentions"]["sides"]["model"]["rationales"] == 6
+
+
 def test_comparison_needs_dilemmas_and_both_files(study):
     assert "need --judgments" in refused("--human", study["human"], "--model", study["model"], "--taxonomy", study["dir"])
     assert "go together" in refused("--human", study["human"], "--taxonomy", study["dir"])
