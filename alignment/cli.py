@@ -234,9 +234,12 @@ def align_command(human_path, human_format, model_paths, model_format, values_pa
         gap_settings = {"countings": list(dict.fromkeys(countings)) or ["mentions"], "n_resamples": n_resamples,
                         "interval": interval, "seed": seed}
         with manifest.timed("values"):
-            values = values_gap(annotations, side_of(human_judgments, groups), n_values=n_values, dilemmas=dl,
-                                value_ids=[v.id for v in tax.active_values()] if tax is not None else None,
-                                gap_settings=gap_settings)
+            try:
+                values = values_gap(annotations, side_of(human_judgments, groups), n_values=n_values, dilemmas=dl,
+                                    value_ids=[v.id for v in tax.active_values()] if tax is not None else None,
+                                    gap_settings=gap_settings)
+            except ValueError as exc:  # e.g. --n-values below the number of values the annotations use
+                raise ConfigError(f"--values: {exc}") from None
     paths = write_report(out, analysis, values=values, value_names=names, title=title)
     for p in paths:
         manifest.add_output(p)

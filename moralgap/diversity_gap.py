@@ -138,6 +138,10 @@ def diversity_gap(first: MentionMatrix, second: MentionMatrix, *, labels: Sequen
     if k < 1 or n_resamples < 1 or not 0 < level < 1:
         raise ValueError("need k >= 1, n_resamples >= 1 and 0 < level < 1")
     n_values = len(first.value_ids) if n_values is None else int(n_values)
+    used = max((int(((m.counts > 0).sum(axis=0) > 0).sum()) for m in (first, second)), default=0)
+    if n_values < used:
+        raise ValueError(f"the entropy normaliser counts {n_values} values, but {used} are used: "
+                         "give the taxonomy's number of values")
     labels = list(labels)
     dilemmas = shared_dilemmas(first, second)
     sides = [_Side.of(first, dilemmas, counting), _Side.of(second, dilemmas, counting)]

@@ -139,5 +139,7 @@ def test_bad_settings_are_refused():
     h, m = _uniform_vs_single()
     with pytest.raises(ValueError, match="interval"):
         diversity_gap(h, m, interval="bca")
+    with pytest.raises(ValueError, match="normaliser counts 2 values, but 4 are used"):
+        diversity_gap(h, m, n_values=2)
     with pytest.raises(ValueError, match="same value list"):
         diversity_gap(h, MentionMatrix(["a"], [], [], np.zeros((0, 1))))
