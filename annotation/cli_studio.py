@@ -175,7 +175,9 @@ def review_push(taxonomy, judgments, title, reviewers, exemplars, out, skip_inva
 @review_group.command("pull")
 @click.argument("taxonomy", type=PathArg)
 @click.option("--project", type=int, default=None, help="Review project id (printed by 'review push').")
-@click.option("--out", type=PathArg, required=True, help="Folder for the next taxonomy version.")
+@click.option("--out", type=PathArg, default=None, help="Folder for the next taxonomy version (TAXONOMY is left as it was).")
+@click.option("--in-place", is_flag=True,
+              help="Rewrite TAXONOMY's folder instead; the previous taxonomy.json is kept as taxonomy.v<N>.json.")
 @click.option("--from-export", type=PathArg, default=None, help="Read a Label Studio JSON export file instead of the server.")
 @click.option("--judgments", type=PathArg, default=None,
               help="Judgments JSONL: rationale texts for split decisions on taxonomies built with --embed-text context.")
@@ -183,24 +185,28 @@ def review_push(taxonomy, judgments, title, reviewers, exemplars, out, skip_inva
 @seed_option
 @skip_invalid_option
 @_connection_options
-def review_pull(taxonomy, project, out, from_export, judgments, method, seed, skip_invalid, home, url, api_key):
-    """Apply the reviewers' decisions to TAXONOMY and write the next version to OUT."""
+def review_pull(taxonomy, project, out, in_place, from_export, judgments, method, seed, skip_invalid, home, url, api_key):
+    """Apply the reviewers' decisions to TAXONOMY and write the next version to --out or, with --in-place, over it."""
+    from moralgap.taxonomy.folder import write_version
     from moralgap.taxonomy_file import taxonomy_path
 
-    from .review import apply_review, save_folder_atomically
+    from .review import apply_review
 
-    if Path(out).resolve() == taxonomy_path(taxonomy).parent.resolve():
-        raise click.UsageError("--out must differ from the input taxonomy folder (the input stays as it was)")
-    manifest = Manifest("annotate review pull", seed=seed)
+    old_dir = taxonomy_path(taxonomy).parent
+    if in_place == (out is not None):
+        raise click.UsageError("give exactly one of --out DIR or --in-place")
+    if out is not None and Path(out).resolve() == old_dir.resolve():
+        raise click.UsageError("--out is the input taxonomy folder: use --in-place to rewrite it")
+    target = old_dir if in_place else Path(out)
+    manifest = Manifest("annotate review pull", seed=seed, params={"in_place": in_place})
     folder = _load_folder(taxonomy, manifest)
     tasks = _exported_tasks(from_export, project, method, url, api_key, home, manifest)
     texts = _rationale_texts(judgments, skip_invalid, manifest)
     new, report = apply_review(folder, tasks, project if project is not None else 0, seed=seed, texts=texts or None)
     manifest.count(tasks=len(tasks), applied=len(report.applied), ties=len(report.ties),
                    conflicts=len(report.conflicts), skipped=len(report.skipped))
-    manifest.add_output(out)
-    save_folder_atomically(new, out, extra={"review_report.json": report.to_dict()})
-    manifest.write(manifest_path_for(out))
+    write_version(old_dir, new, target, in_place=in_place, old_version=folder.taxonomy.version, manifest=manifest,
+                  extra={"review_report.json": report.to_dict()})
     click.echo(report.summary())
     for t in report.ties:
         click.echo(f"  tie on {t['value_id']} ({t['name']}): {t['tally']} -> left as it was", err=True)

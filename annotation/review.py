@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from moralgap.errors import InputError, MoralgapError
-from moralgap.io import write_folder_atomically, write_json
 from moralgap.records import Expression, Taxonomy, Value
 
 from moralgap import label_config as lc
@@ -324,12 +321,3 @@ def apply_review(folder, tasks: list[ExportTask], project_id: int, *, embedder=N
     report.to_version = current.taxonomy.version
     return current, report
 
-
-def save_folder_atomically(folder, out: str | os.PathLike, extra: dict[str, object] | None = None) -> Path:
-    """Write a whole taxonomy folder (plus ``extra`` JSON files) and swap it in: never half-written."""
-    def write(tmp: Path) -> None:
-        folder.save(tmp)
-        for name, obj in (extra or {}).items():
-            write_json(tmp / name, obj)
-
-    return write_folder_atomically(out, write)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -57,26 +56,9 @@ def _target(taxdir: Path, out: Path | None, in_place: bool) -> Path:
 def save_version(old_dir: Path, new_folder, target: Path, manifest: Manifest, *, in_place: bool,
                  old_version: int) -> None:
     """Write the new version as a whole folder swapped in at once; in place, older files are kept."""
-    from moralgap.io import write_folder_atomically
+    from .folder import write_version
 
-    def write(tmp: Path) -> None:
-        tmp.mkdir(parents=True, exist_ok=True)
-        if in_place:
-            for f in old_dir.iterdir():
-                if f.is_file():
-                    shutil.copy2(f, tmp / f.name)
-            kept = tmp / f"taxonomy.v{old_version}.json"
-            if kept.exists():
-                raise InputError(kept, "a kept version with this number exists already; not overwriting it")
-            shutil.copy2(old_dir / TAXONOMY_FILE, kept)
-            if (old_dir / "manifest.json").exists():
-                shutil.copy2(old_dir / "manifest.json", tmp / f"manifest.v{old_version}.json")
-        new_folder.save(tmp)
-        for name in (TAXONOMY_FILE, "expressions.jsonl", "centroids.npz", "manifest.json"):
-            manifest.add_output(target / name)
-        manifest.write(tmp / "manifest.json")
-
-    write_folder_atomically(target, write)
+    write_version(old_dir, new_folder, target, in_place=in_place, old_version=old_version, manifest=manifest)
 
 
 def _run_edit(ctx_name: str, taxdir: Path, out: Path | None, in_place: bool, author: str, reason: str, apply, **params):

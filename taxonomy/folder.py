@@ -8,13 +8,14 @@ folder whose taxonomy.json exists is complete.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from moralgap.errors import InputError
-from moralgap.io import read_records, write_jsonl
+from moralgap.io import read_records, write_folder_atomically, write_json, write_jsonl
 from moralgap.records import Expression, Taxonomy
 from moralgap.taxonomy_file import TAXONOMY_FILE, load_taxonomy, save_taxonomy
 
@@ -69,3 +70,37 @@ def save_centroids(path: str | os.PathLike, centroids: dict[str, np.ndarray]) ->
     tmp = path.with_name(f".{path.stem}.tmp.npz")
     np.savez(tmp, ids=np.asarray(ids, dtype="<U64"), vectors=vecs)
     os.replace(tmp, path)
+
+
+def write_version(old_dir: str | os.PathLike, new_folder: TaxonomyFolder, target: str | os.PathLike, *, in_place: bool,
+                  old_version: int, manifest=None, extra: dict[str, object] | None = None) -> Path:
+    """Write a new taxonomy version as a whole folder swapped in at once (never half-written).
+
+    ``in_place`` rewrites ``old_dir`` (``target``) and keeps the previous ``taxonomy.json`` as
+    ``taxonomy.v<N>.json`` and its manifest as ``manifest.v<N>.json``; otherwise ``target`` is a new
+    folder and ``old_dir`` stays as it was. ``extra`` are JSON files written beside (a review report,
+    say); ``manifest``, a :class:`moralgap.manifest.Manifest`, is written as the folder's manifest.json.
+    """
+    old_dir, target = Path(old_dir), Path(target)
+
+    def write(tmp: Path) -> None:
+        tmp.mkdir(parents=True, exist_ok=True)
+        if in_place:
+            for f in old_dir.iterdir():
+                if f.is_file():
+                    shutil.copy2(f, tmp / f.name)
+            kept = tmp / f"taxonomy.v{old_version}.json"
+            if kept.exists():
+                raise InputError(kept, "a kept version with this number exists already; not overwriting it")
+            shutil.copy2(old_dir / TAXONOMY_FILE, kept)
+            if (old_dir / "manifest.json").exists():
+                shutil.copy2(old_dir / "manifest.json", tmp / f"manifest.v{old_version}.json")
+        new_folder.save(tmp)
+        for name, obj in (extra or {}).items():
+            write_json(tmp / name, obj)
+        if manifest is not None:
+            for name in (TAXONOMY_FILE, EXPRESSIONS_FILE, CENTROIDS_FILE, "manifest.json", *(extra or {})):
+                manifest.add_output(target / name)
+            manifest.write(tmp / "manifest.json")
+
+    return write_folder_atomically(target, write)

@@ -90,6 +90,28 @@ def test_review_pull_from_export_file_majority_and_tie(small_folder, tmp_path):
     assert "tie on vfami000004" in res.output
 
 
+def test_review_pull_in_place_keeps_the_previous_version(small_folder, tmp_path):
+    from moralgap.annotation.cli import annotate_group
+    from moralgap.taxonomy.folder import TaxonomyFolder
+
+    folder, _ = small_folder
+    folder.save(tmp_path / "tax")
+    before = (tmp_path / "tax" / "taxonomy.json").read_text()
+    reject = [lc.choices_result(lc.DECISION, lc.REVIEW_TARGET, ["reject"])]
+    (tmp_path / "export.json").write_text(json.dumps(_export([({"value_id": "vpriv000005"}, [_ann("a@x", reject)])])))
+    args = ["review", "pull", str(tmp_path / "tax" / "taxonomy.json"), "--from-export", str(tmp_path / "export.json")]
+    res = CliRunner().invoke(annotate_group, args)
+    assert res.exit_code == 2 and "give exactly one of --out DIR or --in-place" in res.output
+    res = CliRunner().invoke(annotate_group, args + ["--in-place"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    new = TaxonomyFolder.load(tmp_path / "tax").taxonomy
+    assert new.get("vpriv000005").status == "rejected" and new.version == folder.taxonomy.version + 1
+    kept = tmp_path / "tax" / f"taxonomy.v{folder.taxonomy.version}.json"
+    assert kept.read_text() == before
+    assert (tmp_path / "tax" / "review_report.json").is_file()
+    assert json.loads((tmp_path / "tax" / "manifest.json").read_text())["params"]["in_place"] is True
+
+
 def test_tasks_file_offline(small_folder, tmp_path):
     from moralgap.annotation.cli import annotate_group
     from moralgap.io import write_jsonl
