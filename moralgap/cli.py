@@ -87,13 +87,20 @@ def _os_error_line(exc: OSError) -> str:
     return f"{what}{where}"
 
 
-def run() -> None:
-    """Console entry point."""
+def run(argv: list[str] | None = None) -> None:
+    """Console entry point; ``argv`` lets tests run the real command in-process."""
     from .redact import redact
 
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        main.main(standalone_mode=False)
+        _run(argv, redact)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv, redact) -> None:
+    try:
+        main.main(args=argv, standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)

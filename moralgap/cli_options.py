@@ -59,8 +59,23 @@ def add_commands_from(group: click.Group, modules: tuple[str, ...], attr: str) -
             group.add_command(cmd)
 
 
+class SeedInt(click.ParamType):
+    """A non-negative integer of any size (numpy seeds refuse negatives); reads as INTEGER in help."""
+
+    name = "integer"
+
+    def convert(self, value, param, ctx):
+        try:
+            n = value if isinstance(value, int) else int(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a valid integer", param, ctx)
+        if n < 0:
+            self.fail(f"{n} is negative; a seed is a whole number >= 0", param, ctx)
+        return n
+
+
 def seed_option(f):
-    return click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True,
+    return click.option("--seed", type=SeedInt(), default=DEFAULT_SEED, show_default=True,
                         help="Seed for every random step of the run.")(f)
 
 

@@ -108,3 +108,12 @@ def test_bootstrap_blocks_give_the_same_intervals_as_one_matrix(monkeypatch):
     whole = bs.mean_ci(x, bs.rng(5, "bootstrap", "k").integers(0, 257, size=(2000, 257)))
     monkeypatch.setattr(bs, "BLOCK_ENTRIES", 257 * 7)  # 7 rows per block
     assert bs.mean_ci(x, bs.resample_index(257, 2000, 5, "k")) == whole
+
+
+@pytest.mark.slow
+def test_taxonomy_build_says_when_n_values_cannot_be_met(repo_root, tmp_path):
+    r = cli("taxonomy", "build", repo_root / "data" / "sample" / "judgments.jsonl", "--out", tmp_path / "tax",
+            "--n-values", "100000", timeout=1200)
+    assert r.returncode == 0, r.stderr[-2000:]
+    n = len(json.loads((tmp_path / "tax" / "taxonomy.json").read_text())["values"])
+    assert f"--n-values 100000 cannot be met" in r.stderr and f"support {n} values" in r.stderr
