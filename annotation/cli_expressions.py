@@ -23,8 +23,10 @@ from .cli_auto import _folder, _judgments, _taxonomy_option
               help="Per-value thresholds: this percentile of each value's members' similarity (as in 'taxonomy update').")
 @click.option("--recode", is_flag=True,
               help="Recode rationales the taxonomy already holds instead of keeping the build's assignment.")
+@click.option("--spacy-model", default=None, help="spaCy pipeline for extraction (default as for build).")
 @skip_invalid_option
-def expressions_command(judgments, taxonomy, out, expressions_out, threshold, percentile, recode, skip_invalid):
+def expressions_command(judgments, taxonomy, out, expressions_out, threshold, percentile, recode, spacy_model,
+                        skip_invalid):
     """Code every value expression in JUDGMENTS' rationales to exactly one value of the taxonomy.
 
     Unlike 'annotate auto', which gives a rationale every value scoring above a threshold,
@@ -32,6 +34,7 @@ def expressions_command(judgments, taxonomy, out, expressions_out, threshold, pe
     and 'align' read the output like any values file and count its mentions.
     """
     from moralgap.io import write_jsonl
+    from moralgap.taxonomy.extract import ValueExtractor
 
     from .expression_coding import ExpressionCoder
 
@@ -40,9 +43,13 @@ def expressions_command(judgments, taxonomy, out, expressions_out, threshold, pe
     manifest = Manifest("annotate expressions", params={"threshold": threshold, "percentile": percentile, "recode": recode})
     items = _judgments(judgments, skip_invalid, manifest)
     folder = _folder(taxonomy, manifest)
-    coder = ExpressionCoder(folder, threshold=threshold, percentile=percentile, reuse=not recode)
+    # New rationales are extracted as `taxonomy update` extracts them (spaCy), so coding and
+    # updating a taxonomy agree on what an expression is.
+    extractor = ValueExtractor(spacy_model)
+    coder = ExpressionCoder(folder, threshold=threshold, percentile=percentile, reuse=not recode, extractor=extractor)
     with manifest.timed("code"):
         result = coder.code(items)
+    manifest.add_model("spacy", extractor.spacy_model)
     if coder._embedder is not None:
         manifest.add_model("embedding", coder._embedder.model_name, fingerprint=coder._embedder.fingerprint)
     write_jsonl(out, result.annotations)
