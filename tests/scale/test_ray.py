@@ -1,0 +1,222 @@
+"""``--engine ray`` on a real Ray cluster started here (head + one worker node on 127.0.0.1).
+
+Every command runs as a subprocess, as a user would run it, against the cluster's address; the
+local engine's outputs on the bundled sample are the reference. Each engine run gets its own
+embedding cache unless a test says otherwise, so the vectors really are computed on Ray.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'moralgap[ray]'")
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from ray.cluster_utils import Cluster
+
+    # Ray takes the machine's address for its nodes on Linux; this makes it use loopback, so the
+    # cluster is reachable from nowhere but this machine.
+    old = os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    worker = c.add_node(num_cpus=1)
+    c.wait_for_nodes()
+    c.worker = worker
+    yield c
+    c.shutdown()
+    if old is None:
+        os.environ.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
+    else:
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = old
+
+
+def moralgap(args, cache: Path, *, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MORALGAP_CACHE_DIR": str(cache), "MORALGAP_PROGRESS": "0"}
+    r = subprocess.run([sys.executable, "-m", "moralgap.cli", *map(str, args)], capture_output=True, text=True, env=env)
+    if check:
+        assert r.returncode == 0, r.stderr[-3000:]
+    return r
+
+
+def on_ray(cluster) -> list[str]:
+    return ["--engine", "ray", "--ray-address", cluster.address]
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("scale")
+
+
+@pytest.fixture(scope="module")
+def ray_build(cluster, work):
+    out = work / "ray"
+    moralgap(["taxonomy", "build", SAMPLE / "judgments.jsonl", "--out", out, *on_ray(cluster)], work / "cache")
+    return out
+
+
+@pytest.fixture(scope="module")
+def local_build(ray_build, work):
+    # The same cache: vectors computed on Ray (1 thread, other batches) differ from this
+    # process's in the 7th digit, which can move a rounded similarity; with the vectors shared
+    # (the cache's job) every byte must agree. The vectors themselves are checked below.
+    out = work / "local"
+    moralgap(["taxonomy", "build", SAMPLE / "judgments.jsonl", "--out", out], work / "cache")
+    return out
+
+
+def test_build_on_ray_is_byte_identical_to_local(ray_build, local_build):
+    for f in ("taxonomy.json", "expressions.jsonl"):
+        assert (ray_build / f).read_bytes() == (local_build / f).read_bytes(), f
+    m = json.loads((ray_build / "manifest.json").read_text())
+    assert m["engine"]["engine"] == "ray" and m["engine"]["ray_version"] == ray.__version__
+    assert m["engine"]["nodes"] == 2 and m["engine"]["workers"] == 2
+    assert m["counts"]["embedded"] > 0  # embedded on Ray, cold cache
+    assert m["fit_sample"]["sampled"] is False and m["fit_sample"]["forms_fitted"] == m["fit_sample"]["forms_total"]
+    lm = json.loads((local_build / "manifest.json").read_text())
+    assert lm["engine"] == {"engine": "local"} and lm["counts"]["embedded"] == 0
+
+
+def test_vectors_embedded_on_ray_match_this_process(ray_build, work):
+    import numpy as np
+
+    from moralgap.records import Expression
+    from moralgap.taxonomy.build import embed_key
+    from moralgap.taxonomy.embed import Embedder, text_key
+
+    mode = json.loads((ray_build / "taxonomy.json").read_text())["params"]["embed_text"]
+    exprs = [Expression.model_validate_json(line) for line in (ray_build / "expressions.jsonl").read_text().splitlines()]
+    forms = sorted({embed_key(mode, e) for e in exprs if e.value_id})[:200]
+    cached = Embedder(cache_dir=work / "cache" / "embeddings").cache.get_many([text_key(f) for f in forms])
+    assert len(cached) == len(forms)
+    ray_vecs = np.stack([cached[text_key(f)] for f in forms])
+    assert np.abs(Embedder(use_cache=False).encode(forms) - ray_vecs).max() < 1e-5
+
+
+def test_bounded_fit_is_the_same_on_both_engines(cluster, work):
+    args = ["taxonomy", "build", SAMPLE / "judgments.jsonl", "--fit-max-forms", 300]
+    # The cache from the builds above: this test is about the shared fit-sample path.
+    moralgap([*args, "--out", work / "local-300"], work / "cache")
+    moralgap([*args, "--out", work / "ray-300", *on_ray(cluster)], work / "cache")
+    for f in ("taxonomy.json", "expressions.jsonl"):
+        assert (work / "ray-300" / f).read_bytes() == (work / "local-300" / f).read_bytes()
+    tax = json.loads((work / "ray-300" / "taxonomy.json").read_text())
+    fit = tax["stats"]["fit_sample"]
+    assert fit["sampled"] is True and fit["forms_fitted"] == 300 < fit["forms_total"]
+    assert fit["forms_assigned"] > 0 and fit["mentions_fitted"] < fit["mentions_total"]
+    exprs = [json.loads(line) for line in (work / "ray-300" / "expressions.jsonl").read_text().splitlines()]
+    sizes = {v["id"]: v["size"] for v in tax["values"]}
+    for vid, n in sizes.items():
+        assert n == sum(1 for e in exprs if e.get("value_id") == vid)
+    m = json.loads((work / "ray-300" / "manifest.json").read_text())
+    assert m["fit_sample"]["forms_sha256"] == fit["forms_sha256"]
+
+
+def test_annotate_auto_on_ray_gives_the_same_records(cluster, local_build, work):
+    local_out = work / "values-local.jsonl"
+    ray_out = work / "values-ray"  # a folder of shards
+    # Ray first, on a cold cache (rationales and prototypes embedded on Ray), then local on it.
+    r = moralgap(["annotate", "auto", SAMPLE / "judgments.jsonl", "--taxonomy", local_build, "--out", ray_out,
+                  *on_ray(cluster)], work / "cache-annotate")
+    moralgap(["annotate", "auto", SAMPLE / "judgments.jsonl", "--taxonomy", local_build, "--out", local_out],
+             work / "cache-annotate")
+    local = local_out.read_text().splitlines()
+    shards = sorted(ray_out.glob("part-*.jsonl"))
+    assert shards and [line for s in shards for line in s.read_text().splitlines()] == local
+    assert json.loads((ray_out / "manifest.json").read_text())["engine"]["engine"] == "ray"
+
+
+def test_taxonomy_update_on_ray_gives_the_same_version(cluster, local_build, work):
+    # The 42 sample dilemmas' judgments again, as new rationales: every one is re-extracted
+    # (on Ray), re-embedded through the cache and assigned by the update rule.
+    args = ["taxonomy", "update", local_build, SAMPLE / "judgments.jsonl", "--author", "test"]
+    moralgap([*args, "--out", work / "upd-ray", *on_ray(cluster)], work / "cache")
+    moralgap([*args, "--out", work / "upd-local"], work / "cache")
+
+    def without_times(folder: Path) -> dict:
+        tax = json.loads((folder / "taxonomy.json").read_text())
+        for entry in tax["lineage"]:
+            entry.pop("at", None)
+        # The first run embedded the new texts and the second found them in the cache.
+        assert tax["stats"]["last_update"].pop("embedded") + tax["stats"]["last_update"].pop("embedding_cache_hits") > 0
+        return tax
+
+    assert without_times(work / "upd-ray") == without_times(work / "upd-local")
+    assert (work / "upd-ray" / "expressions.jsonl").read_bytes() == (work / "upd-local" / "expressions.jsonl").read_bytes()
+    assert json.loads((work / "upd-ray" / "manifest.json").read_text())["engine"]["engine"] == "ray"
+
+
+def _prompts(work: Path) -> tuple[Path, Path]:
+    dilemmas = [json.loads(line) for line in (SAMPLE / "dilemmas.jsonl").read_text().splitlines()][:12]
+    prompts, stored = [], []
+    for d in dilemmas:
+        for s in range(5):
+            cid = f"{d['id']}::vanilla::{s:04d}"
+            prompts.append({"custom_id": cid, "method": "POST", "url": "/v1/chat/completions",
+                            "body": {"model": "m", "messages": [{"role": "user", "content": d["text"]}]},
+                            "moralgap": {"dilemma_id": d["id"], "condition": "vanilla", "sample": s, "seed": 13}})
+            stored.append({"id": cid, "dilemma_id": d["id"], "judge": "stored-model", "condition": "vanilla", "sample": s,
+                           "verdict": "acceptable" if (s + len(d["text"])) % 3 else "unacceptable",
+                           "rationale": f"Answer {s} on {d['id']}."})
+    p, r = work / "prompts.jsonl", work / "stored.jsonl"
+    p.write_text("".join(json.dumps(x) + "\n" for x in prompts))
+    r.write_text("".join(json.dumps(x) + "\n" for x in stored))
+    return p, r
+
+
+def _without_latency(lines) -> list[dict]:
+    rows = [json.loads(line) for line in lines]
+    for row in rows:
+        row.pop("latency_s")
+    return sorted(rows, key=lambda row: row["id"])
+
+
+def test_judge_on_ray_gives_the_same_records_and_resumes(cluster, work):
+    prompts, stored = _prompts(work)
+    args = ["judge", prompts, "--backend", "replay", "--replay-file", stored]
+    moralgap([*args, "--out", work / "judged-local.jsonl"], work / "cache-judge")
+    moralgap([*args, "--out", work / "judged-ray.jsonl", *on_ray(cluster)], work / "cache-judge")
+    local = (work / "judged-local.jsonl").read_text().splitlines()
+    got = (work / "judged-ray.jsonl").read_text().splitlines()
+    assert len(local) == 60 and _without_latency(got) == _without_latency(local)
+    # A rerun finds everything answered and writes nothing more.
+    r = moralgap([*args, "--out", work / "judged-ray.jsonl", *on_ray(cluster)], work / "cache-judge")
+    assert "(0 this run" in r.stderr and (work / "judged-ray.jsonl").read_text().splitlines() == got
+
+
+def test_a_worker_node_killed_mid_build_loses_and_repeats_nothing(cluster, local_build, work):
+    out = work / "ray-killed"
+    # The shared cache: the vectors are known, so the run is extraction on Ray, where the kill lands.
+    env = {**os.environ, "MORALGAP_CACHE_DIR": str(work / "cache"), "MORALGAP_PROGRESS": "0"}
+    proc = subprocess.Popen([sys.executable, "-m", "moralgap.cli", "taxonomy", "build", str(SAMPLE / "judgments.jsonl"),
+                             "--out", str(out), *on_ray(cluster)], stderr=subprocess.PIPE, text=True, env=env)
+    started = threading.Event()
+    log: list[str] = []
+
+    def watch():
+        for line in proc.stderr:
+            log.append(line)
+            if "Starting execution of Dataset" in line:
+                started.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    assert started.wait(300), "".join(log[-50:])
+    time.sleep(5)  # the extraction actors are up on both nodes and working through batches
+    assert proc.poll() is None, "the build finished before the worker node could be killed"
+    cluster.remove_node(cluster.worker)
+    # A replacement joins, as an autoscaler would bring one; Ray restarts the lost actor on it.
+    cluster.worker = cluster.add_node(num_cpus=1)
+    assert proc.wait(900) == 0, "".join(log[-50:])
+    assert (out / "expressions.jsonl").read_bytes() == (local_build / "expressions.jsonl").read_bytes()
+    assert (out / "taxonomy.json").read_bytes() == (local_build / "taxonomy.json").read_bytes()
