@@ -87,3 +87,18 @@ def test_recode_ignores_the_stored_assignment_and_a_threshold_can_be_set(folder)
     assert extractor.seen == ["old"]
     # 'lied'/'snooped' are not words the stand-in extractor knows; 'shrug' reaches a at 0.3 >= 0.2
     assert coded.annotations[0].mentions == {"a": 1}
+
+
+def test_new_rationales_get_the_values_taxonomy_update_would_give(folder):
+    from moralgap.taxonomy.update import TaxonomyUpdater
+
+    j = [Judgment(id="n1", dilemma_id="x", verdict="acceptable", rationale="lie snoop shrug lie"),
+         Judgment(id="n2", dilemma_id="x", verdict="acceptable", rationale="snoop asshole")]
+    coded = ExpressionCoder(folder, embedder=Embedder(), extractor=Extractor()).code(j)
+    found = Extractor().extract(j)
+    # min_new_size above the leftovers: the update only assigns, it proposes no new value
+    updated = TaxonomyUpdater(embedder=Embedder(), extractor=Extractor(), min_new_size=100).update_expressions(
+        folder, [e for e in found if not e.excluded], rationale_ids={"n1", "n2"})
+    by_update = {e.id: e.value_id for e in updated.folder.expressions if e.rationale_id in ("n1", "n2")}
+    by_coder = {e.id: e.value_id for e in coded.expressions if not e.excluded}
+    assert by_coder == by_update and set(by_coder.values()) == {"a", "b", None}
