@@ -289,6 +289,8 @@ def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size
                f"{s['assigned_to_new']} formed {s['new_values']} new proposed values, {s['unassigned']} unassigned; "
                f"{s['flagged_no_support']} values flagged no_support; embedded {s['embedded']} new texts "
                f"({s['embedding_cache_hits']} from cache)")
+    if s.get("new_values_rule"):
+        click.echo(f"  new values sized {s['new_values_rule']}; --n-new-values sets their number")
 
 
 # -- export / import -------------------------------------------------------------------------

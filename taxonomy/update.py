@@ -108,6 +108,7 @@ class TaxonomyUpdater:
         self.n_new_values = n_new_values
         self.replace = replace
         self.seed = seed
+        self.new_value_rule = ""
         self._embedder = embedder
         self._extractor = extractor
 
@@ -166,6 +167,8 @@ class TaxonomyUpdater:
         out_expr.extend(left_expr)
         stats["leftover_expressions"] = len(leftovers)
         stats["new_values"] = len(new_ids)
+        if new_ids:
+            stats["new_values_rule"] = self.new_value_rule
         stats["assigned_to_new"] = sum(1 for e in left_expr if e.value_id is not None)
         stats["unassigned"] = sum(1 for e in left_expr if e.value_id is None)
 
@@ -236,12 +239,26 @@ class TaxonomyUpdater:
         best = {k: column[min(per, key=lambda vid: (-per[vid], vid))] for k, per in counts.items()}
         return {i: best[k] for i, e in enumerate(expressions) if (k := embed_key(mode, e)) in best}
 
-    def _n_new(self, folder: TaxonomyFolder, n_leftover: int) -> int:
+    def _n_new(self, folder: TaxonomyFolder, n_leftover: int, gained: dict[str, list[int]]) -> tuple[int | None, str]:
+        """How many new values the leftovers make, and the rule that said so (reported to the user).
+
+        New values are as large on average as the existing ones. An imported taxonomy's values have
+        no members yet, so the sizes they reached in this update stand in; if none reached any,
+        HDBSCAN decides alone, as in ``taxonomy build --n-values auto``. (A fixed guess such as
+        10 per value turned 1,024 leftovers of the sample into over a hundred values.)
+        """
         if self.n_new_values:
-            return self.n_new_values
+            return self.n_new_values, "--n-new-values"
         sizes = [v.size for v in folder.taxonomy.active_values() if v.size > 0]
-        mean = float(np.mean(sizes)) if sizes else max(self.min_new_size, 10)
-        return max(1, int(round(n_leftover / mean)))
+        if sizes:
+            rule = f"as large as the existing values (mean {np.mean(sizes):.1f} expressions)"
+        else:
+            sizes = [len(members) for members in gained.values()]
+            if not sizes:
+                return None, "found by HDBSCAN: the taxonomy's values have no members and none gained any"
+            rule = (f"as large as the values this update filled (mean {np.mean(sizes):.1f} expressions; "
+                    "the taxonomy's values had no members, as after an import)")
+        return max(1, int(round(n_leftover / float(np.mean(sizes))))), rule
 
     def _new_values(self, old: TaxonomyFolder, new: TaxonomyFolder, leftovers: list[Expression],
                     texts: dict[str, str] | None, gained: dict[str, list[int]]) -> tuple[list[str], list[Expression]]:
@@ -252,7 +269,8 @@ class TaxonomyUpdater:
         from .build import TaxonomyBuilder
 
         params = old.taxonomy.params or {}
-        builder = TaxonomyBuilder(self._n_new(old, len(leftovers)), seed=self.seed, embedder=self._embedder,
+        n_new, self.new_value_rule = self._n_new(old, len(leftovers), gained)
+        builder = TaxonomyBuilder(n_new, seed=self.seed, embedder=self._embedder,
                                   extractor=self._extractor, embed_text=params.get("embed_text", "norm"),
                                   context_weight=float(params.get("context_weight", 3.0)), name=old.taxonomy.name,
                                   pca_components=params.get("pca_components", DEFAULT_PCA_COMPONENTS), reducer=params.get("reducer", "pca"))
