@@ -4,7 +4,7 @@ these tests check the plumbing: schema-constrained answers, validation and bound
 the cache (no request on a rerun, byte-identical builds), replay without a server, and resume
 after a kill. No HTTP is mocked.
 
-The tests use a copy of the shipped templates whose schema asks for one to three expressions:
+The tests use a copy of the shipped templates whose schema asks for exactly one expression:
 with the shipped schema (zero to eight) SmolLM2 answers every rationale with an empty list,
 which would leave the build nothing to cluster.
 """
@@ -39,7 +39,8 @@ def prompts(tmp_path_factory):
     for f in ("extract_values.txt", "name_value.txt", "name_value.schema.json"):
         (folder / f).write_bytes(shipped.joinpath(f).read_bytes())
     schema = json.loads(shipped.joinpath("extract_values.schema.json").read_text())
-    schema["properties"]["expressions"].update(minItems=1, maxItems=3)
+    # One expression per answer keeps SmolLM2's answers short (the tests run on two shared cores).
+    schema["properties"]["expressions"].update(minItems=1, maxItems=1)
     (folder / "extract_values.schema.json").write_text(json.dumps(schema))
     return folder
 
@@ -67,7 +68,7 @@ def test_build_with_llm_extractor_and_namer_is_cached_replayable_and_byte_identi
     data.write_text("".join(json.dumps(j.to_json_dict()) + "\n" for j in rationales[3:6]), encoding="utf-8")
     cache = tmp_path / "llm.jsonl"
     common = [data, "--n-values", "1", "--extractor", "llm", "--namer", "llm", "--llm-model", "smollm2",
-              "--llm-structured", "json_object", "--llm-max-tokens", "160", "--llm-max-attempts", "2",
+              "--llm-structured", "json_object", "--llm-max-tokens", "120", "--llm-max-attempts", "2",
               "--llm-prompts", prompts, "--llm-cache", cache, "--llm-concurrency", "2"]
     out1 = _build([*common, "--out", tmp_path / "a", "--llm-base-url", llama_server, "--llm-api-key-env", "MG_KEY"],
                   env={"MG_KEY": SECRET})
