@@ -142,3 +142,23 @@ def test_no_lock_or_temp_file_is_left_after_a_run(data, tmp_path):
     r = cli(*profiles_args(data, out))
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in out.parent.iterdir()) == ["profiles.json", "profiles.json.manifest.json"]
+
+
+def test_two_runs_writing_one_taxonomy_folder_second_refused_first_complete(tmp_path):
+    (tmp_path / "values.yaml").write_text("- name: Loyalty\n- name: Honesty\n")
+    out = tmp_path / "tax"
+    args = ("taxonomy", "import", tmp_path / "values.yaml", "--out", out)
+    first = subprocess.Popen(cli_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lock = tmp_path / ".tax.lock"
+        deadline = time.monotonic() + 60
+        while not (lock.exists() and lock.read_text().strip()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        second = cli(*args)  # the first is still loading its embedding model (seconds) while this runs
+        line = one_error_line(second)
+        assert f"pid {first.pid}" in line and "tax" in line
+    finally:
+        _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert json.loads((out / "taxonomy.json").read_text())["values"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
