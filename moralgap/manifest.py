@@ -76,11 +76,14 @@ class Manifest:
 
     def add_input(self, path: str | os.PathLike, role: str = "input") -> None:
         p = Path(path)
-        self.data["inputs"][role if role not in self.data["inputs"] else f"{role}:{p}"] = {
+        entry = {
             "path": str(p),
             "sha256": file_sha256(p) if p.is_file() else None,
             "bytes": p.stat().st_size if p.is_file() else None,
         }
+        if p.is_dir():
+            entry.update(_dataset_digest(p))
+        self.data["inputs"][role if role not in self.data["inputs"] else f"{role}:{p}"] = entry
 
     def add_output(self, path: str | os.PathLike) -> None:
         self.data["outputs"].append(str(path))
@@ -113,6 +116,21 @@ class Manifest:
         # Last line of defence: a secret that reached any field (a URL, an error text) is masked.
         write_json(path, redact_obj(self.data))
         return Path(path)
+
+
+def _dataset_digest(folder: Path) -> dict:
+    """A folder of shards hashed as one input: each shard's name and SHA-256, in reading order."""
+    from .errors import InputError
+    from .scale.datasets import dataset_files
+
+    try:
+        files = dataset_files(folder)
+    except InputError:
+        return {}
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f"{f.relative_to(folder).as_posix()}\t{file_sha256(f)}\n".encode("utf-8"))
+    return {"sha256": h.hexdigest(), "bytes": sum(f.stat().st_size for f in files), "shards": len(files)}
 
 
 def manifest_path_for(output: str | os.PathLike) -> Path:

@@ -132,3 +132,22 @@ def test_ray_options_without_engine_ray_are_refused():
 
     with pytest.raises(ConfigError, match="need --engine ray"):
         make_engine("local", address="auto")
+
+
+def test_manifest_hashes_a_shard_folder_as_one_input(tmp_path):
+    from moralgap.manifest import Manifest
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    _jsonl(folder / "a.jsonl", _rows(2))
+    write_parquet(folder / "b.parquet", _rows(2, start=2))
+
+    def digest():
+        m = Manifest("test")
+        m.add_input(folder, "judgments")
+        return m.data["inputs"]["judgments"]
+
+    first = digest()
+    assert first["shards"] == 2 and len(first["sha256"]) == 64 and first == digest()
+    _jsonl(folder / "a.jsonl", _rows(2, start=10))
+    assert digest()["sha256"] != first["sha256"]
