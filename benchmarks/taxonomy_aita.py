@@ -60,7 +60,7 @@ def main() -> None:
         row["given_values_formed"] = len(seed_of)
         row["lexicon_agreement"] = sum(a == b for a, b in judged) / len(judged) if judged else float("nan")
     print("Real AITA top comments (aita_boraske/posts.jsonl.gz)")
-    print_table([row], list(row))
+    print_table([row], list(row), name="main")
     print("\nlargest values:")
     for v in result.taxonomy.values[:15]:
         print(f"  {v.size:4d}  {v.name:28}  {', '.join(v.keywords[:6])}")

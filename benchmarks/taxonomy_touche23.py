@@ -162,7 +162,7 @@ def main() -> None:
         rows[0]["speed_vs_bertopic"] = t_bt / t_mg
     rows.extend(ceiling_rows(df, gold, cats))
     print(f"Touché23-ValueEval training premises: {len(texts)} texts, 20 gold categories")
-    print_table(rows, ["method", "purity", "nmi", "no_value", "values", "seconds", "speed_vs_bertopic"])
+    print_table(rows, ["method", "purity", "nmi", "no_value", "values", "seconds", "speed_vs_bertopic"], name="main")
     save_results()
 
 

@@ -178,7 +178,7 @@ def main() -> None:
                   f"micro-F1 {row['micro_f1']:.3f}", flush=True)
 
     print()
-    print_table(rows, ["annotator", "macro_f1", "micro_f1", "train_s", "train_cpu_s"])
+    print_table(rows, ["annotator", "macro_f1", "micro_f1", "train_s", "train_cpu_s"], name="main")
     if a.out:
         with open(a.out, "w", encoding="utf-8") as fh:
             json.dump({"cpu_count": os.cpu_count(), "load_avg_end": os.getloadavg(), "rows": rows}, fh, indent=2)

@@ -96,7 +96,7 @@ def main() -> None:
 
     rows.extend(ceiling_rows(df, gold, cats))
     print(f"Touché23-ValueEval training premises: {len(df)} texts, 20 gold categories, MiniLM vectors")
-    print_table(rows, ["method", "purity", "nmi", "no_value", "values"])
+    print_table(rows, ["method", "purity", "nmi", "no_value", "values"], name="main")
     save_results()
 
 
