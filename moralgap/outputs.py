@@ -237,6 +237,27 @@ def check_writable(out: Output) -> None:
         raise ConfigError(f"cannot write {p}: no write permission in {ancestor}")
 
 
+def check_room(out: str | os.PathLike, n_bytes: int, what: str) -> None:
+    """Refuse, before writing, an output that cannot fit on its disk (an absurd --samples, say)."""
+    out = Path(out)
+    folder = out.parent if out.parent.exists() else Path.cwd()
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return
+    if n_bytes > free:
+        raise ConfigError(f"{what} would write about {_size(n_bytes)} to {out}, but only {_size(free)} is free there; "
+                          f"ask for less")
+
+
+def _size(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} PB"
+
+
 # -- the guard ----------------------------------------------------------------------------------------
 def _kind(param: click.Parameter, value: Path) -> str:
     t = param.type

@@ -347,6 +347,19 @@ def _sample_counts(samples: str, judgments: Path | None, verdict_map: str | None
     return {d: s.n for d, s in vote_summaries(read.records).items()}
 
 
+# A request line is the template (~1.5 KB with its metadata) plus the dilemma's text.
+_LINE_OVERHEAD_BYTES = 1500
+
+
+def _check_room(out: Path, dilemmas, conditions, n_samples, samples_option: str) -> None:
+    """An absurd --samples (10^8, say) is refused before writing, not after filling the disk."""
+    from moralgap.outputs import check_room
+
+    counts = [n_samples if isinstance(n_samples, int) else n_samples.get(d.id, 0) for d in dilemmas]
+    n_bytes = sum(n * (len(d.text.encode("utf-8")) + _LINE_OVERHEAD_BYTES) for n, d in zip(counts, dilemmas))
+    check_room(out, n_bytes * len(conditions), f"--samples {samples_option}: {sum(counts) * len(conditions):,} request lines")
+
+
 @dmp_group.command("prompts")
 @_dmp_options
 @click.option("--condition", "conditions", required=True, multiple=True, type=click.Choice(CONDITIONS),
@@ -376,6 +389,7 @@ def prompts_cmd(dilemmas, profiles_path, k, alpha, dirichlet, templates, persona
     from moralgap.prompts_format import sidecar_path
 
     meta = sidecar_path(out) if plain_batch else None
+    _check_room(out, d_read.records, conditions, n_samples, samples)
     with manifest.timed("render"):
         by_condition = write_prompts(batch, d_read.records, conditions, n_samples, out, plain=plain_batch,
                                      source=str(dilemmas))

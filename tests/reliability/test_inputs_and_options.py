@@ -82,9 +82,16 @@ def test_align_writes_strict_json_with_null_for_undefined_numbers(data, tmp_path
       "--out", "{t}/p.json", "--alpha", "nan"), "--alpha"),
     (("dmp", "prompts", "--dilemmas", "{d}", "--profiles", "{t}/p.json", "--condition", "vanilla", "--out", "{t}/o.jsonl",
       "--temperature", "inf"), "--temperature"),
+    (("dmp", "prompts", "--dilemmas", "{d}", "--profiles", "{p}", "--condition", "vanilla", "--out", "{t}/o.jsonl",
+      "--samples", "1000000000000"), "--samples"),
 ])
 def test_absurd_numeric_options_are_refused_naming_the_option(data, tmp_path, args, named):
-    fill = {"j": data["judgments"], "t": tmp_path, "v": data["values"], "d": data["dilemmas"], "x": data["taxonomy"]}
+    fill = {"j": data["judgments"], "t": tmp_path, "v": data["values"], "d": data["dilemmas"], "x": data["taxonomy"],
+            "p": data["dir"] / "profiles.json"}
+    if "{p}" in args:
+        r = cli("profiles", "build", "--values", data["values"], "--judgments", data["judgments"], "--dilemmas",
+                data["dilemmas"], "--taxonomy", data["taxonomy"], "--out", fill["p"])
+        assert r.returncode == 0, r.stderr
     before = snapshot(tmp_path)
     line = one_error_line(cli(*[a.format(**fill) for a in args], timeout=60))
     assert named in line
