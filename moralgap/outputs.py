@@ -201,6 +201,18 @@ def _inside(child: Path, folder: Path) -> bool:
     return c != f and c.startswith(f.rstrip(os.sep) + os.sep)
 
 
+# Files a command reads from a folder input: a taxonomy folder (moralgap/taxonomy_file.py,
+# taxonomy/folder.py) or a trained classifier (annotation/classifier.py). Other files in those
+# folders (an export written there, say) are not read, so writing them is fine.
+FOLDER_FILES = ("taxonomy.json", "expressions.jsonl", "centroids.npz", "manifest.json",
+                "model.json", "weights.npz", "tfidf.json", "encoder")
+
+
+def _read_from_folder(out: Path, folder: Path) -> bool:
+    rel = Path(os.path.relpath(os.path.realpath(out), os.path.realpath(folder)))
+    return rel.parts[0] in FOLDER_FILES or rel.name.startswith("taxonomy.v")
+
+
 def check_not_input(outputs: Iterable[Output], inputs: Iterable[Path]) -> None:
     inputs = [Path(p) for p in inputs]
     for out in outputs:
@@ -211,8 +223,8 @@ def check_not_input(outputs: Iterable[Output], inputs: Iterable[Path]) -> None:
             if out.kind == "folder" and _inside(inp, out.path):
                 raise ConfigError(f"output folder {out.path} holds an input of this command ({inp}), "
                                   f"which writing the folder would replace; write to another folder")
-            if inp.is_dir() and out.path.exists() and _inside(out.path, inp):
-                raise ConfigError(f"output {out.path} is inside the input folder {inp}, which this command reads; "
+            if inp.is_dir() and _inside(out.path, inp) and _read_from_folder(out.path, inp):
+                raise ConfigError(f"output {out.path} is a file of the input folder {inp}, which this command reads; "
                                   f"write to another path")
 
 

@@ -26,7 +26,8 @@ def profiles_args(data, out):
 
 
 @pytest.mark.parametrize("case", ["profiles-own-values", "profiles-symlink", "profiles-hardlink", "dmp-dilemmas",
-                                  "judge-human-file", "judge-sidecar", "align-folder-holds-input"])
+                                  "judge-human-file", "judge-sidecar", "align-folder-holds-input",
+                                  "file-of-input-folder"])
 def test_output_that_is_an_input_is_refused_and_input_unchanged(data, tmp_path, case):
     d = data["dir"]
     if case == "profiles-own-values":
@@ -48,6 +49,9 @@ def test_output_that_is_an_input_is_refused_and_input_unchanged(data, tmp_path, 
         prompts = prompts_file(d / "prompts.jsonl", 2)
         write_jsonl(d / "prompts.meta.jsonl", [{"custom_id": "d0::vanilla::0000", "seed": 1}])
         args = ("judge", prompts, "--backend", "replay", "--replay-file", data["judgments"], "--out", d / "prompts.meta.jsonl")
+    elif case == "file-of-input-folder":
+        # --taxonomy names the folder; its taxonomy.json is what the command reads.
+        args = profiles_args({**data, "taxonomy": d}, d / "taxonomy.json")
     else:
         args = ("align", "--human", data["judgments"], "--model", data["judgments"], "--out", d)
     before = snapshot(tmp_path)
@@ -162,3 +166,10 @@ def test_two_runs_writing_one_taxonomy_folder_second_refused_first_complete(tmp_
     assert first.returncode == 0, err
     assert json.loads((out / "taxonomy.json").read_text())["values"]
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_other_files_in_an_input_folder_may_be_written(data):
+    out = data["dir"] / "profiles.json"  # beside the taxonomy.json this command reads, not over it
+    r = cli(*profiles_args({**data, "taxonomy": data["dir"]}, out))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(out.read_text())["groups"]
