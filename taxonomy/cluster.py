@@ -183,7 +183,7 @@ def group_anchors(group: np.ndarray, claim: np.ndarray, weights: np.ndarray) -> 
 def cluster_expressions(vectors: np.ndarray, weights: np.ndarray, *, n_values: int | None, min_cluster_size: int,
                         min_samples: int | None, pca_components: int | None, random_state: int,
                         reducer: str = "pca", anchors: np.ndarray | None = None,
-                        anchor_threshold: float = 0.5) -> ClusterResult:
+                        anchor_threshold: float = 0.5, refine: int = 0) -> ClusterResult:
     """Cluster unit-normalised ``vectors`` (one per distinct expression, ``weights`` = mentions).
 
     ``anchors`` (unit vectors of given values, in the same space) guide the merge of HDBSCAN's
@@ -220,9 +220,39 @@ def cluster_expressions(vectors: np.ndarray, weights: np.ndarray, *, n_values: i
         labels, parent = split_to(vectors, labels, weights, n_values, random_state)
     if len(anchor_of):
         anchor_of = _anchors_after_splits(vectors, labels, weights, anchors, anchor_of, parent)
+    # A guided merge keeps given values apart on purpose; nearest-centre passes would undo that.
+    if refine and not guided:
+        labels = refine_partition(vectors, labels, weights, refine)
     labels, order = _relabel_by_size(labels, weights)
     return ClusterResult(labels=labels, n_hdbscan=n_hdbscan, merged=merged, split=len(parent),
                          anchor=anchor_of[order] if len(anchor_of) else anchor_of)
+
+
+def refine_partition(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarray, iterations: int) -> np.ndarray:
+    """Weighted spherical k-means steps from the current partition, over the clustered points.
+
+    Merging HDBSCAN's leaves by linkage can leave a point in a group whose centre has drifted
+    away from it; moving every clustered point to its nearest centre (and recomputing the
+    centres) makes each value the set of expressions closest to its meaning. The number of
+    values never changes: a value that would empty keeps its old members.
+    """
+    k = int(labels.max() + 1) if (labels >= 0).any() else 0
+    if k < 2:
+        return labels
+    labels = labels.copy()
+    mask = labels >= 0
+    for _ in range(iterations):
+        cents = weighted_centroids(vectors, labels, weights, k)
+        new = labels.copy()
+        new[mask] = np.argmax(vectors[mask] @ cents.T, axis=1)
+        keep = np.bincount(new[mask], minlength=k) == 0
+        if keep.any():
+            for c in np.where(keep)[0]:
+                new[labels == c] = c
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    return labels
 
 
 def _anchors_after_splits(vectors, labels, weights, anchors, anchor_of, parent) -> np.ndarray:

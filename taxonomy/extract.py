@@ -34,7 +34,7 @@ from moralgap.records import Expression
 
 from .chunking import ChunkPlan
 from .lexicon import ValueLexicon
-from .value_filter import exclusion_reason
+from .value_filter import SpanSyntax, exclusion_reason
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +155,15 @@ class ValueExpressionComponent:
                 return
             start, end = _clip(doc, start, end)
             polarity = "upheld" if sign > 0 else "violated"
+            span = doc[start:end]
             item = {"rule": rule, "start_tok": start, "end_tok": end, "norm": norm,
-                    "polarity": polarity, "lexicon_value": value, "anchor": anchor.i, "head_pos": anchor.pos_}
+                    "polarity": polarity, "lexicon_value": value, "anchor": anchor.i,
+                    # What the value filter reads about the span's syntax (see value_filter.py).
+                    "syntax": SpanSyntax(
+                        head_pos=anchor.pos_, head_dep=anchor.dep_, governor=anchor.head.lemma_.lower(),
+                        negated=any(t.dep_ == "neg" or t.lower_ in NEGATORS for t in span) or _is_negated(anchor),
+                        value_words=sum(1 for t in span if t.i != anchor.i and t.pos_ in ("NOUN", "VERB", "ADJ", "ADV")
+                                        and (self.lexicon.lookup(t.lower_) or self.lexicon.lookup(t.lemma_))))}
             if anchor.i in claimed:
                 other = found[claimed[anchor.i]]
                 if RULE_PRIORITY[rule] >= RULE_PRIORITY[other["rule"]]:
@@ -450,7 +457,7 @@ class ValueExtractor:
     def expressions_of(doc: Doc, rationale_id: str) -> Iterator[Expression]:
         for k, item in enumerate(doc._.value_expressions or []):
             span = doc[item["start_tok"]: item["end_tok"]]
-            excluded = exclusion_reason(item["norm"], item["rule"], text=span.text, head_pos=item.get("head_pos"))
+            excluded = exclusion_reason(item["norm"], item["rule"], text=span.text, syntax=item.get("syntax"))
             yield Expression(
                 id=f"{rationale_id}#{k}",
                 rationale_id=rationale_id,

@@ -11,8 +11,9 @@ Per value (``Value.quality``):
 - ``top_form_share``: share of mentions taken by the single most frequent form.
 
 A value is published as ``needs_review`` (with the reason) when it rests on too few rationales
-to say anything about people, when its members are much less alike than the build's other
-values (below the lower Tukey fence of cohesion: first quartile minus 1.5 interquartile ranges),
+to say anything about people, when its members are less alike than the build's other values
+(cohesion below first quartile minus half the interquartile range: on the real AITA comments
+this marks the mixed bags a reader picks out, e.g. "help" with "did nothing wrong" and "say no"),
 when it nearly duplicates a larger value, or when the namer says it is not a value.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 MIN_RATIONALES = 3
 # Centroids this similar are one value found twice (MiniLM cosine; synonyms sit near 0.7-0.8).
 DUPLICATE_SIMILARITY = 0.92
+FENCE_IQR = 0.5
 
 
 def value_quality(vectors: np.ndarray, assign: np.ndarray, counts: np.ndarray, centroids: np.ndarray,
@@ -59,7 +61,7 @@ def cohesion_fence(quality: list[dict]) -> float:
     if len(coh) < 4:
         return -np.inf
     q1, q3 = np.percentile(coh, [25, 75])
-    return float(q1 - 1.5 * (q3 - q1))
+    return float(q1 - FENCE_IQR * (q3 - q1))
 
 
 def review_reasons(quality: list[dict], namings: Sequence) -> list[str | None]:

@@ -14,6 +14,14 @@ Reasons:
 - ``fact``: a discourse noun that carries the argument rather than a value ("the fact", "no reason");
 - ``not_moral``: a state, feeling or description that judges nobody's conduct (easy, funny,
   expensive, asleep, adult);
+- ``narration``: an everyday act reported without judging it ("told her", "helped you",
+  "lent them money"); the same verb negated ("never told her") or with a value word in its
+  span ("tell the truth") is kept;
+- ``practical_advice``: a "should" about an everyday act with nothing valued in it ("you should
+  look for a job", "should take a loan"); negated duties and duties with a value word are kept;
+- ``description``: an adjective describing a thing, not judging a person or an act
+  ("a nice long nap", "proper terminology");
+- ``modifier``: a value noun used only to classify another noun ("support animal", "child support");
 - ``fragment``: nothing left to read once function words are dropped.
 
 The word lists are the team's and deliberately short: they hold words that are never a value
@@ -21,6 +29,7 @@ on their own. A word that is a value in some uses ("fair", "kind", "respect") is
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable
 
 VERDICT = {
@@ -33,7 +42,8 @@ THIN = {
     "horrible", "horrid", "shitty", "crappy", "ridiculous", "weird", "strange", "odd", "crazy", "insane", "nuts",
     "normal", "understandable", "great", "out of line", "over the top", "correct", "incorrect", "dumb", "stupid",
     "silly", "gross", "wild", "worse", "worst", "better", "best", "not cool", "cool", "mean it", "absurd", "irrational",
-    "realistic", "unrealistic", "accurate", "inaccurate", "legit", "legitimate", "fair enough",
+    "realistic", "unrealistic", "accurate", "inaccurate", "legit", "legitimate", "fair enough", "disgusting",
+    "excuse", "no excuse", "positive", "negative",
 }
 KIN_AND_PEOPLE = {
     "family", "mom", "mother", "dad", "father", "parent", "parents", "sister", "brother", "sibling", "siblings", "wife",
@@ -65,6 +75,7 @@ NOT_MORAL = {
     "lucky", "unlucky", "sweet", "scary", "sad", "upset", "mad", "angry", "annoyed", "annoying", "jealous", "worried",
     "stressed", "nervous", "scared", "embarrassed", "shocked", "surprised", "confused", "overwhelmed", "excited",
     "doubtful", "likely", "unlikely", "possible", "impossible", "clear", "obvious", "true", "false", "real", "fake",
+    "qualified", "sturdy", "awkward", "miserable", "simple", "exhausting", "unnecessary", "related", "in advance",
     "talk", "think", "think about", "plan", "delay", "stay", "move", "leave", "go", "come", "wait", "watch",
     # Who someone is, not how they acted.
     "gay", "straight", "lesbian", "bi", "bisexual", "trans", "jewish", "christian", "muslim", "catholic", "atheist",
@@ -72,26 +83,60 @@ NOT_MORAL = {
 }
 DETERMINERS = {"my", "your", "his", "her", "their", "our", "its", "the", "a", "an", "this", "that", "these", "those",
                "op", "op's", "no", "any", "some", "own"}
-REASONS = ("verdict", "thin_evaluation", "bare_noun", "fact", "not_moral", "fragment")
+# Everyday acts: a value expression only when judged (negated, obliged with a value word, ...).
+EVERYDAY_ACTS = {
+    "tell", "explain", "talk", "help", "lend", "pay", "share", "support", "consider", "afford", "raise", "stress",
+    "improve", "fail", "escalate", "promise", "care", "impress", "get", "say", "ask", "give", "discuss", "call", "text",
+    "visit", "invite", "offer", "buy", "spend", "work", "move", "leave", "take", "look", "lose", "devote", "put",
+    "seem", "face", "knock", "keep", "sort", "experience", "run", "screenshot", "go", "find", "hire", "sell", "send",
+    "check", "use", "bring", "make", "do", "try", "start", "stop", "stay", "bounce", "mess", "embrace", "throw",
+    "ruin", "destroy", "cut", "wait", "eat", "drink", "sleep", "live", "show", "write", "read", "watch", "play",
+}
+# Nouns an adjective may judge: people, and acts or manners.
+JUDGEABLE = {"person", "people", "thing", "move", "behavior", "behaviour", "act", "action", "attitude", "comment",
+             "remark", "joke", "way", "response", "reaction", "request", "demand", "decision", "choice", "treatment",
+             "manner", "tone", "gesture", "excuse", "lie", "stunt", "parent", "mother", "father", "friend", "partner",
+             "husband", "wife", "boyfriend", "girlfriend", "sister", "brother", "family", "human", "individual", "guy",
+             "woman", "man", "kid", "child", "boss", "roommate", "neighbor", "neighbour", "mil", "fil", "op"}
+REASONS = ("verdict", "thin_evaluation", "bare_noun", "fact", "not_moral", "narration", "practical_advice",
+           "description", "modifier", "fragment")
+
+
+@dataclass(frozen=True)
+class SpanSyntax:
+    """What the extractor's parse says about a span: its head's part of speech and dependency,
+    the word the head hangs from, whether the span is negated, and how many other words in
+    the span carry a value (lexicon words)."""
+
+    head_pos: str | None = None
+    head_dep: str | None = None
+    governor: str | None = None
+    negated: bool = False
+    value_words: int = 0
 
 
 def _content(words: Iterable[str]) -> list[str]:
     return [w for w in words if w not in DETERMINERS]
 
 
-def exclusion_reason(norm: str, rule: str, *, text: str = "", head_pos: str | None = None) -> str | None:
+def exclusion_reason(norm: str, rule: str, *, text: str | None = None, syntax: SpanSyntax | None = None,
+                     head_pos: str | None = None) -> str | None:
     """Why the expression with this normal form is not a value expression, or ``None`` if it is one.
 
     ``rule`` is the extraction rule that found it: a stated duty, right or priority ("should
     tell her", "family comes first") says something about its words, so bare-noun and state
     checks apply only to single-word readings (evaluative words, value verbs, named values).
-    ``head_pos`` is the spaCy part of speech of the span's head, when known.
+    ``syntax`` is what the parse says about the span (``head_pos`` alone may stand in for it).
     """
+    syn = syntax or SpanSyntax(head_pos=head_pos)
+    head_pos = syn.head_pos
     low = " ".join(norm.lower().replace("’", "'").split())
     words = _content(low.split())
-    if not words or all(len(w) < 2 for w in words) or low in ("should", "right to", "right", "owe"):
+    if not words or all(len(w) < 2 for w in words) or low in ("should", "right to", "right", "owe") \
+            or (text is not None and ("\n" in text or not text.strip())):
+        # A span across a line break joins two thoughts (a verdict line and the next sentence).
         return "fragment"
-    surface = {w.strip(".,!?;:'\"()").lower() for w in text.split()}
+    surface = {w.strip(".,!?;:'\"()").lower() for w in (text or "").split()}
     if low in VERDICT or set(words) <= VERDICT or (rule == "evaluative" and surface & VERDICT and words[-1] in VERDICT):
         return "verdict"
     if rule in ("duty", "right", "norm"):
@@ -99,7 +144,17 @@ def exclusion_reason(norm: str, rule: str, *, text: str = "", head_pos: str | No
         rest = [w for w in words if w not in ("should", "not", "right", "to", "owe")]
         if rest and set(rest) <= VERDICT:
             return "verdict"
+        if rule == "duty" and words[0] == "should" and len(words) > 1 and words[1] in EVERYDAY_ACTS \
+                and not syn.negated and syn.value_words == 0:
+            return "practical_advice"
         return None
+    if rule == "value_verb" and words[0] in EVERYDAY_ACTS and not syn.negated and syn.value_words == 0:
+        return "narration"
+    if rule == "explicit_value" and syn.head_dep == "compound":
+        return "modifier"
+    if rule == "evaluative" and head_pos == "ADJ" and syn.head_dep == "amod" and syn.governor not in JUDGEABLE \
+            and syn.governor not in KIN_AND_PEOPLE:
+        return "description"
     phrase = " ".join(words)
     if phrase in THIN or (len(words) <= 2 and words[-1] in THIN and words[0] in ("not", "so", "very", "really", "pretty", "totally")):
         return "thin_evaluation"

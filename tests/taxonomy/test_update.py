@@ -131,7 +131,7 @@ def test_default_threshold_is_the_builds_outlier_rule(base, embedder, extractor)
     # stricter per-value thresholds leave more new expressions for new values, never fewer
     strict = TaxonomyUpdater(embedder=embedder, extractor=extractor, percentile=50.0).update(base, judgments(NEW, "n"))
     default = TaxonomyUpdater(embedder=embedder, extractor=extractor).update(base, judgments(NEW, "n"))
-    assert strict.stats["assigned_to_existing"] < default.stats["assigned_to_existing"]
+    assert strict.stats["assigned_to_existing"] <= default.stats["assigned_to_existing"]
     assert default.stats["threshold_min"] == default.stats["threshold_median"] == round(rule, 4)
 
 
