@@ -125,3 +125,26 @@ def test_a_temp_folder_of_a_sigkilled_writer_is_removed_by_the_next_run(taxonomy
     assert r.returncode == 0, r.stderr
     assert _hidden(tmp_path) == []
     assert json.loads((tax / "taxonomy.json").read_text())["values"][0]["name"] == "Fidelity"
+
+
+def test_sigterm_during_judge_releases_the_lock_and_the_rerun_finishes_the_job(tmp_path):
+    from fault_server import FaultServer
+
+    prompts = write_jsonl(tmp_path / "prompts.jsonl", [{"custom_id": f"d{i}::vanilla::0000", "body": {
+        "model": "m", "messages": [{"role": "user", "content": f"Case {i}."}]}} for i in range(10)])
+    out = tmp_path / "judged.jsonl"
+    with FaultServer(delay_s=0.3) as server:
+        args = ("judge", prompts, "--base-url", server.base_url, "--model", "m", "--concurrency", "1", "--out", out)
+        proc = subprocess.Popen(cli_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "MORALGAP_PROGRESS": "0"})
+        deadline = time.monotonic() + 60
+        while not (out.exists() and out.read_text().count("\n") >= 2) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 143 and "Traceback" not in err, err
+        assert _hidden(tmp_path) == []  # lock released and removed
+        r = cli(*args)
+    assert r.returncode == 0, r.stderr
+    ids = [json.loads(l)["id"] for l in out.read_text().splitlines()]
+    assert sorted(ids) == sorted(f"d{i}::vanilla::0000" for i in range(10))
