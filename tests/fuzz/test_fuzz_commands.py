@@ -180,6 +180,36 @@ def test_align_absurd_numbers(base, option, value):
     _run_and_check("option-align", w, argv, [w / "report"])
 
 
+ANNOTATIONS = [{"rationale_id": f"d{i}-h0", "value_ids": ["v1"] if k else ["v2"], "annotator": f"a{k}", "source": "human"}
+               for i in range(3) for k in range(2)]
+
+
+@SETTINGS
+@given(data=st.data())
+def test_annotate_agreement_reads_hostile_annotations_cleanly(base, data):
+    w = _case(base, {"ann.jsonl": data.draw(hostile_file(ANNOTATIONS))})
+    argv = ["annotate", "agreement", w / "ann.jsonl", "--out", w / "agreement.json", "--taxonomy", w / "taxonomy.json"]
+    _run_and_check("annotate-agreement", w, argv, [w / "agreement.json"])
+
+
+@SETTINGS
+@given(data=st.data())
+def test_profiles_diversity_reads_hostile_values_cleanly(base, data):
+    w = _case(base, {"values.jsonl": data.draw(hostile_file(VALUES))})
+    argv = ["profiles", "diversity", w / "values.jsonl", w / "values.jsonl", "--taxonomy", w / "taxonomy.json"]
+    _run_and_check("profiles-diversity", w, argv, [])
+
+
+@SETTINGS
+@given(data=st.data())
+def test_read_only_commands_read_hostile_json_cleanly(base, data):
+    which = data.draw(st.sampled_from(["profiles.json", "taxonomy.json"]))
+    valid = json.loads((base / which).read_text())
+    w = _case(base, {which: data.draw(hostile_file([valid]))})
+    argv = ["profiles", "show", w / which] if which == "profiles.json" else ["taxonomy", "show", w / which]
+    _run_and_check("show", w, argv, [])
+
+
 def test_every_case_was_handled_cleanly():
     """Runs last in this module: the tally over all examples above."""
     assert TALLY["tried"] > 0 and TALLY["unclean"] == 0, summary()
