@@ -33,7 +33,7 @@ from moralgap.progress import progress
 from moralgap.records import Expression
 
 from .chunking import ChunkPlan
-from .lexicon import ValueLexicon
+from .lexicon import Sense, ValueLexicon
 from .value_filter import SpanSyntax, exclusion_reason
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ SUBJECT_DEPS = {"nsubj", "nsubjpass", "expl"}
 OBJECT_DEPS = {"dobj", "pobj", "attr", "dative", "oprd", "xcomp", "ccomp", "acomp"}
 DROP_FROM_NORM = {"DET", "PRON", "PUNCT", "AUX", "PART", "CCONJ", "SCONJ", "INTJ", "SPACE", "NUM", "X"}
 MAX_SPAN = 8
+ABSTRACT_SUFFIXES = ("ness", "ity", "cy", "ance", "ence", "ism", "ship", "dom", "hood", "tion", "sion", "ment")
 VERDICT_WORDS = {"nta", "yta", "esh", "nah", "info", "op"}
 # Verbs too light to name a duty on their own: "you need to know", "you have to say".
 LIGHT_VERBS = {"be", "have", "do", "get", "go", "know", "say", "think", "see", "want", "make", "take", "let", "look",
@@ -177,6 +178,7 @@ class ValueExpressionComponent:
         self._duties(doc, add)
         self._norms(doc, add)
         self._lexicon(doc, add)
+        self._abstract_nouns(doc, add)
         self._advice(doc, add)
         self._judged_character(doc, add)
         doc._.value_expressions = self._drop_contained(found)
@@ -358,6 +360,22 @@ class ValueExpressionComponent:
             start = min([subj.i, *[m.i for m in mods]]) if tok.i - subj.i <= 5 else min([tok.i, *[m.i for m in mods]])
             sign = -1 if _is_negated(tok) else 1
             add("evaluative", tok, start, tok.i + 1, tok.lemma_.lower(), sign, None)
+
+    def _abstract_nouns(self, doc: Doc, add) -> None:
+        """Abstract nouns the lexicon does not list ("her autonomy", "a lack of punctuality").
+
+        Values are mostly named by abstract nouns, and English marks those with a few
+        suffixes; this is how values no lexicon lists get into the taxonomy. The value filter
+        sets apart the abstract nouns that name no value ("the situation", "a conversation").
+        """
+        for tok in doc:
+            if tok.pos_ != "NOUN" or not tok.lower_.isalpha() or len(tok.lower_) < 6:
+                continue
+            lemma = tok.lemma_.lower()
+            if not lemma.endswith(ABSTRACT_SUFFIXES) or self.lexicon.lookup(tok.lower_) or self.lexicon.lookup(lemma):
+                continue
+            sense = Sense(value=None, sign=1, kind="noun")
+            self._explicit(doc, doc[tok.i:tok.i + 1], tok, -1 if _is_negated(tok) else 1, sense, add)
 
     def _explicit(self, doc: Doc, span: Span, anchor: Token, sign: int, sense, add) -> None:
         left = [c for c in anchor.lefts if c.dep_ in ("poss", "amod", "compound", "det") and anchor.i - c.i <= 3]

@@ -66,6 +66,22 @@ FACT_NOUNS = {
     "post", "comment", "update", "edit", "detail", "details", "context", "case", "example", "idea", "option", "plan",
     "deal", "time", "day", "year", "moment", "chance", "sense", "fact of life", "logic", "proof", "documentation",
     "same logic", "argument", "opinion on",
+    # Abstract nouns (by their suffix) that name a thing, an event or a state, not a value.
+    "information", "position", "location", "vacation", "relationship", "relationships", "membership", "apartment",
+    "comment", "moment", "statement", "government", "department", "payment", "appointment", "attention", "reaction",
+    "action", "actions", "mention", "version", "session", "section", "nation", "station", "population", "generation",
+    "difference", "existence", "instance", "distance", "sentence", "audience", "reference", "conference", "insurance",
+    "entrance", "ambulance", "substance", "maintenance", "assignment", "management", "requirement", "announcement",
+    "engagement", "entertainment", "treatment", "business", "illness", "sickness", "city", "university", "activity",
+    "quantity", "ability", "possibility", "majority", "identity", "personality", "reality", "activity", "facility",
+    "utility", "entity", "electricity", "celebrity", "scholarship", "neighborhood", "childhood", "emergency",
+    "pregnancy", "policy", "currency", "pharmacy", "condition", "direction", "suggestion", "description", "definition",
+    "explanation", "conversation", "discussion", "question", "situation", "option", "solution", "intention",
+    "attraction", "connection", "collection", "selection", "tuition", "nutrition", "medication", "operation",
+    "organization", "application", "graduation", "competition", "promotion", "motion", "portion", "addition", "edition", "occasion", "profession", "impression", "expression",
+    "depression", "confession", "commission", "mission", "division", "television",
+    "apartment", "basement", "document", "instrument", "equipment", "argument", "arrangement",
+    "settlement", "statement", "environment", "investment", "judgment", "judgement",
 }
 NOT_MORAL = {
     "easy", "hard", "difficult", "funny", "hilarious", "expensive", "cheap", "loud", "quiet", "comfortable",

@@ -58,3 +58,10 @@ def test_guess_about_the_past_is_not_a_duty(extractor):
 def test_phrase_and_its_object_are_read_once(extractor):
     norms = set(_by_norm(extractor, "She keeps taking advantage of your kindness."))
     assert not any("advantage advantage" in n for n in norms), norms
+
+
+def test_abstract_nouns_outside_the_lexicon_are_found(extractor):
+    found = _by_norm(extractor, "Her complacency was the real problem, and the situation got worse.")
+    assert "complacency" in found and found["complacency"].lexicon_value is None
+    assert found["complacency"].excluded is None
+    assert found["situation"].excluded == "fact"
