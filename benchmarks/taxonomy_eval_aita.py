@@ -1,11 +1,14 @@
 """Issue 14: how many of the expressions a default build assigns to a value are value expressions
 placed in a fitting value, judged by the team on the real AITA top comments.
 
-    python benchmarks/taxonomy_eval_aita.py                  # score the build against the labels
-    python benchmarks/taxonomy_eval_aita.py --export FILE    # write the sample, with text, to label
+    python benchmarks/taxonomy_eval_aita.py                       # the development sample
+    python benchmarks/taxonomy_eval_aita.py --sample-seed 2026    # the held-out sample
+    python benchmarks/taxonomy_eval_aita.py --export FILE         # write the sample, with text, to label
 
-The sample is ``--n`` expressions drawn at random (``--seed``) from everything the default
-build's extractor found, kept or set apart. Labels live in
+The sample is ``--n`` expressions drawn at random (``--sample-seed``) from everything the
+default build (``--seed``) found, kept or set apart. The sample with seed 13 was read while the
+filter and clustering were developed; the sample with seed 2026 was labelled only once they were
+fixed, so it is the unbiased figure. Labels live in
 ``benchmarks/data/aita_expression_labels.jsonl``, one per line, keyed by ``rationale_id``,
 ``start`` and ``end`` (character offsets in the comment); they hold no comment text, which stays
 in ../shared/data. Fields:
@@ -83,7 +86,8 @@ def read_labels() -> dict[tuple, dict]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--seed", type=int, default=13, help="the build's seed")
+    ap.add_argument("--sample-seed", type=int, default=13, help="which random sample of expressions to score")
     ap.add_argument("--n-values", type=int, default=60)
     ap.add_argument("--export", type=Path, default=None, help="write the sample with its text to this file and stop")
     opts = ap.parse_args()
@@ -91,7 +95,7 @@ def main() -> None:
     from moralgap.taxonomy.value_filter import THIN, VERDICT
 
     result, texts, seconds = build(opts.seed, opts.n_values)
-    picked = sample(result.expressions, opts.n, opts.seed)
+    picked = sample(result.expressions, opts.n, opts.sample_seed)
     if opts.export:
         export(opts.export, picked, texts, result.taxonomy)
         return
@@ -107,8 +111,14 @@ def main() -> None:
     set_apart = [(e, lab) for e, lab in have if e.excluded]
     truly_out = sum(1 for e, lab in set_apart if not lab["is_value"])
     unassigned_values = [(e, lab) for e, lab in have if not e.value_id and lab["is_value"]]
-    bad_names = [v.name for v in result.taxonomy.values
-                 if any(w.lower() in VERDICT | THIN for w in v.name.replace("/", " ").split())]
+    light = {"do", "did", "be", "is", "was", "act", "nothing", "anything", "something", "not", "so", "very", "the", "a"}
+
+    def verdict_part(part: str) -> bool:
+        # "Do Wrong" is named after a verdict word; "Right To Keep" (a right) is not.
+        words = [w.lower() for w in part.split() if w.lower() not in light]
+        return bool(words) and all(w in VERDICT | THIN for w in words)
+
+    bad_names = [v.name for v in result.taxonomy.values if any(verdict_part(p) for p in v.name.split(" / "))]
     row = {
         "sampled": len(picked), "labelled": len(have), "assigned": len(assigned),
         "assigned_with_current_fit_label": len(fit_known),
@@ -119,10 +129,11 @@ def main() -> None:
         "values_lost_to_filter_or_noise": len(unassigned_values),
         "values_named_after_verdict_words": len(bad_names), "build_seconds": seconds,
     }
-    print_table([row], list(row), name="aita_expression_eval")
+    row = {"sample_seed": opts.sample_seed, **row}
+    print_table([row], list(row), name=f"aita_expression_eval_sample{opts.sample_seed}")
     if bad_names:
         print("values named after verdict words:", ", ".join(bad_names))
-    save_results()
+    save_results(f"taxonomy_eval_aita_sample{opts.sample_seed}")
 
 
 if __name__ == "__main__":
