@@ -22,7 +22,7 @@ def main() -> None:
     ap.add_argument("--seed-values", default=None)
     ap.add_argument("--seed-threshold", type=float, default=None)
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--embed-text", default="norm+value", choices=["norm", "norm+value", "context"])
+    ap.add_argument("--embed-text", default="norm", choices=["norm", "norm+value", "context"])
     opts = ap.parse_args()
 
     from moralgap.records import Judgment
@@ -52,6 +52,17 @@ def main() -> None:
         "outlier_rate": result.stats["outlier_rate"],
         "seconds": elapsed,
     }
+    # How far the values follow the lexicon: NMI between value and lexicon tag over the
+    # expressions that carry a tag, and how many names were taken from the lexicon.
+    from sklearn.metrics import normalized_mutual_info_score
+
+    tagged = [(e.lexicon_value, e.value_id) for e in result.expressions if e.value_id and e.lexicon_value]
+    row["lexicon_nmi"] = normalized_mutual_info_score([a for a, _ in tagged], [b for _, b in tagged]) if tagged else None
+    row["lexicon_free_mentions"] = sum(1 for e in result.expressions if e.value_id and not e.lexicon_value) / max(
+        1, sum(1 for e in result.expressions if e.value_id))
+    row["names_from_lexicon"] = sum(1 for v in result.taxonomy.values if v.name_source == "prior")
+    row["needs_review"] = result.stats.get("values_needing_review", 0)
+    row["set_apart"] = result.stats.get("n_excluded", 0)
     if seeds:
         given = {s.name for s in seeds}
         seed_of = {v.id: v.seed_name for v in result.taxonomy.values if v.seed_name}
@@ -63,7 +74,7 @@ def main() -> None:
     print_table([row], list(row), name="main")
     print("\nlargest values:")
     for v in result.taxonomy.values[:15]:
-        print(f"  {v.size:4d}  {v.name:28}  {', '.join(v.keywords[:6])}")
+        print(f"  {v.size:4d}  {v.name:28}  {v.status:12}  {'; '.join(v.exemplars[:6])}")
     save_results()
 
 

@@ -124,8 +124,19 @@ def test_cli_builds_the_sample_end_to_end(sample_dir, tmp_path):
     assert manifest["seed"] == 13 and manifest["counts"]["n_values"] == 60
     show = run_cli("taxonomy", "show", str(out), "--limit", "5")
     assert show.returncode == 0 and show.stdout.count("\nv") == 5
+    assert "rats" in show.stdout and "coh" in show.stdout and "lexfree" in show.stdout
     shown = json.loads(run_cli("taxonomy", "show", str(out), "--json").stdout)
     assert len(shown) == 60
+    review = [v for v in shown if v["status"] == "needs_review"]
+    full = run_cli("taxonomy", "show", str(out)).stdout
+    assert full.count("review: ") == len(review)
+    # What the filter set apart is listed by reason, and the counts add up to the expressions file.
+    excluded = run_cli("taxonomy", "show", str(out), "--excluded")
+    assert excluded.returncode == 0, excluded.stderr
+    rows = [json.loads(x) for x in (out / "expressions.jsonl").read_text().splitlines()]
+    n_out = sum(1 for r in rows if r.get("excluded"))
+    assert excluded.stdout.startswith(f"{n_out} of {len(rows)} expressions set apart")
+    assert "verdict" in excluded.stdout
 
 
 @pytest.mark.parametrize("line, expect", [
