@@ -100,7 +100,8 @@ class OutputLock:
 # -- leftovers of killed runs -------------------------------------------------------------------------
 def _temp_pattern(name: str) -> re.Pattern:
     # ".<name>.<pid>.<random>.tmp|old"; names written before pids were added have no pid part.
-    return re.compile(rf"^\.{re.escape(name)}\.(?:(\d+)\.)?[A-Za-z0-9_]+\.(tmp|old)$")
+    # <random> is exactly tempfile's 8 characters, so a user's own ".x.backup.tmp" never matches.
+    return re.compile(rf"^\.{re.escape(name)}\.(?:(\d+)\.)?[a-z0-9_]{{8}}\.(tmp|old)$")
 
 
 def _alive(pid: int) -> bool:

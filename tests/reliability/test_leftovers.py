@@ -102,13 +102,14 @@ def test_a_swap_interrupted_between_its_two_renames_is_rolled_back_by_the_next_r
     old.mkdir()
     os.replace(tax, old / "tax")
     (tmp_path / f".tax.{pid}.a1b2c3d4.tmp").mkdir()
+    (tmp_path / ".tax.mine.tmp").write_text("the user's own file, not a leftover")
     r = cli("taxonomy", "edit", "rename", tax, _first_value_id(old / "tax"), "Fidelity", "--in-place")
     assert r.returncode == 0, r.stderr
     assert "restored" in r.stderr
     data = json.loads((tax / "taxonomy.json").read_text())
     assert data["values"][0]["name"] == "Fidelity"
     assert json.loads(before)["values"][0]["name"] != "Fidelity"
-    assert _hidden(tmp_path) == []
+    assert _hidden(tmp_path) == [".tax.mine.tmp"]
 
 
 def test_a_temp_folder_of_a_sigkilled_writer_is_removed_by_the_next_run(taxonomy_folder, tmp_path):

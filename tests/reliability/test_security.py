@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -93,11 +94,18 @@ def test_studio_stop_still_stops_its_own_server(tmp_path):
     launcher.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(60)\n")
     launcher.chmod(0o755)
     server = _start([str(launcher), "start"])
+    # Reap it the moment it dies, as init does for the real (detached) server; otherwise it
+    # would linger as this test's zombie and stop would wait its full timeout.
+    reaper = threading.Thread(target=server.wait, daemon=True)
+    reaper.start()
     try:
         (home / "server.json").write_text(json.dumps({"pid": server.pid, "url": "http://127.0.0.1:1"}))
+        t = time.monotonic()
         r = cli("studio", "stop", "--home", home)
         assert r.returncode == 0 and "stopped" in r.stdout, r.stderr
-        assert server.wait(timeout=30) == -signal.SIGTERM
+        reaper.join(timeout=30)
+        assert server.returncode == -signal.SIGTERM  # stopped by SIGTERM, no SIGKILL needed
+        assert time.monotonic() - t < 25
     finally:
         if server.poll() is None:
             server.kill()
