@@ -21,6 +21,8 @@ _PATTERNS = (
     # key=value / "key": "value" for the usual names of secrets.
     re.compile(r"(?i)((?:api[_-]?key|access[_-]?token|secret|password|authorization)[\"']?\s*[:=]\s*[\"']?)"
                r"(?!<redacted>)([^\s\"',&}]{4,})"),
+    # A password inside a URL: scheme://user:password@host.
+    re.compile(r"(://[^/\s:@]+:)([^/\s@]+)(@)"),
 )
 
 
@@ -45,6 +47,7 @@ def redact(text: str) -> str:
         text = text.replace(secret, MASK)
     text = _PATTERNS[0].sub(_mask_scheme, text)
     text = _PATTERNS[1].sub(lambda m: m.group(1) + MASK, text)
+    text = _PATTERNS[2].sub(lambda m: m.group(1) + MASK + m.group(3), text)
     return text
 
 
