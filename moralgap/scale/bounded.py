@@ -64,7 +64,8 @@ def fit_bounded(builder, expressions: Sequence[Expression], texts: dict[str, str
                 max_forms: int | None = DEFAULT_MAX_FORMS):
     """``builder.fit_expressions`` on at most ``max_forms`` distinct forms; returns ``(result, record)``.
 
-    ``record`` describes the fit sample for the run manifest.
+    ``record`` describes the fit sample for the run manifest. Above the bound, the given
+    expressions get their ``value_id`` and ``similarity`` set in place and become the result's.
     """
     from moralgap.taxonomy.build import embed_key
 
@@ -98,13 +99,10 @@ def fit_bounded(builder, expressions: Sequence[Expression], texts: dict[str, str
     del rep
     value_of.update(assigned)
 
-    out: list[Expression] = []
-    for e in expressions:
-        if not _clusterable(e):
-            out.append(e.model_copy(update={"value_id": None, "similarity": None}))
-            continue
-        vid, sim = value_of.get(key_of(e), (None, None))
-        out.append(e.model_copy(update={"value_id": vid, "similarity": sim}))
+    # Set in place: a copy of every mention would double the driver's largest structure.
+    out = list(expressions)
+    for e in out:
+        e.value_id, e.similarity = value_of.get(key_of(e), (None, None)) if _clusterable(e) else (None, None)
     sizes = Counter(e.value_id for e in out if e.value_id)
     for v in result.taxonomy.values:
         if v.status != "merged":

@@ -27,8 +27,8 @@ from .engine import Engine
 log = logging.getLogger(__name__)
 
 EXTRACT_BATCH = 64
-# Embedder chunk under Ray: each chunk is one Ray Data job (actors load the model once per
-# job) and one cache shard, so a killed run loses at most one chunk of work.
+# Vectors written to the embedding cache per shard under Ray: a killed run loses at most this
+# many texts' work (one encode call is one Ray job whatever its size).
 RAY_EMBED_CHUNK = 32_768
 
 
@@ -187,6 +187,49 @@ class RayEmbedder(Embedder):
         if self._dim is None:
             self._dim = int(self._encode_raw(["dimension"]).shape[1])
         return self._dim
+
+    def encode(self, texts: Sequence[str], *, desc: str = "embedding") -> np.ndarray:
+        """As :meth:`Embedder.encode`, but every uncached text goes out in one Ray job.
+
+        The actors then start and load the encoder once per call, not once per chunk; the
+        vectors stream back in order and are written to the cache ``chunk_size`` at a time, so a
+        killed run still resumes from its last full chunk.
+        """
+        from moralgap.taxonomy.embed import text_key
+
+        texts = list(texts)
+        if self.cache is None or not texts:
+            return super().encode(texts, desc=desc)
+        todo: dict[str, str] = {}
+        found = self.cache.get_many([text_key(t) for t in texts])
+        for t in texts:
+            k = text_key(t)
+            if k not in found and k not in todo:
+                todo[k] = t
+        if todo:
+            keys = list(todo)
+            rows = [{"text": todo[k]} for k in keys]
+            done, pending = 0, []
+            for batch in self.engine.map_batches(rows, EmbedActor, args=(self.model_path, self.batch_size),
+                                                 batch_size=self.batch_size):
+                pending.append(batch["vector"])
+                if sum(len(v) for v in pending) >= self.chunk_size:
+                    done = self._flush(keys, done, pending)
+            self._flush(keys, done, pending)
+        vecs = super().encode(texts, desc=desc)  # everything is in the cache now
+        # Count as the base class would have: these texts were embedded, not found.
+        self.stats["cached"] -= len(todo)
+        self.stats["embedded"] += len(todo)
+        return vecs
+
+    def _flush(self, keys: list[str], done: int, pending: list) -> int:
+        if not pending:
+            return done
+        vecs = np.concatenate(pending).astype(np.float32)
+        pending.clear()
+        self._dim = int(vecs.shape[1])
+        self.cache.put_many(keys[done: done + len(vecs)], vecs)
+        return done + len(vecs)
 
     def _encode_raw(self, texts: list[str]) -> np.ndarray:
         rows = [{"text": t} for t in texts]
