@@ -23,6 +23,7 @@ def _jsonl(path, rows) -> None:
 
 
 def test_parquet_and_shard_folder_read_as_one_dataset(tmp_path):
+    pytest.importorskip("pyarrow", reason="Parquet needs pyarrow: pip install 'moralgap[ray]'")
     rows = _rows(25)
     folder = tmp_path / "corpus"
     folder.mkdir()
@@ -40,6 +41,7 @@ def test_parquet_and_shard_folder_read_as_one_dataset(tmp_path):
 
 
 def test_bad_rows_name_the_shard_the_row_and_the_field(tmp_path):
+    pytest.importorskip("pyarrow", reason="Parquet needs pyarrow: pip install 'moralgap[ray]'")
     folder = tmp_path / "corpus"
     folder.mkdir()
     bad = _rows(5)
@@ -94,6 +96,7 @@ def test_a_suffixed_output_stays_one_jsonl_file(tmp_path):
 
 
 def test_local_engine_never_imports_ray(tmp_path):
+    pytest.importorskip("pyarrow", reason="Parquet needs pyarrow: pip install 'moralgap[ray]'")
     rows = _rows(4)
     write_parquet(tmp_path / "j.parquet", rows)
     code = (
@@ -135,6 +138,7 @@ def test_ray_options_without_engine_ray_are_refused():
 
 
 def test_manifest_hashes_a_shard_folder_as_one_input(tmp_path):
+    pytest.importorskip("pyarrow", reason="Parquet needs pyarrow: pip install 'moralgap[ray]'")
     from moralgap.manifest import Manifest
 
     folder = tmp_path / "corpus"
