@@ -104,8 +104,11 @@ def test_readme_then_stage_pages_commands_run_in_order(tmp_path):
     assert (cwd / "runs" / "report" / "report.html").is_file()
     for page in DOC_PAGES:
         assert _run_blocks(REPO / "docs" / page, cwd) >= 1, page
-    # The taxonomy page's Python example continues from the same outputs.
-    code = "\n\n".join(b.code for b in blocks(REPO / "docs" / "taxonomy.md") if b.lang == "python" and "runs/" in b.code)
+    # The taxonomy page's edit example and the annotation page's annotator example continue from
+    # the same outputs (the taxonomy page's build example is the README notebook's, run below).
+    code = "\n\n".join(b.code for b in blocks(REPO / "docs" / "taxonomy.md") if b.lang == "python" and "edits." in b.code)
+    code += "\n\n" + "\n\n".join(b.code for b in blocks(REPO / "docs" / "annotation.md") if b.lang == "python")
+    assert "edits." in code and "ZeroShotAnnotator.load" in code
     proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env(), capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
