@@ -34,7 +34,7 @@ from moralgap.records import Expression
 
 from .chunking import ChunkPlan
 from .lexicon import Sense, ValueLexicon
-from .value_filter import SpanSyntax, exclusion_reason
+from .value_filter import KIN_AND_PEOPLE, OBJECTS_AND_PLACES, SpanSyntax, exclusion_reason
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,9 @@ SUBJECT_DEPS = {"nsubj", "nsubjpass", "expl"}
 OBJECT_DEPS = {"dobj", "pobj", "attr", "dative", "oprd", "xcomp", "ccomp", "acomp"}
 DROP_FROM_NORM = {"DET", "PRON", "PUNCT", "AUX", "PART", "CCONJ", "SCONJ", "INTJ", "SPACE", "NUM", "X"}
 MAX_SPAN = 8
+# People and things: a lexicon word among them ("family", "money") does not make "told my
+# family" a judgment.
+PLAIN_NOUNS = KIN_AND_PEOPLE | OBJECTS_AND_PLACES
 ABSTRACT_SUFFIXES = ("ness", "ity", "cy", "ance", "ence", "ism", "ship", "dom", "hood", "tion", "sion", "ment")
 VERDICT_WORDS = {"nta", "yta", "esh", "nah", "info", "op"}
 # Verbs too light to name a duty on their own: "you need to know", "you have to say".
@@ -160,10 +163,12 @@ class ValueExpressionComponent:
             item = {"rule": rule, "start_tok": start, "end_tok": end, "norm": norm,
                     "polarity": polarity, "lexicon_value": value, "anchor": anchor.i,
                     # What the value filter reads about the span's syntax (see value_filter.py).
-                    "syntax": SpanSyntax(
+                    # A plain dict: docs cross process boundaries (n_process > 1) as msgpack.
+                    "syntax": dict(
                         head_pos=anchor.pos_, head_dep=anchor.dep_, governor=anchor.head.lemma_.lower(),
                         negated=any(t.dep_ == "neg" or t.lower_ in NEGATORS for t in span) or _is_negated(anchor),
                         value_words=sum(1 for t in span if t.i != anchor.i and t.pos_ in ("NOUN", "VERB", "ADJ", "ADV")
+                                        and t.lemma_.lower() not in PLAIN_NOUNS
                                         and (self.lexicon.lookup(t.lower_) or self.lexicon.lookup(t.lemma_))))}
             if anchor.i in claimed:
                 other = found[claimed[anchor.i]]
@@ -475,7 +480,8 @@ class ValueExtractor:
     def expressions_of(doc: Doc, rationale_id: str) -> Iterator[Expression]:
         for k, item in enumerate(doc._.value_expressions or []):
             span = doc[item["start_tok"]: item["end_tok"]]
-            excluded = exclusion_reason(item["norm"], item["rule"], text=span.text, syntax=item.get("syntax"))
+            syntax = SpanSyntax(**item["syntax"]) if item.get("syntax") else None
+            excluded = exclusion_reason(item["norm"], item["rule"], text=span.text, syntax=syntax)
             yield Expression(
                 id=f"{rationale_id}#{k}",
                 rationale_id=rationale_id,

@@ -65,3 +65,16 @@ def test_abstract_nouns_outside_the_lexicon_are_found(extractor):
     assert "complacency" in found and found["complacency"].lexicon_value is None
     assert found["complacency"].excluded is None
     assert found["situation"].excluded == "fact"
+
+
+def test_two_processes_find_and_filter_what_one_finds():
+    # What the filter reads travels with the doc between spaCy processes (msgpack).
+    from moralgap.taxonomy.extract import ValueExtractor
+
+    texts = [(f"r{i}", t) for i, t in enumerate(["YTA. You are an asshole, rude and dishonest.",
+                                                  "NTA, her privacy matters and you should apologize.",
+                                                  "I told my family. It must have hurt."] * 2)]
+    one = ValueExtractor().extract_texts(texts)
+    two = ValueExtractor(n_process=2, batch_size=2).extract_texts(texts)
+    assert [e.model_dump() for e in one] == [e.model_dump() for e in two]
+    assert any(e.excluded for e in two) and any(not e.excluded for e in two)
