@@ -205,7 +205,9 @@ class OpenAIHTTPBackend(Backend):
                 break
             except _Retryable as exc:
                 if attempt >= self.max_retries:
-                    raise BackendError(f"{prompt.custom_id}: gave up after {attempt + 1} attempts ({exc})") from None
+                    hint = (f"; is a model server running at {self.base_url}? (docs/alignment.md: serving a model)"
+                            if str(exc).startswith("connection error") else "")
+                    raise BackendError(f"{prompt.custom_id}: gave up after {attempt + 1} attempts ({exc}){hint}") from None
                 delay = self._delay(attempt, exc.retry_after)
                 log.info("%s: %s, retrying in %.2fs", prompt.custom_id, exc, delay)
                 self.stats["retries"] += 1

@@ -120,3 +120,15 @@ def test_align_exits_2_and_writes_nothing_when_every_answer_failed(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: condition 'vanilla': none of its 24 answers") and "nan" not in proc.stderr.lower()
     assert not out.exists()
+
+
+def test_no_server_at_the_url_says_so(tmp_path, make_prompts):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    backend = OpenAIHTTPBackend(f"http://127.0.0.1:{port}/v1", "m", max_retries=1, backoff_s=0.01, timeout_s=2)
+    summary = JudgeRunner(backend).run(read_prompts(make_prompts({"d1": "a story"})), tmp_path / "j.jsonl")
+    (error,) = summary.errors
+    assert "connection error" in error and f"is a model server running at http://127.0.0.1:{port}/v1?" in error
