@@ -117,6 +117,7 @@ class _Distinct:
     surface: list[str]
     index: dict[str, int]
     rationales: list[set[str]]
+    first: list[Expression]
 
 
 def _group(expressions: Sequence[Expression], key_of) -> _Distinct:
@@ -125,9 +126,11 @@ def _group(expressions: Sequence[Expression], key_of) -> _Distinct:
     lex: dict[str, Counter] = {}
     surf: dict[str, Counter] = {}
     rats: dict[str, set[str]] = {}
+    first: dict[str, Expression] = {}
     for e in expressions:
         k = key_of(e)
         rats.setdefault(k, set()).add(e.rationale_id)
+        first.setdefault(k, e)
         counts[k] += 1
         norm_of.setdefault(k, e.norm)
         lex.setdefault(k, Counter())
@@ -143,6 +146,7 @@ def _group(expressions: Sequence[Expression], key_of) -> _Distinct:
         surface=[sorted(surf[k].items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for k in keys],
         index={k: i for i, k in enumerate(keys)},
         rationales=[rats[k] for k in keys],
+        first=[first[k] for k in keys],
     )
 
 
@@ -169,8 +173,9 @@ class TaxonomyBuilder:
     embed_text: ``norm`` (default) embeds the normalised expression alone, so values form from
         what the expressions mean; ``norm+value`` appends the lexicon value ("rude (consideration)"),
         a strong prior that makes the clusters follow the lexicon; ``context`` adds
-        ``context_weight`` times the embedding of the whole rationale to each expression's, so the same words in different
-        arguments can fall in different values (one more embedding per rationale).
+        ``context_weight`` times the embedding of the whole rationale to each expression's, so the
+        same words in different arguments can fall in different values (one more embedding per
+        rationale).
     namer: ``members`` (default) names each value after its most typical expressions and writes
         no definition; ``prior`` takes the lexicon's name and definition where most mentions carry
         that lexicon value and its name is close to the cluster; or an object with
@@ -351,13 +356,15 @@ class TaxonomyBuilder:
 
         members = [np.where(assign == c)[0].tolist() for c in range(k)]
         centrality = np.array([sims[i, assign[i]] if assign[i] >= 0 else 0.0 for i in range(n_distinct)])
+        # What a namer may read around each form: the words around its first occurrence.
+        contexts = [_around(texts.get(e.rationale_id, ""), e) if texts else "" for e in d.first]
         views = cluster_views(members, d.norms, d.counts, centrality, d.surface, d.rationales, d.lexicon,
-                              self.n_exemplars)
+                              self.n_exemplars, contexts=contexts)
         namings = self._namer_for(views, cents).describe(views)
         if len(namings) != len(views):
             raise InputError(None, f"namer {getattr(self.namer, 'name', self.namer)!r} gave {len(namings)} names "
                                    f"for {len(views)} values", field="namer")
-        quality = value_quality(vectors, assign, d.counts, cents, members, d.lexicon, views)
+        quality = value_quality(vectors, d.counts, cents, members, d.lexicon, views)
         reasons = review_reasons(quality, namings)
         seed_match = {int(remap[c]): self.seed_values[a] for c, a in enumerate(clusters.anchor) if a >= 0}
         got = {sv.name for sv in seed_match.values()}
@@ -430,6 +437,12 @@ class TaxonomyBuilder:
         )
         folder = TaxonomyFolder(taxonomy, out_expr, {vid: cents[c] for c, vid in enumerate(ids)})
         return BuildResult(folder, dict(stats))
+
+
+def _around(text: str, e: Expression, width: int = 100) -> str:
+    if not text or e.start < 0:
+        return ""
+    return " ".join(text[max(0, e.start - width):e.end + width].split())
 
 
 def _order_by_size(assign: np.ndarray, counts: np.ndarray, keys: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:

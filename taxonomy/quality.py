@@ -29,7 +29,7 @@ DUPLICATE_SIMILARITY = 0.92
 FENCE_IQR = 0.5
 
 
-def value_quality(vectors: np.ndarray, assign: np.ndarray, counts: np.ndarray, centroids: np.ndarray,
+def value_quality(vectors: np.ndarray, counts: np.ndarray, centroids: np.ndarray,
                   members: list[list[int]], prior_values: list, views: Sequence) -> list[dict]:
     k = len(members)
     between = centroids @ centroids.T if k else np.zeros((0, 0))
