@@ -2,6 +2,7 @@
 
     python benchmarks/scale_ray.py --n 20000 --workers 2 [--fit-max-forms 5000]
     python benchmarks/scale_ray.py --assign-rate 200000     # the assignment rule alone
+    python benchmarks/scale_ray.py --n 10000 --embed-rationales   # also embed every rationale (annotate auto's load)
 
 Composes N rationales from real sentences exactly as ``taxonomy_speed.py scale`` does, writes
 them as a folder of 4 Parquet shards, and runs each engine in its own child process (so peak
@@ -33,7 +34,7 @@ from pathlib import Path
 from _common import REPO, record_table, save_results
 
 
-def child(src: Path, engine: str, workers: int, fit_max_forms: int, out: Path) -> None:
+def child(src: Path, engine: str, workers: int, fit_max_forms: int, out: Path, embed_rationales: bool = False) -> None:
     """One engine end to end; prints one JSON line with timings, counts and peak memory."""
     from moralgap.datasets import load_judgments
     from moralgap.scale import make_engine
@@ -71,6 +72,11 @@ def child(src: Path, engine: str, workers: int, fit_max_forms: int, out: Path) -
     t = time.perf_counter()
     result, fit = fit_bounded(builder, expressions, max_forms=fit_max_forms)
     lap("cluster", t)
+    if embed_rationales:
+        # Whole rationales, as annotate auto embeds them: longer texts, one per rationale.
+        t = time.perf_counter()
+        embedder.encode([j.rationale for j in judgments])
+        lap("embed_rationales", t)
     result.add_coverage(len(judgments))
     result.save(out)
     eng.close()
@@ -79,7 +85,7 @@ def child(src: Path, engine: str, workers: int, fit_max_forms: int, out: Path) -
                           resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
 
 
-def run(n: int, workers: int, fit_max_forms: int, seed: int) -> None:
+def run(n: int, workers: int, fit_max_forms: int, seed: int, embed_rationales: bool = False) -> None:
     sys.path.insert(0, str(REPO / "benchmarks"))
     from taxonomy_speed import compose
 
@@ -101,7 +107,8 @@ def run(n: int, workers: int, fit_max_forms: int, seed: int) -> None:
                 env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
             t = time.perf_counter()
             proc = subprocess.run([sys.executable, __file__, "--child", engine, "--src", str(src), "--workers", str(workers),
-                                   "--fit-max-forms", str(fit_max_forms), "--out", str(Path(tmp) / f"tax-{engine}")],
+                                   "--fit-max-forms", str(fit_max_forms), "--out", str(Path(tmp) / f"tax-{engine}"),
+                                   *(["--embed-rationales"] if embed_rationales else [])],
                                   env=env, capture_output=True, text=True)
             if proc.returncode != 0:
                 sys.exit(proc.stderr[-4000:])
@@ -111,9 +118,9 @@ def run(n: int, workers: int, fit_max_forms: int, seed: int) -> None:
                 for f in ("taxonomy.json", "expressions.jsonl")}
 
     loc, ray_ = results["local"], results["ray"]
-    units = {"extract": loc["rationales"], "embed": loc["forms"]}
+    units = {"extract": loc["rationales"], "embed": loc["forms"], "embed_rationales": loc["rationales"]}
     rows = []
-    for stage in ("read", "start", "extract", "embed", "cluster"):
+    for stage in ("read", "start", "extract", "embed", "cluster", *(["embed_rationales"] if embed_rationales else [])):
         lt, rt = loc["times"][stage], ray_["times"][stage]
         row = {"stage": stage, "local_1core_s": lt, "ray_s": rt, "ray_workers": workers}
         if stage in units:
@@ -123,7 +130,8 @@ def run(n: int, workers: int, fit_max_forms: int, seed: int) -> None:
         rows.append(row)
     fit = loc["fit"]
     if fit.get("sampled"):
-        rows[-1]["note"] = f"fit on {fit['forms_fitted']} of {fit['forms_total']} forms; the rest assigned"
+        next(r for r in rows if r["stage"] == "cluster")["note"] = \
+            f"fit on {fit['forms_fitted']} of {fit['forms_total']} forms; the rest assigned"
     cols = ["stage", "local_1core_s", "ray_s", "ray_workers", "local_per_core_rate", "ray_per_core_rate", "ray_overhead", "note"]
     record_table(rows, cols, name="stages")
     summary = [{"rationales": n, "expressions": loc["expressions"], "distinct_forms": loc["forms"],
@@ -173,6 +181,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--fit-max-forms", type=int, default=5000)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--embed-rationales", action="store_true",
+                    help="Also embed every rationale (results: scale_ray_embed.json).")
     ap.add_argument("--assign-rate", type=int, default=None, metavar="FORMS",
                     help="Only time the assignment rule on this many forms (results: scale_ray_assign.json).")
     ap.add_argument("--child", choices=["local", "ray"], help=argparse.SUPPRESS)
@@ -180,14 +190,14 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     opts = ap.parse_args()
     if opts.child:
-        child(opts.src, opts.child, opts.workers, opts.fit_max_forms, opts.out)
+        child(opts.src, opts.child, opts.workers, opts.fit_max_forms, opts.out, opts.embed_rationales)
         return
     if opts.assign_rate:
         assign_rate(opts.assign_rate, opts.seed)
         save_results("scale_ray_assign")
         return
-    run(opts.n, opts.workers, opts.fit_max_forms, opts.seed)
-    save_results("scale_ray")
+    run(opts.n, opts.workers, opts.fit_max_forms, opts.seed, opts.embed_rationales)
+    save_results("scale_ray_embed" if opts.embed_rationales else "scale_ray")
 
 
 if __name__ == "__main__":
