@@ -219,13 +219,15 @@ class StudioServer:
                 return False
         return True
 
-    def _is_ours(self, pid: int | None) -> bool:
+    def _is_ours(self, pid: int | None, venv: str | None = None) -> bool:
         """The pid in server.json is alive *and* still this home's Label Studio.
 
         A pid is reused after the server dies (a reboot, a crash); killing its process group
         then would kill whatever got the number. So the command line must be the label-studio
-        of this home's venv, and the process must lead its own group (it was started that way).
+        of the venv the server was started from (recorded in server.json; a home's own venv by
+        default), and the process must lead its own group (it was started that way).
         """
+        venv = venv or str(self.venv)
         if not self._pid_alive(pid):
             return False
         cmdline = _cmdline(pid)
@@ -236,7 +238,7 @@ class StudioServer:
         except ProcessLookupError:
             return False
         return leads_group and any(Path(part).name == "label-studio" for part in cmdline[:2]) and \
-            any(str(self.venv) in part for part in cmdline[:2])
+            any(venv in part for part in cmdline[:2])
 
     @staticmethod
     def answers(url: str | None, timeout: float = 3.0) -> bool:
@@ -251,7 +253,7 @@ class StudioServer:
     def status(self) -> StudioStatus:
         st = self._state()
         pid = st.get("pid")
-        running = self._is_ours(pid)
+        running = self._is_ours(pid, st.get("venv"))
         url = st.get("url")
         return StudioStatus(running=running, answers=running and self.answers(url), url=url, pid=pid if running else None,
                             data_dir=self.data_dir)
@@ -288,7 +290,7 @@ class StudioServer:
             proc = subprocess.Popen(cmd, env=env, stdout=logfh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     cwd=self.home, start_new_session=True)
             logfh.close()
-            write_json(self.state_path, {"pid": proc.pid, "host": self.host, "port": port, "url": url,
+            write_json(self.state_path, {"pid": proc.pid, "venv": str(self.venv), "host": self.host, "port": port, "url": url,
                                          "version": self.version, "started_at": time.time()})
             deadline = time.monotonic() + timeout_s
             while time.monotonic() < deadline:
@@ -318,7 +320,7 @@ class StudioServer:
         """Stop the server this home started; return whether one was running."""
         st = self._state()
         pid = st.get("pid")
-        if not self._is_ours(pid):
+        if not self._is_ours(pid, st.get("venv")):
             if self._pid_alive(pid):
                 log.warning("pid %s in %s is no longer this home's Label Studio (now: %s); not stopping it",
                             pid, self.state_path, " ".join(_cmdline(pid) or ["?"])[:120])

@@ -432,7 +432,8 @@ class TaxonomyBuilder:
             values=values,
             lineage=[LineageEntry(version=1, op="build", author="moralgap",
                                   args={"n_values": self.n_values, "seed": self.seed, "n_expressions": len(expressions)})],
-            params=self.params(),
+            params={**self.params(), **({"embedding_fingerprint": self.embedder.fingerprint}
+                                        if getattr(self.embedder, "fingerprint", None) else {})},
             stats=stats,
         )
         folder = TaxonomyFolder(taxonomy, out_expr, {vid: cents[c] for c, vid in enumerate(ids)})

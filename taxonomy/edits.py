@@ -262,14 +262,25 @@ def expression_vectors(folder: TaxonomyFolder, expressions: Sequence[Expression]
 
 
 def default_embedder(folder: TaxonomyFolder, embedder=None):
-    if embedder is not None:
-        return embedder
-    from moralgap.models import DEFAULT_EMBEDDING_MODEL
+    """The embedder for new vectors next to ``folder``'s centroids: the given one or the build's model.
 
-    from .embed import Embedder
+    A build records its model's fingerprint (``params.embedding_fingerprint``); vectors from any
+    other model would be compared with centroids of a different space, so that is refused.
+    """
+    if embedder is None:
+        from moralgap.models import DEFAULT_EMBEDDING_MODEL
 
-    model = folder.taxonomy.embedding_model
-    return Embedder(None if model in (None, DEFAULT_EMBEDDING_MODEL) else model)
+        from .embed import Embedder
+
+        model = folder.taxonomy.embedding_model
+        embedder = Embedder(None if model in (None, DEFAULT_EMBEDDING_MODEL) else model)
+    expected = (folder.taxonomy.params or {}).get("embedding_fingerprint")
+    got = getattr(embedder, "fingerprint", None)
+    if expected and got and expected != got:
+        raise ConfigError(f"{folder.taxonomy.name} v{folder.taxonomy.version} was built with an embedding model "
+                          f"whose fingerprint is {expected}; this run's model has {got}, whose vectors are not "
+                          "comparable with the taxonomy's centroids (give the build's model with --embedding-model)")
+    return embedder
 
 
 def describe_members(members: Sequence[Expression], vectors: np.ndarray, centroid: np.ndarray) -> tuple[list[str], list[str]]:

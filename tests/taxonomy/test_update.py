@@ -212,3 +212,14 @@ def test_cli_update(base, tmp_path):
     manifest = json.loads((tmp_path / "v2" / "manifest.json").read_text())
     assert manifest["command"] == "taxonomy update" and manifest["counts"]["n_new_rationales"] == len(NEW)
     assert load_judgments(new, require_rationale=True).records
+
+
+def test_update_refuses_an_embedding_model_other_than_the_builds(base, embedder, extractor):
+    from moralgap.errors import ConfigError
+
+    assert base.taxonomy.params["embedding_fingerprint"] == embedder.fingerprint
+    other = base.taxonomy.model_copy(deep=True)
+    other.params["embedding_fingerprint"] = "0" * 16  # as if built with another model
+    moved = TaxonomyFolder(other, list(base.expressions), dict(base.centroids))
+    with pytest.raises(ConfigError, match="not comparable"):
+        TaxonomyUpdater(embedder=embedder, extractor=extractor).update(moved, judgments(NEW[:2], "x"))
