@@ -38,6 +38,7 @@ import httpx
 
 from moralgap.errors import ConfigError, MoralgapError
 from moralgap.io import atomic_open, write_json
+from moralgap.processes import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -203,22 +204,6 @@ class StudioServer:
         st = self._state()
         return st.get("url")
 
-    def _pid_alive(self, pid: int | None) -> bool:
-        if not pid:
-            return False
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        # a zombie child of this process still "exists"; reap it if it is ours
-        with contextlib.suppress(ChildProcessError):
-            done, _ = os.waitpid(pid, os.WNOHANG)
-            if done == pid:
-                return False
-        return True
-
     def _is_ours(self, pid: int | None, venv: str | None = None) -> bool:
         """The pid in server.json is alive *and* still this home's Label Studio.
 
@@ -228,7 +213,7 @@ class StudioServer:
         default), and the process must lead its own group (it was started that way).
         """
         venv = venv or str(self.venv)
-        if not self._pid_alive(pid):
+        if not pid_alive(pid):
             return False
         cmdline = _cmdline(pid)
         if cmdline is None:  # no /proc and no ps: cannot tell, so do not claim it
@@ -321,7 +306,7 @@ class StudioServer:
         st = self._state()
         pid = st.get("pid")
         if not self._is_ours(pid, st.get("venv")):
-            if self._pid_alive(pid):
+            if pid_alive(pid):
                 log.warning("pid %s in %s is no longer this home's Label Studio (now: %s); not stopping it",
                             pid, self.state_path, " ".join(_cmdline(pid) or ["?"])[:120])
             self.state_path.unlink(missing_ok=True)
@@ -330,9 +315,9 @@ class StudioServer:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and self._pid_alive(pid):
+        while time.monotonic() < deadline and pid_alive(pid):
             time.sleep(0.3)
-        if self._pid_alive(pid):
+        if pid_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
         self.state_path.unlink(missing_ok=True)

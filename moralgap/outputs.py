@@ -33,6 +33,7 @@ from typing import Iterable, Iterator
 import click
 
 from .errors import BusyError, ConfigError
+from .processes import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -104,18 +105,6 @@ def _temp_pattern(name: str) -> re.Pattern:
     return re.compile(rf"^\.{re.escape(name)}\.(?:(\d+)\.)?[a-z0-9_]{{8}}\.(tmp|old)$")
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _remove(p: Path) -> None:
     if p.is_dir() and not p.is_symlink():
         shutil.rmtree(p, ignore_errors=True)
@@ -142,7 +131,7 @@ def recover_leftovers(out: str | os.PathLike) -> list[str]:
         if not m:
             continue
         pid = int(m.group(1)) if m.group(1) else None
-        if pid is not None and pid != os.getpid() and _alive(pid):
+        if pid is not None and pid != os.getpid() and pid_alive(pid):
             continue
         if m.group(2) == "old":
             olds.append(entry)

@@ -15,6 +15,11 @@ from pathlib import Path
 
 import click
 
+# The shared write-or-check tail lives beside this script; the path entry also serves tests that
+# load the script by file path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _generated import write_or_check  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "cli.md"
 WIDTH = 100
@@ -60,18 +65,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="Only check that docs/cli.md is up to date.")
     opts = ap.parse_args()
-    text = render()
-    if opts.check:
-        if not OUT.exists() or OUT.read_text(encoding="utf-8") != text:
-            print(f"{OUT.relative_to(REPO)} is out of date: run python scripts/cli_reference.py", file=sys.stderr)
-            return 1
-        return 0
-    OUT.parent.mkdir(exist_ok=True)
-    tmp = OUT.with_suffix(".md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(OUT)
-    print(f"wrote {OUT.relative_to(REPO)}")
-    return 0
+    return write_or_check(OUT, render(), check=opts.check, script="scripts/cli_reference.py")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,11 @@ import re
 import sys
 from pathlib import Path
 
+# The shared write-or-check tail lives beside this script; the path entry also serves tests that
+# load the script by file path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _generated import write_or_check  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "benchmarks" / "measurements.md.in"
 RESULTS = REPO / "benchmarks" / "results"
@@ -109,16 +114,7 @@ def main() -> int:
     except RenderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if opts.check:
-        if not OUT.exists() or OUT.read_text(encoding="utf-8") != text:
-            print(f"{OUT.relative_to(REPO)} is out of date: run python scripts/render_measurements.py", file=sys.stderr)
-            return 1
-        return 0
-    tmp = OUT.with_suffix(".md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(OUT)
-    print(f"wrote {OUT.relative_to(REPO)}")
-    return 0
+    return write_or_check(OUT, text, check=opts.check, script="scripts/render_measurements.py")
 
 
 if __name__ == "__main__":
