@@ -311,10 +311,13 @@ class TaxonomyBuilder:
         vecs = self._vectors(d, texts)
         return vecs[[d.index[key_of(e)] for e in expressions]]
 
-    def fit_expressions(self, expressions: Sequence[Expression], texts: dict[str, str] | None = None) -> BuildResult:
+    def fit_expressions(self, expressions: Sequence[Expression], texts: dict[str, str] | None = None, *,
+                        distinct: _Distinct | None = None) -> BuildResult:
         """Cluster already-extracted expressions (used by ``fit`` and by taxonomy updates).
 
         ``texts`` maps rationale ids to their text; only ``embed_text='context'`` needs it.
+        ``distinct``: the forms already grouped, for a caller that counted the mentions itself
+        and passes one expression per form (moralgap.scale.stream_build, whose corpus is on disk).
         """
         all_expressions = list(expressions)
         expressions = [e for e in all_expressions if not e.excluded]
@@ -323,7 +326,7 @@ class TaxonomyBuilder:
             raise InputError(None, f"no value expressions were found in the rationales{what}", field="rationale")
         seed_everything(self.seed)
         key_of = self._key_function(texts)
-        d = _group(expressions, key_of)
+        d = distinct if distinct is not None else _group(expressions, key_of)
         vectors = self._vectors(d, texts)
         n_distinct = len(d.norms)
         n_target = min(self.n_values, n_distinct) if self.n_values else None
