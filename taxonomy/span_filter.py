@@ -1,0 +1,243 @@
+"""A learned second pass over the extractor's spans: is this span a value expression?
+
+The extraction rules and ``value_filter``'s word lists catch what is never a value ("asshole",
+"my family", "the fact"). What they cannot catch is a value word used in a way that expresses no
+value: "mother in law", "in all honesty", "take care of the house", "the rules", "her grief".
+Those look like value expressions to any word list; a reader tells them apart by what the words
+mean. This module learns that from spans the team labelled value / not a value: a logistic
+regression over the span's sentence embedding (the same vector the build clusters on, so it
+costs nothing extra) and a few facts about how it was found (which rule, negation, length).
+
+The shipped model (``resources/value_span_filter.json``) was trained on the team's labels of
+spans from the real AITA comments (``benchmarks/data/aita_expression_labels.jsonl`` and
+``benchmarks/data/aita_span_labels.jsonl``) by ``python benchmarks/train_span_filter.py``, which
+prints its cross-validated precision and recall. It is stored as plain JSON numbers (never a
+pickle) with the fingerprint of the embedding model it was trained on: vectors from another
+model mean nothing to it, so with another model the filter is skipped and the build says so.
+A researcher with labels of their own trains a filter for their community the same way
+(:meth:`SpanFilter.fit`, then :meth:`SpanFilter.save`) and builds with ``--span-filter FILE``.
+
+Spans the filter sets apart get ``excluded="unlikely_value"``: kept in ``expressions.jsonl``,
+shown by ``taxonomy show --excluded``, never clustered, like every other reason.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from moralgap.errors import ConfigError, InputError
+from moralgap.io import atomic_open, read_json
+from moralgap.records import Expression
+
+log = logging.getLogger(__name__)
+
+REASON = "unlikely_value"
+FORMAT = "moralgap-span-filter/1"
+# The rules a span can be found by; an unknown rule (an LLM extractor's, say) gets all zeros.
+RULES = ("duty", "evaluative", "explicit_value", "norm", "right", "value_verb", "llm")
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_C = 3.0
+
+
+def _meaning(norm: str) -> str:
+    # Imported late: build.py imports this module.
+    from .build import meaning_text
+
+    return meaning_text(norm)
+
+
+def span_facts(e: Expression) -> list[float]:
+    """What the filter knows about a span besides its meaning: the rule that found it, whether
+    it was a violation ("never told her"), and how many words its normal form has."""
+    return [float(e.rule == r) for r in RULES] + [float(e.polarity == "violated"), min(len(e.norm.split()), 6) / 6.0]
+
+
+@dataclass
+class SpanFilter:
+    """Logistic regression on ``[embedding of the span's meaning, span_facts]``.
+
+    scikit-learn's habits: :meth:`fit` with an explicit ``random_state``, then
+    :meth:`predict_proba` / :meth:`apply`; :meth:`save` / :meth:`load` write and read JSON.
+    """
+
+    threshold: float = DEFAULT_THRESHOLD
+    C: float = DEFAULT_C
+    random_state: int = 0
+    coef: np.ndarray | None = None
+    intercept: float = 0.0
+    embedding_fingerprint: str | None = None
+    embedding_model: str | None = None
+    trained_on: dict = field(default_factory=dict)
+    # The copy shipped with moralgap is skipped (not refused) under another embedding model.
+    shipped: bool = False
+
+    # -- learning -------------------------------------------------------------------------
+
+    def features(self, expressions: Sequence[Expression], vectors: np.ndarray) -> np.ndarray:
+        facts = np.array([span_facts(e) for e in expressions], dtype=np.float32).reshape(len(expressions), -1)
+        return np.hstack([np.asarray(vectors, dtype=np.float32), facts])
+
+    def fit(self, expressions: Sequence[Expression], labels: Sequence[bool], embedder) -> "SpanFilter":
+        """Learn from spans labelled value (``True``) or not (``False``)."""
+        from sklearn.linear_model import LogisticRegression
+
+        if len(expressions) != len(labels):
+            raise InputError(None, f"{len(expressions)} spans but {len(labels)} labels", field="labels")
+        y = np.asarray(labels, dtype=bool)
+        if y.all() or not y.any():
+            raise InputError(None, "the labels need both value and not-a-value spans", field="labels")
+        X = self.features(expressions, self.vectors(expressions, embedder))
+        model = LogisticRegression(C=self.C, max_iter=5000, random_state=self.random_state).fit(X, y)
+        self.coef = model.coef_[0].astype(np.float64)
+        self.intercept = float(model.intercept_[0])
+        self.embedding_fingerprint = embedder.fingerprint
+        self.embedding_model = getattr(embedder, "model_name", None)
+        self.trained_on = {"spans": int(len(y)), "values": int(y.sum()), "rules": sorted({e.rule for e in expressions})}
+        return self
+
+    @staticmethod
+    def vectors(expressions: Sequence[Expression], embedder) -> np.ndarray:
+        return embedder.encode([_meaning(e.norm) for e in expressions], desc="embedding spans to filter")
+
+    # -- use ------------------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if self.coef is None:
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("this SpanFilter is not fitted: call fit() first, or SpanFilter.load() a saved one")
+
+    def usable_with(self, embedder) -> bool:
+        return self.embedding_fingerprint is None or self.embedding_fingerprint == embedder.fingerprint
+
+    def predict_proba(self, expressions: Sequence[Expression], vectors: np.ndarray) -> np.ndarray:
+        """Probability that each span is a value expression."""
+        self._check_fitted()
+        if not len(expressions):
+            return np.zeros(0)
+        z = self.features(expressions, vectors).astype(np.float64) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def apply(self, expressions: Sequence[Expression], embedder) -> list[Expression]:
+        """The expressions, with those the rules kept but the filter doubts set apart as
+        ``unlikely_value``; the order and every other field are unchanged. Only spans found by
+        the rules the filter was trained on are judged."""
+        self._check_fitted()
+        if not self.usable_with(embedder):
+            raise ConfigError(
+                f"the span filter was trained on vectors of {self.embedding_model or 'another model'} "
+                f"(fingerprint {self.embedding_fingerprint}); this build embeds with "
+                f"{getattr(embedder, 'model_name', '?')} ({embedder.fingerprint}). Train one for this model "
+                "(SpanFilter.fit) or build with --span-filter none")
+        # Spans found some other way (an LLM extractor's, say) look nothing like what it learned from.
+        rules = set(self.trained_on.get("rules") or RULES)
+        live = [i for i, e in enumerate(expressions) if not e.excluded and e.rule in rules]
+        out = list(expressions)
+        if not live:
+            return out
+        picked = [expressions[i] for i in live]
+        p = self.predict_proba(picked, self.vectors(picked, embedder))
+        for i, prob in zip(live, p):
+            if prob < self.threshold:
+                out[i] = expressions[i].model_copy(update={"excluded": REASON})
+        return out
+
+    # -- files ----------------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        self._check_fitted()
+        return {"format": FORMAT, "model": "logistic_regression", "threshold": self.threshold, "C": self.C,
+                "random_state": self.random_state, "features": {"embedding": "meaning text", "facts": list(RULES) + ["violated", "words/6"]},
+                "embedding_model": self.embedding_model, "embedding_fingerprint": self.embedding_fingerprint,
+                "trained_on": self.trained_on, "intercept": self.intercept,
+                "coef": [round(float(c), 7) for c in self.coef]}
+
+    def save(self, path: str | os.PathLike) -> Path:
+        path = Path(path)
+        with atomic_open(path) as fh:
+            fh.write(json.dumps(self.to_dict(), indent=1) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "SpanFilter":
+        return cls.from_dict(read_json(path), source=str(path))
+
+    @classmethod
+    def from_dict(cls, raw: dict, *, source: str | None = None) -> "SpanFilter":
+        if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+            raise InputError(source, f"not a span filter (expected format {FORMAT!r})", field="format")
+        n_facts = len(RULES) + 2
+        coef = raw.get("coef")
+        if not isinstance(coef, list) or len(coef) <= n_facts or not all(isinstance(c, (int, float)) for c in coef):
+            raise InputError(source, "coef must be a list of numbers, one per feature", field="coef")
+        return cls(threshold=float(raw.get("threshold", DEFAULT_THRESHOLD)), C=float(raw.get("C", DEFAULT_C)),
+                   random_state=int(raw.get("random_state", 0)), coef=np.asarray(coef, dtype=np.float64),
+                   intercept=float(raw.get("intercept", 0.0)), embedding_fingerprint=raw.get("embedding_fingerprint"),
+                   embedding_model=raw.get("embedding_model"), trained_on=raw.get("trained_on") or {})
+
+
+def default_span_filter() -> SpanFilter:
+    """The filter shipped with moralgap (trained on the team's AITA labels)."""
+    path = resources.files("moralgap.taxonomy").joinpath("resources/value_span_filter.json")
+    f = SpanFilter.from_dict(json.loads(path.read_text(encoding="utf-8")), source="value_span_filter.json")
+    f.shipped = True
+    return f
+
+
+def resolve_span_filter(spec: "str | os.PathLike | SpanFilter | None") -> SpanFilter | None:
+    """``"default"`` (the shipped filter), ``"none"``/``None`` (rules only), a file, or a filter."""
+    if spec is None or isinstance(spec, SpanFilter):
+        return spec
+    if str(spec) == "none":
+        return None
+    if str(spec) == "default":
+        return default_span_filter()
+    return SpanFilter.load(spec)
+
+
+def describe(spec: "str | os.PathLike | SpanFilter | None") -> dict:
+    """What a taxonomy records about the filter it was built with, so updates use the same one:
+    ``{"span_filter": "default" | "none" | a path, "span_filter_sha256": ...}``."""
+    f = resolve_span_filter(spec)
+    if f is None:
+        return {"span_filter": "none"}
+    name = "default" if str(spec) == "default" else ("custom" if isinstance(spec, SpanFilter) else str(spec))
+    digest = hashlib.sha256(json.dumps(f.to_dict(), sort_keys=True).encode()).hexdigest()
+    return {"span_filter": name, "span_filter_sha256": digest}
+
+
+def recorded_span_filter(params: dict, *, source: str | None = None) -> SpanFilter | None:
+    """The filter a taxonomy was built with (``None`` for taxonomies built before there was one,
+    or built with ``none``). A custom filter file must still be there, unchanged."""
+    spec = params.get("span_filter")
+    if spec in (None, "none"):
+        return None
+    if spec == "custom":
+        raise InputError(source, "this taxonomy was built with a span filter object that was not saved to a file; "
+                                 "rebuild with --span-filter FILE to update it", field="span_filter")
+    f = resolve_span_filter(spec)
+    want = params.get("span_filter_sha256")
+    if want and describe(f)["span_filter_sha256"] != want:
+        raise InputError(source, f"the span filter {spec!r} changed since this taxonomy was built "
+                                 "(its SHA-256 differs); restore it or rebuild", field="span_filter")
+    return f
+
+
+def filter_spans(expressions: Sequence[Expression], span_filter: SpanFilter | None, embedder) -> list[Expression]:
+    """``span_filter.apply`` when there is a filter that fits the embedder; the shipped filter is
+    skipped (with a warning) for another embedding model, since its weights mean nothing there."""
+    if span_filter is None:
+        return list(expressions)
+    if not span_filter.usable_with(embedder) and span_filter.shipped:
+        log.warning("span filter skipped: it was trained on %s vectors, this run embeds with %s",
+                    span_filter.embedding_model, getattr(embedder, "model_name", "another model"))
+        return list(expressions)
+    return span_filter.apply(expressions, embedder)
