@@ -23,14 +23,13 @@ from moralgap.diversity import normalised_entropy, top_k_share
 
 from .cluster import cluster_expressions, unit_rows, weighted_centroids
 from .folder import TaxonomyFolder
-from .naming import MemberNamer, PriorNamer, cluster_views, disambiguate
+from .naming import NAMERS, cluster_views, make_namer, name_values
 from .quality import review_reasons, value_quality
 from .seed_values import SeedValue
+from .space import EMBED_TEXT_MODES, EmbeddingSpace, embed_key, meaning_text  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
-EMBED_TEXT_MODES = ("norm", "norm+value", "context")
-NAMERS = ("members", "prior")
 # HDBSCAN runs on this many principal components: on the real AITA comments 64 made a build on
 # half the data agree with a build on all of it on 94% of expressions (32: 90%, 16: 84%), at
 # little cost in time.
@@ -57,29 +56,6 @@ def value_id_for(taxonomy_name: str, anchors: Sequence[str], taken: set[str]) ->
         if vid not in taken:
             return vid
         salt += 1
-
-
-def meaning_text(norm: str) -> str:
-    """The part of a normal form that says what is valued: "should apologize" -> "apologize".
-
-    Every duty starts with "should", so embedded whole the duties cluster with each other by that
-    one word instead of with the value they invoke ("apology", "apologize"); the rule that found
-    the expression is kept on the record, so nothing is lost by dropping the modal here.
-    """
-    if norm.startswith("should not "):
-        return "not " + norm[len("should not "):]
-    if norm.startswith("should "):
-        return norm[len("should "):]
-    return norm
-
-
-def embed_key(embed_text: str, e: Expression) -> str:
-    """What a build embeds for an expression: expressions with one key share one vector and one value."""
-    if embed_text == "context":
-        return f"{meaning_text(e.norm)}\x00{e.rationale_id}"
-    if embed_text == "norm+value" and e.lexicon_value:
-        return f"{e.norm} ({e.lexicon_value.lower()})"
-    return meaning_text(e.norm)
 
 
 @dataclass
@@ -159,6 +135,9 @@ class TaxonomyBuilder:
     n_values: number of values wanted; ``None`` keeps what HDBSCAN finds ("auto").
     seed: controls PCA, k-means splits and every other random step.
     embedding_model / embedder: a model path or name, or a ready :class:`~taxonomy.embed.Embedder`.
+    space: a ready :class:`~taxonomy.space.EmbeddingSpace` (model and embed-text rule) instead of
+        ``embedding_model``, ``embedder``, ``embed_text`` and ``context_weight``; an update gives
+        the taxonomy's own, so new values live in its space.
     extractor: anything with ``extract(judgments) -> list[Expression]``; default the spaCy rules.
     min_cluster_size, min_samples: HDBSCAN settings; default scales with the number of distinct
         expressions so that HDBSCAN over-segments and merging does the rest.
@@ -183,7 +162,7 @@ class TaxonomyBuilder:
     """
 
     def __init__(self, n_values: int | None = 60, *, seed: int = DEFAULT_SEED, embedding_model: str | None = None,
-                 embedder=None, extractor=None, spacy_model: str | None = None, min_cluster_size: int | None = None,
+                 embedder=None, space: EmbeddingSpace | None = None, extractor=None, spacy_model: str | None = None, min_cluster_size: int | None = None,
                  min_samples: int | None = 1, pca_components: int | None = DEFAULT_PCA_COMPONENTS, reducer: str = "pca", assign_threshold: float | None = None,
                  seed_values: Sequence[SeedValue] | None = None, seed_match_threshold: float = DEFAULT_SEED_THRESHOLD,
                  n_exemplars: int = 10, embed_text: str = "norm", context_weight: float = 3.0,
@@ -194,16 +173,14 @@ class TaxonomyBuilder:
 
         if reducer not in REDUCERS:
             raise InputError(None, f"reducer must be one of {REDUCERS}", field="reducer")
-        if embed_text not in EMBED_TEXT_MODES:
-            raise InputError(None, f"embed_text must be one of {EMBED_TEXT_MODES}", field="embed_text")
         if assign_threshold is not None and not -1.0 <= assign_threshold <= 1.0:
             raise InputError(None, "assign_threshold is a cosine similarity in [-1, 1]", field="assign_threshold")
         if not -1.0 <= seed_match_threshold <= 1.0:
             raise InputError(None, "seed_match_threshold is a cosine similarity in [-1, 1]", field="seed_match_threshold")
         self.n_values = n_values
         self.seed = seed
-        self.embedding_model = embedding_model
-        self._embedder = embedder
+        self.space = space or EmbeddingSpace(embedding_model, embed_text=embed_text, context_weight=context_weight,
+                                             embedder=embedder)
         self._extractor = extractor
         self.spacy_model = spacy_model
         self.min_cluster_size = min_cluster_size
@@ -214,8 +191,6 @@ class TaxonomyBuilder:
         self.seed_values = list(seed_values or [])
         self.seed_match_threshold = seed_match_threshold
         self.n_exemplars = n_exemplars
-        self.embed_text = embed_text
-        self.context_weight = context_weight
         self.n_process = n_process
         self.name = name
         if isinstance(namer, str) and namer not in NAMERS:
@@ -226,11 +201,20 @@ class TaxonomyBuilder:
     # -- swappable parts -----------------------------------------------------------------
     @property
     def embedder(self):
-        if self._embedder is None:
-            from .embed import Embedder
+        return self.space.embedder
 
-            self._embedder = Embedder(self.embedding_model)
-        return self._embedder
+    # Settings of the space, readable here as before.
+    @property
+    def embedding_model(self) -> str | None:
+        return self.space.model
+
+    @property
+    def embed_text(self) -> str:
+        return self.space.embed_text
+
+    @property
+    def context_weight(self) -> float:
+        return self.space.context_weight
 
     @property
     def extractor(self):
@@ -254,22 +238,7 @@ class TaxonomyBuilder:
     def _namer_for(self, views, centroids: np.ndarray):
         """The namer object: ``members`` (default), ``prior`` (the extractor's lexicon, when the
         lexicon name is itself close to the cluster), or a ready object such as an LLM namer."""
-        if not isinstance(self.namer, str):
-            return self.namer
-        if self.namer == "members":
-            return MemberNamer()
-        lexicon = getattr(self._extractor, "lexicon", None)
-        if lexicon is None:
-            from .lexicon import ValueLexicon
-
-            lexicon = ValueLexicon.load()
-        names = sorted({n for v in views for n in v.prior_values})
-        sims: list[dict[str, float]] = [{} for _ in views]
-        if names:
-            name_vecs = self.embedder.encode([n.lower() for n in names], desc="embedding prior names")
-            grid = centroids @ np.asarray(name_vecs).T
-            sims = [{n: float(grid[c, j]) for j, n in enumerate(names)} for c in range(len(views))]
-        return PriorNamer(lexicon.definitions, sims)
+        return make_namer(self.namer, views, centroids, self.space.encode, getattr(self._extractor, "lexicon", None))
 
     # -- fitting -------------------------------------------------------------------------
     def fit(self, judgments: Iterable) -> BuildResult:
@@ -282,34 +251,14 @@ class TaxonomyBuilder:
         return result
 
     def _key_function(self, texts: dict[str, str] | None):
-        if self.embed_text == "context" and texts is None:
-            raise InputError(None, "embed_text='context' needs the rationale texts", field="embed_text")
-        return lambda e: embed_key(self.embed_text, e)
+        return self.space.key
 
     def _vectors(self, d: _Distinct, texts: dict[str, str] | None) -> np.ndarray:
-        if self.embed_text != "context":
-            return self.embedder.encode(d.keys, desc="embedding expressions")
-        # Each distinct norm is embedded once and each rationale once; an expression's vector
-        # mixes the two, so the same words in different arguments can land in different values.
-        norms = sorted({k.split("\x00", 1)[0] for k in d.keys})
-        norm_vec = dict(zip(norms, self.embedder.encode(norms, desc="embedding expressions")))
-        rids = sorted({k.split("\x00", 1)[1] for k in d.keys})
-        text_vec = dict(zip(rids, self.embedder.encode([texts.get(r, "") for r in rids], desc="embedding rationales")))
-        mixed = np.stack([norm_vec[k.split("\x00", 1)[0]] + self.context_weight * text_vec[k.split("\x00", 1)[1]]
-                          for k in d.keys])
-        return unit_rows(mixed).astype(np.float32)
+        return self.space.key_vectors(d.keys, texts)
 
     def expression_vectors(self, expressions: Sequence[Expression], texts: dict[str, str] | None = None) -> np.ndarray:
-        """One unit vector per expression, embedded as this builder embeds them for clustering.
-
-        Updates and edits use this so new vectors live in the same space as a build's centroids.
-        """
-        if not expressions:
-            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
-        key_of = self._key_function(texts)
-        d = _group(expressions, key_of)
-        vecs = self._vectors(d, texts)
-        return vecs[[d.index[key_of(e)] for e in expressions]]
+        """One unit vector per expression, embedded as this builder embeds them for clustering."""
+        return self.space.expression_vectors(expressions, texts)
 
     def fit_expressions(self, expressions: Sequence[Expression], texts: dict[str, str] | None = None, *,
                         distinct: _Distinct | None = None) -> BuildResult:
@@ -363,10 +312,7 @@ class TaxonomyBuilder:
         contexts = [_around(texts.get(e.rationale_id, ""), e) if texts else "" for e in d.first]
         views = cluster_views(members, d.norms, d.counts, centrality, d.surface, d.rationales, d.lexicon,
                               self.n_exemplars, contexts=contexts)
-        namings = self._namer_for(views, cents).describe(views)
-        if len(namings) != len(views):
-            raise InputError(None, f"namer {getattr(self.namer, 'name', self.namer)!r} gave {len(namings)} names "
-                                   f"for {len(views)} values", field="namer")
+        namings = name_values(views, self._namer_for(views, cents))
         quality = value_quality(vectors, d.counts, cents, members, d.lexicon, views)
         reasons = review_reasons(quality, namings)
         seed_match = {int(remap[c]): self.seed_values[a] for c, a in enumerate(clusters.anchor) if a >= 0}
@@ -375,12 +321,11 @@ class TaxonomyBuilder:
 
         values: list[Value] = []
         taken: set[str] = set()
-        names = disambiguate([n.name for n in namings], [v.keywords for v in views])
         for c, view in enumerate(views):
             anchors = [d.keys[i] for i in sorted(members[c], key=lambda i: (-d.counts[i], d.keys[i]))[:5]]
             vid = value_id_for(self.name, anchors, taken)
             taken.add(vid)
-            name, definition, source, seed_name = names[c], namings[c].definition, namings[c].source, None
+            name, definition, source, seed_name = namings[c].name, namings[c].definition, namings[c].source, None
             if c in seed_match:
                 sv = seed_match[c]
                 seed_name, name, source = sv.name, sv.name, "seed"
@@ -431,12 +376,11 @@ class TaxonomyBuilder:
             stats["seed_values_unsupported"] = unsupported
         taxonomy = Taxonomy(
             version=1, name=self.name,
-            embedding_model=self.embedding_model or "all-MiniLM-L6-v2",
+            embedding_model=self.space.model_id,
             values=values,
             lineage=[LineageEntry(version=1, op="build", author="moralgap",
                                   args={"n_values": self.n_values, "seed": self.seed, "n_expressions": len(expressions)})],
-            params={**self.params(), **({"embedding_fingerprint": self.embedder.fingerprint}
-                                        if getattr(self.embedder, "fingerprint", None) else {})},
+            params={**self.params(), **self.space.to_params()},
             stats=stats,
         )
         folder = TaxonomyFolder(taxonomy, out_expr, {vid: cents[c] for c, vid in enumerate(ids)})

@@ -21,8 +21,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
@@ -190,9 +190,13 @@ class PriorNamer:
         return out
 
 
-def disambiguate(names: list[str], keywords: list[list[str]]) -> list[str]:
-    """Two clusters may earn the same name; the first (biggest) keeps it, others get a keyword suffix."""
-    seen: Counter = Counter()
+def disambiguate(names: list[str], keywords: list[list[str]], taken: Iterable[str] = ()) -> list[str]:
+    """Two clusters may earn the same name; the first (biggest) keeps it, others get a keyword suffix.
+
+    ``taken`` are names other values already hold (the taxonomy a split or an update adds to):
+    a new name equal to one of them gets the suffix too.
+    """
+    seen: Counter = Counter(t.lower() for t in taken)
     out = []
     for name, kws in zip(names, keywords):
         key = name.lower()
@@ -206,3 +210,56 @@ def disambiguate(names: list[str], keywords: list[list[str]]) -> list[str]:
         seen[name.lower()] += 1
         out.append(name)
     return out
+
+
+# -- the one naming step of build, split and update --------------------------------------------
+NAMERS = ("members", "prior")
+
+
+def make_namer(namer, views: Sequence[ClusterView], centroids: np.ndarray, encode, lexicon=None) -> Namer:
+    """The namer object for ``namer``: ``members``, ``prior`` or a ready object (e.g. an LLM namer).
+
+    ``prior`` compares the lexicon names behind the views with the clusters' ``centroids``, so it
+    needs ``encode(texts, desc=)`` of the same embedding space; ``lexicon`` defaults to the
+    bundled value lexicon.
+    """
+    if not isinstance(namer, str):
+        return namer
+    if namer == "members":
+        return MemberNamer()
+    if namer != "prior":
+        raise ValueError(f"namer must be one of {NAMERS} or an object with describe(views), not {namer!r}")
+    if lexicon is None:
+        from .lexicon import ValueLexicon
+
+        lexicon = ValueLexicon.load()
+    names = sorted({n for v in views for n in v.prior_values})
+    sims: list[dict[str, float]] = [{} for _ in views]
+    if names:
+        name_vecs = encode([n.lower() for n in names], desc="embedding prior names")
+        grid = centroids @ np.asarray(name_vecs).T
+        sims = [{n: float(grid[c, j]) for j, n in enumerate(names)} for c in range(len(views))]
+    return PriorNamer(lexicon.definitions, sims)
+
+
+def recorded_namer(params: dict | None) -> str:
+    """The namer a taxonomy was built with, for values a split or an update adds to it.
+
+    An LLM namer cannot be rebuilt from the record (it needs its server), and an imported
+    taxonomy records none: both fall back to the members.
+    """
+    namer = (params or {}).get("namer")
+    return namer if namer in NAMERS else "members"
+
+
+def name_values(views: Sequence[ClusterView], namer: Namer, *, taken: Iterable[str] = ()) -> list[Naming]:
+    """Name new values: what build, split and update all call, so a value is named the same way
+    whichever of them created it. Names clash with neither each other nor ``taken``."""
+    namings = namer.describe(views)
+    if len(namings) != len(views):
+        from moralgap.errors import InputError
+
+        raise InputError(None, f"namer {getattr(namer, 'name', type(namer).__name__)!r} gave {len(namings)} names "
+                               f"for {len(views)} values", field="namer")
+    names = disambiguate([n.name for n in namings], [v.keywords for v in views], taken)
+    return [replace(n, name=name) for n, name in zip(namings, names)]
