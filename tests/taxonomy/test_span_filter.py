@@ -1,0 +1,127 @@
+"""The learned span filter (issue 14): the shipped model on real spans, its file format, and how
+build, update and expression coding share the filter a taxonomy was built with."""
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pytest
+
+from moralgap.errors import ConfigError, InputError
+from moralgap.records import Judgment
+from moralgap.taxonomy.span_filter import (REASON, SpanFilter, default_span_filter, filter_spans,
+                                           recorded_span_filter)
+
+CLEAR_VALUES = [("a", "NTA. She lied to you and betrayed your trust; she owes you an apology."),
+                ("c", "He was cruel and manipulative, and he invaded your privacy."),
+                ("e", "You have the right to decide who comes to your wedding. Respect her choice.")]
+CLEAR_NON_VALUES = [("b", "Your mother is just worried about the income."),
+                    ("d", "Take care of the house and let the teachers handle her studies.")]
+
+
+def _kept(extractor, items):
+    return [e for e in extractor.extract_texts(items) if not e.excluded]
+
+
+def test_shipped_filter_keeps_values_and_sets_apart_value_words_used_plainly(extractor, embedder):
+    f = default_span_filter()
+    assert f.shipped and f.usable_with(embedder)
+    values, plain = _kept(extractor, CLEAR_VALUES), _kept(extractor, CLEAR_NON_VALUES)
+    assert len(values) >= 6 and len(plain) >= 3
+    p_values = f.predict_proba(values, f.vectors(values, embedder))
+    p_plain = f.predict_proba(plain, f.vectors(plain, embedder))
+    assert (p_values >= f.threshold).all(), [(e.text, round(p, 2)) for e, p in zip(values, p_values)]
+    assert (p_plain < f.threshold).all(), [(e.text, round(p, 2)) for e, p in zip(plain, p_plain)]
+
+    out = f.apply(values + plain, embedder)
+    assert [e.id for e in out] == [e.id for e in values + plain]
+    assert {e.text for e in out if e.excluded == REASON} == {e.text for e in plain}
+    # Idempotent: a second pass changes nothing (build and bounded fit may both call it).
+    assert f.apply(out, embedder) == out
+
+
+def test_fit_save_load_round_trip_is_json(extractor, embedder, tmp_path):
+    values, plain = _kept(extractor, CLEAR_VALUES), _kept(extractor, CLEAR_NON_VALUES)
+    spans = values + plain
+    f = SpanFilter(C=1.0, random_state=0).fit(spans, [True] * len(values) + [False] * len(plain), embedder)
+    assert f.embedding_fingerprint == embedder.fingerprint
+    assert f.trained_on["spans"] == len(spans) and f.trained_on["values"] == len(values)
+    path = f.save(tmp_path / "filter.json")
+    raw = json.loads(path.read_text())  # plain JSON, never a pickle
+    assert raw["format"] == "moralgap-span-filter/1" and len(raw["coef"]) == 384 + 9
+    back = SpanFilter.load(path)
+    vecs = f.vectors(spans, embedder)
+    np.testing.assert_allclose(back.predict_proba(spans, vecs), f.predict_proba(spans, vecs), atol=1e-5)
+
+
+def test_bad_filter_files_and_labels_are_clear(tmp_path, extractor, embedder):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "something-else"}')
+    with pytest.raises(InputError, match="bad.json.*format"):
+        SpanFilter.load(bad)
+    short = tmp_path / "short.json"
+    short.write_text(json.dumps({"format": "moralgap-span-filter/1", "coef": [0.1, "x"]}))
+    with pytest.raises(InputError, match="coef"):
+        SpanFilter.load(short)
+    with pytest.raises(InputError, match="no such|not found"):
+        SpanFilter.load(tmp_path / "missing.json")
+    spans = _kept(extractor, CLEAR_VALUES)
+    with pytest.raises(InputError, match="both"):
+        SpanFilter().fit(spans, [True] * len(spans), embedder)
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        SpanFilter().apply(spans, embedder)
+
+
+def test_filter_from_another_embedding_model(extractor, embedder, caplog):
+    spans = _kept(extractor, CLEAR_VALUES + CLEAR_NON_VALUES)
+    other = default_span_filter()
+    other.embedding_fingerprint = "0000000000000000"
+    other.embedding_model = "some-other-model"
+    # The shipped filter is skipped, with a warning: its weights mean nothing in another space.
+    with caplog.at_level(logging.WARNING):
+        assert filter_spans(spans, other, embedder) == spans
+    assert "span filter skipped" in caplog.text
+    # A researcher's own filter file is refused, naming both models.
+    other.shipped = False
+    with pytest.raises(ConfigError, match="some-other-model"):
+        filter_spans(spans, other, embedder)
+
+
+def _judgments(items):
+    return [Judgment(id=i, dilemma_id=f"d{k}", verdict="acceptable", rationale=t) for k, (i, t) in enumerate(items)]
+
+
+def test_build_records_the_filter_and_update_and_coding_reuse_it(extractor, embedder, tmp_path):
+    from moralgap.taxonomy.build import TaxonomyBuilder
+    from moralgap.taxonomy.update import TaxonomyUpdater
+
+    items = [(f"r{k}", t) for k, (_, t) in enumerate(CLEAR_VALUES * 3 + CLEAR_NON_VALUES * 3)]
+    for spec, expect_filtered in (("default", True), ("none", False)):
+        result = TaxonomyBuilder(4, seed=13, embedder=embedder, extractor=extractor,
+                                 span_filter=spec).fit(_judgments(items))
+        params = result.taxonomy.params
+        assert params["span_filter"] == spec
+        assert (REASON in {e.excluded for e in result.expressions}) is expect_filtered
+        assert (recorded_span_filter(params) is not None) is expect_filtered
+        new = _judgments([("n1", "Your mother is just worried about the income. He lied to you.")])
+        updated = TaxonomyUpdater(seed=13, embedder=embedder, extractor=extractor).update(result.folder, new)
+        mine = [e for e in updated.folder.expressions if e.rationale_id == "n1"]
+        assert mine and (any(e.excluded == REASON for e in mine)) is expect_filtered
+
+
+def test_changed_custom_filter_is_refused(extractor, embedder, tmp_path):
+    spans = _kept(extractor, CLEAR_VALUES + CLEAR_NON_VALUES)
+    labels = [not any(w in e.text for w in ("income", "teachers", "studies", "care")) for e in spans]
+    path = SpanFilter(C=1.0).fit(spans, labels, embedder).save(tmp_path / "mine.json")
+    from moralgap.taxonomy.span_filter import describe
+
+    params = describe(str(path))
+    assert recorded_span_filter(params) is not None
+    raw = json.loads(path.read_text())
+    raw["threshold"] = 0.9
+    path.write_text(json.dumps(raw))
+    with pytest.raises(InputError, match="changed since this taxonomy was built"):
+        recorded_span_filter(params)
