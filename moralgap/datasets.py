@@ -4,9 +4,10 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Iterator
 
 from .errors import InputError
-from .io import ReadResult, read_records
+from .io import ReadResult, iter_records, read_records
 from .records import ACCEPTABLE, Dilemma, Judgment
 from .verdicts import DROP, VerdictMap
 
@@ -24,8 +25,29 @@ def load_judgments(
     dilemma_ids: set[str] | None = None,
 ) -> ReadResult:
     """Read judgments, normalising verdicts; labels mapped to ``drop`` (INFO) are counted, not kept."""
-    vmap = verdict_map or VerdictMap()
     result = ReadResult()
+    prepare, check = _judgment_rules(path, verdict_map, require_rationale, dilemma_ids, result)
+    return read_records(path, Judgment, skip_invalid=skip_invalid, prepare=prepare, check=check, result=result)
+
+
+def iter_judgments(
+    path: str | os.PathLike,
+    result: ReadResult,
+    *,
+    verdict_map: VerdictMap | None = None,
+    require_rationale: bool = False,
+    skip_invalid: bool = False,
+) -> Iterator[Judgment]:
+    """:func:`load_judgments` one judgment at a time (skips and drops go to ``result``), for
+    readers whose memory must not grow with the corpus."""
+    prepare, check = _judgment_rules(path, verdict_map, require_rationale, None, result)
+    return iter_records(path, Judgment, skip_invalid=skip_invalid, prepare=prepare, check=check, result=result)
+
+
+def _judgment_rules(path, verdict_map: VerdictMap | None, require_rationale: bool, dilemma_ids: set[str] | None,
+                    result: ReadResult):
+    """The ``prepare`` and ``check`` hooks of a judgments reader."""
+    vmap = verdict_map or VerdictMap()
 
     def prepare(row: dict, line: int):
         row = dict(row)
@@ -57,7 +79,7 @@ def load_judgments(
         if dilemma_ids is not None and rec.dilemma_id not in dilemma_ids:
             raise InputError(path, f"dilemma {rec.dilemma_id!r} is not in the dilemmas file", line=line, field="dilemma_id")
 
-    return read_records(path, Judgment, skip_invalid=skip_invalid, prepare=prepare, check=check, result=result)
+    return prepare, check
 
 
 @dataclass(frozen=True)

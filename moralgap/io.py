@@ -136,6 +136,26 @@ def read_records(
     that need more than the schema. Both raise :class:`InputError` for bad rows.
     """
     result = result if result is not None else ReadResult()
+    result.records.extend(iter_records(path, model, skip_invalid=skip_invalid, prepare=prepare, check=check,
+                                       unique_id=unique_id, result=result))
+    return result
+
+
+def iter_records(
+    path: str | os.PathLike,
+    model: type[R],
+    *,
+    skip_invalid: bool = False,
+    prepare: Callable[[dict, int], dict | None] | None = None,
+    check: Callable[[R, int], None] | None = None,
+    unique_id: str | None = "id",
+    result: ReadResult | None = None,
+) -> Iterator[R]:
+    """:func:`read_records` one record at a time, so a reader need not hold them all.
+
+    Skipped rows and drops still go to ``result``; the ids seen are kept to refuse duplicates.
+    """
+    result = result if result is not None else ReadResult()
     seen: dict[str, int] = {}
 
     def fail(err: InputError):
@@ -168,8 +188,7 @@ def read_records(
                 err = InputError(path, err.message, line=err.line or line, field=err.field)
             fail(err)
             continue
-        result.records.append(record)
-    return result
+        yield record
 
 
 def read_json(path: str | os.PathLike) -> Any:

@@ -82,12 +82,14 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
     manifest.set_params(**llm.params())
     # Scale hook (issue 17): the engine hands out the extractor and the embedder.
     eng = make_engine(engine, address=ray_address, workers=ray_workers)
-    with manifest.timed("read"):
-        read = load_judgments(judgments, verdict_map=VerdictMap.parse_option(verdict_map),
-                              require_rationale=True, skip_invalid=skip_invalid)
-    report_read(read, judgments)
-    if not read.records:
-        raise InputError(judgments, "no usable judgments with rationales")
+    vmap = VerdictMap.parse_option(verdict_map)
+    streaming = eng.name == "ray" and not llm.extractor and embed_text != "context"
+    if not streaming:
+        with manifest.timed("read"):
+            read = load_judgments(judgments, verdict_map=vmap, require_rationale=True, skip_invalid=skip_invalid)
+        report_read(read, judgments)
+        if not read.records:
+            raise InputError(judgments, "no usable judgments with rationales")
     seeds = None
     if seed_values:
         seeds = load_seed_values(seed_values)
@@ -100,12 +102,36 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
                               seed_match_threshold=DEFAULT_SEED_THRESHOLD if seed_threshold is None else seed_threshold,
                               context_weight=context_weight, reducer=reducer, embedding_model=embedding_model,
                               namer=llm.namer)
-    with manifest.timed("extract"):
-        expressions = extractor.extract(read.records)
-    with manifest.timed("embed_and_cluster"):
-        result, fit_record = fit_bounded(builder, expressions, texts={j.id: j.rationale for j in read.records},
-                                         max_forms=fit_max_forms)
-    result.add_coverage(len(read.records))
+    spill = None
+    if streaming:
+        # The Ray path keeps neither the judgments nor the expressions in this process (docs/scale.md).
+        from moralgap.datasets import iter_judgments
+        from moralgap.scale.spill import ExpressionSpill, input_fingerprint, spill_folder
+        from moralgap.scale.stream_build import build_streaming, window_size
+
+        spill = ExpressionSpill(spill_folder(out), {
+            "input": input_fingerprint(judgments), "verdict_map": verdict_map, "skip_invalid": skip_invalid,
+            "spacy_model": extractor.spacy_model, "lexicon": extractor.lexicon.source, "window": window_size(),
+            "params": builder.params()})
+        result, fit_record, read = build_streaming(
+            builder, lambda r: iter_judgments(judgments, r, verdict_map=vmap, require_rationale=True,
+                                              skip_invalid=skip_invalid),
+            spill, max_forms=fit_max_forms, timed=manifest.timed, source=judgments)
+        report_read(read, judgments)
+        n_judgments = read.n_read
+        manifest.count(spill_windows_reused=spill.reused)
+    else:
+        n_judgments = len(read.records)
+        with manifest.timed("extract"):
+            expressions = extractor.extract(read.records)
+            if hasattr(builder, "filter_spans"):
+                # Before the fit sample is drawn, as the Ray path does window by window: forms
+                # the filter sets apart are not counted, drawn or assigned.
+                expressions = builder.filter_spans(expressions)
+        with manifest.timed("embed_and_cluster"):
+            result, fit_record = fit_bounded(builder, expressions, texts={j.id: j.rationale for j in read.records},
+                                             max_forms=fit_max_forms)
+        result.add_coverage(n_judgments)
     manifest.set_engine(eng.describe())
     manifest.set_fit_sample(fit_record)
     eng.close()
@@ -113,7 +139,7 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
         manifest.add_model("spacy", extractor.spacy_model, lexicon=extractor.lexicon.source)
     manifest.add_model("embedding", embedding_model or "all-MiniLM-L6-v2", path=embedder.model_path,
                        fingerprint=embedder.fingerprint)
-    manifest.count(judgments=len(read.records), skipped_invalid=len(read.skipped), dropped=read.dropped,
+    manifest.count(judgments=n_judgments, skipped_invalid=len(read.skipped), dropped=read.dropped,
                    embedded=embedder.stats["embedded"], embedding_cache_hits=embedder.stats["cached"],
                    **result.taxonomy.stats)
     llm.record(manifest)
@@ -127,9 +153,11 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
         manifest.write(tmp / "manifest.json")
 
     write_folder_atomically(out, write)
+    if spill is not None:
+        spill.remove()
     st = result.taxonomy.stats
     click.echo(f"{out}: {st['n_values']} values from {st['n_expressions']} expressions "
-               f"({st['n_distinct_expressions']} distinct) in {len(read.records)} rationales; "
+               f"({st['n_distinct_expressions']} distinct) in {n_judgments} rationales; "
                f"{st['rationale_coverage']:.0%} of rationales have a value, outlier rate {st['outlier_rate']:.1%}")
     if n is not None and st["n_values"] < n:
         # Issue 15: a request the data cannot meet is said, not silently shrunk.

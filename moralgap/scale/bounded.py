@@ -66,21 +66,19 @@ def fit_bounded(builder, expressions: Sequence[Expression], texts: dict[str, str
 
     ``record`` describes the fit sample for the run manifest. Above the bound, the given
     expressions get their ``value_id`` and ``similarity`` set in place and become the result's.
+    (:mod:`moralgap.scale.stream_build` does the same from expressions kept on disk.)
     """
     from moralgap.taxonomy.build import embed_key
 
     key_of = lambda e: embed_key(builder.embed_text, e)  # noqa: E731
     counts = Counter(key_of(e) for e in expressions if _clusterable(e))
     keys = sorted(counts)
-    record = {"max_forms": max_forms, "forms_total": len(keys), "mentions_total": int(sum(counts.values())),
-              "seed": builder.seed}
+    record = new_record(max_forms, len(keys), int(sum(counts.values())), builder.seed)
     if max_forms is None or len(keys) <= max_forms:
         result = builder.fit_expressions(expressions, texts=texts)
         record.update(sampled=False, forms_fitted=len(keys), mentions_fitted=record["mentions_total"])
         return result, record
-    if builder.embed_text == "context":
-        raise ConfigError(f"{len(keys)} distinct expressions exceed --fit-max-forms {max_forms}, and --embed-text "
-                          "context makes every mention its own form: raise --fit-max-forms or use another --embed-text")
+    check_sampleable(builder, len(keys), max_forms)
     w = np.array([counts[k] for k in keys], dtype=np.float64)
     picked = fit_sample(keys, w, max_forms, builder.seed)
     in_fit = {keys[i] for i in picked}
@@ -95,7 +93,7 @@ def fit_bounded(builder, expressions: Sequence[Expression], texts: dict[str, str
     for e in expressions:
         if _clusterable(e):
             rep.setdefault(key_of(e), e)
-    assigned = _assign_rest(builder, result.folder, rest, {k: rep[k] for k in rest})
+    assigned = assign_rest(builder, result.folder, rest, [rep[k] for k in rest])
     del rep
     value_of.update(assigned)
 
@@ -103,36 +101,54 @@ def fit_bounded(builder, expressions: Sequence[Expression], texts: dict[str, str
     out = list(expressions)
     for e in out:
         e.value_id, e.similarity = value_of.get(key_of(e), (None, None)) if _clusterable(e) else (None, None)
-    sizes = Counter(e.value_id for e in out if e.value_id)
+    finish_sampled(result, record, in_fit=in_fit, mentions_fitted=len(fit_expr),
+                   forms_assigned=sum(1 for k in rest if assigned[k][0] is not None), forms_rest=len(rest),
+                   sizes=Counter(e.value_id for e in out if e.value_id), n_expressions=len(expressions),
+                   n_unvalued=sum(1 for e in out if _clusterable(e) and not e.value_id), n_forms=len(keys))
+    result.folder.expressions = out
+    return result, record
+
+
+def new_record(max_forms: int | None, forms_total: int, mentions_total: int, seed: int) -> dict:
+    """The fit-sample record (manifest and ``stats.fit_sample``) before the fit."""
+    return {"max_forms": max_forms, "forms_total": forms_total, "mentions_total": mentions_total, "seed": seed}
+
+
+def check_sampleable(builder, n_forms: int, max_forms: int) -> None:
+    if builder.embed_text == "context":
+        raise ConfigError(f"{n_forms} distinct expressions exceed --fit-max-forms {max_forms}, and --embed-text "
+                          "context makes every mention its own form: raise --fit-max-forms or use another --embed-text")
+
+
+def finish_sampled(result, record: dict, *, in_fit, mentions_fitted: int, forms_assigned: int, forms_rest: int,
+                   sizes, n_expressions: int, n_unvalued: int, n_forms: int) -> None:
+    """After a sampled fit and the assignment of the rest: value sizes over every mention, the
+    record and the taxonomy's stats (the fit's own kept under ``fit_sample.fit``)."""
     for v in result.taxonomy.values:
         if v.status != "merged":
             v.size = int(sizes.get(v.id, 0))
-    n_clusterable = record["mentions_total"]
-    n_rest_assigned = sum(1 for k in rest if assigned[k][0] is not None)
     record.update(
-        sampled=True, forms_fitted=len(in_fit), mentions_fitted=len(fit_expr),
-        forms_assigned=n_rest_assigned, forms_unassigned=len(rest) - n_rest_assigned,
+        sampled=True, forms_fitted=len(in_fit), mentions_fitted=mentions_fitted,
+        forms_assigned=forms_assigned, forms_unassigned=forms_rest - forms_assigned,
         forms_sha256=hashlib.sha256("\n".join(sorted(in_fit)).encode("utf-8")).hexdigest(),
     )
     fit_stats = {k: result.taxonomy.stats.get(k) for k in ("n_expressions", "n_distinct_expressions", "outlier_rate")}
     stats = {
         **result.taxonomy.stats,
-        "n_expressions": len(expressions),
-        "n_distinct_expressions": len(keys),
-        "outlier_rate": round(sum(1 for e in out if _clusterable(e) and not e.value_id) / max(n_clusterable, 1), 4),
+        "n_expressions": n_expressions,
+        "n_distinct_expressions": n_forms,
+        "outlier_rate": round(n_unvalued / max(record["mentions_total"], 1), 4),
         "fit_sample": {**record, "fit": fit_stats},
     }
     result.taxonomy.stats = stats
     result.stats = dict(stats)
-    result.folder.expressions = out
-    return result, record
 
 
-def _assign_rest(builder, folder, rest: list[str], rep: dict[str, Expression]) -> dict[str, tuple[str | None, float | None]]:
+def assign_rest(builder, folder, rest: list[str], reps: Sequence) -> dict[str, tuple[str | None, float | None]]:
     """``taxonomy update``'s rule (:meth:`TaxonomyUpdater.assign`) for forms outside the fit sample.
 
-    One mention stands for each form (every mention of a form shares its vector), and vectors
-    are held one chunk at a time.
+    ``reps[i]`` stands for every mention of form ``rest[i]`` (they share its vector); vectors are
+    held one chunk at a time.
     """
     from moralgap.taxonomy.update import TaxonomyUpdater
 
@@ -141,7 +157,7 @@ def _assign_rest(builder, folder, rest: list[str], rep: dict[str, Expression]) -
     for start in range(0, len(rest), ASSIGN_CHUNK):
         chunk = rest[start: start + ASSIGN_CHUNK]
         vectors = builder.embedder.encode(chunk, desc="embedding forms outside the fit sample")
-        ids, column, sim, _ = updater.assign(folder, [rep[k] for k in chunk], vectors, kept=[])
+        ids, column, sim, _ = updater.assign(folder, reps[start: start + ASSIGN_CHUNK], vectors, kept=[])
         for k, c, s in zip(chunk, column, sim):
             out[k] = (ids[c], round(float(s), 4)) if c >= 0 else (None, None)
     return out

@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
 from moralgap.records import Expression, Judgment
 from moralgap.taxonomy.embed import Embedder
 
+from .cache_index import IndexedEmbeddingCache
 from .engine import Engine
 
 log = logging.getLogger(__name__)
@@ -149,14 +150,16 @@ class RayExtractor:
         return f"{meta.get('lang')}_{meta.get('name')}-{meta.get('version')}"
 
     def extract(self, judgments) -> list[Expression]:
+        return [Expression.model_validate(json.loads(s)) for s in self.extract_json(judgments)]
+
+    def extract_json(self, judgments) -> Iterator[str]:
+        """The expressions of ``judgments`` as the workers send them (JSON, in input order), unparsed."""
         rows = [{"judgment": j.model_dump_json()} for j in judgments]
         if not rows:
-            return []
-        out: list[Expression] = []
+            return
         for batch in self.engine.map_batches(rows, ExtractActor, args=(self._model, self._lexicon_path),
                                              batch_size=EXTRACT_BATCH):
-            out.extend(Expression.model_validate(json.loads(s)) for s in batch["expression"].tolist())
-        return out
+            yield from batch["expression"].tolist()
 
     def extract_texts(self, items: Sequence[tuple[str, str]], *, desc: str = "extracting") -> list[Expression]:
         return self.extract([Judgment(id=rid, dilemma_id="-", rationale=text or "") for rid, text in items])
@@ -180,6 +183,9 @@ class RayEmbedder(Embedder):
         super().__init__(model, **options)
         self.engine = engine
         self._dim: int | None = None
+        if self.cache is not None:
+            # The same files, without loading every vector of the cache into this process.
+            self.cache = IndexedEmbeddingCache(self.cache.folder)
 
     @property
     def dimension(self) -> int:
@@ -189,38 +195,45 @@ class RayEmbedder(Embedder):
         return self._dim
 
     def encode(self, texts: Sequence[str], *, desc: str = "embedding") -> np.ndarray:
-        """As :meth:`Embedder.encode`, but every uncached text goes out in one Ray job.
-
-        The actors then start and load the encoder once per call, not once per chunk; the
-        vectors stream back in order and are written to the cache ``chunk_size`` at a time, so a
-        killed run still resumes from its last full chunk.
-        """
-        from moralgap.taxonomy.embed import text_key
-
+        """As :meth:`Embedder.encode`, but every uncached text goes out in one Ray job (:meth:`prefetch`)."""
         texts = list(texts)
         if self.cache is None or not texts:
             return super().encode(texts, desc=desc)
+        n = self.prefetch(texts)
+        vecs = super().encode(texts, desc=desc)  # everything is in the cache now
+        # Count as the base class would have: these texts were embedded, not found.
+        self.stats["cached"] -= n
+        self.stats["embedded"] += n
+        return vecs
+
+    def prefetch(self, texts: Sequence[str]) -> int:
+        """Put every text the cache lacks into it, in one Ray job; returns how many were embedded.
+
+        The actors start and load the encoder once per job, so a build sends all its forms at
+        once rather than chunk by chunk; the vectors stream back in order and are written to the
+        cache ``chunk_size`` at a time (a killed run resumes from its last full chunk), and none
+        is kept here.
+        """
+        from moralgap.taxonomy.embed import text_key
+
+        keys = [text_key(t) for t in texts]
+        missing = ~self.cache.contains(keys)
         todo: dict[str, str] = {}
-        found = self.cache.get_many([text_key(t) for t in texts])
-        for t in texts:
-            k = text_key(t)
-            if k not in found and k not in todo:
-                todo[k] = t
+        for i in np.where(missing)[0].tolist():
+            todo.setdefault(keys[i], texts[i])
+        del keys
         if todo:
             keys = list(todo)
-            rows = [{"text": todo[k]} for k in keys]
+            rows = [{"text": todo.pop(k)} for k in keys]
             done, pending = 0, []
             for batch in self.engine.map_batches(rows, EmbedActor, args=(self.model_path, self.batch_size),
                                                  batch_size=self.batch_size):
                 pending.append(batch["vector"])
                 if sum(len(v) for v in pending) >= self.chunk_size:
                     done = self._flush(keys, done, pending)
-            self._flush(keys, done, pending)
-        vecs = super().encode(texts, desc=desc)  # everything is in the cache now
-        # Count as the base class would have: these texts were embedded, not found.
-        self.stats["cached"] -= len(todo)
-        self.stats["embedded"] += len(todo)
-        return vecs
+            done = self._flush(keys, done, pending)
+            return done
+        return 0
 
     def _flush(self, keys: list[str], done: int, pending: list) -> int:
         if not pending:

@@ -1,0 +1,93 @@
+"""Extracted expressions kept on disk beside the output while a build runs.
+
+A build on Ray reads the rationales in windows of a fixed number; the expressions of window
+``w`` go to a hidden shard ``.part-<w>.jsonl.open`` that is fsynced and renamed to
+``part-<w>.jsonl`` when the window is done (a rename is atomic), so the folder only ever shows
+whole windows. ``spill.json`` records what the shards were made from (the input files, their
+sizes and times, the extractor, the window size); a build started again with the same input and
+settings reuses every whole window and re-extracts from the first missing one: nothing lost,
+nothing twice. Any other leftover is removed.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Iterator
+
+from moralgap.io import write_json
+
+META = "spill.json"
+
+
+def spill_folder(out: str | os.PathLike) -> Path:
+    """Where the spill of a build writing ``out`` lives: a hidden sibling, on the same filesystem."""
+    out = Path(out)
+    return out.parent / f".{out.name}.spill"
+
+
+def input_fingerprint(path: str | os.PathLike) -> list:
+    """Each input file's name, size and modification time: a changed input invalidates a spill."""
+    from .datasets import dataset_files, is_dataset
+
+    files = dataset_files(path) if is_dataset(path) else [Path(path)]
+    return [[str(f.resolve()), (st := f.stat()).st_size, st.st_mtime_ns] for f in files]
+
+
+class ExpressionSpill:
+    def __init__(self, folder: str | os.PathLike, made_from: dict):
+        self.folder = Path(folder)
+        self.reused = 0
+        made_from = json.loads(json.dumps(made_from, default=str))  # as it reads back from spill.json
+        meta = self.folder / META
+        if self.folder.exists():
+            try:
+                same = json.loads(meta.read_text(encoding="utf-8")) == made_from
+            except (OSError, ValueError):
+                same = False
+            if not same:
+                shutil.rmtree(self.folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for f in self.folder.glob(".*.open"):  # a window a killed run did not finish
+            f.unlink()
+        if not meta.exists():
+            write_json(meta, made_from)
+
+    def shard(self, window: int) -> Path:
+        return self.folder / f"part-{window:05d}.jsonl"
+
+    def has(self, window: int) -> bool:
+        return self.shard(window).exists()
+
+    def read(self, window: int) -> Iterator[str]:
+        with open(self.shard(window), encoding="utf-8") as fh:
+            for line in fh:
+                yield line.rstrip("\n")
+
+    @contextlib.contextmanager
+    def writing(self, window: int):
+        """A file for window ``window``'s lines; it becomes ``part-<w>.jsonl`` only if the block ends cleanly."""
+        final = self.shard(window)
+        tmp = self.folder / f".{final.name}.open"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
+
+    def lines(self) -> Iterator[str]:
+        """Every expression, in input order."""
+        window = 0
+        while self.has(window):
+            yield from self.read(window)
+            window += 1
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -1,0 +1,298 @@
+"""``taxonomy build --engine ray`` with the driver's memory independent of the corpus.
+
+The local engine holds every judgment and every expression as a record; at a million
+rationales that is about 11 GB. Here the driver holds one window of rationales at a time and,
+for the whole corpus, only what clustering needs per distinct form plus two int32 per
+expression:
+
+1. **Extract**: rationales are read lazily in windows of ``window``; each window is extracted on
+   Ray and its expressions go to a spill shard beside the output (:mod:`.spill`; a killed build
+   reuses the windows it finished). The driver keeps a form table (form text -> int id, counts)
+   and, per expression, its form id and its rationale's number.
+2. **Embed**: every form the cache lacks is embedded in one Ray job, straight into the cache.
+3. **Fit**: :func:`.bounded.fit_sample` draws the same forms as :func:`.bounded.fit_bounded` would;
+   a second pass over the spill gathers what the fit reads per form (lexicon values, surface
+   texts, the rationales it spans, its first mention), and ``fit_expressions`` clusters those
+   forms with one expression standing for each.
+4. **Assign** the other forms by the update rule, chunk by chunk, vectors from the cache.
+5. **Write**: ``expressions.jsonl`` streams from the spill with each form's value.
+
+Every number and every byte written is the one :func:`.bounded.fit_bounded` gives on the same
+expressions and vectors (tests/scale/test_ray.py compares the two engines' outputs).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from moralgap.errors import InputError
+from moralgap.io import ReadResult
+from moralgap.records import Expression, Judgment
+
+from .bounded import assign_rest, check_sampleable, finish_sampled, fit_sample, new_record
+from .spill import ExpressionSpill
+
+log = logging.getLogger(__name__)
+
+# Rationales per Ray job: each job starts its actors and loads spaCy again (seconds), so a window
+# is as large as the driver's budget allows: 50,000 rationales are about 200 MB as records.
+DEFAULT_WINDOW = 50_000
+
+
+def window_size() -> int:
+    return int(os.environ.get("MORALGAP_RAY_WINDOW", DEFAULT_WINDOW))
+
+
+class StreamRead(ReadResult):
+    """A :class:`ReadResult` whose records were counted, not kept."""
+
+    n_read: int = 0
+
+    def summary(self) -> str:
+        return ReadResult(records=range(self.n_read), skipped=self.skipped, dropped=self.dropped).summary()
+
+
+@dataclass
+class FormTable:
+    """Per distinct form: its text and mentions; per expression: its form (-1: set apart) and rationale."""
+
+    embed_text: str
+    ids: dict[str, int] = field(default_factory=dict)
+    keys: list[str] = field(default_factory=list)
+    counts: array = field(default_factory=lambda: array("q"))
+    form_of: array = field(default_factory=lambda: array("i"))
+    rationale_of: array = field(default_factory=lambda: array("i"))
+    excluded: Counter = field(default_factory=Counter)
+
+    def add(self, e: Expression, rationale: int) -> None:
+        from moralgap.taxonomy.build import embed_key
+
+        self.rationale_of.append(rationale)
+        if e.excluded:
+            self.excluded[e.excluded] += 1
+            self.form_of.append(-1)
+            return
+        k = embed_key(self.embed_text, e)
+        i = self.ids.get(k)
+        if i is None:
+            i = self.ids[k] = len(self.keys)
+            self.keys.append(k)
+            self.counts.append(0)
+        self.counts[i] += 1
+        self.form_of.append(i)
+
+
+@dataclass
+class _FormFacts:
+    """What ``_group`` would have collected for one fitted form, from a pass over the spill."""
+
+    first: Expression
+    lexicon: Counter = field(default_factory=Counter)
+    surface: Counter = field(default_factory=Counter)
+    rationales: array = field(default_factory=lambda: array("i"))
+
+
+def _windows(judgments: Iterable[Judgment], size: int) -> Iterator[list[Judgment]]:
+    batch: list[Judgment] = []
+    for j in judgments:
+        batch.append(j)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def extract_to_spill(builder, read: Callable[[ReadResult], Iterator[Judgment]], spill: ExpressionSpill,
+                     result: StreamRead, *, window: int) -> FormTable:
+    """Step 1: every window extracted on Ray (or taken from the spill), the form table filled."""
+    table = FormTable(builder.embed_text)
+    filter_spans = getattr(builder, "filter_spans", None)
+    n = 0
+    for w, judgments in enumerate(_windows(read(result), window)):
+        number = {j.id: n + i for i, j in enumerate(judgments)}
+        if spill.has(w):
+            spill.reused += 1
+            expressions = [Expression.model_validate_json(line) for line in spill.read(w)]
+        else:
+            expressions = [Expression.model_validate_json(s) for s in builder.extractor.extract_json(judgments)]
+            if filter_spans is not None:
+                expressions = filter_spans(expressions)
+            with spill.writing(w) as fh:
+                for e in expressions:
+                    fh.write(e.model_dump_json(exclude_none=True) + "\n")
+        for e in expressions:
+            table.add(e, number[e.rationale_id])
+        n += len(judgments)
+        del expressions, judgments
+    result.n_read = n
+    return table
+
+
+def _facts(spill: ExpressionSpill, table: FormTable, fitted: np.ndarray) -> dict[int, _FormFacts]:
+    """Step 3's pass over the spill: the facts of the fitted forms, in mention order as ``_group`` sees them."""
+    wanted = np.zeros(len(table.keys), dtype=bool)
+    wanted[fitted] = True
+    form_of, rationale_of = table.form_of, table.rationale_of
+    facts: dict[int, _FormFacts] = {}
+    for pos, line in enumerate(spill.lines()):
+        f = form_of[pos]
+        if f < 0 or not wanted[f]:
+            continue
+        d = json.loads(line)
+        ff = facts.get(f)
+        if ff is None:
+            ff = facts[f] = _FormFacts(Expression.model_validate(d))
+        if d.get("lexicon_value"):
+            ff.lexicon[d["lexicon_value"]] += 1
+        ff.surface[d["text"]] += 1
+        ff.rationales.append(rationale_of[pos])
+    return facts
+
+
+def _distinct(table: FormTable, order: list[int], facts: dict[int, _FormFacts]):
+    from moralgap.taxonomy.build import _Distinct
+
+    keys = [table.keys[i] for i in order]
+    return _Distinct(
+        keys=keys,
+        norms=[facts[i].first.norm for i in order],
+        counts=np.array([table.counts[i] for i in order], dtype=np.float64),
+        lexicon=[facts[i].lexicon for i in order],
+        surface=[sorted(facts[i].surface.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for i in order],
+        index={k: n for n, k in enumerate(keys)},
+        # Rationale numbers stand for ids: the fit only counts how many distinct ones a value spans.
+        rationales=[np.unique(np.frombuffer(facts[i].rationales, dtype=np.int32)) for i in order],
+        first=[facts[i].first for i in order],
+    )
+
+
+def _texts(read, ids: set[str]) -> dict[str, str]:
+    """The rationales the namers quote (each fitted form's first mention), from a second read."""
+    return {j.id: j.rationale for j in read(ReadResult()) if j.id in ids}
+
+
+class SpilledExpressions:
+    """``expressions.jsonl``'s records, streamed from the spill with each form's value."""
+
+    def __init__(self, spill: ExpressionSpill, form_of: np.ndarray, value_of: np.ndarray, sim_of: np.ndarray,
+                 value_ids: list[str]):
+        self.spill, self.form_of, self.value_of, self.sim_of, self.value_ids = spill, form_of, value_of, sim_of, value_ids
+
+    def __iter__(self) -> Iterator[Expression]:
+        for pos, line in enumerate(self.spill.lines()):
+            e = Expression.model_validate_json(line)
+            f = self.form_of[pos]
+            c = self.value_of[f] if f >= 0 else -1
+            e.value_id, e.similarity = (self.value_ids[c], float(self.sim_of[f])) if c >= 0 else (None, None)
+            yield e
+
+
+def build_streaming(builder, read: Callable[[ReadResult], Iterator[Judgment]], spill: ExpressionSpill, *,
+                    max_forms: int, window: int | None = None, timed=None, source=None):
+    """Steps 1-5 (see the module docstring); returns ``(result, fit_record, read_result)``.
+
+    ``read(result)`` returns a fresh iterator over the judgments each time it is called (it is
+    called twice); ``timed(stage)`` is a context manager that times a stage (the manifest's).
+    """
+    from contextlib import nullcontext
+
+    timed = timed or (lambda stage: nullcontext())
+    read_result = StreamRead()
+    with timed("extract"):
+        table = extract_to_spill(builder, read, spill, read_result, window=window or window_size())
+    if not read_result.n_read:
+        raise InputError(source, "no usable judgments with rationales")
+    n_forms = len(table.keys)
+    n_all = len(table.form_of)
+    if not n_forms:
+        what = f" ({n_all} found, all set apart as not values)" if n_all else ""
+        raise InputError(None, f"no value expressions were found in the rationales{what}", field="rationale")
+    with timed("embed"):
+        builder.embedder.prefetch(table.keys)
+    with timed("embed_and_cluster"):
+        result, record, value_of, sim_of, value_ids = _fit(builder, read, spill, table, max_forms)
+    form_of = np.frombuffer(table.form_of, dtype=np.int32)
+    rationale_of = np.frombuffer(table.rationale_of, dtype=np.int32)
+    valued = form_of >= 0
+    valued[valued] = value_of[form_of[valued]] >= 0
+    # As BuildResult.add_coverage counts it, without a pass over the records.
+    with_value = int(np.unique(rationale_of[valued]).size)
+    result.stats.update(n_rationales=read_result.n_read, rationales_with_value=with_value,
+                        rationale_coverage=round(with_value / read_result.n_read, 4))
+    result.taxonomy.stats.update(result.stats)
+    result.folder.expressions = SpilledExpressions(spill, form_of, value_of, sim_of, value_ids)
+    return result, record, read_result
+
+
+def _fit(builder, read, spill: ExpressionSpill, table: FormTable, max_forms: int):
+    """Steps 3 and 4: the same fit and assignment as :func:`.bounded.fit_bounded`."""
+    n_forms = len(table.keys)
+    order = sorted(range(n_forms), key=table.keys.__getitem__)
+    counts = np.frombuffer(table.counts, dtype=np.int64)
+    record = new_record(max_forms, n_forms, int(counts.sum()), builder.seed)
+    sampled = max_forms is not None and n_forms > max_forms
+    if sampled:
+        check_sampleable(builder, n_forms, max_forms)
+        picked = fit_sample([table.keys[i] for i in order], counts[order].astype(np.float64), max_forms, builder.seed)
+        fit_order = [order[i] for i in picked.tolist()]
+    else:
+        fit_order = order
+    facts = _facts(spill, table, np.asarray(fit_order, dtype=np.int64))
+    d = _distinct(table, fit_order, facts)
+    texts = _texts(read, {f.first.rationale_id for f in facts.values()})
+    del facts
+    mentions_fitted = int(d.counts.sum())
+    result = builder.fit_expressions(d.first, texts=texts, distinct=d)
+    # fit_expressions counted the one expression per form it was given; these are the mentions.
+    st = result.taxonomy.stats
+    fixes = {"n_expressions": mentions_fitted}
+    if not sampled:
+        fixes.update(n_excluded=sum(table.excluded.values()), excluded_by_reason=dict(sorted(table.excluded.items())))
+    for stats in (st, result.stats):
+        stats.update({k: v for k, v in fixes.items() if k in stats})
+    for entry in result.taxonomy.lineage:
+        if entry.op == "build" and "n_expressions" in (entry.args or {}):
+            entry.args["n_expressions"] = mentions_fitted
+
+    value_ids = [v.id for v in result.taxonomy.values]
+    column = {vid: c for c, vid in enumerate(value_ids)}
+    value_of = np.full(n_forms, -1, dtype=np.int32)
+    sim_of = np.zeros(n_forms, dtype=np.float64)
+    for f, e in zip(fit_order, result.expressions):
+        if e.value_id is not None:
+            value_of[f], sim_of[f] = column[e.value_id], e.similarity
+    if not sampled:
+        record.update(sampled=False, forms_fitted=n_forms, mentions_fitted=record["mentions_total"])
+        return result, record, value_of, sim_of, value_ids
+
+    in_fit = np.zeros(n_forms, dtype=bool)
+    in_fit[fit_order] = True
+    rest = [i for i in order if not in_fit[i]]
+    rest_keys = [table.keys[i] for i in rest]
+    # The update rule reads a stand-in's form only to match it against known forms, of which a
+    # build has none (kept=[]); the vector, from the form's text, decides.
+    stand_ins = [SimpleNamespace(norm=k, lexicon_value=None, rationale_id="") for k in rest_keys]
+    assigned = assign_rest(builder, result.folder, rest_keys, stand_ins)
+    del stand_ins
+    n_rest_assigned = 0
+    for i, k in zip(rest, rest_keys):
+        vid, sim = assigned[k]
+        if vid is not None:
+            value_of[i], sim_of[i] = column[vid], sim
+            n_rest_assigned += 1
+    valued = value_of >= 0
+    sizes = Counter({value_ids[c]: int(n) for c, n in enumerate(np.bincount(value_of[valued], weights=counts[valued],
+                                                                              minlength=len(value_ids)))})
+    finish_sampled(result, record, in_fit=[table.keys[i] for i in fit_order], mentions_fitted=mentions_fitted,
+                   forms_assigned=n_rest_assigned, forms_rest=len(rest), sizes=sizes,
+                   n_expressions=len(table.form_of), n_unvalued=int(counts[~valued].sum()), n_forms=n_forms)
+    return result, record, value_of, sim_of, value_ids
