@@ -12,17 +12,18 @@ held, including ids only named in its lineage. Names are labels and may change.
 from __future__ import annotations
 
 import datetime as _dt
-from collections import Counter
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from moralgap.errors import ConfigError, InputError
+from moralgap.errors import InputError
 from moralgap.records import Expression, LineageEntry, Value
 from moralgap.seeding import DEFAULT_SEED
 
 from .cluster import unit_rows
 from .folder import TaxonomyFolder
+from .naming import Naming
+from .space import EmbeddingSpace
 
 # Values a reviewer may still edit; needs_review values are there to be renamed, defined,
 # accepted, merged or rejected.
@@ -111,20 +112,6 @@ def check_folder(folder: TaxonomyFolder) -> None:
 def _name_taken(folder: TaxonomyFolder, name: str, except_id: str | None = None) -> bool:
     low = name.strip().lower()
     return any(v.name.strip().lower() == low and v.id != except_id for v in folder.taxonomy.active_values())
-
-
-def unique_name(folder: TaxonomyFolder, name: str, hints: Iterable[str] = ()) -> str:
-    """``name``, or ``name (hint)`` / ``name (2)`` when an active value already has it."""
-    if not _name_taken(folder, name):
-        return name
-    for h in hints:
-        cand = f"{name} ({h})"
-        if h.lower() not in name.lower() and not _name_taken(folder, cand):
-            return cand
-    n = 2
-    while _name_taken(folder, f"{name} ({n})"):
-        n += 1
-    return f"{name} ({n})"
 
 
 def _nonempty(text: str, field: str) -> str:
@@ -239,60 +226,43 @@ def merge(folder: TaxonomyFolder, source_id: str, target_id: str, *, author: str
 
 
 # -- vectors for expressions ----------------------------------------------------------------
-def expression_vectors(folder: TaxonomyFolder, expressions: Sequence[Expression], embedder,
+# Thin forms of :class:`~taxonomy.space.EmbeddingSpace` for callers that hold a folder and maybe an embedder.
+def expression_vectors(folder: TaxonomyFolder, expressions: Sequence[Expression], embedder=None,
                        texts: dict[str, str] | None = None) -> np.ndarray:
-    """One vector per expression, embedded the way the taxonomy's build embedded them.
-
-    The build's ``embed_text`` setting (normal form, normal form + lexicon value, or mixed
-    with the rationale) decides what is embedded, so new vectors live in the same space as
-    the stored centroids. Goes through the builder so both stay in step.
-    """
-    from .build import TaxonomyBuilder
-
-    params = folder.taxonomy.params or {}
-    mode = params.get("embed_text", "norm")
-    if not expressions:
-        return np.zeros((0, embedder.dimension), dtype=np.float32)
-    if mode == "context" and texts is None:
-        raise ConfigError("this taxonomy was built with --embed-text context: give the rationale texts "
-                          "(the judgments file) to embed its expressions")
-    builder = TaxonomyBuilder(embedder=embedder, embed_text=mode,
-                              context_weight=float(params.get("context_weight", 3.0)))
-    return builder.expression_vectors(expressions, texts)
+    """One vector per expression, embedded the way the taxonomy's build embedded them."""
+    return EmbeddingSpace.of(folder, embedder=embedder).expression_vectors(expressions, texts)
 
 
 def default_embedder(folder: TaxonomyFolder, embedder=None):
-    """The embedder for new vectors next to ``folder``'s centroids: the given one or the build's model.
-
-    A build records its model's fingerprint (``params.embedding_fingerprint``); vectors from any
-    other model would be compared with centroids of a different space, so that is refused.
-    """
-    if embedder is None:
-        from moralgap.models import DEFAULT_EMBEDDING_MODEL
-
-        from .embed import Embedder
-
-        model = folder.taxonomy.embedding_model
-        embedder = Embedder(None if model in (None, DEFAULT_EMBEDDING_MODEL) else model)
-    expected = (folder.taxonomy.params or {}).get("embedding_fingerprint")
-    got = getattr(embedder, "fingerprint", None)
-    if expected and got and expected != got:
-        raise ConfigError(f"{folder.taxonomy.name} v{folder.taxonomy.version} was built with an embedding model "
-                          f"whose fingerprint is {expected}; this run's model has {got}, whose vectors are not "
-                          "comparable with the taxonomy's centroids (give the build's model with --embedding-model)")
-    return embedder
+    """The embedder for new vectors next to ``folder``'s centroids: the given one or the build's model;
+    one whose fingerprint differs from the recorded one is refused (see :class:`EmbeddingSpace`)."""
+    return EmbeddingSpace.of(folder, embedder=embedder).embedder
 
 
-def describe_members(members: Sequence[Expression], vectors: np.ndarray, centroid: np.ndarray) -> tuple[list[str], list[str]]:
-    """Keywords (most frequent normal forms) and exemplars (frequent and central surface texts)."""
-    counts = Counter(e.norm for e in members)
-    sims = vectors @ centroid
-    best: dict[str, float] = {}
-    for e, s in zip(members, sims):
-        best[e.norm] = max(best.get(e.norm, -1.0), float(s))
-    ranked = sorted(counts, key=lambda n: (-counts[n] * (1 + best[n]), n))
-    keywords = [n for n, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))][:MAX_KEYWORDS]
-    return keywords, ranked[:MAX_EXEMPLARS]
+def _part_views(folder: TaxonomyFolder, space: EmbeddingSpace, parts: list[list[Expression]],
+                centrality: list[np.ndarray], texts: dict[str, str] | None):
+    """Views of a split's parts, made as the build makes them of its clusters (distinct forms by
+    embedding key, most typical first), with the taxonomy's other active values as the background
+    their keywords stand out from, as a build's keywords stand out from every other cluster."""
+    from .build import _around, _group
+    from .naming import cluster_views
+
+    in_parts = {e.id for part in parts for e in part}
+    others = [[e for e in folder.expressions if e.value_id == v.id and e.id not in in_parts]
+              for v in folder.taxonomy.active_values()]
+    groups = parts + [g for g in others if g]
+    label = {e.id: n for n, g in enumerate(groups) for e in g}
+    sim = {e.id: float(c) for part, cs in zip(parts, centrality) for e, c in zip(part, cs)}
+    d = _group([e for g in groups for e in g], lambda e: f"{label[e.id]}\x01{space.key(e)}")
+    members = [[] for _ in groups]
+    for i, k in enumerate(d.keys):
+        members[int(k.split("\x01", 1)[0])].append(i)
+    centr = np.array([sim.get(e.id, 0.0) for e in d.first])
+    contexts = [_around(texts.get(e.rationale_id, ""), e) if texts else "" for e in d.first]
+    n_exemplars = int((folder.taxonomy.params or {}).get("n_exemplars", MAX_EXEMPLARS))
+    views = cluster_views(members, d.norms, d.counts, centr, d.surface, d.rationales, d.lexicon, n_exemplars,
+                          contexts=contexts)
+    return views[:len(parts)]
 
 
 # -- split -----------------------------------------------------------------------------------
@@ -319,9 +289,10 @@ def split(folder: TaxonomyFolder, value_id: str, *, groups: Sequence[Sequence[st
 
     The value keeps its id for the part that stays: with ``groups``, the expressions no group
     lists; when the groups cover all of them (and always with ``k``), the largest part. Every
-    other part becomes a new ``proposed`` child value with a fresh id, the same parent group,
-    and a name from ``names`` or from its most frequent expression. Centroids of the parts are
-    recomputed from the expressions' embeddings.
+    other part becomes a new ``proposed`` child value with a fresh id and the same parent group,
+    named by ``names`` or else by the build's naming step (:func:`taxonomy.naming.name_values`
+    with the namer the taxonomy was built with), so a child is named as a build would name it.
+    Centroids, keywords and exemplars of the parts are recomputed from the expressions' embeddings.
     """
     if (groups is None) == (k is None):
         raise InputError(None, "split needs either groups (lists of expression ids) or k", field="groups")
@@ -353,10 +324,10 @@ def split(folder: TaxonomyFolder, value_id: str, *, groups: Sequence[Sequence[st
     if names is not None and len(names) != n_parts - 1:
         raise InputError(None, f"give {n_parts - 1} names, one per new value", field="names")
 
-    from .naming import title
+    from .naming import make_namer, name_values, recorded_namer
 
-    embedder = default_embedder(folder, embedder)
-    vectors = expression_vectors(folder, members, embedder, texts)
+    space = EmbeddingSpace.of(folder, embedder=embedder)
+    vectors = space.expression_vectors(members, texts)
     if k is not None:
         labels = _split_by_k(vectors, k, seed, value_id)
     sizes = np.bincount(labels, minlength=n_parts)
@@ -377,35 +348,40 @@ def split(folder: TaxonomyFolder, value_id: str, *, groups: Sequence[Sequence[st
     args["method"] = "groups" if groups is not None else f"kmeans k={k} seed={seed}"
     new = new_version(folder, "split", args, author=author, reason=reason, at=at)
 
-    part_ids = {}
-    child_iter = iter(children)
-    for part in range(n_parts):
-        part_ids[part] = value_id if part == keep else next(child_iter)
+    rows = [np.where(labels == part)[0] for part in range(n_parts)]
+    cents = np.stack([unit_rows(vectors[idx].astype(np.float64).mean(axis=0)) for idx in rows]).astype(np.float32)
+    views = _part_views(folder, space, [[members[i] for i in idx] for idx in rows],
+                        [vectors[idx] @ cents[part] for part, idx in enumerate(rows)], texts)
+    new_parts = [part for part in range(n_parts) if part != keep]
+    if names is not None:
+        namings = [Naming(name=_nonempty(n, "names"), source=None) for n in names]
+        for i, n in enumerate(namings):
+            if _name_taken(new, n.name) or n.name.lower() in (m.name.lower() for m in namings[:i]):
+                raise InputError(None, f"another active value is already named {n.name!r}", field="names")
+    else:
+        # The build's naming step, with the namer the taxonomy was built with.
+        namer = make_namer(recorded_namer(folder.taxonomy.params), [views[p] for p in new_parts], cents[new_parts],
+                           space.encode)
+        namings = name_values([views[p] for p in new_parts], namer,
+                              taken=[v.name for v in new.taxonomy.active_values()])
+
+    part_ids = dict(zip(new_parts, children)) | {keep: value_id}
     parent_val = value_of(new, value_id)
-    name_iter = iter(names or [])
-    for part in range(n_parts):
-        idx = np.where(labels == part)[0]
-        part_members = [members[i] for i in idx]
-        cent = unit_rows(vectors[idx].astype(np.float64).mean(axis=0)).astype(np.float32)
-        keywords, exemplars = describe_members(part_members, vectors[idx], cent)
-        pid = part_ids[part]
-        new.centroids[pid] = cent
-        if pid == value_id:
-            parent_val.size, parent_val.keywords, parent_val.exemplars = len(idx), keywords, exemplars
-            continue
-        name = next(name_iter, None) or unique_name(new, title(keywords[0]), hints=keywords[1:])
-        if _name_taken(new, name):
-            raise InputError(None, f"another active value is already named {name!r}", field="names")
+    parent_val.size, parent_val.keywords, parent_val.exemplars = len(rows[keep]), views[keep].keywords, views[keep].exemplars
+    for part, naming in zip(new_parts, namings):
         new.taxonomy.values.append(Value(
-            id=pid, name=name, definition=f"Split from {val.name}: {', '.join(keywords[:4])}.",
-            keywords=keywords, exemplars=exemplars, size=len(idx), status="proposed", parent=val.parent,
+            id=part_ids[part], name=naming.name, definition=naming.definition, name_source=naming.source,
+            keywords=views[part].keywords, exemplars=views[part].exemplars, size=len(rows[part]),
+            status="needs_review" if naming.not_a_value else "proposed", review_reason=naming.not_a_value,
+            parent=val.parent,
         ))
-    new_of = {members[i].id: (part_ids[int(labels[i])], float(vectors[i] @ new.centroids[part_ids[int(labels[i])]]))
+    for part in range(n_parts):
+        new.centroids[part_ids[part]] = cents[part]
+    new_of = {members[i].id: (part_ids[int(labels[i])], float(vectors[i] @ cents[int(labels[i])]))
               for i in range(len(members))}
     new.expressions = [e.model_copy(update={"value_id": new_of[e.id][0], "similarity": round(new_of[e.id][1], 4)})
                        if e.id in new_of else e for e in new.expressions]
     return new
-
 
 OPERATIONS = {"rename": rename, "set_definition": set_definition, "accept": accept, "reject": reject,
               "merge": merge, "split": split, "set_parent": set_parent}

@@ -35,8 +35,10 @@ from moralgap.seeding import DEFAULT_SEED
 
 from .build import DEFAULT_PCA_COMPONENTS
 from .cluster import unit_rows
-from .edits import (ACTIVE, default_embedder, expression_vectors, fresh_value_id, new_version, unique_name)
+from .edits import ACTIVE, fresh_value_id, new_version
 from .folder import TaxonomyFolder
+from .naming import disambiguate, recorded_namer
+from .space import EmbeddingSpace
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +113,7 @@ class TaxonomyUpdater:
         self.new_value_rule = ""
         self._embedder = embedder
         self._extractor = extractor
+        self.space: EmbeddingSpace | None = None  # the updated taxonomy's; set by each update
 
     def params(self) -> dict:
         return {"threshold": self.threshold, "percentile": self.percentile, "min_value_members": self.min_value_members,
@@ -140,12 +143,14 @@ class TaxonomyUpdater:
                            author: str = "moralgap", reason: str = "", source: str | None = None) -> UpdateResult:
         """Steps 2-5 for already-extracted expressions of the rationales ``rationale_ids``."""
         rationale_ids = rationale_ids if rationale_ids is not None else {e.rationale_id for e in expressions}
-        embedder = self._embedder = default_embedder(folder, self._embedder)
+        # The taxonomy's own space: its model (a different one is refused) and its embed-text rule.
+        space = self.space = EmbeddingSpace.of(folder, embedder=self._embedder)
+        embedder = self._embedder = space.embedder
         kept = [] if self.replace else [e for e in folder.expressions if e.rationale_id not in rationale_ids]
         stats: dict = {"n_new_rationales": len(rationale_ids), "n_new_expressions": len(expressions),
                        "replaced_expressions": len(folder.expressions) - len(kept)}
         before = dict(embedder.stats)
-        vectors = expression_vectors(folder, expressions, embedder, texts)
+        vectors = space.expression_vectors(expressions, texts)
         stats["embedded"] = embedder.stats["embedded"] - before.get("embedded", 0)
         stats["embedding_cache_hits"] = embedder.stats["cached"] - before.get("cached", 0)
 
@@ -226,18 +231,16 @@ class TaxonomyUpdater:
         values by hand follows its most frequent value; context embeddings make every key unique
         to its rationale, so nothing is matched then.
         """
-        from .build import embed_key
-
-        mode = (folder.taxonomy.params or {}).get("embed_text", "norm")
-        if mode == "context":
+        space = EmbeddingSpace.of(folder)
+        if space.embed_text == "context":
             return {}
         counts: dict[str, dict[str, int]] = {}
         for e in kept:
             if e.value_id in column:
-                per = counts.setdefault(embed_key(mode, e), {})
+                per = counts.setdefault(space.key(e), {})
                 per[e.value_id] = per.get(e.value_id, 0) + 1
         best = {k: column[min(per, key=lambda vid: (-per[vid], vid))] for k, per in counts.items()}
-        return {i: best[k] for i, e in enumerate(expressions) if (k := embed_key(mode, e)) in best}
+        return {i: best[k] for i, e in enumerate(expressions) if (k := space.key(e)) in best}
 
     def _n_new(self, folder: TaxonomyFolder, n_leftover: int, gained: dict[str, list[int]]) -> tuple[int | None, str]:
         """How many new values the leftovers make, and the rule that said so (reported to the user).
@@ -270,28 +273,29 @@ class TaxonomyUpdater:
 
         params = old.taxonomy.params or {}
         n_new, self.new_value_rule = self._n_new(old, len(leftovers), gained)
-        builder = TaxonomyBuilder(n_new, seed=self.seed, embedder=self._embedder,
-                                  extractor=self._extractor, embed_text=params.get("embed_text", "norm"),
-                                  context_weight=float(params.get("context_weight", 3.0)), name=old.taxonomy.name,
+        # New values are built in the taxonomy's space and named by its namer, as its build named them.
+        builder = TaxonomyBuilder(n_new, seed=self.seed, space=self.space, extractor=self._extractor,
+                                  namer=recorded_namer(params), name=old.taxonomy.name,
                                   pca_components=params.get("pca_components", DEFAULT_PCA_COMPONENTS), reducer=params.get("reducer", "pca"))
         try:
             result = builder.fit_expressions(leftovers, texts=texts)
         except InputError as exc:  # too few or too scattered leftovers to form a value
             log.info("leftover expressions form no new value: %s", exc)
             return [], unassigned
-        small = {v.id for v in result.taxonomy.values if v.size < self.min_new_size}
+        offered = [v for v in result.taxonomy.values if v.size >= self.min_new_size]
+        # Named by the build's naming step already; here only kept clear of the existing values' names.
+        names = disambiguate([v.name for v in offered], [v.keywords for v in offered],
+                             taken=[v.name for v in new.taxonomy.active_values()])
         rename: dict[str, str] = {}
         taken: set[str] = set()
-        for v in result.taxonomy.values:
-            if v.id in small:
-                continue
+        for v, name in zip(offered, names):
             vid = v.id
             if vid in taken or vid in new.centroids or vid in new.taxonomy.by_id():
                 vid = fresh_value_id(new, v.id, f"update@{new.taxonomy.version}", taken=taken)
             taken.add(vid)
             rename[v.id] = vid
             new.taxonomy.values.append(v.model_copy(update={
-                "id": vid, "status": "proposed", "name": unique_name(new, v.name, hints=v.keywords)}))
+                "id": vid, "status": "proposed", "name": name}))
             new.centroids[vid] = result.folder.centroids[v.id]
         out = [e.model_copy(update={"value_id": rename.get(e.value_id), "similarity": e.similarity if e.value_id in rename else None})
                for e in result.expressions]
