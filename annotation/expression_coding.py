@@ -125,7 +125,13 @@ class ExpressionCoder:
                          texts: dict[str, str] | None = None) -> CodingResult:
         """Code already-extracted expressions of ``rationale_ids`` with the nearest-centroid rule."""
         from moralgap.taxonomy.edits import default_embedder, expression_vectors
+        from moralgap.taxonomy.span_filter import filter_spans, recorded_span_filter
 
+        span_filter = recorded_span_filter(self.folder.taxonomy.params or {})
+        if span_filter is not None and expressions:
+            # Code the spans the taxonomy's build would have clustered, no more.
+            self._embedder = default_embedder(self.folder, self._embedder)
+            expressions = filter_spans(expressions, span_filter, self._embedder)
         live = [i for i, e in enumerate(expressions) if not e.excluded]
         out = [e.model_copy(update={"value_id": None, "similarity": None}) for e in expressions]
         stats = {"expressions_found": len(expressions), "excluded": len(expressions) - len(live)}

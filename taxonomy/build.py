@@ -27,6 +27,8 @@ from .naming import NAMERS, cluster_views, make_namer, name_values
 from .quality import review_reasons, value_quality
 from .seed_values import SeedValue
 from .space import EMBED_TEXT_MODES, EmbeddingSpace, embed_key, meaning_text  # noqa: F401 (re-exported)
+from .span_filter import describe as describe_span_filter
+from .span_filter import filter_spans, resolve_span_filter
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +168,8 @@ class TaxonomyBuilder:
                  min_samples: int | None = 1, pca_components: int | None = DEFAULT_PCA_COMPONENTS, reducer: str = "pca", assign_threshold: float | None = None,
                  seed_values: Sequence[SeedValue] | None = None, seed_match_threshold: float = DEFAULT_SEED_THRESHOLD,
                  n_exemplars: int = 10, embed_text: str = "norm", context_weight: float = 3.0,
-                 n_process: int = 1, name: str = "taxonomy", namer="members", refine: int = DEFAULT_REFINE):
+                 n_process: int = 1, name: str = "taxonomy", namer="members", refine: int = DEFAULT_REFINE,
+                 span_filter="default"):
         if n_values is not None and n_values < 1:
             raise InputError(None, "n_values must be a positive integer or None (auto)", field="n_values")
         from .cluster import REDUCERS
@@ -197,6 +200,8 @@ class TaxonomyBuilder:
             raise InputError(None, f"namer must be one of {NAMERS} or an object with describe(views)", field="namer")
         self.namer = namer
         self.refine = refine
+        self.span_filter = span_filter
+        self._span_filter = resolve_span_filter(span_filter)
 
     # -- swappable parts -----------------------------------------------------------------
     @property
@@ -232,6 +237,7 @@ class TaxonomyBuilder:
             "n_exemplars": self.n_exemplars, "embed_text": self.embed_text, "context_weight": self.context_weight,
             "seed_values": [s.name for s in self.seed_values],
             "refine": self.refine,
+            **describe_span_filter(self.span_filter),
             "namer": self.namer if isinstance(self.namer, str) else getattr(self.namer, "name", type(self.namer).__name__),
         }
 
@@ -245,7 +251,7 @@ class TaxonomyBuilder:
         judgments = [j for j in judgments if (j.rationale or "").strip()]
         if not judgments:
             raise InputError(None, "no rationales to build a taxonomy from (every rationale is empty)", field="rationale")
-        expressions = self.extractor.extract(judgments)
+        expressions = self.filter_spans(self.extractor.extract(judgments))
         result = self.fit_expressions(expressions, texts={j.id: j.rationale for j in judgments})
         result.add_coverage(len(judgments))
         return result
@@ -260,6 +266,13 @@ class TaxonomyBuilder:
         """One unit vector per expression, embedded as this builder embeds them for clustering."""
         return self.space.expression_vectors(expressions, texts)
 
+    def filter_spans(self, expressions: Sequence[Expression]) -> list[Expression]:
+        """Set apart the spans the learned span filter doubts (``excluded="unlikely_value"``).
+
+        Idempotent, so it is safe to call on expressions that went through it already.
+        """
+        return filter_spans(expressions, self._span_filter, self.embedder)
+
     def fit_expressions(self, expressions: Sequence[Expression], texts: dict[str, str] | None = None, *,
                         distinct: _Distinct | None = None) -> BuildResult:
         """Cluster already-extracted expressions (used by ``fit`` and by taxonomy updates).
@@ -267,8 +280,9 @@ class TaxonomyBuilder:
         ``texts`` maps rationale ids to their text; only ``embed_text='context'`` needs it.
         ``distinct``: the forms already grouped, for a caller that counted the mentions itself
         and passes one expression per form (moralgap.scale.stream_build, whose corpus is on disk).
+        The span filter is applied here too, so callers that extract on their own get it.
         """
-        all_expressions = list(expressions)
+        all_expressions = self.filter_spans(expressions)
         expressions = [e for e in all_expressions if not e.excluded]
         if not expressions:
             what = f" ({len(all_expressions)} found, all set apart as not values)" if all_expressions else ""

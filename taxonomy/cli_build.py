@@ -46,6 +46,9 @@ def _n_values(text: str) -> int | None:
 @click.option("--context-weight", type=float, default=3.0, show_default=True, help="Weight of the rationale in --embed-text context.")
 @click.option("--reducer", type=click.Choice(["pca", "umap", "none"]), default="pca", show_default=True,
               help="Dimension reduction before HDBSCAN (umap needs umap-learn).")
+@click.option("--span-filter", default="default", show_default=True, metavar="default|none|FILE",
+              help="Learned filter that sets apart spans unlikely to be value expressions: the shipped one "
+                   "(trained on the team's AITA labels; rules extractor only), none, or a filter file (SpanFilter.save).")
 @click.option("--workers", type=int, default=1, show_default=True, help="spaCy processes for extraction.")
 @click.option("--name", default="taxonomy", show_default=True, help="Taxonomy name (also salts the value ids).")
 @click.option("--fit-max-forms", type=click.IntRange(min=2), default=None,
@@ -58,7 +61,7 @@ def _n_values(text: str) -> int | None:
 @verdict_map_option
 def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model, spacy_model, min_cluster_size, assign_threshold,
           embed_text, context_weight, reducer, workers, name, seed, skip_invalid, verdict_map,
-          fit_max_forms=None, engine="local", ray_address=None, ray_workers=None, **llm_kw):
+          span_filter="default", fit_max_forms=None, engine="local", ray_address=None, ray_workers=None, **llm_kw):
     """Build a value taxonomy from the rationales in JUDGMENTS (JSONL, CSV, Parquet or a folder of shards)."""
     from moralgap.datasets import load_judgments
     from moralgap.verdicts import VerdictMap
@@ -79,6 +82,9 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
     manifest.add_input(judgments, "judgments")
     # LLM path (issue 14, item 4): --extractor llm / --namer llm and their --llm-* options.
     llm = LLMParts.from_options(llm_kw, out=out, seed=seed)
+    if span_filter not in ("default", "none"):
+        manifest.add_input(span_filter, "span_filter")
+    manifest.set_params(span_filter=span_filter)
     manifest.set_params(**llm.params())
     # Scale hook (issue 17): the engine hands out the extractor and the embedder.
     eng = make_engine(engine, address=ray_address, workers=ray_workers)
@@ -101,7 +107,7 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
                               assign_threshold=assign_threshold, seed_values=seeds, embed_text=embed_text, name=name,
                               seed_match_threshold=DEFAULT_SEED_THRESHOLD if seed_threshold is None else seed_threshold,
                               context_weight=context_weight, reducer=reducer, embedding_model=embedding_model,
-                              namer=llm.namer)
+                              namer=llm.namer, span_filter=span_filter)
     spill = None
     if streaming:
         # The Ray path keeps neither the judgments nor the expressions in this process (docs/scale.md).

@@ -39,6 +39,7 @@ from .edits import ACTIVE, fresh_value_id, new_version
 from .folder import TaxonomyFolder
 from .naming import disambiguate, recorded_namer
 from .space import EmbeddingSpace
+from .span_filter import filter_spans, recorded_span_filter
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,8 @@ class TaxonomyUpdater:
         # The taxonomy's own space: its model (a different one is refused) and its embed-text rule.
         space = self.space = EmbeddingSpace.of(folder, embedder=self._embedder)
         embedder = self._embedder = space.embedder
+        # The same span filter as the build (none for taxonomies built before there was one).
+        expressions = filter_spans(expressions, recorded_span_filter(folder.taxonomy.params or {}), embedder)
         kept = [] if self.replace else [e for e in folder.expressions if e.rationale_id not in rationale_ids]
         stats: dict = {"n_new_rationales": len(rationale_ids), "n_new_expressions": len(expressions),
                        "replaced_expressions": len(folder.expressions) - len(kept)}
@@ -276,7 +279,9 @@ class TaxonomyUpdater:
         # New values are built in the taxonomy's space and named by its namer, as its build named them.
         builder = TaxonomyBuilder(n_new, seed=self.seed, space=self.space, extractor=self._extractor,
                                   namer=recorded_namer(params), name=old.taxonomy.name,
-                                  pca_components=params.get("pca_components", DEFAULT_PCA_COMPONENTS), reducer=params.get("reducer", "pca"))
+                                  pca_components=params.get("pca_components", DEFAULT_PCA_COMPONENTS), reducer=params.get("reducer", "pca"),
+                                  # The leftovers went through the taxonomy's own span filter already.
+                                  span_filter=None)
         try:
             result = builder.fit_expressions(leftovers, texts=texts)
         except InputError as exc:  # too few or too scattered leftovers to form a value
