@@ -10,7 +10,18 @@ memory is that engine's driver alone), each with a cold embedding cache:
 
 - ``local``: one process on one core (``OMP_NUM_THREADS=1``: spaCy in-process, torch on one
   thread), the per-core baseline;
-- ``ray``: a Ray started on this machine with ``--workers`` CPUs, one actor per CPU.
+- ``ray``: a Ray started on this machine with ``--workers`` CPUs, one actor per CPU, running the
+  streaming build ``taxonomy build --engine ray`` runs (:mod:`moralgap.scale.stream_build`:
+  windows of rationales, expressions spilled to disk, a form table in the driver);
+- ``ray-records`` (with ``--engines``): the same Ray, but the judgments and expressions held as
+  records in the driver, as every build did before the streaming path; the "before" of the
+  driver's memory.
+
+    python benchmarks/scale_ray.py --n 30000 --engines local,ray,ray-records --window 10000 --name scale_ray_stream_30000
+
+Besides the peak resident set (``ru_maxrss``, which also counts pages of Ray's shared-memory
+object store the driver touched), each child samples its private memory (``RssAnon``) every
+0.2 s: the driver's own heap, the figure that must stay under 4 GB.
 
 Stages, timed apart: ``read`` (validate the shards), ``start`` (Ray up; 0 locally), ``extract``
 (spaCy rules), ``embed`` (every distinct form through the cache), ``cluster`` (the bounded fit
@@ -29,17 +40,97 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from _common import REPO, record_table, save_results
 
 
+class AnonPeak:
+    """The largest private resident memory (``RssAnon``) of this process, sampled in a thread."""
+
+    def __init__(self, every: float = 0.2):
+        import threading
+
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _now_kb(self) -> int:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1])
+        return 0
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self.peak_kb = max(self.peak_kb, self._now_kb())
+
+    def stop_mb(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return round(max(self.peak_kb, self._now_kb()) / 1024)
+
+
+def _builder(embedder, extractor):
+    import inspect
+
+    from moralgap.taxonomy.build import TaxonomyBuilder
+
+    # The issue 17 stages alone, comparable with the earlier runs: no learned span filter (issue 14).
+    extra = {"span_filter": "none"} if "span_filter" in inspect.signature(TaxonomyBuilder).parameters else {}
+    return TaxonomyBuilder(60, seed=13, embedder=embedder, extractor=extractor, **extra)
+
+
+def stream_child(src: Path, workers: int, fit_max_forms: int, out: Path) -> dict:
+    """The streaming Ray build, staged as the CLI stages it."""
+    from moralgap.datasets import iter_judgments
+    from moralgap.scale.ray_engine import RayEngine
+    from moralgap.scale.spill import ExpressionSpill
+    from moralgap.scale.stream_build import build_streaming
+
+    times: dict[str, float] = {}
+
+    @contextmanager
+    def timed(stage: str):
+        t = time.perf_counter()
+        yield
+        times[stage] = round(time.perf_counter() - t, 2)
+
+    with timed("start"):
+        eng = RayEngine(workers=workers, num_cpus=workers)
+        extractor, embedder = eng.extractor(), eng.embedder()
+    builder = _builder(embedder, extractor)
+    spill = ExpressionSpill(out.parent / f".{out.name}.spill", {"input": str(src)})
+    result, fit, read = build_streaming(builder, lambda r: iter_judgments(src, r, require_rationale=True), spill,
+                                        max_forms=fit_max_forms, timed=timed)
+    with timed("write"):
+        result.save(out)
+    spill.remove()
+    eng.close()
+    # Reading is interleaved with extraction here (window by window); the clustering stage
+    # includes the second pass over the spill.
+    times["cluster"] = times.pop("embed_and_cluster")
+    times = {"read": 0.0, **times}
+    st = result.taxonomy.stats
+    return {"times": times, "rationales": read.n_read, "expressions": st["n_expressions"],
+            "forms": st["n_distinct_expressions"], "fit": fit}
+
+
 def child(src: Path, engine: str, workers: int, fit_max_forms: int, out: Path, embed_rationales: bool = False) -> None:
     """One engine end to end; prints one JSON line with timings, counts and peak memory."""
+    anon = AnonPeak()
+    if engine == "ray":
+        row = stream_child(src, workers, fit_max_forms, out)
+        print(json.dumps({**row, "driver_peak_anon_mb": anon.stop_mb(), "driver_peak_rss_mb": round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+        return
     from moralgap.datasets import load_judgments
     from moralgap.scale import make_engine
     from moralgap.scale.bounded import fit_bounded
-    from moralgap.taxonomy.build import TaxonomyBuilder, embed_key
+    from moralgap.taxonomy.build import embed_key
 
     times: dict[str, float] = {}
 
@@ -50,7 +141,7 @@ def child(src: Path, engine: str, workers: int, fit_max_forms: int, out: Path, e
     judgments = load_judgments(src, require_rationale=True).records
     lap("read", t)
     t = time.perf_counter()
-    if engine == "ray":
+    if engine == "ray-records":
         from moralgap.scale.ray_engine import RayEngine
 
         eng = RayEngine(workers=workers, num_cpus=workers)
@@ -64,7 +155,7 @@ def child(src: Path, engine: str, workers: int, fit_max_forms: int, out: Path, e
     t = time.perf_counter()
     expressions = extractor.extract(judgments)
     lap("extract", t)
-    builder = TaxonomyBuilder(60, seed=13, embedder=embedder, extractor=extractor)
+    builder = _builder(embedder, extractor)
     keys = sorted({embed_key(builder.embed_text, e) for e in expressions if not getattr(e, "excluded", None)})
     t = time.perf_counter()
     embedder.encode(keys)
@@ -78,14 +169,17 @@ def child(src: Path, engine: str, workers: int, fit_max_forms: int, out: Path, e
         embedder.encode([j.rationale for j in judgments])
         lap("embed_rationales", t)
     result.add_coverage(len(judgments))
+    t = time.perf_counter()
     result.save(out)
+    lap("write", t)
     eng.close()
     print(json.dumps({"times": times, "rationales": len(judgments), "expressions": len(expressions),
-                      "forms": len(keys), "fit": fit, "driver_peak_rss_mb": round(
+                      "forms": len(keys), "fit": fit, "driver_peak_anon_mb": anon.stop_mb(), "driver_peak_rss_mb": round(
                           resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
 
 
-def run(n: int, workers: int, fit_max_forms: int, seed: int, embed_rationales: bool = False) -> None:
+def run(n: int, workers: int, fit_max_forms: int, seed: int, embed_rationales: bool = False,
+        engines: tuple[str, ...] = ("local", "ray"), window: int | None = None) -> None:
     sys.path.insert(0, str(REPO / "benchmarks"))
     from taxonomy_speed import compose
 
@@ -100,11 +194,14 @@ def run(n: int, workers: int, fit_max_forms: int, seed: int, embed_rationales: b
             write_parquet(src / f"part-{s:05d}.parquet",
                           [{"id": f"r{i}", "dilemma_id": f"d{i % 1618}", "verdict": "NTA", "rationale": texts[i]}
                            for i in range(s * per, min(n, (s + 1) * per))])
-        for engine in ("local", "ray"):
+        del texts
+        for engine in engines:
             env = dict(os.environ, MORALGAP_CACHE_DIR=str(Path(tmp) / f"cache-{engine}"), MORALGAP_PROGRESS="0",
                        HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
             if engine == "local":
                 env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+            if window:
+                env["MORALGAP_RAY_WINDOW"] = str(window)
             t = time.perf_counter()
             proc = subprocess.run([sys.executable, __file__, "--child", engine, "--src", str(src), "--workers", str(workers),
                                    "--fit-max-forms", str(fit_max_forms), "--out", str(Path(tmp) / f"tax-{engine}"),
@@ -114,34 +211,46 @@ def run(n: int, workers: int, fit_max_forms: int, seed: int, embed_rationales: b
                 sys.exit(proc.stderr[-4000:])
             results[engine] = json.loads(proc.stdout.strip().splitlines()[-1])
             results[engine]["wall_s"] = round(time.perf_counter() - t, 1)
-        same = {f: (Path(tmp) / "tax-local" / f).read_bytes() == (Path(tmp) / "tax-ray" / f).read_bytes()
-                for f in ("taxonomy.json", "expressions.jsonl")}
+            print(engine, json.dumps(results[engine]), flush=True)
+        same = {e: {f: (Path(tmp) / "tax-local" / f).read_bytes() == (Path(tmp) / f"tax-{e}" / f).read_bytes()
+                    for f in ("taxonomy.json", "expressions.jsonl")} for e in engines if e != "local" and "local" in engines}
 
-    loc, ray_ = results["local"], results["ray"]
-    units = {"extract": loc["rationales"], "embed": loc["forms"], "embed_rationales": loc["rationales"]}
+    base = results.get("local")
+    units = {"extract": n, "embed": next(iter(results.values()))["forms"], "embed_rationales": n}
     rows = []
-    for stage in ("read", "start", "extract", "embed", "cluster", *(["embed_rationales"] if embed_rationales else [])):
-        lt, rt = loc["times"][stage], ray_["times"][stage]
-        row = {"stage": stage, "local_1core_s": lt, "ray_s": rt, "ray_workers": workers}
+    others = [e for e in engines if e != "local"]
+    for stage in ("read", "start", "extract", "embed", "cluster", "write", *(["embed_rationales"] if embed_rationales else [])):
+        row = {"stage": stage, "ray_workers": workers}
+        if base:
+            row["local_1core_s"] = base["times"].get(stage)
+        for e in others:
+            row[f"{e}_s"] = results[e]["times"].get(stage)
         if stage in units:
-            row["local_per_core_rate"] = round(units[stage] / lt, 1)
-            row["ray_per_core_rate"] = round(units[stage] / (rt * workers), 1)
-            row["ray_overhead"] = round(rt * workers / lt, 2)
+            if base:
+                row["local_per_core_rate"] = round(units[stage] / base["times"][stage], 1)
+            for e in others:
+                rt = results[e]["times"][stage]
+                row[f"{e}_per_core_rate"] = round(units[stage] / (rt * workers), 1)
+                if base:
+                    row[f"{e}_overhead"] = round(rt * workers / base["times"][stage], 2)
         rows.append(row)
-    fit = loc["fit"]
+    fit = next(iter(results.values()))["fit"]
     if fit.get("sampled"):
         next(r for r in rows if r["stage"] == "cluster")["note"] = \
             f"fit on {fit['forms_fitted']} of {fit['forms_total']} forms; the rest assigned"
-    cols = ["stage", "local_1core_s", "ray_s", "ray_workers", "local_per_core_rate", "ray_per_core_rate", "ray_overhead", "note"]
+    cols = ["stage", *(["local_1core_s"] if base else []), *(f"{e}_s" for e in others), "ray_workers",
+            *(["local_per_core_rate"] if base else []), *(f"{e}_per_core_rate" for e in others),
+            *((f"{e}_overhead" for e in others) if base else ()), "note"]
     record_table(rows, cols, name="stages")
-    summary = [{"rationales": n, "expressions": loc["expressions"], "distinct_forms": loc["forms"],
-                "fit_max_forms": fit_max_forms, "local_wall_s": loc["wall_s"], "ray_wall_s": ray_["wall_s"],
-                "local_driver_peak_mb": loc["driver_peak_rss_mb"], "ray_driver_peak_mb": ray_["driver_peak_rss_mb"],
-                "taxonomy_identical": same["taxonomy.json"], "expressions_identical": same["expressions.jsonl"]}]
-    record_table(summary, list(summary[0]), name="summary")
-    for r in rows:
-        print("  ".join(f"{k}={v}" for k, v in r.items()))
-    print(json.dumps(summary[0]))
+    memory = [{"engine": e, "rationales": n, "expressions": r["expressions"], "distinct_forms": r["forms"],
+               "fit_max_forms": fit_max_forms, "wall_s": r["wall_s"], "driver_peak_rss_mb": r["driver_peak_rss_mb"],
+               "driver_peak_anon_mb": r["driver_peak_anon_mb"],
+               "taxonomy_identical_to_local": same.get(e, {}).get("taxonomy.json"),
+               "expressions_identical_to_local": same.get(e, {}).get("expressions.jsonl")}
+              for e, r in results.items()]
+    record_table(memory, list(memory[0]), name="memory")
+    for r in rows + memory:
+        print("  ".join(f"{k}={v}" for k, v in r.items() if v is not None))
 
 
 def assign_rate(n_forms: int, seed: int) -> None:
@@ -185,7 +294,13 @@ def main() -> None:
                     help="Also embed every rationale (results: scale_ray_embed.json).")
     ap.add_argument("--assign-rate", type=int, default=None, metavar="FORMS",
                     help="Only time the assignment rule on this many forms (results: scale_ray_assign.json).")
-    ap.add_argument("--child", choices=["local", "ray"], help=argparse.SUPPRESS)
+    ap.add_argument("--engines", default="local,ray",
+                    help="Comma-separated, run in this order: local, ray (streaming), ray-records (records in the driver).")
+    ap.add_argument("--window", type=int, default=None,
+                    help="Rationales per Ray job in the streaming build (MORALGAP_RAY_WINDOW; default 50000). A window "
+                         "below the corpus makes the driver's growth per rationale measurable at small sizes.")
+    ap.add_argument("--name", default=None, help="Results file name (default scale_ray, or scale_ray_embed).")
+    ap.add_argument("--child", choices=["local", "ray", "ray-records"], help=argparse.SUPPRESS)
     ap.add_argument("--src", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     opts = ap.parse_args()
@@ -196,8 +311,9 @@ def main() -> None:
         assign_rate(opts.assign_rate, opts.seed)
         save_results("scale_ray_assign")
         return
-    run(opts.n, opts.workers, opts.fit_max_forms, opts.seed, opts.embed_rationales)
-    save_results("scale_ray_embed" if opts.embed_rationales else "scale_ray")
+    run(opts.n, opts.workers, opts.fit_max_forms, opts.seed, opts.embed_rationales, tuple(opts.engines.split(",")),
+        opts.window)
+    save_results(opts.name or ("scale_ray_embed" if opts.embed_rationales else "scale_ray"))
 
 
 if __name__ == "__main__":

@@ -46,7 +46,9 @@ class RayEngine(Engine):
             env = {k: v for k, v in os.environ.items() if k.startswith(("MORALGAP_", "HF_", "TRANSFORMERS_"))}
             env.setdefault("HF_HUB_OFFLINE", "1")
             env.setdefault("TOKENIZERS_PARALLELISM", "false")
-            ray.init(address=address, num_cpus=num_cpus if address is None else None, include_dashboard=False,
+            # "local" starts a Ray of our own even when another runs on this machine (ray.init's
+            # default would join that one); --ray-address auto joins it on purpose.
+            ray.init(address=address or "local", num_cpus=num_cpus if address is None else None, include_dashboard=False,
                      log_to_driver=os.environ.get("MORALGAP_DEBUG") == "1", logging_level=logging.WARNING,
                      runtime_env={"env_vars": env})
             self._started_here = True
