@@ -70,17 +70,22 @@ class ZeroShotAnnotator(Annotator):
 
     ``extractor`` is anything with ``extract(judgments) -> list[Expression]``; ``None`` loads
     :class:`taxonomy.extract.ValueExtractor` on first use, ``False`` scores whole rationales only.
+    Texts are embedded in the taxonomy's :class:`~taxonomy.space.EmbeddingSpace` (``space``, by
+    default read from the folder; ``embedder`` replaces its model), since the prototypes hold the
+    taxonomy's centroids: a model other than the build's is refused.
     """
 
     def __init__(self, folder, *, embedder=None, extractor=None, max_expressions_per_value: int = 30,
-                 seed: int = DEFAULT_SEED):
+                 seed: int = DEFAULT_SEED, space=None):
+        from moralgap.taxonomy.space import EmbeddingSpace
+
         self.folder = folder
         self.taxonomy = folder.taxonomy
         self.value_ids = [v.id for v in self.taxonomy.active_values()]
         if not self.value_ids:
             raise InputError(None, f"taxonomy {self.taxonomy.name!r} v{self.taxonomy.version} has no active values",
                              field="values")
-        self._embedder = embedder
+        self.space = space or EmbeddingSpace.of(folder, embedder=embedder)
         self._extractor = extractor
         self.max_expressions_per_value = max_expressions_per_value
         self.seed = seed
@@ -91,11 +96,7 @@ class ZeroShotAnnotator(Annotator):
 
     @property
     def embedder(self):
-        if self._embedder is None:
-            from moralgap.taxonomy.embed import Embedder
-
-            self._embedder = Embedder(self.taxonomy.embedding_model)
-        return self._embedder
+        return self.space.embedder
 
     @property
     def extractor(self):

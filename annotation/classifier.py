@@ -159,9 +159,10 @@ class ValueClassifier(Annotator):
     @property
     def embedder(self):
         if self._embedder is None:
-            from moralgap.taxonomy.embed import Embedder
+            from moralgap.taxonomy.space import EmbeddingSpace
 
-            self._embedder = Embedder(self.encoder_path or self.settings.embedding_model)
+            # Not a taxonomy's space: the classifier embeds whole rationales with the encoder it was trained with.
+            self._embedder = EmbeddingSpace(self.encoder_path or self.settings.embedding_model).embedder
         return self._embedder
 
     def _features(self, texts: Sequence[str]) -> dict:

@@ -64,7 +64,9 @@ class _Scorer:
             self.clf = None
             parts = {"extractor": None if expressions else False}
             if on_ray:
-                parts = {"embedder": engine.embedder(folder.taxonomy.embedding_model),
+                from moralgap.taxonomy.space import EmbeddingSpace
+
+                parts = {"space": EmbeddingSpace.of(folder, factory=engine.embedder),
                          "extractor": engine.extractor() if expressions else False}
             self.zs = ZeroShotAnnotator(folder, seed=seed, **parts).fit()
             self.value_ids, self.thresholds = self.zs.value_ids, self.zs.thresholds

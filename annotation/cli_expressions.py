@@ -50,8 +50,8 @@ def expressions_command(judgments, taxonomy, out, expressions_out, threshold, pe
     with manifest.timed("code"):
         result = coder.code(items)
     manifest.add_model("spacy", extractor.spacy_model)
-    if coder._embedder is not None:
-        manifest.add_model("embedding", coder._embedder.model_name, fingerprint=coder._embedder.fingerprint)
+    embedder = coder.space.embedder
+    manifest.add_model("embedding", embedder.model_name, fingerprint=embedder.fingerprint)
     write_jsonl(out, result.annotations)
     manifest.add_output(out)
     if expressions_out:

@@ -67,9 +67,11 @@ class ExpressionCoder:
                  embedder=None, extractor=None):
         from moralgap.taxonomy.update import MIN_THRESHOLD, TaxonomyUpdater
 
+        from moralgap.taxonomy.space import EmbeddingSpace
+
         self.folder = folder
         self.reuse = reuse
-        self._embedder = embedder
+        self.space = EmbeddingSpace.of(folder, embedder=embedder)
         self.updater = TaxonomyUpdater(threshold=threshold, percentile=percentile, min_value_members=min_value_members,
                                        min_threshold=MIN_THRESHOLD if min_threshold is None else min_threshold,
                                        embedder=embedder, extractor=extractor)
@@ -124,21 +126,18 @@ class ExpressionCoder:
     def code_expressions(self, expressions: Sequence[Expression], rationale_ids: Sequence[str],
                          texts: dict[str, str] | None = None) -> CodingResult:
         """Code already-extracted expressions of ``rationale_ids`` with the nearest-centroid rule."""
-        from moralgap.taxonomy.edits import default_embedder, expression_vectors
         from moralgap.taxonomy.span_filter import filter_spans, recorded_span_filter
 
         span_filter = recorded_span_filter(self.folder.taxonomy.params or {})
         if span_filter is not None and expressions:
             # Code the spans the taxonomy's build would have clustered, no more.
-            self._embedder = default_embedder(self.folder, self._embedder)
-            expressions = filter_spans(expressions, span_filter, self._embedder)
+            expressions = filter_spans(expressions, span_filter, self.space.embedder)
         live = [i for i, e in enumerate(expressions) if not e.excluded]
         out = [e.model_copy(update={"value_id": None, "similarity": None}) for e in expressions]
         stats = {"expressions_found": len(expressions), "excluded": len(expressions) - len(live)}
         if live:
-            embedder = self._embedder = default_embedder(self.folder, self._embedder)
             picked = [expressions[i] for i in live]
-            vectors = expression_vectors(self.folder, picked, embedder, texts)
+            vectors = self.space.expression_vectors(picked, texts)
             ids, column, sims, assign_stats = self.updater.assign(self.folder, picked, vectors, self.folder.expressions)
             stats.update(assign_stats)
             for i, c, s in zip(live, column, sims):

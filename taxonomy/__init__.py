@@ -7,7 +7,9 @@ Entry points (imported on first use, so ``import moralgap.taxonomy`` stays light
 - :mod:`edits` (rename, define, accept, reject, merge, split, set_parent) and :func:`diff_taxonomies`;
 - :class:`TaxonomyUpdater` (assign new rationales to an existing taxonomy);
 - :func:`export_taxonomy` / :func:`import_taxonomy`;
-- :class:`ValueExtractor` and :class:`Embedder`, the two models a build uses.
+- :class:`ValueExtractor` and :class:`Embedder`, the two models a build uses, and
+  :class:`EmbeddingSpace` (model, fingerprint and embed-text rule), which a build records and
+  update, edits, diff and the zero-shot annotator read back.
 """
 from moralgap.lazy import lazy_exports
 
@@ -23,6 +25,7 @@ _EXPORTS = {
     "import_taxonomy": ".export_import",
     "ValueExtractor": ".extract",
     "Embedder": ".embed",
+    "EmbeddingSpace": ".space",
     "load_seed_values": ".seed_values",
 }
 __all__ = sorted(_EXPORTS)

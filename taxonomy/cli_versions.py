@@ -241,8 +241,8 @@ def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size
     from moralgap.datasets import load_judgments
     from moralgap.verdicts import VerdictMap
 
-    from .edits import default_embedder
     from .extract import ValueExtractor
+    from .space import EmbeddingSpace
     from .update import MIN_THRESHOLD, TaxonomyUpdater
 
     target = _target(taxdir, out, in_place)
@@ -264,12 +264,9 @@ def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size
 
     eng = make_engine(engine, address=ray_address, workers=ray_workers)
     with manifest.timed("load_models"):
-        if eng.name == "local":
-            extractor = ValueExtractor(spacy_model)
-            embedder = default_embedder(folder)
-        else:
-            extractor = eng.extractor(spacy_model)
-            embedder = eng.embedder(default_embedder(folder).model_path)
+        extractor = ValueExtractor(spacy_model) if eng.name == "local" else eng.extractor(spacy_model)
+        # The taxonomy's own model, made by the engine (on Ray the texts are embedded there).
+        embedder = EmbeddingSpace.of(folder, factory=eng.embedder).embedder
     updater = TaxonomyUpdater(threshold=threshold, percentile=percentile,
                               min_threshold=MIN_THRESHOLD if min_threshold is None else min_threshold,
                               min_new_size=min_new_size, n_new_values=n_new_values, replace=replace, seed=seed,

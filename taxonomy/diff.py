@@ -9,7 +9,9 @@ Values are matched in two passes:
    unrelated ids), a one-to-one Hungarian assignment on centroid cosine similarity, kept where
    the similarity reaches ``threshold``. A leftover old value whose nearest new centroid
    reaches the threshold is reported as merged into it; a leftover new value close to an old
-   one is reported as split from it; everything else is removed or added.
+   one is reported as split from it; everything else is removed or added. Centroids are only
+   compared when both taxonomies live in one embedding space (the same model fingerprint, see
+   :class:`~taxonomy.space.EmbeddingSpace`); otherwise this pass is skipped and the diff says so.
 
 The result is a table for people and JSON with old -> new id maps for programs.
 """
@@ -24,6 +26,7 @@ from moralgap.records import Taxonomy, Value
 
 from .cluster import unit_rows
 from .folder import TaxonomyFolder
+from .space import EmbeddingSpace
 
 DEFAULT_THRESHOLD = 0.8
 # A value whose size changes by less than this share is not reported as resized (an update that
@@ -63,6 +66,8 @@ class TaxonomyDiff:
     id_map: dict[str, str]          # old id -> the new id that holds it (same, merged target, matched)
     split_map: dict[str, list[str]]  # old id -> every new id it went to
     threshold: float
+    # Why centroids were not compared (different embedding models), or None when they were.
+    centroids_skipped: str | None = None
 
     def kinds(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -82,6 +87,7 @@ class TaxonomyDiff:
             "id_map": dict(sorted(self.id_map.items())),
             "split_map": dict(sorted(self.split_map.items())),
             "changes": [c.to_dict() for c in self.changes],
+            **({"centroids_skipped": self.centroids_skipped} if self.centroids_skipped else {}),
         }
 
     def format_table(self) -> str:
@@ -89,6 +95,8 @@ class TaxonomyDiff:
                 f"{self.new.name} v{self.new.version} ({len(self.new.active_values())} active)")
         summary = ", ".join(f"{n} {k}" for k, n in self.kinds().items()) or "no changes"
         lines = [head, summary]
+        if self.centroids_skipped:
+            lines.append(f"centroids not compared: {self.centroids_skipped}")
         if not self.changes:
             return "\n".join(lines)
         rows = [(c.kind, c.old_id or "", ", ".join(c.new_ids) if c.new_ids else (c.new_id or ""), c.name, _detail(c))
@@ -200,12 +208,17 @@ def diff_taxonomies(old: TaxonomyFolder, new: TaxonomyFolder, *, threshold: floa
 
     candidates_new = [v.id for v in nt.active_values() if v.id not in explained_new]
     matched_new: dict[str, str] = {}
-    if unmatched_old and candidates_new:
+    a, b = EmbeddingSpace.of(ot), EmbeddingSpace.of(nt)
+    skipped = None if a.same_model_as(b) else (
+        f"{ot.name} v{ot.version} was embedded with {a.model_id!r} (fingerprint {a.recorded_fingerprint}), "
+        f"{nt.name} v{nt.version} with {b.model_id!r} (fingerprint {b.recorded_fingerprint})")
+    if unmatched_old and candidates_new and not skipped:
         matched_new = _match_by_centroid(old, new, unmatched_old, candidates_new, threshold, changes,
                                          id_map, resize_tolerance)
     leftover_old = [i for i in unmatched_old if i not in id_map]
     leftover_new = [i for i in candidates_new if i not in matched_new]
-    _merges_and_splits_by_centroid(old, new, leftover_old, leftover_new, threshold, changes, id_map, split_map)
+    if not skipped:
+        _merges_and_splits_by_centroid(old, new, leftover_old, leftover_new, threshold, changes, id_map, split_map)
     for vid in leftover_old:
         if vid not in id_map:
             changes.append(Change("removed", vid, None, old=o_by[vid].size, name=o_by[vid].name))
@@ -216,7 +229,7 @@ def diff_taxonomies(old: TaxonomyFolder, new: TaxonomyFolder, *, threshold: floa
     order = {k: i for i, k in enumerate(("removed", "added", "merged", "split", "renamed", "redefined", "reparented",
                                          "accepted", "rejected", "restored", "resized"))}
     changes.sort(key=lambda c: (order.get(c.kind, 99), c.name.lower(), c.old_id or "", c.new_id or ""))
-    return TaxonomyDiff(ot, nt, changes, id_map, split_map, threshold)
+    return TaxonomyDiff(ot, nt, changes, id_map, split_map, threshold, skipped)
 
 
 def _sims(old: TaxonomyFolder, new: TaxonomyFolder, old_ids: list[str], new_ids: list[str]) -> tuple[list[str], list[str], np.ndarray]:

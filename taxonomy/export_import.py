@@ -102,10 +102,9 @@ def read_value_list(path: str | os.PathLike):
 def import_taxonomy(path: str | os.PathLike, *, embedder=None, embedding_model: str | None = None,
                     name: str | None = None, author: str = "moralgap", reason: str = "") -> TaxonomyFolder:
     """A new taxonomy of ``accepted`` values from a hand-written list; see the module docstring."""
-    from moralgap.models import DEFAULT_EMBEDDING_MODEL
-
     from .build import value_id_for
-    from .edits import default_embedder, now
+    from .edits import now
+    from .space import EmbeddingSpace
 
     p = Path(path)
     items = read_value_list(p)
@@ -117,12 +116,12 @@ def import_taxonomy(path: str | os.PathLike, *, embedder=None, embedding_model: 
         taken.add(vid)
         values.append(Value(id=vid, name=item.name, definition=item.definition, parent=item.parent, status="accepted",
                             seed_name=item.name))
-    model_name = embedding_model or DEFAULT_EMBEDDING_MODEL
-    embedder = default_embedder(TaxonomyFolder(Taxonomy(name=tax_name, embedding_model=model_name)), embedder)
-    vectors = embedder.encode([item.text for item in items], desc="embedding value names")
+    space = EmbeddingSpace(embedding_model, embedder=embedder)
+    vectors = space.encode([item.text for item in items], desc="embedding value names")
     tax = Taxonomy(
-        version=1, name=tax_name, embedding_model=model_name, values=values,
-        params={"embed_text": "norm", "imported_from": p.name},
+        version=1, name=tax_name, embedding_model=space.model_id, values=values,
+        # The space is recorded as a build records it, so updates refuse vectors of another model.
+        params={**space.to_params(), "imported_from": p.name},
         stats={"n_values": len(values)},
         lineage=[LineageEntry(version=1, op="import", author=author, reason=reason, at=now(),
                               args={"source": str(p), "sha256": file_sha256(p), "n_values": len(values)})],
