@@ -1,25 +1,33 @@
-"""Train (and cross-validate) the learned span filter on the team's labels of AITA spans.
+"""Train (and cross-validate) the learned span filter on the team's labels of real spans.
 
     python benchmarks/train_span_filter.py                          # write taxonomy/resources/value_span_filter.json
     python benchmarks/train_span_filter.py --hold-out-sample 2026 --out /tmp/filter_wo2026.json
 
-Spans are what the rule extractor finds in the real AITA top comments (../shared/data/aita_boraske);
-labels are the team's, keyed by rationale id and character offsets (no comment text in the repo):
-``benchmarks/data/aita_expression_labels.jsonl`` (the evaluation samples of
-``taxonomy_eval_aita.py``) and ``benchmarks/data/aita_span_labels.jsonl`` (600 further spans the
-rules keep, drawn at random, labelled value / not a value only). The filter only ever sees spans
-the rules kept, so it is trained and scored on those.
+Spans are what the rule extractor finds; labels are the team's (value / not a value, read in
+context; the guide is in docs/taxonomy.md), keyed by rationale id and character offsets, with no
+text in the repository:
 
-Prints five-fold cross-validated figures (folds grouped by comment, so no comment is in both a
-training and a test fold) at several thresholds: of the rule-kept spans, how many the filter keeps,
-the share of those that are value expressions (precision) and the share of value expressions it
-keeps (recall). ``--hold-out-sample SEED`` leaves out every label of that evaluation sample, so
-``taxonomy_eval_aita.py --sample-seed SEED --span-filter OUT`` measures a filter that never saw
-it.
+- ``aita_human``: the 767 real AITA top comments (../shared/data/aita_boraske/posts.jsonl.gz,
+  rationale id = ``post_key``); labels in ``aita_expression_labels.jsonl`` (the evaluation samples
+  of ``taxonomy_eval_aita.py``) and ``aita_span_labels.jsonl`` (600 spans the rules keep);
+- ``aita_llm``: the distinct LLM rationales on those posts (llm_judgments.jsonl.gz, mostly
+  gpt-4o; rationale id = first 16 hex digits of the SHA-1 of the rationale text); labels in
+  ``aita_llm_span_labels.jsonl`` (600 spans the rules keep);
+- ``sample`` (never trained on, a check on writing unlike either): the bundled sample
+  (data/sample/judgments.jsonl, rationale id = judgment id); labels in ``sample_span_labels.jsonl``.
+
+The filter only ever sees spans the rules kept, so it is trained and scored on those. Prints
+five-fold cross-validated figures per source (folds grouped by rationale) at several thresholds:
+of the rule-kept spans, how many the filter keeps, the share of those that are value expressions
+(precision) and the share of value expressions it keeps (recall); then the same for the filter
+trained on everything, scored on the bundled sample. ``--hold-out-sample SEED`` leaves out every
+label of that evaluation sample of ``taxonomy_eval_aita.py``, so
+``taxonomy_eval_aita.py --sample-seed SEED --span-filter OUT`` measures a filter that never saw it.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 from pathlib import Path
@@ -28,14 +36,18 @@ import numpy as np
 
 from _common import REPO, print_table, read_jsonl_gz, save_results, shared_data
 
-LABEL_FILES = [REPO / "benchmarks" / "data" / "aita_expression_labels.jsonl",
-               REPO / "benchmarks" / "data" / "aita_span_labels.jsonl"]
+DATA = REPO / "benchmarks" / "data"
+LABELS = {"aita_human": [DATA / "aita_expression_labels.jsonl", DATA / "aita_span_labels.jsonl"],
+          "aita_llm": [DATA / "aita_llm_span_labels.jsonl"],
+          "sample": [DATA / "sample_span_labels.jsonl"]}
+TRAIN_SOURCES = ("aita_human", "aita_llm")
 DEFAULT_OUT = REPO / "taxonomy" / "resources" / "value_span_filter.json"
+THRESHOLDS = (0.3, 0.4, 0.45, 0.5, 0.55, 0.6)
 
 
-def read_labels() -> dict[tuple, bool]:
+def read_labels(source: str) -> dict[tuple, bool]:
     out: dict[tuple, bool] = {}
-    for path in LABEL_FILES:
+    for path in LABELS[source]:
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 r = json.loads(line)
@@ -43,12 +55,27 @@ def read_labels() -> dict[tuple, bool]:
     return out
 
 
-def aita_spans():
-    from moralgap.taxonomy.extract import ValueExtractor
+def rationales(source: str) -> list[tuple[str, str]]:
+    if source == "aita_human":
+        posts = read_jsonl_gz(shared_data() / "aita_boraske" / "posts.jsonl.gz")
+        return [(p["post_key"], p["human_top_comment"]) for p in posts if (p.get("human_top_comment") or "").strip()]
+    if source == "aita_llm":
+        seen: dict[str, str] = {}
+        for r in read_jsonl_gz(shared_data() / "aita_boraske" / "llm_judgments.jsonl.gz"):
+            text = (r.get("rationale") or "").strip()
+            if text:
+                seen.setdefault(hashlib.sha1(text.encode()).hexdigest()[:16], text)
+        return list(seen.items())
+    rows = [json.loads(line) for line in (REPO / "data" / "sample" / "judgments.jsonl").read_text().splitlines() if line.strip()]
+    return [(r["id"], r["rationale"]) for r in rows if (r.get("rationale") or "").strip()]
 
-    posts = read_jsonl_gz(shared_data() / "aita_boraske" / "posts.jsonl.gz")
-    items = [(p["post_key"], p["human_top_comment"]) for p in posts if (p.get("human_top_comment") or "").strip()]
-    return ValueExtractor().extract_texts(items)
+
+def labelled_spans(extractor, source: str, skip: set[tuple] = frozenset()):
+    labels = read_labels(source)
+    spans = extractor.extract_texts(rationales(source))
+    picked = [e for e in spans if not e.excluded and (e.rationale_id, e.start, e.end) in labels
+              and (e.rationale_id, e.start, e.end) not in skip]
+    return picked, np.array([labels[(e.rationale_id, e.start, e.end)] for e in picked], dtype=bool), spans
 
 
 def held_out_keys(expressions, n: int, seed: int) -> set[tuple]:
@@ -57,11 +84,22 @@ def held_out_keys(expressions, n: int, seed: int) -> set[tuple]:
     return {(e.rationale_id, e.start, e.end) for e in random.Random(seed).sample(ordered, min(n, len(ordered)))}
 
 
+def scores(p: np.ndarray, y: np.ndarray, source: str) -> list[dict]:
+    rows = []
+    for th in THRESHOLDS:
+        keep = p >= th
+        rows.append({"source": source, "threshold": th, "kept": int(keep.sum()), "of": len(y),
+                     "precision": round(float(y[keep].mean()), 3) if keep.any() else None,
+                     "recall": round(float((y & keep).sum() / max(1, y.sum())), 3),
+                     "rules_only_precision": round(float(y.mean()), 3)})
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--threshold", type=float, default=0.5)
-    ap.add_argument("--C", type=float, default=3.0, help="inverse regularisation strength")
+    ap.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
     ap.add_argument("--hold-out-sample", type=int, default=None, metavar="SEED",
                     help="leave out the labels of taxonomy_eval_aita.py's sample with this seed")
     ap.add_argument("--seed", type=int, default=13)
@@ -71,39 +109,47 @@ def main() -> None:
     from sklearn.model_selection import GroupKFold
 
     from moralgap.taxonomy.embed import Embedder
+    from moralgap.taxonomy.extract import ValueExtractor
     from moralgap.taxonomy.span_filter import SpanFilter
 
-    labels = read_labels()
-    spans = aita_spans()
-    skip = held_out_keys(spans, 300, opts.hold_out_sample) if opts.hold_out_sample is not None else set()
-    picked = [e for e in spans if not e.excluded and (e.rationale_id, e.start, e.end) in labels
-              and (e.rationale_id, e.start, e.end) not in skip]
-    y = np.array([labels[(e.rationale_id, e.start, e.end)] for e in picked])
-    groups = [e.rationale_id for e in picked]
-    embedder = Embedder()
+    extractor, embedder = ValueExtractor(), Embedder()
+    human, y_human, all_human = labelled_spans(extractor, "aita_human")
+    skip = held_out_keys(all_human, 300, opts.hold_out_sample) if opts.hold_out_sample is not None else set()
+    if skip:
+        keep = [(e.rationale_id, e.start, e.end) not in skip for e in human]
+        human, y_human = [e for e, k in zip(human, keep) if k], y_human[np.array(keep)]
+    llm, y_llm, _ = labelled_spans(extractor, "aita_llm")
+    picked, y = human + llm, np.concatenate([y_human, y_llm])
+    source = np.array(["aita_human"] * len(human) + ["aita_llm"] * len(llm))
     vectors = SpanFilter.vectors(picked, embedder)
-    print(f"{len(picked)} labelled rule-kept spans, {int(y.sum())} value expressions ({y.mean():.1%})"
+    print(f"{len(picked)} labelled rule-kept spans ({len(human)} human, {len(llm)} LLM), "
+          f"{int(y.sum())} value expressions ({y.mean():.1%})"
           + (f"; sample {opts.hold_out_sample} held out ({len(skip)} spans)" if skip else ""))
 
     p = np.zeros(len(picked))
+    groups = [e.rationale_id for e in picked]
     for train, test in GroupKFold(5).split(vectors, y, groups):
         f = SpanFilter(C=opts.C, random_state=opts.seed)
         f.fit([picked[i] for i in train], y[train], _Given(vectors[train], embedder))
         p[test] = f.predict_proba([picked[i] for i in test], vectors[test])
+        p[test] = np.where([f.judges(picked[i]) for i in test], p[test], 1.0)
     rows = []
-    for th in (0.3, 0.4, 0.45, 0.5, 0.55, 0.6):
-        keep = p >= th
-        rows.append({"threshold": th, "kept": int(keep.sum()), "of": len(picked),
-                     "precision": round(float(y[keep].mean()), 3) if keep.any() else None,
-                     "recall": round(float((y & keep).sum() / y.sum()), 3),
-                     "rules_only_precision": round(float(y.mean()), 3)})
+    for src in TRAIN_SOURCES:
+        m = source == src
+        rows += scores(p[m], y[m], src + " (cv)")
     print(f"cross-validated ROC AUC {roc_auc_score(y, p):.3f}")
-    print_table(rows, list(rows[0]), name="span_filter_cv" + (f"_without{opts.hold_out_sample}" if skip else ""))
 
     final = SpanFilter(threshold=opts.threshold, C=opts.C, random_state=opts.seed)
     final.fit(picked, y, _Given(vectors, embedder))
     final.embedding_model = "all-MiniLM-L6-v2"  # the default model; its folder is named "model"
-    final.trained_on.update({"labels": [p.name for p in LABEL_FILES], "held_out_sample": opts.hold_out_sample,
+    sample, y_sample, _ = labelled_spans(extractor, "sample")
+    p_sample = final.predict_proba(sample, SpanFilter.vectors(sample, embedder))
+    p_sample = np.where([final.judges(e) for e in sample], p_sample, 1.0)
+    rows += scores(p_sample, y_sample, "sample (never trained on)")
+    print_table(rows, list(rows[0]), name="span_filter" + (f"_without{opts.hold_out_sample}" if skip else ""))
+
+    final.trained_on.update({"labels": [p.name for s in TRAIN_SOURCES for p in LABELS[s]],
+                             "held_out_sample": opts.hold_out_sample,
                              "cv_roc_auc": round(float(roc_auc_score(y, p)), 3)})
     final.save(opts.out)
     print(f"wrote {opts.out}")

@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -44,7 +45,8 @@ FORMAT = "moralgap-span-filter/1"
 # The rules a span can be found by; an unknown rule (an LLM extractor's, say) gets all zeros.
 RULES = ("duty", "evaluative", "explicit_value", "norm", "right", "value_verb", "llm")
 DEFAULT_THRESHOLD = 0.5
-DEFAULT_C = 3.0
+DEFAULT_C = 1.0
+MIN_RULE_EXAMPLES = 20
 
 
 def _meaning(norm: str) -> str:
@@ -100,7 +102,11 @@ class SpanFilter:
         self.intercept = float(model.intercept_[0])
         self.embedding_fingerprint = embedder.fingerprint
         self.embedding_model = getattr(embedder, "model_name", None)
-        self.trained_on = {"spans": int(len(y)), "values": int(y.sum()), "rules": sorted({e.rule for e in expressions})}
+        # Only rules with enough labelled spans are judged later: with a handful of examples
+        # ("family comes first", "right to decide") the filter would learn noise, not a rule.
+        seen = Counter(e.rule for e in expressions)
+        self.trained_on = {"spans": int(len(y)), "values": int(y.sum()),
+                           "rules": sorted(r for r, n in seen.items() if n >= MIN_RULE_EXAMPLES)}
         return self
 
     @staticmethod
@@ -114,6 +120,12 @@ class SpanFilter:
             from sklearn.exceptions import NotFittedError
 
             raise NotFittedError("this SpanFilter is not fitted: call fit() first, or SpanFilter.load() a saved one")
+
+    def judges(self, e: Expression) -> bool:
+        """Whether the filter has a say on this span: only spans found by a rule it learned from
+        (an LLM extractor's spans, say, look nothing like what it was trained on)."""
+        rules = self.trained_on.get("rules")
+        return e.rule in (RULES if rules is None else rules)
 
     def usable_with(self, embedder) -> bool:
         return self.embedding_fingerprint is None or self.embedding_fingerprint == embedder.fingerprint
@@ -137,9 +149,7 @@ class SpanFilter:
                 f"(fingerprint {self.embedding_fingerprint}); this build embeds with "
                 f"{getattr(embedder, 'model_name', '?')} ({embedder.fingerprint}). Train one for this model "
                 "(SpanFilter.fit) or build with --span-filter none")
-        # Spans found some other way (an LLM extractor's, say) look nothing like what it learned from.
-        rules = set(self.trained_on.get("rules") or RULES)
-        live = [i for i, e in enumerate(expressions) if not e.excluded and e.rule in rules]
+        live = [i for i, e in enumerate(expressions) if not e.excluded and self.judges(e)]
         out = list(expressions)
         if not live:
             return out
