@@ -225,20 +225,7 @@ def merge(folder: TaxonomyFolder, source_id: str, target_id: str, *, author: str
     return new
 
 
-# -- vectors for expressions ----------------------------------------------------------------
-# Thin forms of :class:`~taxonomy.space.EmbeddingSpace` for callers that hold a folder and maybe an embedder.
-def expression_vectors(folder: TaxonomyFolder, expressions: Sequence[Expression], embedder=None,
-                       texts: dict[str, str] | None = None) -> np.ndarray:
-    """One vector per expression, embedded the way the taxonomy's build embedded them."""
-    return EmbeddingSpace.of(folder, embedder=embedder).expression_vectors(expressions, texts)
-
-
-def default_embedder(folder: TaxonomyFolder, embedder=None):
-    """The embedder for new vectors next to ``folder``'s centroids: the given one or the build's model;
-    one whose fingerprint differs from the recorded one is refused (see :class:`EmbeddingSpace`)."""
-    return EmbeddingSpace.of(folder, embedder=embedder).embedder
-
-
+# -- naming a split's parts -------------------------------------------------------------------
 def _part_views(folder: TaxonomyFolder, space: EmbeddingSpace, parts: list[list[Expression]],
                 centrality: list[np.ndarray], texts: dict[str, str] | None):
     """Views of a split's parts, made as the build makes them of its clusters (distinct forms by

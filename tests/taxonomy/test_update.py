@@ -138,21 +138,20 @@ def test_default_threshold_is_the_builds_outlier_rule(base, embedder, extractor)
 def test_a_known_form_joins_its_value_even_when_another_centroid_is_nearer(base, embedder, extractor):
     import numpy as np
 
-    from moralgap.taxonomy.build import embed_key
-    from moralgap.taxonomy.edits import expression_vectors
+    from moralgap.taxonomy.space import EmbeddingSpace
 
-    mode = base.taxonomy.params["embed_text"]
+    space = EmbeddingSpace.of(base, embedder=embedder)
     new = judgments(["Reading her texts is a violation of her privacy."], "k")
-    known = {embed_key(mode, e): e for e in base.expressions if e.value_id}
-    key = next(k for k in (embed_key(mode, e) for e in extractor.extract(new)) if k in known)
+    known = {space.key(e): e for e in base.expressions if e.value_id}
+    key = next(k for k in (space.key(e) for e in extractor.extract(new)) if k in known)
     old = known[key]
     other = next(v.id for v in base.taxonomy.values if v.id != old.value_id)
     # Move another value's centroid onto the form's own vector: nearest-centroid alone would
     # now send a new occurrence of the form there.
     moved = TaxonomyFolder(base.taxonomy, list(base.expressions), dict(base.centroids))
-    moved.centroids[other] = expression_vectors(base, [old], embedder)[0].astype(np.float32)
+    moved.centroids[other] = space.expression_vectors([old])[0].astype(np.float32)
     res = TaxonomyUpdater(embedder=embedder, extractor=extractor).update(moved, new)
-    twin = [e for e in res.folder.expressions if e.rationale_id == "k0" and embed_key(mode, e) == key]
+    twin = [e for e in res.folder.expressions if e.rationale_id == "k0" and space.key(e) == key]
     assert twin and all(e.value_id == old.value_id for e in twin)
     assert res.stats["assigned_by_known_form"] >= len(twin)
 
