@@ -19,7 +19,9 @@ in ../shared/data. Fields:
   expressions as ``taxonomy show`` prints them) is the right home; ``null`` where not assigned;
 - ``value_id``: the value the span was assigned to when it was labelled: a ``fits`` label counts
   only while the build still gives that value id (ids are hashes of the value's members, so a
-  changed build shows up as stale labels, which are reported, never guessed).
+  changed build shows up as stale labels, which are reported, never guessed);
+- ``fits_by_value``: ``{value_id: fits}`` for every value the span was judged against (a span
+  drawn by both samples can sit in a different value in each sample's build).
 
 Prints: labelled coverage of the sample; of assigned expressions, the share that are value
 expressions in a fitting value and the share that are bare verdict words; of set-apart
@@ -38,14 +40,14 @@ from _common import REPO, print_table, read_jsonl_gz, save_results, shared_data
 LABELS = REPO / "benchmarks" / "data" / "aita_expression_labels.jsonl"
 
 
-def build(seed: int, n_values: int):
+def build(seed: int, n_values: int, span_filter: str = "default"):
     from moralgap.records import Judgment
     from moralgap.taxonomy.build import TaxonomyBuilder
 
     posts = read_jsonl_gz(shared_data() / "aita_boraske" / "posts.jsonl.gz")
     judgments = [Judgment(id=p["post_key"], dilemma_id=p["post_key"], verdict="acceptable", rationale=p["human_top_comment"])
                  for p in posts if (p.get("human_top_comment") or "").strip()]
-    builder = TaxonomyBuilder(n_values, seed=seed)
+    builder = TaxonomyBuilder(n_values, seed=seed, span_filter=span_filter)
     builder.extractor, builder.embedder  # load models before timing
     t = time.perf_counter()
     result = builder.fit(judgments)
@@ -83,18 +85,32 @@ def read_labels() -> dict[tuple, dict]:
     return out
 
 
+def fit_label(label: dict, value_id: str | None) -> bool | None:
+    """Whether ``value_id`` was judged a fitting home for the span (``None``: never judged).
+
+    A span drawn by two samples' builds can sit in a different value in each, so besides the
+    ``value_id``/``fits`` pair it was first labelled with, ``fits_by_value`` holds every value
+    it was judged against."""
+    by_value = label.get("fits_by_value") or {}
+    if value_id in by_value:
+        return by_value[value_id]
+    return label.get("fits") if label.get("value_id") == value_id else None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--seed", type=int, default=13, help="the build's seed")
     ap.add_argument("--sample-seed", type=int, default=13, help="which random sample of expressions to score")
     ap.add_argument("--n-values", type=int, default=60)
+    ap.add_argument("--span-filter", default="default",
+                    help="default, none or a filter file (e.g. one trained with --hold-out-sample on this sample)")
     ap.add_argument("--export", type=Path, default=None, help="write the sample with its text to this file and stop")
     opts = ap.parse_args()
 
     from moralgap.taxonomy.value_filter import THIN, VERDICT
 
-    result, texts, seconds = build(opts.seed, opts.n_values)
+    result, texts, seconds = build(opts.seed, opts.n_values, opts.span_filter)
     picked = sample(result.expressions, opts.n, opts.sample_seed)
     if opts.export:
         export(opts.export, picked, texts, result.taxonomy)
@@ -105,8 +121,8 @@ def main() -> None:
     labelled = [(e, labels.get((e.rationale_id, e.start, e.end))) for e in picked]
     have = [(e, lab) for e, lab in labelled if lab is not None]
     assigned = [(e, lab) for e, lab in have if e.value_id in active]
-    fit_known = [(e, lab) for e, lab in assigned if lab.get("value_id") == e.value_id and lab.get("fits") is not None]
-    good = sum(1 for e, lab in fit_known if lab["is_value"] and lab["fits"])
+    fit_known = [(e, lab) for e, lab in assigned if fit_label(lab, e.value_id) is not None]
+    good = sum(1 for e, lab in fit_known if lab["is_value"] and fit_label(lab, e.value_id))
     verdicts = sum(1 for e, lab in assigned if lab.get("verdict_word"))
     set_apart = [(e, lab) for e, lab in have if e.excluded]
     truly_out = sum(1 for e, lab in set_apart if not lab["is_value"])

@@ -54,7 +54,9 @@ def test_build_gives_the_requested_values_named_by_their_members(small_build, sa
     assert sizes == sorted(sizes, reverse=True)
     assigned = [e for e in result.expressions if e.value_id]
     assert sum(sizes) == len(assigned)
-    assert tax.stats["rationale_coverage"] > 0.8
+    # The span filter trades recall for precision (about 70% of the sample's value expressions
+    # are kept, docs/taxonomy.md), so fewer rationales keep a value than before it: still most.
+    assert tax.stats["rationale_coverage"] > 0.6
 
 
 def test_expressions_link_rationale_and_value(small_build, sample_judgments):
