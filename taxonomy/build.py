@@ -21,7 +21,7 @@ from moralgap.records import Expression, LineageEntry, Taxonomy, Value
 from moralgap.seeding import DEFAULT_SEED, seed_everything
 from moralgap.diversity import normalised_entropy, top_k_share
 
-from .cluster import cluster_expressions, unit_rows, weighted_centroids
+from .cluster import cluster_expressions, weighted_centroids
 from .folder import TaxonomyFolder
 from .naming import NAMERS, cluster_views, make_namer, name_values
 from .quality import review_reasons, value_quality
