@@ -116,7 +116,18 @@ def stream_child(src: Path, workers: int, fit_max_forms: int, out: Path) -> dict
     times = {"read": 0.0, **times}
     st = result.taxonomy.stats
     return {"times": times, "rationales": read.n_read, "expressions": st["n_expressions"],
-            "forms": st["n_distinct_expressions"], "fit": fit}
+            "forms": st["n_distinct_expressions"], "fit": fit, "ray_jobs": _jobs(eng)}
+
+
+def _jobs(eng) -> dict:
+    """Per kind of Ray job: how many, seconds until their first batch (actor start-up), seconds in all."""
+    out: dict[str, dict] = {}
+    for job in eng.jobs:
+        k = out.setdefault(job["actor"], {"jobs": 0, "first_batch_s": 0.0, "total_s": 0.0})
+        k["jobs"] += 1
+        k["first_batch_s"] = round(k["first_batch_s"] + (job["first_batch_s"] or 0.0), 2)
+        k["total_s"] = round(k["total_s"] + (job["total_s"] or 0.0), 2)
+    return out
 
 
 def child(src: Path, engine: str, workers: int, fit_max_forms: int, out: Path, embed_rationales: bool = False) -> None:
@@ -174,7 +185,8 @@ def child(src: Path, engine: str, workers: int, fit_max_forms: int, out: Path, e
     lap("write", t)
     eng.close()
     print(json.dumps({"times": times, "rationales": len(judgments), "expressions": len(expressions),
-                      "forms": len(keys), "fit": fit, "driver_peak_anon_mb": anon.stop_mb(), "driver_peak_rss_mb": round(
+                      "forms": len(keys), "fit": fit, **({"ray_jobs": _jobs(eng)} if engine != "local" else {}),
+                      "driver_peak_anon_mb": anon.stop_mb(), "driver_peak_rss_mb": round(
                           resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
 
 
@@ -249,6 +261,9 @@ def run(n: int, workers: int, fit_max_forms: int, seed: int, embed_rationales: b
                "expressions_identical_to_local": same.get(e, {}).get("expressions.jsonl")}
               for e, r in results.items()]
     record_table(memory, list(memory[0]), name="memory")
+    jobs = [{"engine": e, "ray_job": kind, **v} for e, r in results.items() for kind, v in (r.get("ray_jobs") or {}).items()]
+    if jobs:
+        record_table(jobs, ["engine", "ray_job", "jobs", "first_batch_s", "total_s"], name="ray_jobs")
     for r in rows + memory:
         print("  ".join(f"{k}={v}" for k, v in r.items() if v is not None))
 
