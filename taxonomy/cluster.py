@@ -222,6 +222,7 @@ def cluster_expressions(vectors: np.ndarray, weights: np.ndarray, *, n_values: i
         anchor_of = _anchors_after_splits(vectors, labels, weights, anchors, anchor_of, parent)
     # A guided merge keeps given values apart on purpose; nearest-centre passes would undo that.
     if refine and not guided:
+        labels = balance_partition(vectors, labels, weights, random_state)
         labels = refine_partition(vectors, labels, weights, refine)
     labels, order = _relabel_by_size(labels, weights)
     return ClusterResult(labels=labels, n_hdbscan=n_hdbscan, merged=merged, split=len(parent),
@@ -252,6 +253,64 @@ def refine_partition(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarra
         if np.array_equal(new, labels):
             break
         labels = new
+    return labels
+
+
+def _spread(vectors: np.ndarray, weights: np.ndarray, idx: np.ndarray) -> float:
+    """Weighted cosine spread of a group around its own centre: what k-means-style steps lower."""
+    if len(idx) == 0:
+        return 0.0
+    cen = unit_rows((weights[idx, None] * vectors[idx]).sum(axis=0, keepdims=True))[0]
+    return float(np.sum(weights[idx] * (1.0 - vectors[idx] @ cen)))
+
+
+def balance_partition(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarray, random_state: int,
+                      max_moves: int = 20) -> np.ndarray:
+    """Split the widest value in two and merge the two values that are cheapest to join, while
+    that lowers the total spread; the number of values stays the same.
+
+    Nearest-centre passes only move points between neighbouring values. They cannot take apart
+    a value that joined two ideas (linkage merges chain small leaves into one broad group) nor
+    join two small values that say the same thing; this global move does both.
+    """
+    from sklearn.cluster import KMeans
+
+    labels = labels.copy()
+    k = int(labels.max() + 1) if (labels >= 0).any() else 0
+    if k < 3:
+        return labels
+    for _ in range(max_moves):
+        groups = [np.where(labels == c)[0] for c in range(k)]
+        spreads = np.array([_spread(vectors, weights, g) for g in groups])
+        worst = int(np.argmax(spreads))
+        g = groups[worst]
+        if len(g) < 4:
+            break
+        sub = KMeans(n_clusters=2, n_init=4, random_state=random_state).fit_predict(vectors[g], sample_weight=weights[g])
+        if sub.min() == sub.max():
+            break
+        gain = spreads[worst] - _spread(vectors, weights, g[sub == 0]) - _spread(vectors, weights, g[sub == 1])
+        # The cheapest pair to join among the other values (their spread after joining, less before).
+        cents = weighted_centroids(vectors, labels, weights, k)
+        sizes = np.array([weights[gr].sum() for gr in groups])
+        best, pair = np.inf, None
+        sims = cents @ cents.T
+        for a in range(k):
+            if a == worst:
+                continue
+            for b in np.argsort(-sims[a])[:4]:
+                b = int(b)
+                if b == a or b == worst or (pair is not None and {a, b} == set(pair)):
+                    continue
+                cost = _spread(vectors, weights, np.concatenate([groups[a], groups[b]])) - spreads[a] - spreads[b]
+                if cost < best:
+                    best, pair = cost, (a, b)
+        if pair is None or best >= gain:
+            break
+        a, b = sorted(pair)
+        labels[labels == b] = a
+        # The freed number takes the split-off half of the widest value.
+        labels[g[sub == 1]] = b
     return labels
 
 
