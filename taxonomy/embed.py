@@ -34,6 +34,16 @@ def text_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
+def write_shard(folder: Path, keys: Sequence[str], vectors: np.ndarray) -> Path:
+    """One new cache shard, renamed into place whole (a reader never sees half a shard)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = folder / f"{uuid.uuid4().hex}.npz"
+    tmp = name.with_suffix(".tmp.npz")
+    np.savez(tmp, keys=np.asarray(keys, dtype="<U40"), vectors=vectors.astype(np.float32))
+    os.replace(tmp, name)
+    return name
+
+
 class EmbeddingCache:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
@@ -61,11 +71,7 @@ class EmbeddingCache:
 
     def put_many(self, keys: Sequence[str], vectors: np.ndarray) -> None:
         self._load()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        name = self.folder / f"{uuid.uuid4().hex}.npz"
-        tmp = name.with_suffix(".tmp.npz")
-        np.savez(tmp, keys=np.asarray(keys, dtype="<U40"), vectors=vectors.astype(np.float32))
-        os.replace(tmp, name)
+        write_shard(self.folder, keys, vectors)
         for k, v in zip(keys, vectors):
             self._index[k] = v
 

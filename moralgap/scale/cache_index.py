@@ -10,12 +10,12 @@ shard when asked for, one shard at a time.
 from __future__ import annotations
 
 import logging
-import os
-import uuid
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from moralgap.taxonomy.embed import write_shard
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +101,6 @@ class IndexedEmbeddingCache:
 
     def put_many(self, keys: Sequence[str], vectors: np.ndarray) -> None:
         self._load()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        name = self.folder / f"{uuid.uuid4().hex}.npz"
-        tmp = name.with_suffix(".tmp.npz")
-        np.savez(tmp, keys=np.asarray(keys, dtype="<U40"), vectors=vectors.astype(np.float32))
-        os.replace(tmp, name)
+        name = write_shard(self.folder, keys, vectors)
         self._add([(len(self._shards), _digests(list(keys)))])
         self._shards.append(name)
