@@ -5,16 +5,16 @@ The extraction rules and ``value_filter``'s word lists catch what is never a val
 value: "mother in law", "in all honesty", "take care of the house", "the rules", "her grief".
 Those look like value expressions to any word list; a reader tells them apart by what the words
 mean. This module learns that from spans the team labelled value / not a value: a logistic
-regression over the span's sentence embedding (the same vector the build clusters on, so it
-costs nothing extra) and a few facts about how it was found (which rule, negation, length).
+regression over the span's sentence embedding (with the default ``--embed-text norm``, the
+vector the build clusters on, so it costs nothing extra) and a few facts about how it was found (which rule, negation, length).
 
-The shipped model (``resources/value_span_filter.json``) was trained on the team's labels of
-spans from the real AITA comments (``benchmarks/data/aita_expression_labels.jsonl`` and
-``benchmarks/data/aita_span_labels.jsonl``) by ``python benchmarks/train_span_filter.py``, which
-prints its cross-validated precision and recall. It is stored as plain JSON numbers (never a
-pickle) with the fingerprint of the embedding model it was trained on: vectors from another
-model mean nothing to it, so with another model the filter is skipped and the build says so.
-A researcher with labels of their own trains a filter for their community the same way
+The shipped model (``resources/value_span_filter.json``) was trained on 1,617 spans the team
+labelled, from the real AITA top comments and from LLM rationales on the same posts (the label
+files are in ``benchmarks/data/``), by ``python benchmarks/train_span_filter.py``, which prints
+its cross-validated precision and recall and its scores on the bundled sample, which it never
+saw. It is stored as plain JSON numbers (never a pickle) with the fingerprint of the embedding
+model it was trained on: vectors from another model mean nothing to it, so with another model
+the shipped filter is skipped and the build says so. A researcher with labels of their own trains a filter for their community the same way
 (:meth:`SpanFilter.fit`, then :meth:`SpanFilter.save`) and builds with ``--span-filter FILE``.
 
 Spans the filter sets apart get ``excluded="unlikely_value"``: kept in ``expressions.jsonl``,
@@ -38,6 +38,8 @@ from moralgap.errors import ConfigError, InputError
 from moralgap.io import atomic_open, read_json
 from moralgap.records import Expression
 
+from .space import meaning_text
+
 log = logging.getLogger(__name__)
 
 REASON = "unlikely_value"
@@ -47,13 +49,6 @@ RULES = ("duty", "evaluative", "explicit_value", "norm", "right", "value_verb", 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_C = 1.0
 MIN_RULE_EXAMPLES = 20
-
-
-def _meaning(norm: str) -> str:
-    # Imported late: build.py imports this module.
-    from .build import meaning_text
-
-    return meaning_text(norm)
 
 
 def span_facts(e: Expression) -> list[float]:
@@ -111,7 +106,7 @@ class SpanFilter:
 
     @staticmethod
     def vectors(expressions: Sequence[Expression], embedder) -> np.ndarray:
-        return embedder.encode([_meaning(e.norm) for e in expressions], desc="embedding spans to filter")
+        return embedder.encode([meaning_text(e.norm) for e in expressions], desc="embedding spans to filter")
 
     # -- use ------------------------------------------------------------------------------
 
