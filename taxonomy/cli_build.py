@@ -204,6 +204,13 @@ def show(taxonomy, limit, as_json, show_all, show_excluded):
     click.echo(f"{tax.name} v{tax.version}: {len(tax.active_values())} active values"
                + (f", {review} to review" if review else "")
                + f" (schema {tax.schema_version}, embeddings {tax.embedding_model})")
+    excluded = (tax.stats or {}).get("excluded_by_reason") or {}
+    if excluded:
+        # What never reached clustering, so a reader knows how much was filtered and by what.
+        span_filter = (tax.params or {}).get("span_filter", "none")
+        click.echo(f"set apart as not values: {sum(excluded.values())} expressions "
+                   f"({excluded.get('unlikely_value', 0)} of them by the span filter '{span_filter}'); "
+                   "see --excluded")
     click.echo("size: mentions; rats: rationales it spans; coh: cohesion (mean cosine of members to the centroid); "
                "lexfree: share of mentions no lexicon word found")
     width = min(40, max([len(v.name) for v in values] + [4]))
