@@ -138,7 +138,10 @@ def test_cli_builds_the_sample_end_to_end(sample_dir, tmp_path):
     rows = [json.loads(x) for x in (out / "expressions.jsonl").read_text().splitlines()]
     n_out = sum(1 for r in rows if r.get("excluded"))
     assert excluded.stdout.startswith(f"{n_out} of {len(rows)} expressions set apart")
-    assert "verdict" in excluded.stdout
+    assert "verdict" in excluded.stdout and "unlikely_value" in excluded.stdout
+    # The value listing says up front how much never reached clustering, and by which filter.
+    n_filter = sum(1 for r in rows if r.get("excluded") == "unlikely_value")
+    assert f"set apart as not values: {n_out} expressions ({n_filter} of them by the span filter 'default')" in full
 
 
 @pytest.mark.parametrize("line, expect", [
