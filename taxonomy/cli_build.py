@@ -48,7 +48,8 @@ def _n_values(text: str) -> int | None:
               help="Dimension reduction before HDBSCAN (umap needs umap-learn).")
 @click.option("--span-filter", default="default", show_default=True, metavar="default|none|FILE",
               help="Learned filter that sets apart spans unlikely to be value expressions: the shipped one "
-                   "(trained on the team's AITA labels; rules extractor only), none, or a filter file (SpanFilter.save).")
+                   "(trained on team labels of AITA comments and LLM rationales; judges the rules extractor's "
+                   "spans only), none, or a filter file (SpanFilter.save).")
 @click.option("--workers", type=int, default=1, show_default=True, help="spaCy processes for extraction.")
 @click.option("--name", default="taxonomy", show_default=True, help="Taxonomy name (also salts the value ids).")
 @click.option("--fit-max-forms", type=click.IntRange(min=2), default=None,

@@ -291,8 +291,8 @@ def balance_partition(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarr
             break
         gain = spreads[worst] - _spread(vectors, weights, g[sub == 0]) - _spread(vectors, weights, g[sub == 1])
         # The cheapest pair to join among the other values (their spread after joining, less before).
+        # Only each value's nearest few are candidates: joining distant values never pays.
         cents = weighted_centroids(vectors, labels, weights, k)
-        sizes = np.array([weights[gr].sum() for gr in groups])
         best, pair = np.inf, None
         sims = cents @ cents.T
         for a in range(k):
@@ -300,7 +300,7 @@ def balance_partition(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarr
                 continue
             for b in np.argsort(-sims[a])[:4]:
                 b = int(b)
-                if b == a or b == worst or (pair is not None and {a, b} == set(pair)):
+                if b == a or b == worst:
                     continue
                 cost = _spread(vectors, weights, np.concatenate([groups[a], groups[b]])) - spreads[a] - spreads[b]
                 if cost < best:
