@@ -237,7 +237,7 @@ class TaxonomyBuilder:
             "n_exemplars": self.n_exemplars, "embed_text": self.embed_text, "context_weight": self.context_weight,
             "seed_values": [s.name for s in self.seed_values],
             "refine": self.refine,
-            **describe_span_filter(self.span_filter),
+            **describe_span_filter(self.span_filter, self._span_filter),
             "namer": self.namer if isinstance(self.namer, str) else getattr(self.namer, "name", type(self.namer).__name__),
         }
 
@@ -251,7 +251,7 @@ class TaxonomyBuilder:
         judgments = [j for j in judgments if (j.rationale or "").strip()]
         if not judgments:
             raise InputError(None, "no rationales to build a taxonomy from (every rationale is empty)", field="rationale")
-        expressions = self.filter_spans(self.extractor.extract(judgments))
+        expressions = self.extractor.extract(judgments)
         result = self.fit_expressions(expressions, texts={j.id: j.rationale for j in judgments})
         result.add_coverage(len(judgments))
         return result
@@ -280,7 +280,7 @@ class TaxonomyBuilder:
         ``texts`` maps rationale ids to their text; only ``embed_text='context'`` needs it.
         ``distinct``: the forms already grouped, for a caller that counted the mentions itself
         and passes one expression per form (moralgap.scale.stream_build, whose corpus is on disk).
-        The span filter is applied here too, so callers that extract on their own get it.
+        The span filter is applied here (idempotent), so every caller of the builder gets it.
         """
         all_expressions = self.filter_spans(expressions)
         expressions = [e for e in all_expressions if not e.excluded]

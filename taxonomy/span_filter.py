@@ -208,15 +208,19 @@ def resolve_span_filter(spec: "str | os.PathLike | SpanFilter | None") -> SpanFi
     return SpanFilter.load(spec)
 
 
-def describe(spec: "str | os.PathLike | SpanFilter | None") -> dict:
+def _digest(f: SpanFilter) -> str:
+    return hashlib.sha256(json.dumps(f.to_dict(), sort_keys=True).encode()).hexdigest()
+
+
+def describe(spec: "str | os.PathLike | SpanFilter | None", resolved: SpanFilter | None = None) -> dict:
     """What a taxonomy records about the filter it was built with, so updates use the same one:
-    ``{"span_filter": "default" | "none" | a path, "span_filter_sha256": ...}``."""
-    f = resolve_span_filter(spec)
+    ``{"span_filter": "default" | "none" | a path, "span_filter_sha256": ...}``. ``resolved`` is
+    the filter ``spec`` names, when the caller has loaded it already."""
+    f = resolved if resolved is not None else resolve_span_filter(spec)
     if f is None:
         return {"span_filter": "none"}
     name = "default" if str(spec) == "default" else ("custom" if isinstance(spec, SpanFilter) else str(spec))
-    digest = hashlib.sha256(json.dumps(f.to_dict(), sort_keys=True).encode()).hexdigest()
-    return {"span_filter": name, "span_filter_sha256": digest}
+    return {"span_filter": name, "span_filter_sha256": _digest(f)}
 
 
 def recorded_span_filter(params: dict, *, source: str | None = None) -> SpanFilter | None:
@@ -230,7 +234,7 @@ def recorded_span_filter(params: dict, *, source: str | None = None) -> SpanFilt
                                  "rebuild with --span-filter FILE to update it", field="span_filter")
     f = resolve_span_filter(spec)
     want = params.get("span_filter_sha256")
-    if want and describe(f)["span_filter_sha256"] != want:
+    if want and _digest(f) != want:
         raise InputError(source, f"the span filter {spec!r} changed since this taxonomy was built "
                                  "(its SHA-256 differs); restore it or rebuild", field="span_filter")
     return f
