@@ -110,7 +110,12 @@ class ExpressionCoder:
             raise InputError(None, "no rationales to code (every rationale is empty)", field="rationale")
         stored = self._stored(judgments)
         todo = [j for j in judgments if j.id not in stored]
-        found = self.updater.extractor.extract(todo) if todo else []
+        found = []
+        if todo:
+            from moralgap.taxonomy.extract import extracting_as_built
+
+            with extracting_as_built(self.updater.extractor, self.folder.taxonomy.params or {}) as extractor:
+                found = extractor.extract(todo)
         result = self.code_expressions(found, [j.id for j in todo], texts={j.id: j.rationale for j in todo})
         kept = [e for rid in stored for e in stored[rid]]
         expressions = kept + result.expressions
@@ -129,8 +134,9 @@ class ExpressionCoder:
         from moralgap.taxonomy.span_filter import filter_spans, recorded_span_filter
 
         span_filter = recorded_span_filter(self.folder.taxonomy.params or {})
-        if span_filter is not None and expressions:
-            # Code the spans the taxonomy's build would have clustered, no more.
+        if expressions:
+            # Code the spans the taxonomy's build would have clustered, no more (and with no
+            # filter, no open word: only a filter can admit one).
             expressions = filter_spans(expressions, span_filter, self.space.embedder)
         live = [i for i, e in enumerate(expressions) if not e.excluded]
         out = [e.model_copy(update={"value_id": None, "similarity": None}) for e in expressions]

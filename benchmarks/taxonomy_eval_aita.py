@@ -51,11 +51,18 @@ def build(seed: int, n_values: int, span_filter: str = "default"):
     builder.extractor, builder.embedder  # load models before timing
     t = time.perf_counter()
     result = builder.fit(judgments)
-    return result, {j.id: j.rationale for j in judgments}, time.perf_counter() - t
+    seconds = time.perf_counter() - t
+    # Every open-word candidate, before the filter dropped most: the open stratum is drawn from
+    # these, so the draw does not depend on the filter being measured.
+    candidates = [e for e in builder.extractor.extract(judgments) if e.rule.startswith("open_")]
+    return result, {j.id: j.rationale for j in judgments}, seconds, candidates
 
 
-def sample(expressions, n: int, seed: int):
-    ordered = sorted(expressions, key=lambda e: (e.rationale_id, e.start, e.end))
+def sample(expressions, n: int, seed: int, *, open_words: bool = False):
+    """``n`` spans drawn at random: of those the rules found (``open_words=False``, the draw the
+    labels of earlier builds were made on) or of the open-word candidates."""
+    pool = [e for e in expressions if e.rule.startswith("open_") == open_words]
+    ordered = sorted(pool, key=lambda e: (e.rationale_id, e.start, e.end))
     return random.Random(seed).sample(ordered, min(n, len(ordered)))
 
 
@@ -105,28 +112,55 @@ def main() -> None:
     ap.add_argument("--n-values", type=int, default=60)
     ap.add_argument("--span-filter", default="default",
                     help="default, none or a filter file (e.g. one trained with --hold-out-sample on this sample)")
+    ap.add_argument("--n-open", type=int, default=1000, help="open-word candidates drawn for the open stratum")
     ap.add_argument("--export", type=Path, default=None, help="write the sample with its text to this file and stop")
+    ap.add_argument("--export-open", type=Path, default=None,
+                    help="write the open stratum's admitted words with their text to this file and stop")
+    ap.add_argument("--export-todo", type=Path, default=None,
+                    help="write only what still needs a label (no label, or no fit label for its current value) and stop")
     opts = ap.parse_args()
 
     from moralgap.taxonomy.value_filter import THIN, VERDICT
 
-    result, texts, seconds = build(opts.seed, opts.n_values, opts.span_filter)
+    result, texts, seconds, candidates = build(opts.seed, opts.n_values, opts.span_filter)
     picked = sample(result.expressions, opts.n, opts.sample_seed)
+    drawn = {(e.rationale_id, e.start, e.end) for e in sample(candidates, opts.n_open, opts.sample_seed, open_words=True)}
+    admitted = [e for e in result.expressions if e.rule.startswith("open_") and (e.rationale_id, e.start, e.end) in drawn]
     if opts.export:
         export(opts.export, picked, texts, result.taxonomy)
         return
+    if opts.export_open:
+        export(opts.export_open, admitted, texts, result.taxonomy)
+        return
+    if opts.export_todo:
+        labels, active = read_labels(), {v.id for v in result.taxonomy.active_values()}
+
+        def todo(e) -> bool:
+            lab = labels.get((e.rationale_id, e.start, e.end))
+            return lab is None or (e.value_id in active and lab["is_value"] and fit_label(lab, e.value_id) is None)
+
+        export(opts.export_todo, [e for e in picked + admitted if todo(e)], texts, result.taxonomy)
+        return
     labels = read_labels()
-    by_id = result.taxonomy.by_id()
     active = {v.id for v in result.taxonomy.active_values()}
-    labelled = [(e, labels.get((e.rationale_id, e.start, e.end))) for e in picked]
-    have = [(e, lab) for e, lab in labelled if lab is not None]
-    assigned = [(e, lab) for e, lab in have if e.value_id in active]
-    fit_known = [(e, lab) for e, lab in assigned if fit_label(lab, e.value_id) is not None]
-    good = sum(1 for e, lab in fit_known if lab["is_value"] and fit_label(lab, e.value_id))
-    verdicts = sum(1 for e, lab in assigned if lab.get("verdict_word"))
-    set_apart = [(e, lab) for e, lab in have if e.excluded]
-    truly_out = sum(1 for e, lab in set_apart if not lab["is_value"])
-    unassigned_values = [(e, lab) for e, lab in have if not e.value_id and lab["is_value"]]
+
+    def stratum(spans) -> dict:
+        have = [(e, labels[(e.rationale_id, e.start, e.end)]) for e in spans if (e.rationale_id, e.start, e.end) in labels]
+        assigned = [(e, lab) for e, lab in have if e.value_id in active]
+        # A span that is no value expression fails whatever value holds it; a value expression
+        # counts once its fit to its current value was judged.
+        fit_known = [(e, lab) for e, lab in assigned if not lab["is_value"] or fit_label(lab, e.value_id) is not None]
+        good = sum(1 for e, lab in fit_known if lab["is_value"] and fit_label(lab, e.value_id))
+        set_apart = [(e, lab) for e, lab in have if e.excluded]
+        return {"sampled": len(spans), "labelled": len(have), "assigned": len(assigned),
+                "assigned_with_current_fit_label": len(fit_known),
+                "value_in_fitting_value": good / len(fit_known) if fit_known else None,
+                "assigned_value_expression": (sum(1 for e, lab in assigned if lab["is_value"]) / len(assigned)) if assigned else None,
+                "bare_verdict_words": sum(1 for e, lab in assigned if lab.get("verdict_word")) / len(assigned) if assigned else None,
+                "set_apart": len(set_apart),
+                "set_apart_not_value": sum(1 for e, lab in set_apart if not lab["is_value"]) / len(set_apart) if set_apart else None,
+                "values_lost_to_filter_or_noise": sum(1 for e, lab in have if not e.value_id and lab["is_value"])}
+
     light = {"do", "did", "be", "is", "was", "act", "nothing", "anything", "something", "not", "so", "very", "the", "a"}
 
     def verdict_part(part: str) -> bool:
@@ -135,16 +169,19 @@ def main() -> None:
         return bool(words) and all(w in VERDICT | THIN for w in words)
 
     bad_names = [v.name for v in result.taxonomy.values if any(verdict_part(p) for p in v.name.split(" / "))]
-    row = {
-        "sampled": len(picked), "labelled": len(have), "assigned": len(assigned),
-        "assigned_with_current_fit_label": len(fit_known),
-        "value_in_fitting_value": good / len(fit_known) if fit_known else None,
-        "assigned_value_expression": (sum(1 for e, lab in assigned if lab["is_value"]) / len(assigned)) if assigned else None,
-        "bare_verdict_words": verdicts / len(assigned) if assigned else None,
-        "set_apart": len(set_apart), "set_apart_not_value": truly_out / len(set_apart) if set_apart else None,
-        "values_lost_to_filter_or_noise": len(unassigned_values),
-        "values_named_after_verdict_words": len(bad_names), "build_seconds": seconds,
-    }
+    rules, opened = stratum(picked), stratum(admitted)
+    # Both strata weighed by how many assigned expressions of the whole build each stands for.
+    n_rule = sum(1 for e in result.expressions if e.value_id in active and not e.rule.startswith("open_"))
+    n_open = sum(1 for e in result.expressions if e.value_id in active and e.rule.startswith("open_"))
+    combined = None
+    if rules["value_in_fitting_value"] is not None:
+        p_open = opened["value_in_fitting_value"] if n_open else 0.0
+        combined = None if p_open is None else (rules["value_in_fitting_value"] * n_rule + p_open * n_open) / (n_rule + n_open)
+    row = {**rules, "open_drawn": opts.n_open if candidates else 0, "open_admitted": opened["sampled"],
+           "open_labelled": opened["labelled"], "open_assigned_with_current_fit_label": opened["assigned_with_current_fit_label"],
+           "open_value_in_fitting_value": opened["value_in_fitting_value"],
+           "assigned_rule_spans": n_rule, "assigned_open_words": n_open, "combined_value_in_fitting_value": combined,
+           "values_named_after_verdict_words": len(bad_names), "build_seconds": seconds}
     row = {"sample_seed": opts.sample_seed, **row}
     print_table([row], list(row), name=f"aita_expression_eval_sample{opts.sample_seed}")
     if bad_names:

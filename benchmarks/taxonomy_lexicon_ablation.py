@@ -39,7 +39,7 @@ def build(js, lexicon_path, seed, n_values, embedder):
     from moralgap.taxonomy.build import TaxonomyBuilder
     from moralgap.taxonomy.extract import ValueExtractor
 
-    extractor = ValueExtractor(lexicon_path=lexicon_path)
+    extractor = ValueExtractor(lexicon_path=lexicon_path, open_words=True)
     return TaxonomyBuilder(n_values, seed=seed, extractor=extractor, embedder=embedder).fit(js)
 
 

@@ -161,6 +161,11 @@ class TaxonomyBuilder:
         no definition; ``prior`` takes the lexicon's name and definition where most mentions carry
         that lexicon value and its name is close to the cluster; or an object with
         ``describe(views) -> list[Naming]`` (e.g. the LLM namer).
+    span_filter: ``"default"`` (the shipped learned filter), ``"none"``, a filter file or a
+        :class:`~taxonomy.span_filter.SpanFilter`; sets apart spans unlikely to be values.
+    open_words: also offer every noun, verb and adjective no rule found as a candidate the span
+        filter may admit (how values the lexicon lacks are found); off without a span filter. With
+        a given ``extractor``, its own ``open_words`` setting counts instead.
     """
 
     def __init__(self, n_values: int | None = 60, *, seed: int = DEFAULT_SEED, embedding_model: str | None = None,
@@ -169,7 +174,7 @@ class TaxonomyBuilder:
                  seed_values: Sequence[SeedValue] | None = None, seed_match_threshold: float = DEFAULT_SEED_THRESHOLD,
                  n_exemplars: int = 10, embed_text: str = "norm", context_weight: float = 3.0,
                  n_process: int = 1, name: str = "taxonomy", namer="members", refine: int = DEFAULT_REFINE,
-                 span_filter="default"):
+                 span_filter="default", open_words: bool = True):
         if n_values is not None and n_values < 1:
             raise InputError(None, "n_values must be a positive integer or None (auto)", field="n_values")
         from .cluster import REDUCERS
@@ -202,6 +207,7 @@ class TaxonomyBuilder:
         self.refine = refine
         self.span_filter = span_filter
         self._span_filter = resolve_span_filter(span_filter)
+        self._open_words = bool(open_words)
 
     # -- swappable parts -----------------------------------------------------------------
     @property
@@ -226,8 +232,16 @@ class TaxonomyBuilder:
         if self._extractor is None:
             from .extract import ValueExtractor
 
-            self._extractor = ValueExtractor(self.spacy_model, n_process=self.n_process)
+            self._extractor = ValueExtractor(self.spacy_model, n_process=self.n_process, open_words=self._open_words)
         return self._extractor
+
+    @property
+    def open_words(self) -> bool:
+        """Whether the extraction offers open words: ``open_words`` for the builder's own
+        extractor, a given extractor's own setting otherwise (the builder never changes it)."""
+        if self._extractor is None:
+            return self._open_words
+        return bool(getattr(self._extractor, "open_words", False))
 
     def params(self) -> dict:
         return {
@@ -238,6 +252,8 @@ class TaxonomyBuilder:
             "seed_values": [s.name for s in self.seed_values],
             "refine": self.refine,
             **describe_span_filter(self.span_filter, self._span_filter),
+            # Without a filter no open word is kept, so updates need not offer them either.
+            "open_words": self.open_words and self._span_filter is not None,
             "namer": self.namer if isinstance(self.namer, str) else getattr(self.namer, "name", type(self.namer).__name__),
         }
 

@@ -50,6 +50,9 @@ def _n_values(text: str) -> int | None:
               help="Learned filter that sets apart spans unlikely to be value expressions: the shipped one "
                    "(trained on team labels of AITA comments and LLM rationales; judges the rules extractor's "
                    "spans only), none, or a filter file (SpanFilter.save).")
+@click.option("--open-words/--no-open-words", default=True, show_default=True,
+              help="Also offer every noun, verb and adjective that no rule or lexicon entry found, for the span filter "
+                   "to admit as a value expression (how values no lexicon lists are found); needs a span filter.")
 @click.option("--workers", type=int, default=1, show_default=True, help="spaCy processes for extraction.")
 @click.option("--name", default="taxonomy", show_default=True, help="Taxonomy name (also salts the value ids).")
 @click.option("--fit-max-forms", type=click.IntRange(min=2), default=None,
@@ -62,7 +65,7 @@ def _n_values(text: str) -> int | None:
 @verdict_map_option
 def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model, spacy_model, min_cluster_size, assign_threshold,
           embed_text, context_weight, reducer, workers, name, seed, skip_invalid, verdict_map,
-          span_filter="default", fit_max_forms=None, engine="local", ray_address=None, ray_workers=None, **llm_kw):
+          span_filter="default", open_words=True, fit_max_forms=None, engine="local", ray_address=None, ray_workers=None, **llm_kw):
     """Build a value taxonomy from the rationales in JUDGMENTS (JSONL, CSV, Parquet or a folder of shards)."""
     from moralgap.datasets import load_judgments
     from moralgap.verdicts import VerdictMap
@@ -85,7 +88,7 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
     llm = LLMParts.from_options(llm_kw, out=out, seed=seed)
     if span_filter not in ("default", "none"):
         manifest.add_input(span_filter, "span_filter")
-    manifest.set_params(span_filter=span_filter)
+    manifest.set_params(span_filter=span_filter, open_words=open_words)
     manifest.set_params(**llm.params())
     # Scale hook (issue 17): the engine hands out the extractor and the embedder.
     eng = make_engine(engine, address=ray_address, workers=ray_workers)
@@ -102,13 +105,13 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
         seeds = load_seed_values(seed_values)
         manifest.add_input(seed_values, "seed_values")
     with manifest.timed("load_models"):
-        extractor = llm.extractor or eng.extractor(spacy_model, n_process=workers)
+        extractor = llm.extractor or eng.extractor(spacy_model, n_process=workers, open_words=open_words)
         embedder = eng.embedder(embedding_model)
     builder = TaxonomyBuilder(n, seed=seed, embedder=embedder, extractor=extractor, min_cluster_size=min_cluster_size,
                               assign_threshold=assign_threshold, seed_values=seeds, embed_text=embed_text, name=name,
                               seed_match_threshold=DEFAULT_SEED_THRESHOLD if seed_threshold is None else seed_threshold,
                               context_weight=context_weight, reducer=reducer, embedding_model=embedding_model,
-                              namer=llm.namer, span_filter=span_filter)
+                              namer=llm.namer, span_filter=span_filter, open_words=open_words)
     spill = None
     if streaming:
         # The Ray path keeps neither the judgments nor the expressions in this process (docs/scale.md).

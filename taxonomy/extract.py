@@ -9,7 +9,9 @@ needed) plus the ``value_expressions`` component below, which combines a lexicon
 - ``value_verb``: an act that honours or breaks a value ("not respecting her boundaries");
 - ``right``: a right or permission ("it's your right to decide", "you're entitled to");
 - ``duty``: an obligation ("you should have told her", "you owe her an apology");
-- ``norm``: a stated priority ("family comes first", "her privacy matters").
+- ``norm``: a stated priority ("family comes first", "her privacy matters");
+- ``open_noun`` / ``open_verb`` / ``open_adj`` (with ``open_words``): any other noun, verb or
+  adjective, as a candidate that only the learned span filter can admit ("humiliate", "remorse").
 
 Polarity is ``upheld`` or ``violated``: the lexicon sign of the word, flipped by negation
 ("not", "never", "no respect", "lack of"); a duty in the "should have + participle" form says
@@ -21,6 +23,7 @@ The extractor is one swappable component: anything with ``extract(judgments) -> 
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from typing import Iterable, Iterator, Protocol, Sequence
 
 from spacy.language import Language
@@ -34,7 +37,7 @@ from moralgap.records import Expression
 
 from .chunking import ChunkPlan
 from .lexicon import Sense, ValueLexicon
-from .value_filter import KIN_AND_PEOPLE, OBJECTS_AND_PLACES, SpanSyntax, exclusion_reason
+from .value_filter import KIN_AND_PEOPLE, OBJECTS_AND_PLACES, OPEN_CANDIDATE, SpanSyntax, exclusion_reason
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,10 @@ MAX_SPAN = 8
 PLAIN_NOUNS = KIN_AND_PEOPLE | OBJECTS_AND_PLACES
 ABSTRACT_SUFFIXES = ("ness", "ity", "cy", "ance", "ence", "ism", "ship", "dom", "hood", "tion", "sion", "ment")
 VERDICT_WORDS = {"nta", "yta", "esh", "nah", "info", "op"}
+# Open words get rules of their own (the span filter weighs them apart from lexicon finds); the
+# word lists read each as the rule for its part of speech reads it.
+OPEN_RULE = {"NOUN": "open_noun", "VERB": "open_verb", "ADJ": "open_adj"}
+READ_AS = {"open_noun": "explicit_value", "open_verb": "value_verb", "open_adj": "evaluative"}
 # Verbs too light to name a duty on their own: "you need to know", "you have to say".
 LIGHT_VERBS = {"be", "have", "do", "get", "go", "know", "say", "think", "see", "want", "make", "take", "let", "look",
                "find", "keep", "come", "put", "try", "use", "mean", "need", "feel", "understand", "realize", "read",
@@ -135,8 +142,11 @@ def _object_tokens(head: Token) -> list[Token]:
 class ValueExpressionComponent:
     """spaCy component writing ``doc._.value_expressions`` as a list of dicts."""
 
-    def __init__(self, nlp: Language, lexicon: ValueLexicon):
+    def __init__(self, nlp: Language, lexicon: ValueLexicon, open_words: bool = False):
         self.lexicon = lexicon
+        # Open words (see ``_open_words``): every content word no rule claimed becomes a
+        # candidate, for the learned span filter to accept or drop.
+        self.open_words = open_words
         self.matcher = Matcher(nlp.vocab)
         words = lexicon.single_words()
         self.matcher.add("LEX_LOWER", [[{"LOWER": {"IN": words}}]])
@@ -186,7 +196,10 @@ class ValueExpressionComponent:
         self._abstract_nouns(doc, add)
         self._advice(doc, add)
         self._judged_character(doc, add)
-        doc._.value_expressions = self._drop_contained(found)
+        kept = self._drop_contained(found)
+        if self.open_words:
+            kept = sorted(kept + self._open_words(doc, kept), key=lambda x: (x["start_tok"], x["end_tok"]))
+        doc._.value_expressions = kept
         return doc
 
     @staticmethod
@@ -382,6 +395,35 @@ class ValueExpressionComponent:
             sense = Sense(value=None, sign=1, kind="noun")
             self._explicit(doc, doc[tok.i:tok.i + 1], tok, -1 if _is_negated(tok) else 1, sense, add)
 
+    def _open_words(self, doc: Doc, kept: list[dict]) -> list[dict]:
+        """Candidates that no lexicon lists: each noun, verb and adjective outside the spans the
+        rules found, read as one word ("respect", "humiliate", "petty").
+
+        This is how a value the lexicon lacks gets into the taxonomy at all. Most such words name
+        no value ("car", "drive"); they are marked ``open_candidate`` and the learned span filter,
+        which reads what a word means, keeps only those it judges value expressions and drops the
+        rest (with no filter, all of them). Word lists only remove words that are never values.
+        """
+        covered = {i for k in kept for i in range(k["start_tok"], k["end_tok"])}
+        out = []
+        for tok in doc:
+            lemma = tok.lemma_.lower()
+            if tok.i in covered or tok.pos_ not in OPEN_RULE or not tok.is_alpha or len(lemma) < 3 or tok.is_stop \
+                    or lemma in PLAIN_NOUNS or lemma in LIGHT_VERBS or lemma in NON_EVALUATIVE or lemma in VERDICT_WORDS \
+                    or tok.dep_ == "compound":
+                continue
+            start = tok.i
+            neg = next((c for c in tok.children if c.dep_ == "neg" and 0 < tok.i - c.i <= 3), None)
+            if neg is not None and not any(i in covered for i in range(neg.i, tok.i)):
+                start = neg.i
+            negated = neg is not None or _is_negated(tok)
+            out.append({"rule": OPEN_RULE[tok.pos_], "start_tok": start, "end_tok": tok.i + 1, "norm": lemma,
+                        "polarity": "violated" if negated else "upheld", "lexicon_value": None, "anchor": tok.i,
+                        "open": True,
+                        "syntax": dict(head_pos=tok.pos_, head_dep=tok.dep_, governor=tok.head.lemma_.lower(),
+                                       negated=negated, value_words=0)})
+        return out
+
     def _explicit(self, doc: Doc, span: Span, anchor: Token, sign: int, sense, add) -> None:
         left = [c for c in anchor.lefts if c.dep_ in ("poss", "amod", "compound", "det") and anchor.i - c.i <= 3]
         obj: list[Token] = []
@@ -415,9 +457,26 @@ class ValueExpressionComponent:
         add("evaluative", anchor, start, end, span.lemma_.lower() if len(span) > 1 else anchor.lemma_.lower(), sign, sense.value)
 
 
-@Language.factory(COMPONENT, default_config={"lexicon_path": None})
-def make_value_expressions(nlp: Language, name: str, lexicon_path: str | None):
-    return ValueExpressionComponent(nlp, ValueLexicon.load(lexicon_path))
+@Language.factory(COMPONENT, default_config={"lexicon_path": None, "open_words": False})
+def make_value_expressions(nlp: Language, name: str, lexicon_path: str | None, open_words: bool):
+    return ValueExpressionComponent(nlp, ValueLexicon.load(lexicon_path), open_words)
+
+
+@contextmanager
+def extracting_as_built(extractor, params: dict):
+    """While in the block, ``extractor`` offers open words exactly when the taxonomy with these
+    build ``params`` did, so an update or coding run finds the same kinds of spans as its build
+    (taxonomies from before open words existed did not offer them); its own setting is restored
+    after, since the caller may share it."""
+    if not hasattr(extractor, "open_words"):
+        yield extractor
+        return
+    before = extractor.open_words
+    extractor.open_words = bool(params.get("open_words", False))
+    try:
+        yield extractor
+    finally:
+        extractor.open_words = before
 
 
 class Extractor(Protocol):
@@ -428,7 +487,7 @@ class Extractor(Protocol):
     def extract(self, judgments) -> list[Expression]: ...
 
 
-def load_pipeline(model: str | None = None, lexicon_path: str | None = None) -> Language:
+def load_pipeline(model: str | None = None, lexicon_path: str | None = None, open_words: bool = False) -> Language:
     """The trained English pipeline (without NER) with the value-expression component added."""
     import spacy
 
@@ -440,7 +499,7 @@ def load_pipeline(model: str | None = None, lexicon_path: str | None = None) -> 
     missing = {"parser", "lemmatizer"} - set(nlp.pipe_names)
     if missing:
         raise ConfigError(f"spaCy pipeline {name!r} lacks {', '.join(sorted(missing))}, which the value rules need")
-    nlp.add_pipe(COMPONENT, config={"lexicon_path": lexicon_path})
+    nlp.add_pipe(COMPONENT, config={"lexicon_path": lexicon_path, "open_words": open_words})
     return nlp
 
 
@@ -455,12 +514,22 @@ class ValueExtractor:
     name = "spacy-rules"
 
     def __init__(self, spacy_model: str | None = None, *, lexicon_path: str | None = None,
-                 n_process: int = 1, batch_size: int = 256):
-        self.nlp = load_pipeline(spacy_model, lexicon_path)
+                 n_process: int = 1, batch_size: int = 256, open_words: bool = False):
+        self.nlp = load_pipeline(spacy_model, lexicon_path, open_words)
         self.spacy_model = f"{self.nlp.meta.get('lang')}_{self.nlp.meta.get('name')}-{self.nlp.meta.get('version')}"
         self.lexicon = self.nlp.get_pipe(COMPONENT).lexicon
         self.n_process = n_process
         self.batch_size = batch_size
+
+    @property
+    def open_words(self) -> bool:
+        """Whether words outside every rule are also offered, as ``open_candidate`` spans for the
+        span filter to decide (a taxonomy records this; its updates extract the same way)."""
+        return self.nlp.get_pipe(COMPONENT).open_words
+
+    @open_words.setter
+    def open_words(self, on: bool) -> None:
+        self.nlp.get_pipe(COMPONENT).open_words = bool(on)
 
     def extract_texts(self, items: Sequence[tuple[str, str]], *, desc: str = "extracting") -> list[Expression]:
         """``items`` are ``(rationale_id, text)`` pairs; returns expressions in input order."""
@@ -478,12 +547,19 @@ class ValueExtractor:
 
     @staticmethod
     def expressions_of(doc: Doc, rationale_id: str) -> Iterator[Expression]:
-        for k, item in enumerate(doc._.value_expressions or []):
+        k = 0
+        for item in doc._.value_expressions or []:
             span = doc[item["start_tok"]: item["end_tok"]]
             syntax = SpanSyntax(**item["syntax"]) if item.get("syntax") else None
-            excluded = exclusion_reason(item["norm"], item["rule"], text=span.text, syntax=syntax)
+            excluded = exclusion_reason(item["norm"], READ_AS.get(item["rule"], item["rule"]), text=span.text,
+                                        syntax=syntax)
+            if item.get("open"):
+                if excluded:  # an open word that is never a value is not worth a record
+                    continue
+                excluded = OPEN_CANDIDATE
+            k += 1
             yield Expression(
-                id=f"{rationale_id}#{k}",
+                id=f"{rationale_id}#{k - 1}",
                 rationale_id=rationale_id,
                 start=span.start_char,
                 end=span.end_char,

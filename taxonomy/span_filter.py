@@ -8,7 +8,7 @@ mean. This module learns that from spans the team labelled value / not a value: 
 regression over the span's sentence embedding (with the default ``--embed-text norm``, the
 vector the build clusters on, so it costs nothing extra) and a few facts about how it was found (which rule, negation, length).
 
-The shipped model (``resources/value_span_filter.json``) was trained on 1,617 spans the team
+The shipped model (``resources/value_span_filter.json``) was trained on 2,262 spans the team
 labelled, from the real AITA top comments and from LLM rationales on the same posts (the label
 files are in ``benchmarks/data/``), by ``python benchmarks/train_span_filter.py``, which prints
 its cross-validated precision and recall and its scores on the bundled sample, which it never
@@ -39,16 +39,21 @@ from moralgap.io import atomic_open, read_json
 from moralgap.records import Expression
 
 from .space import meaning_text
+from .value_filter import OPEN_CANDIDATE
 
 log = logging.getLogger(__name__)
 
 REASON = "unlikely_value"
 FORMAT = "moralgap-span-filter/1"
 # The rules a span can be found by; an unknown rule (an LLM extractor's, say) gets all zeros.
-RULES = ("duty", "evaluative", "explicit_value", "norm", "right", "value_verb", "llm")
+RULES = ("duty", "evaluative", "explicit_value", "norm", "right", "value_verb", "llm", "open_noun", "open_verb", "open_adj")
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_C = 1.0
 MIN_RULE_EXAMPLES = 20
+
+
+def is_open_word(e: Expression) -> bool:
+    return e.rule.startswith("open_")
 
 
 def span_facts(e: Expression) -> list[float]:
@@ -80,7 +85,12 @@ class SpanFilter:
 
     def features(self, expressions: Sequence[Expression], vectors: np.ndarray) -> np.ndarray:
         facts = np.array([span_facts(e) for e in expressions], dtype=np.float32).reshape(len(expressions), -1)
-        return np.hstack([np.asarray(vectors, dtype=np.float32), facts])
+        vectors = np.asarray(vectors, dtype=np.float32)
+        # The embedding twice, once for rule-found spans and once for open words, zero in the
+        # other copy: one model holds two sets of weights, so the many plain words among the open
+        # candidates teach it nothing about how to read spans the rules found, and back.
+        opened = np.array([is_open_word(e) for e in expressions], dtype=np.float32).reshape(-1, 1)
+        return np.hstack([vectors * (1.0 - opened), vectors * opened, facts])
 
     def fit(self, expressions: Sequence[Expression], labels: Sequence[bool], embedder) -> "SpanFilter":
         """Learn from spans labelled value (``True``) or not (``False``)."""
@@ -130,13 +140,19 @@ class SpanFilter:
         self._check_fitted()
         if not len(expressions):
             return np.zeros(0)
-        z = self.features(expressions, vectors).astype(np.float64) @ self.coef + self.intercept
+        X = self.features(expressions, vectors).astype(np.float64)
+        if X.shape[1] != len(self.coef):
+            raise ConfigError(f"this span filter has {len(self.coef)} weights but its input has {X.shape[1]} features: "
+                              "it was trained on another embedding model or by another moralgap version; retrain it "
+                              "(SpanFilter.fit) or build with --span-filter none")
+        z = X @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
     def apply(self, expressions: Sequence[Expression], embedder) -> list[Expression]:
         """The expressions, with those the rules kept but the filter doubts set apart as
         ``unlikely_value``; the order and every other field are unchanged. Only spans found by
-        the rules the filter was trained on are judged."""
+        the rules the filter was trained on are judged. Open words (``open_candidate``) are
+        always judged: those it accepts become ordinary expressions, the others are dropped."""
         self._check_fitted()
         if not self.usable_with(embedder):
             raise ConfigError(
@@ -144,23 +160,27 @@ class SpanFilter:
                 f"(fingerprint {self.embedding_fingerprint}); this build embeds with "
                 f"{getattr(embedder, 'model_name', '?')} ({embedder.fingerprint}). Train one for this model "
                 "(SpanFilter.fit) or build with --span-filter none")
-        live = [i for i, e in enumerate(expressions) if not e.excluded and self.judges(e)]
-        out = list(expressions)
+        live = [i for i, e in enumerate(expressions)
+                if (not e.excluded and self.judges(e)) or e.excluded == OPEN_CANDIDATE]
+        out: list[Expression | None] = list(expressions)
         if not live:
-            return out
+            return list(expressions)
         picked = [expressions[i] for i in live]
         p = self.predict_proba(picked, self.vectors(picked, embedder))
         for i, prob in zip(live, p):
-            if prob < self.threshold:
-                out[i] = expressions[i].model_copy(update={"excluded": REASON})
-        return out
+            e = expressions[i]
+            if e.excluded == OPEN_CANDIDATE:
+                out[i] = e.model_copy(update={"excluded": None}) if prob >= self.threshold else None
+            elif prob < self.threshold:
+                out[i] = e.model_copy(update={"excluded": REASON})
+        return [e for e in out if e is not None]
 
     # -- files ----------------------------------------------------------------------------
 
     def to_dict(self) -> dict:
         self._check_fitted()
         return {"format": FORMAT, "model": "logistic_regression", "threshold": self.threshold, "C": self.C,
-                "random_state": self.random_state, "features": {"embedding": "meaning text", "facts": list(RULES) + ["violated", "words/6"]},
+                "random_state": self.random_state, "features": {"embedding": "meaning text, rule-found spans then open words", "facts": list(RULES) + ["violated", "words/6"]},
                 "embedding_model": self.embedding_model, "embedding_fingerprint": self.embedding_fingerprint,
                 "trained_on": self.trained_on, "intercept": self.intercept,
                 "coef": [round(float(c), 7) for c in self.coef]}
@@ -244,9 +264,14 @@ def filter_spans(expressions: Sequence[Expression], span_filter: SpanFilter | No
     """``span_filter.apply`` when there is a filter that fits the embedder; the shipped filter is
     skipped (with a warning) for another embedding model, since its weights mean nothing there."""
     if span_filter is None:
-        return list(expressions)
+        return without_open_words(expressions)
     if not span_filter.usable_with(embedder) and span_filter.shipped:
         log.warning("span filter skipped: it was trained on %s vectors, this run embeds with %s",
                     span_filter.embedding_model, getattr(embedder, "model_name", "another model"))
-        return list(expressions)
+        return without_open_words(expressions)
     return span_filter.apply(expressions, embedder)
+
+
+def without_open_words(expressions: Sequence[Expression]) -> list[Expression]:
+    """Open words are only candidates: with no filter to judge them, none is kept."""
+    return [e for e in expressions if e.excluded != OPEN_CANDIDATE]

@@ -134,7 +134,10 @@ class TaxonomyUpdater:
         judgments = [j for j in judgments if (j.rationale or "").strip()]
         if not judgments:
             raise InputError(source, "no rationales in the new judgments", field="rationale")
-        expressions = self.extractor.extract(judgments)
+        from .extract import extracting_as_built
+
+        with extracting_as_built(self.extractor, folder.taxonomy.params or {}) as extractor:
+            expressions = extractor.extract(judgments)
         return self.update_expressions(folder, expressions, rationale_ids={j.id for j in judgments},
                                        texts={j.id: j.rationale for j in judgments}, author=author, reason=reason,
                                        source=source)

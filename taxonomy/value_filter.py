@@ -114,6 +114,8 @@ JUDGEABLE = {"person", "people", "thing", "move", "behavior", "behaviour", "act"
              "manner", "tone", "gesture", "excuse", "lie", "stunt", "parent", "mother", "father", "friend", "partner",
              "husband", "wife", "boyfriend", "girlfriend", "sister", "brother", "family", "human", "individual", "guy",
              "woman", "man", "kid", "child", "boss", "roommate", "neighbor", "neighbour", "mil", "fil", "op"}
+# Not a reason but a state: an open word (extract.py) waiting for the span filter's decision.
+OPEN_CANDIDATE = "open_candidate"
 REASONS = ("verdict", "thin_evaluation", "bare_noun", "fact", "not_moral", "narration", "practical_advice",
            "description", "modifier", "fragment")
 

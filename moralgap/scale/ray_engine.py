@@ -70,7 +70,8 @@ class RayEngine(Engine):
                 "nodes": len(nodes), "cluster_cpus": self.cluster_cpus, "address": self.address or "local"}
 
     def extractor(self, spacy_model: str | None = None, **options):
-        return RayExtractor(self, spacy_model, lexicon_path=options.get("lexicon_path"))
+        return RayExtractor(self, spacy_model, lexicon_path=options.get("lexicon_path"),
+                            open_words=options.get("open_words", False))
 
     def embedder(self, model: str | None = None, **options):
         options.setdefault("chunk_size", RAY_EMBED_CHUNK)
@@ -125,10 +126,10 @@ def _one_line(exc: BaseException) -> Exception:
 class ExtractActor:
     """One spaCy pipeline per actor; a batch of judgments (JSON) in, their expressions (JSON) out."""
 
-    def __init__(self, spacy_model: str | None, lexicon_path: str | None):
+    def __init__(self, spacy_model: str | None, lexicon_path: str | None, open_words: bool = False):
         from moralgap.taxonomy.extract import ValueExtractor
 
-        self.extractor = ValueExtractor(spacy_model, lexicon_path=lexicon_path)
+        self.extractor = ValueExtractor(spacy_model, lexicon_path=lexicon_path, open_words=open_words)
 
     def __call__(self, batch: dict) -> dict:
         judgments = [Judgment.model_validate_json(s) for s in batch["judgment"].tolist()]
@@ -141,13 +142,16 @@ class RayExtractor:
 
     name = "spacy-rules"
 
-    def __init__(self, engine: RayEngine, spacy_model: str | None = None, *, lexicon_path: str | None = None):
+    def __init__(self, engine: RayEngine, spacy_model: str | None = None, *, lexicon_path: str | None = None,
+                 open_words: bool = False):
         from moralgap.models import resolve_spacy_model
         from moralgap.taxonomy.lexicon import ValueLexicon
 
         self.engine = engine
         self._model = resolve_spacy_model(spacy_model)
         self._lexicon_path = lexicon_path
+        # Read when the actors start, so setting it (as TaxonomyBuilder does) before extracting counts.
+        self.open_words = open_words
         # The driver needs the lexicon (value definitions for naming) but not the pipeline.
         self.lexicon = ValueLexicon.load(lexicon_path)
         self.spacy_model = self._describe_model()
@@ -170,7 +174,7 @@ class RayExtractor:
         rows = [{"judgment": j.model_dump_json()} for j in judgments]
         if not rows:
             return
-        for batch in self.engine.map_batches(rows, ExtractActor, args=(self._model, self._lexicon_path),
+        for batch in self.engine.map_batches(rows, ExtractActor, args=(self._model, self._lexicon_path, self.open_words),
                                              batch_size=EXTRACT_BATCH):
             yield from batch["expression"].tolist()
 

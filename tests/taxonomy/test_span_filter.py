@@ -49,7 +49,7 @@ def test_fit_save_load_round_trip_is_json(extractor, embedder, tmp_path):
     assert f.trained_on["spans"] == len(spans) and f.trained_on["values"] == len(values)
     path = f.save(tmp_path / "filter.json")
     raw = json.loads(path.read_text())  # plain JSON, never a pickle
-    assert raw["format"] == "moralgap-span-filter/1" and len(raw["coef"]) == 384 + 9
+    assert raw["format"] == "moralgap-span-filter/1" and len(raw["coef"]) == 2 * 384 + 12
     back = SpanFilter.load(path)
     vecs = f.vectors(spans, embedder)
     np.testing.assert_allclose(back.predict_proba(spans, vecs), f.predict_proba(spans, vecs), atol=1e-5)
@@ -125,3 +125,72 @@ def test_changed_custom_filter_is_refused(extractor, embedder, tmp_path):
     path.write_text(json.dumps(raw))
     with pytest.raises(InputError, match="changed since this taxonomy was built"):
         recorded_span_filter(params)
+
+
+OPEN_TEXTS = [("o1", "He humiliated you in front of everyone and undermined your authority as a parent."),
+              ("o2", "She drove the car to the kitchen store and bought a blender on Tuesday.")]
+
+
+@pytest.fixture
+def open_extractor(extractor):
+    """The shared extractor with open words on, and off again afterwards."""
+    extractor.open_words = True
+    yield extractor
+    extractor.open_words = False
+
+
+def test_open_words_are_candidates_that_only_the_filter_admits(open_extractor, embedder):
+    from moralgap.taxonomy.value_filter import OPEN_CANDIDATE
+
+    spans = open_extractor.extract_texts(OPEN_TEXTS)
+    open_extractor.open_words = False
+    rule_spans = open_extractor.extract_texts(OPEN_TEXTS)
+    candidates = [e for e in spans if e.excluded == OPEN_CANDIDATE]
+    # Every content word no rule found is offered, found by no lexicon; what the rules find is unchanged.
+    assert {"undermine", "drive", "store", "blender"} <= {e.norm for e in candidates}
+    assert all(e.rule.startswith("open_") and e.lexicon_value is None for e in candidates)
+    key = lambda e: (e.rationale_id, e.start, e.end, e.norm, e.rule, e.excluded)  # noqa: E731
+    assert sorted(map(key, rule_spans)) == sorted(key(e) for e in spans if e.excluded != OPEN_CANDIDATE)
+    assert len({e.id for e in spans}) == len(spans)
+
+    f = default_span_filter()
+    kept = filter_spans(spans, f, embedder)
+    admitted = {e.norm for e in kept if e.rule.startswith("open_")}
+    p = dict(zip((e.norm for e in candidates), f.predict_proba(candidates, f.vectors(candidates, embedder))))
+    assert admitted == {w for w, q in p.items() if q >= f.threshold}
+    # The plain words of the shopping trip are dropped outright (no record), never set apart.
+    assert not {"drive", "store", "blender"} & {e.norm for e in kept}
+    assert all(e.excluded != OPEN_CANDIDATE for e in kept)
+    assert filter_spans(kept, f, embedder) == kept  # idempotent
+    # With no filter nothing can admit an open word.
+    assert not [e for e in filter_spans(spans, None, embedder) if e.rule.startswith("open_")]
+
+
+def test_open_words_are_recorded_and_updates_extract_the_same_way(open_extractor, embedder):
+    from moralgap.taxonomy.build import TaxonomyBuilder
+    from moralgap.taxonomy.update import TaxonomyUpdater
+
+    items = [(f"r{k}", t) for k, (_, t) in enumerate((CLEAR_VALUES + OPEN_TEXTS) * 3)]
+    result = TaxonomyBuilder(4, seed=13, embedder=embedder, extractor=open_extractor).fit(_judgments(items))
+    assert result.taxonomy.params["open_words"] is True
+    assert not [e for e in result.expressions if e.norm in ("store", "blender")]
+    # The update finds open words because the build did, whatever the extractor was set to,
+    # and leaves the extractor as it found it.
+    open_extractor.open_words = False
+    new = _judgments([("n1", "He undermined your authority and drove the car to the store.")])
+    with_open = TaxonomyUpdater(seed=13, embedder=embedder, extractor=open_extractor).update(result.folder, new)
+    assert open_extractor.open_words is False
+    mine = [e for e in with_open.folder.expressions if e.rationale_id == "n1"]
+    open_extractor.open_words = True
+    offered = [e for e in open_extractor.extract_texts([("n1", new[0].rationale)]) if e.excluded == "open_candidate"]
+    open_extractor.open_words = False
+    f = default_span_filter()
+    p = f.predict_proba(offered, f.vectors(offered, embedder))
+    assert offered and {e.norm for e in mine if e.rule.startswith("open_")} == \
+        {e.norm for e, q in zip(offered, p) if q >= f.threshold}
+    assert not [e for e in mine if e.norm in ("drive", "store")]
+    # A taxonomy built without open words is updated without them.
+    plain = TaxonomyBuilder(4, seed=13, embedder=embedder, extractor=open_extractor).fit(_judgments(items))
+    assert plain.taxonomy.params["open_words"] is False
+    updated = TaxonomyUpdater(seed=13, embedder=embedder, extractor=open_extractor).update(plain.folder, new)
+    assert not [e for e in updated.folder.expressions if e.rule.startswith("open_")]
