@@ -150,7 +150,7 @@ class RayExtractor:
         self.engine = engine
         self._model = resolve_spacy_model(spacy_model)
         self._lexicon_path = lexicon_path
-        # Read when the actors start, so setting it (as TaxonomyBuilder does) before extracting counts.
+        # Read when the actors start, so setting it before extracting (extracting_as_built) counts.
         self.open_words = open_words
         # The driver needs the lexicon (value definitions for naming) but not the pipeline.
         self.lexicon = ValueLexicon.load(lexicon_path)
