@@ -29,7 +29,7 @@ def profiles(data, tmp_path):
 
 def _start_big_dmp(data, profiles, out):
     args = ("dmp", "prompts", "--dilemmas", data["dilemmas"], "--profiles", profiles, "--condition", "vanilla",
-            "--samples", "100000", "--out", out)
+            "--samples", "1000000", "--out", out)
     proc = subprocess.Popen(cli_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
