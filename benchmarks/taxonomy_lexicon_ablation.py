@@ -1,6 +1,6 @@
 """Issue 14: does the default build discover values the lexicon does not list?
 
-    python benchmarks/taxonomy_lexicon_ablation.py [--remove 15] [--seed 13] [--n-values 60]
+    python benchmarks/taxonomy_lexicon_ablation.py [--remove 15] [--seed 13] [--also-seeds 14,15,16,17] [--n-values 60]
 
 1. Build with the full lexicon on the real AITA top comments (../shared/data/aita_boraske) and
    note, for every lexicon value, the spans the lexicon tagged with it.
@@ -47,23 +47,37 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--remove", type=int, default=15)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--also-seeds", default="",
+                    help="comma-separated further seeds: each draws other values and builds with that seed; "
+                         "one summary row per seed (the draw moves the count a lot)")
     ap.add_argument("--n-values", type=int, default=60)
     ap.add_argument("--min-mentions", type=int, default=3)
     opts = ap.parse_args()
-
-    from importlib import resources
 
     from moralgap.taxonomy.embed import Embedder
 
     js = judgments()
     embedder = Embedder()
-    full = build(js, None, opts.seed, opts.n_values, embedder)
+    summaries = []
+    for k, seed in enumerate([opts.seed] + [int(x) for x in opts.also_seeds.split(",") if x.strip()]):
+        summaries.append(run(js, embedder, opts, seed, show=k == 0))
+    if len(summaries) > 1:
+        mean = sum(r["came_back"] for r in summaries) / len(summaries)
+        print(f"came back, mean over {len(summaries)} seeds: {mean:.1f} of {opts.remove}")
+    print_table(summaries, list(summaries[0]), name="summary")
+    save_results()
+
+
+def run(js, embedder, opts, seed: int, *, show: bool) -> dict:
+    from importlib import resources
+
+    full = build(js, None, seed, opts.n_values, embedder)
     tagged: dict[str, set] = {}
     for e in full.expressions:
         if e.lexicon_value and not e.excluded:
             tagged.setdefault(e.lexicon_value, set()).add((e.rationale_id, e.start, e.end))
     eligible = sorted(v for v, spans in tagged.items() if len(spans) >= opts.min_mentions)
-    removed = sorted(random.Random(opts.seed).sample(eligible, min(opts.remove, len(eligible))))
+    removed = sorted(random.Random(seed).sample(eligible, min(opts.remove, len(eligible))))
 
     data = yaml.safe_load(resources.files("moralgap.taxonomy.resources").joinpath("value_lexicon.yaml").read_text())
     gone_words = set()
@@ -79,7 +93,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ablated.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-        ablated = build(js, str(path), opts.seed, opts.n_values, embedder)
+        ablated = build(js, str(path), seed, opts.n_values, embedder)
 
     names = {v.id: v.name for v in ablated.taxonomy.values}
     where = {(e.rationale_id, e.start, e.end): e.value_id for e in ablated.expressions if e.value_id}
@@ -95,11 +109,11 @@ def main() -> None:
     for r in rows:
         r["came_back"] = bool(r["_best"] in homes and homes[r["_best"]] == [r["removed_value"]])
     cols = ["removed_value", "earlier_spans", "still_assigned", "share_in_best_value", "best_value", "came_back"]
-    print_table(rows, cols, name="ablation")
-    summary = {"removed": len(removed), "came_back": sum(r["came_back"] for r in rows), "seed": opts.seed,
-               "values_full": len(full.taxonomy.values), "values_ablated": len(ablated.taxonomy.values)}
-    print_table([summary], list(summary), name="summary")
-    save_results()
+    if show:
+        print_table(rows, cols, name="ablation")
+    return {"removed": len(removed), "came_back": sum(r["came_back"] for r in rows), "seed": seed,
+            "removed_with_10_or_more_spans": sum(1 for r in rows if r["earlier_spans"] >= 10),
+            "values_full": len(full.taxonomy.values), "values_ablated": len(ablated.taxonomy.values)}
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ The extractor is one swappable component: anything with ``extract(judgments) -> 
 from __future__ import annotations
 
 import logging
+import re
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Protocol, Sequence
 
@@ -37,7 +38,7 @@ from moralgap.records import Expression
 
 from .chunking import ChunkPlan
 from .lexicon import Sense, ValueLexicon
-from .value_filter import KIN_AND_PEOPLE, OBJECTS_AND_PLACES, OPEN_CANDIDATE, SpanSyntax, exclusion_reason
+from .value_filter import IDIOMS, KIN_AND_PEOPLE, OBJECTS_AND_PLACES, OPEN_CANDIDATE, SpanSyntax, exclusion_reason
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ SUBJECT_DEPS = {"nsubj", "nsubjpass", "expl"}
 OBJECT_DEPS = {"dobj", "pobj", "attr", "dative", "oprd", "xcomp", "ccomp", "acomp"}
 DROP_FROM_NORM = {"DET", "PRON", "PUNCT", "AUX", "PART", "CCONJ", "SCONJ", "INTJ", "SPACE", "NUM", "X"}
 MAX_SPAN = 8
+WORD_EDGES = re.compile(r"^[^\w']+|[^\w']+$")
 # People and things: a lexicon word among them ("family", "money") does not make "told my
 # family" a judgment.
 PLAIN_NOUNS = KIN_AND_PEOPLE | OBJECTS_AND_PLACES
@@ -111,12 +113,23 @@ def _is_negated(tok: Token) -> bool:
     return False
 
 
+def _clean(word: str) -> str:
+    # Markdown and emphasis glued to a word ("founded~~.", "owes*") are not part of it.
+    return WORD_EDGES.sub("", word)
+
+
 def _norm_of(tokens: Iterable[Token]) -> str:
     # A token may come twice (a phrase match and its own object: "take advantage"); read each once.
     unique = sorted({t.i: t for t in tokens}.values(), key=lambda t: t.i)
-    words = [t.lemma_.lower() if t.pos_ != "PROPN" else t.text.lower() for t in unique
+    words = [_clean(t.lemma_.lower() if t.pos_ != "PROPN" else t.text.lower()) for t in unique
              if t.pos_ not in DROP_FROM_NORM and not t.is_punct and t.lower_ not in NEGATORS]
     return " ".join(w for w in words if w and w != "-PRON-")
+
+
+def _phrase_norm(span: Span) -> str:
+    """A lexicon phrase's normal form: its words' lemmas, but pronouns as written ("there for
+    her", not the lemma "there for she")."""
+    return " ".join(w for w in (_clean(t.lower_ if t.pos_ == "PRON" else t.lemma_.lower()) for t in span) if w)
 
 
 def _clip(doc: Doc, start: int, end: int) -> tuple[int, int]:
@@ -159,12 +172,16 @@ class ValueExpressionComponent:
         ])
         self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.phrases.add("LEX_PHRASE", [nlp.make_doc(p) for p in lexicon.phrases()])
+        self.idioms = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.idioms.add("IDIOM", [nlp.make_doc(p) for p in sorted(IDIOMS)])
 
     def __call__(self, doc: Doc) -> Doc:
         found: list[dict] = []
         claimed: dict[int, int] = {}  # anchor token index -> index in found
+        in_idiom = {i for _, start, end in self.idioms(doc) for i in range(start, end)}
 
-        def add(rule: str, anchor: Token, start: int, end: int, norm: str, sign: int, value: str | None):
+        def add(rule: str, anchor: Token, start: int, end: int, norm: str, sign: int, value: str | None,
+                self_state: bool = False):
             if not norm:
                 return
             start, end = _clip(doc, start, end)
@@ -179,7 +196,8 @@ class ValueExpressionComponent:
                         negated=any(t.dep_ == "neg" or t.lower_ in NEGATORS for t in span) or _is_negated(anchor),
                         value_words=sum(1 for t in span if t.i != anchor.i and t.pos_ in ("NOUN", "VERB", "ADJ", "ADV")
                                         and t.lemma_.lower() not in PLAIN_NOUNS
-                                        and (self.lexicon.lookup(t.lower_) or self.lexicon.lookup(t.lemma_))))}
+                                        and (self.lexicon.lookup(t.lower_) or self.lexicon.lookup(t.lemma_))),
+                        self_state=self_state, idiom=anchor.i in in_idiom)}
             if anchor.i in claimed:
                 other = found[claimed[anchor.i]]
                 if RULE_PRIORITY[rule] >= RULE_PRIORITY[other["rule"]]:
@@ -198,7 +216,7 @@ class ValueExpressionComponent:
         self._judged_character(doc, add)
         kept = self._drop_contained(found)
         if self.open_words:
-            kept = sorted(kept + self._open_words(doc, kept), key=lambda x: (x["start_tok"], x["end_tok"]))
+            kept = sorted(kept + self._open_words(doc, kept, in_idiom), key=lambda x: (x["start_tok"], x["end_tok"]))
         doc._.value_expressions = kept
         return doc
 
@@ -252,7 +270,7 @@ class ValueExpressionComponent:
             elif lemma in DUTY_SEMI and tok.pos_ in ("VERB", "AUX", "ADJ") and tok.i + 1 < len(doc) and doc[tok.i + 1].lower_ == "to":
                 verb = next((c for c in tok.children if c.dep_ == "xcomp" and c.pos_ in ("VERB", "AUX")), None)
             elif lemma == "owe" and tok.pos_ == "VERB":
-                obj = [c for c in tok.children if c.dep_ == "dobj"]
+                obj = [c for c in tok.children if c.dep_ == "dobj" and not c.is_punct]
                 if obj:
                     o = obj[0]
                     sign = -1 if _is_negated(tok) else 1
@@ -331,7 +349,7 @@ class ValueExpressionComponent:
                 neg_tok = next((c for c in anchor.children if c.dep_ == "neg" and c.i < anchor.i), None)
                 if neg_tok is not None and anchor.i - neg_tok.i <= 3:
                     s = min(s, neg_tok.i)
-                add("value_verb", anchor, s, e, _norm_of([*span, *obj]) or span.lemma_.lower(), sign, sense.value)
+                add("value_verb", anchor, s, e, _norm_of([*span, *obj]) or _phrase_norm(span), sign, sense.value)
             else:
                 self._evaluative(doc, span, anchor, sign, sense, add)
 
@@ -377,7 +395,10 @@ class ValueExpressionComponent:
             mods = [c for c in tok.lefts if c.dep_ in ("advmod", "neg") and tok.i - c.i <= 2]
             start = min([subj.i, *[m.i for m in mods]]) if tok.i - subj.i <= 5 else min([tok.i, *[m.i for m in mods]])
             sign = -1 if _is_negated(tok) else 1
-            add("evaluative", tok, start, tok.i + 1, tok.lemma_.lower(), sign, None)
+            add("evaluative", tok, start, tok.i + 1, _clean(tok.lemma_.lower()), sign, None,
+                # The writer's own state or plan ("I would be very vocal") judges nobody; a
+                # lexicon word about oneself ("I was rude") is found by its own rule instead.
+                self_state=subj.lower_ in ("i", "we"))
 
     def _abstract_nouns(self, doc: Doc, add) -> None:
         """Abstract nouns the lexicon does not list ("her autonomy", "a lack of punctuality").
@@ -395,7 +416,7 @@ class ValueExpressionComponent:
             sense = Sense(value=None, sign=1, kind="noun")
             self._explicit(doc, doc[tok.i:tok.i + 1], tok, -1 if _is_negated(tok) else 1, sense, add)
 
-    def _open_words(self, doc: Doc, kept: list[dict]) -> list[dict]:
+    def _open_words(self, doc: Doc, kept: list[dict], in_idiom: set[int] = frozenset()) -> list[dict]:
         """Candidates that no lexicon lists: each noun, verb and adjective outside the spans the
         rules found, read as one word ("respect", "humiliate", "petty").
 
@@ -408,7 +429,7 @@ class ValueExpressionComponent:
         out = []
         for tok in doc:
             lemma = tok.lemma_.lower()
-            if tok.i in covered or tok.pos_ not in OPEN_RULE or not tok.is_alpha or len(lemma) < 3 or tok.is_stop \
+            if tok.i in covered or tok.i in in_idiom or tok.pos_ not in OPEN_RULE or not tok.is_alpha or len(lemma) < 3 or tok.is_stop \
                     or lemma in PLAIN_NOUNS or lemma in LIGHT_VERBS or lemma in NON_EVALUATIVE or lemma in VERDICT_WORDS \
                     or tok.dep_ == "compound":
                 continue
@@ -454,7 +475,8 @@ class ValueExpressionComponent:
                 neg = next((c for c in head.children if c.dep_ == "neg"), None)
                 if neg is not None:
                     start = min(start, neg.i)
-        add("evaluative", anchor, start, end, span.lemma_.lower() if len(span) > 1 else anchor.lemma_.lower(), sign, sense.value)
+        add("evaluative", anchor, start, end, _phrase_norm(span) if len(span) > 1 else _clean(anchor.lemma_.lower()),
+            sign, sense.value)
 
 
 @Language.factory(COMPONENT, default_config={"lexicon_path": None, "open_words": False})

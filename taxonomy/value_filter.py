@@ -13,7 +13,8 @@ Reasons:
   ("my family", "your house", "the money");
 - ``fact``: a discourse noun that carries the argument rather than a value ("the fact", "no reason");
 - ``not_moral``: a state, feeling or description that judges nobody's conduct (easy, funny,
-  expensive, asleep, adult);
+  expensive, asleep, adult), or an adjective outside the lexicon said of the writer ("I would
+  be very vocal");
 - ``narration``: an everyday act reported without judging it ("told her", "helped you",
   "lent them money"); the same verb negated ("never told her") or with a value word in its
   span ("tell the truth") is kept;
@@ -22,6 +23,8 @@ Reasons:
 - ``description``: an adjective describing a thing, not judging a person or an act
   ("a nice long nap", "proper terminology");
 - ``modifier``: a value noun used only to classify another noun ("support animal", "child support");
+- ``idiom``: a value word inside a fixed phrase that means something else ("trust me, ...",
+  "out of control", "speak in private", "to be fair");
 - ``fragment``: nothing left to read once function words are dropped.
 
 The word lists are the team's and deliberately short: they hold words that are never a value
@@ -108,6 +111,14 @@ EVERYDAY_ACTS = {
     "check", "use", "bring", "make", "do", "try", "start", "stop", "stay", "bounce", "mess", "embrace", "throw",
     "ruin", "destroy", "cut", "wait", "eat", "drink", "sleep", "live", "show", "write", "read", "watch", "play",
 }
+# Fixed phrases whose value word means something else: "trust me, ...", "out of control"
+# (chaotic), "speak in private", "to be fair" (a hedge). A value word inside one is an idiom.
+IDIOMS = {
+    "trust me", "to be honest", "to be fair", "in fairness", "in all honesty", "honest to god", "out of control",
+    "in private", "no offense", "no offence", "with all due respect", "all due respect", "take care", "for the record",
+    "hit hard", "hits hard", "stand firm", "my bad", "in good conscience", "fair share of", "fair amount",
+    "free time", "free trial", "for free", "care less", "couldn't care", "could care less", "who cares",
+}
 # Nouns an adjective may judge: people, and acts or manners.
 JUDGEABLE = {"person", "people", "thing", "move", "behavior", "behaviour", "act", "action", "attitude", "comment",
              "remark", "joke", "way", "response", "reaction", "request", "demand", "decision", "choice", "treatment",
@@ -117,7 +128,7 @@ JUDGEABLE = {"person", "people", "thing", "move", "behavior", "behaviour", "act"
 # Not a reason but a state: an open word (extract.py) waiting for the span filter's decision.
 OPEN_CANDIDATE = "open_candidate"
 REASONS = ("verdict", "thin_evaluation", "bare_noun", "fact", "not_moral", "narration", "practical_advice",
-           "description", "modifier", "fragment")
+           "description", "modifier", "idiom", "fragment")
 
 
 @dataclass(frozen=True)
@@ -131,6 +142,10 @@ class SpanSyntax:
     governor: str | None = None
     negated: bool = False
     value_words: int = 0
+    # An adjective outside the lexicon said of the writer ("I would be very vocal").
+    self_state: bool = False
+    # The head word sits inside one of the IDIOMS ("trust me", "out of control").
+    idiom: bool = False
 
 
 def _content(words: Iterable[str]) -> list[str]:
@@ -154,6 +169,8 @@ def exclusion_reason(norm: str, rule: str, *, text: str | None = None, syntax: S
             or (text is not None and ("\n" in text or not text.strip())):
         # A span across a line break joins two thoughts (a verdict line and the next sentence).
         return "fragment"
+    if syn.idiom:
+        return "idiom"
     surface = {w.strip(".,!?;:'\"()").lower() for w in (text or "").split()}
     if low in VERDICT or set(words) <= VERDICT or (rule == "evaluative" and surface & VERDICT and words[-1] in VERDICT):
         return "verdict"
@@ -168,7 +185,8 @@ def exclusion_reason(norm: str, rule: str, *, text: str | None = None, syntax: S
         return None
     if rule == "value_verb" and words[0] in EVERYDAY_ACTS and not syn.negated and syn.value_words == 0:
         return "narration"
-    if rule == "explicit_value" and syn.head_dep == "compound":
+    if rule in ("explicit_value", "evaluative") and syn.head_dep == "compound":
+        # "child support", "the trash can": the word only classifies the noun after it.
         return "modifier"
     if rule == "evaluative" and head_pos == "ADJ" and syn.head_dep == "amod" and syn.governor not in JUDGEABLE \
             and syn.governor not in KIN_AND_PEOPLE:
@@ -185,6 +203,6 @@ def exclusion_reason(norm: str, rule: str, *, text: str | None = None, syntax: S
         # by the evaluative rule on its adjective, and a priority ("family comes first") by the
         # norm rule, both kept above.
         return "bare_noun"
-    if phrase in NOT_MORAL or (len(words) <= 2 and words[0] in NOT_MORAL and rule == "value_verb"):
+    if phrase in NOT_MORAL or (len(words) <= 2 and words[0] in NOT_MORAL and rule == "value_verb") or syn.self_state:
         return "not_moral"
     return None

@@ -97,3 +97,33 @@ def test_expressions_carry_ids_and_offsets(extractor):
     exprs = extractor.extract_texts([("a", "You lied. You were rude."), ("b", "")])
     assert [e.id for e in exprs] == ["a#0", "a#1"]
     assert all(e.rationale_id == "a" for e in exprs)
+
+
+def test_normal_forms_drop_markup_and_keep_pronouns_as_written(extractor):
+    # "~~" (struck-through text) and "*" glued to a word are not part of its normal form.
+    norms = {e.norm for e in find(extractor, "He owes* you nothing and you should stand up for yourself~~.")}
+    assert not any(set(n) & set("~*.") for n in norms), norms
+    # A lexicon phrase keeps its pronoun as written: "be there for her", not the lemma "she".
+    e = next(e for e in find(extractor, "A real friend would be there for her.") if "there" in e.norm)
+    assert e.norm == "there for her"
+
+
+def test_the_writers_own_state_is_not_judged_character(extractor):
+    # An adjective outside the lexicon about the writer is a state or a plan, not a judgment of
+    # anyone; about someone else it is read as one.
+    assert [e.excluded for e in find(extractor, "I would be very vocal about this.") if e.norm == "vocal"] == ["not_moral"]
+    assert [e.excluded for e in find(extractor, "Your sister is very vocal about this.") if e.norm == "vocal"] == [None]
+
+
+@pytest.mark.parametrize("text, word", [("Trust me when I tell you everyone felt it.", "trust"),
+                                        ("These people are out of control drama queens.", "control"),
+                                        ("I would have tried to speak with her in private.", "private"),
+                                        ("To be fair, he was never told.", "fair")])
+def test_value_words_inside_idioms_are_set_apart_as_idioms(extractor, text, word):
+    hits = [e for e in find(extractor, text) if word in e.norm]
+    assert hits and all(e.excluded == "idiom" for e in hits), hits
+
+
+def test_the_same_words_outside_idioms_are_values(extractor):
+    assert [e.excluded for e in find(extractor, "You broke her trust.")] == [None]
+    assert [e.excluded for e in find(extractor, "She has no control over her own money.") if "control" in e.norm] == [None]
