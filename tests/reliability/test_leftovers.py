@@ -29,8 +29,11 @@ def profiles(data, tmp_path):
 
 def _start_big_dmp(data, profiles, out):
     args = ("dmp", "prompts", "--dilemmas", data["dilemmas"], "--profiles", profiles, "--condition", "vanilla",
-            "--samples", "1000000", "--out", out)
-    proc = subprocess.Popen(cli_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            "--samples", "100000", "--out", out)
+    # A shell running the suite in the background hands its children SIGINT ignored, and Python
+    # then keeps ignoring it; the job must see the signals as it would from a terminal.
+    proc = subprocess.Popen(cli_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         temps = [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.") and p.name.endswith(".tmp")]
