@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 
 from _common import REPO, print_table, read_jsonl_gz, save_results, shared_data
+from moralgap.taxonomy.span_filter import is_open_word
 
 LABELS = REPO / "benchmarks" / "data" / "aita_expression_labels.jsonl"
 
@@ -49,19 +50,22 @@ def build(seed: int, n_values: int, span_filter: str = "default"):
                  for p in posts if (p.get("human_top_comment") or "").strip()]
     builder = TaxonomyBuilder(n_values, seed=seed, span_filter=span_filter)
     builder.extractor, builder.embedder  # load models before timing
+    texts = {j.id: j.rationale for j in judgments}
     t = time.perf_counter()
-    result = builder.fit(judgments)
+    # TaxonomyBuilder.fit in two steps, to keep every open-word candidate from before the filter
+    # dropped most: the open stratum is drawn from these, so the draw does not depend on the
+    # filter being measured.
+    expressions = builder.extractor.extract(judgments)
+    result = builder.fit_expressions(expressions, texts=texts)
+    result.add_coverage(len(judgments))
     seconds = time.perf_counter() - t
-    # Every open-word candidate, before the filter dropped most: the open stratum is drawn from
-    # these, so the draw does not depend on the filter being measured.
-    candidates = [e for e in builder.extractor.extract(judgments) if e.rule.startswith("open_")]
-    return result, {j.id: j.rationale for j in judgments}, seconds, candidates
+    return result, texts, seconds, [e for e in expressions if is_open_word(e)]
 
 
 def sample(expressions, n: int, seed: int, *, open_words: bool = False):
     """``n`` spans drawn at random: of those the rules found (``open_words=False``, the draw the
     labels of earlier builds were made on) or of the open-word candidates."""
-    pool = [e for e in expressions if e.rule.startswith("open_") == open_words]
+    pool = [e for e in expressions if is_open_word(e) == open_words]
     ordered = sorted(pool, key=lambda e: (e.rationale_id, e.start, e.end))
     return random.Random(seed).sample(ordered, min(n, len(ordered)))
 
@@ -125,7 +129,7 @@ def main() -> None:
     result, texts, seconds, candidates = build(opts.seed, opts.n_values, opts.span_filter)
     picked = sample(result.expressions, opts.n, opts.sample_seed)
     drawn = {(e.rationale_id, e.start, e.end) for e in sample(candidates, opts.n_open, opts.sample_seed, open_words=True)}
-    admitted = [e for e in result.expressions if e.rule.startswith("open_") and (e.rationale_id, e.start, e.end) in drawn]
+    admitted = [e for e in result.expressions if is_open_word(e) and (e.rationale_id, e.start, e.end) in drawn]
     if opts.export:
         export(opts.export, picked, texts, result.taxonomy)
         return
@@ -171,8 +175,8 @@ def main() -> None:
     bad_names = [v.name for v in result.taxonomy.values if any(verdict_part(p) for p in v.name.split(" / "))]
     rules, opened = stratum(picked), stratum(admitted)
     # Both strata weighed by how many assigned expressions of the whole build each stands for.
-    n_rule = sum(1 for e in result.expressions if e.value_id in active and not e.rule.startswith("open_"))
-    n_open = sum(1 for e in result.expressions if e.value_id in active and e.rule.startswith("open_"))
+    n_open = sum(1 for e in result.expressions if e.value_id in active and is_open_word(e))
+    n_rule = sum(1 for e in result.expressions if e.value_id in active) - n_open
     combined = None
     if rules["value_in_fitting_value"] is not None:
         p_open = opened["value_in_fitting_value"] if n_open else 0.0

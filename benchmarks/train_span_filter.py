@@ -83,9 +83,6 @@ def labelled_spans(extractor, source: str, skip: set[tuple] = frozenset()):
     return picked, np.array([labels[(e.rationale_id, e.start, e.end)] for e in picked], dtype=bool), spans
 
 
-def is_open(e) -> bool:
-    return e.rule.startswith("open_")
-
 
 def held_out_keys(expressions, n: int, seed: int, n_open: int = 1000) -> set[tuple]:
     # The same draws as taxonomy_eval_aita.sample(): n of every span the rules found, kept or
@@ -121,7 +118,7 @@ def main() -> None:
 
     from moralgap.taxonomy.embed import Embedder
     from moralgap.taxonomy.extract import ValueExtractor
-    from moralgap.taxonomy.span_filter import SpanFilter
+    from moralgap.taxonomy.span_filter import SpanFilter, is_open_word
 
     extractor, embedder = ValueExtractor(open_words=True), Embedder()
     human, y_human, all_human = labelled_spans(extractor, "aita_human")
@@ -145,7 +142,7 @@ def main() -> None:
         p[test] = f.predict_proba([picked[i] for i in test], vectors[test])
         p[test] = np.where([f.judges(picked[i]) for i in test], p[test], 1.0)
     rows = []
-    opened = np.array([is_open(e) for e in picked])
+    opened = np.array([is_open_word(e) for e in picked])
     for src in TRAIN_SOURCES:
         m = (source == src) & ~opened
         rows += scores(p[m], y[m], src + " (cv)")

@@ -111,7 +111,7 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
                               assign_threshold=assign_threshold, seed_values=seeds, embed_text=embed_text, name=name,
                               seed_match_threshold=DEFAULT_SEED_THRESHOLD if seed_threshold is None else seed_threshold,
                               context_weight=context_weight, reducer=reducer, embedding_model=embedding_model,
-                              namer=llm.namer, span_filter=span_filter, open_words=open_words)
+                              namer=llm.namer, span_filter=span_filter)
     spill = None
     if streaming:
         # The Ray path keeps neither the judgments nor the expressions in this process (docs/scale.md).

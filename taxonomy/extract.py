@@ -416,7 +416,7 @@ class ValueExpressionComponent:
             sense = Sense(value=None, sign=1, kind="noun")
             self._explicit(doc, doc[tok.i:tok.i + 1], tok, -1 if _is_negated(tok) else 1, sense, add)
 
-    def _open_words(self, doc: Doc, kept: list[dict], in_idiom: set[int] = frozenset()) -> list[dict]:
+    def _open_words(self, doc: Doc, kept: list[dict], in_idiom: set[int]) -> list[dict]:
         """Candidates that no lexicon lists: each noun, verb and adjective outside the spans the
         rules found, read as one word ("respect", "humiliate", "petty").
 
@@ -440,7 +440,6 @@ class ValueExpressionComponent:
             negated = neg is not None or _is_negated(tok)
             out.append({"rule": OPEN_RULE[tok.pos_], "start_tok": start, "end_tok": tok.i + 1, "norm": lemma,
                         "polarity": "violated" if negated else "upheld", "lexicon_value": None, "anchor": tok.i,
-                        "open": True,
                         "syntax": dict(head_pos=tok.pos_, head_dep=tok.dep_, governor=tok.head.lemma_.lower(),
                                        negated=negated, value_words=0)})
         return out
@@ -575,7 +574,7 @@ class ValueExtractor:
             syntax = SpanSyntax(**item["syntax"]) if item.get("syntax") else None
             excluded = exclusion_reason(item["norm"], READ_AS.get(item["rule"], item["rule"]), text=span.text,
                                         syntax=syntax)
-            if item.get("open"):
+            if item["rule"] in READ_AS:
                 if excluded:  # an open word that is never a value is not worth a record
                     continue
                 excluded = OPEN_CANDIDATE
