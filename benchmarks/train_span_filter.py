@@ -83,7 +83,6 @@ def labelled_spans(extractor, source: str, skip: set[tuple] = frozenset()):
     return picked, np.array([labels[(e.rationale_id, e.start, e.end)] for e in picked], dtype=bool), spans
 
 
-
 def held_out_keys(expressions, n: int, seed: int, n_open: int = 1000) -> set[tuple]:
     # The same draws as taxonomy_eval_aita.sample(): n of every span the rules found, kept or
     # set apart, and n_open of the open-word candidates.
