@@ -2,14 +2,19 @@
 
     python benchmarks/taxonomy_lexicon_ablation.py [--remove 15] [--seed 13] [--also-seeds 14,15,16,17] [--n-values 60]
 
-1. Build with the full lexicon on the real AITA top comments (../shared/data/aita_boraske) and
-   note, for every lexicon value, the spans the lexicon tagged with it.
-2. Remove ``--remove`` values, chosen at random with ``--seed`` among those with at least
-   ``--min-mentions`` tagged spans, together with all their words, and build again with the
-   same settings.
-3. A removed value *comes back* when one value of the ablated build holds most (over half) of
+1. Draw ``--remove`` values at random with ``--seed`` among the lexicon values with at least
+   ``--min-mentions`` spans in a default build on the real AITA top comments
+   (../shared/data/aita_boraske).
+2. Retrain the span filter (train_span_filter.py's labels) without every label on those values'
+   spans or words: the shipped filter learned from labels such as "a boundary", and would
+   otherwise recognise the removed values from them.
+3. Build with the full lexicon and that filter, noting the spans the lexicon tags with each
+   removed value; remove the values and all their words from the lexicon and build again.
+4. A removed value *comes back* when one value of the ablated build holds most (over half) of
    its earlier spans that the ablated build still assigns, at least ``--min-mentions`` of them,
-   and no other removed value claims that same value.
+   and no other removed value claims that same value. An earlier span counts as assigned when
+   an assigned expression overlaps it ("your property" may come back as the open word
+   "property").
 
 Prints one row per removed value (how many earlier spans were still found and assigned, the
 share in the best value and its name) and the count that came back.
@@ -22,6 +27,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from _common import print_table, read_jsonl_gz, save_results, shared_data
@@ -35,12 +41,52 @@ def judgments():
             for p in posts if (p.get("human_top_comment") or "").strip()]
 
 
-def build(js, lexicon_path, seed, n_values, embedder):
+def build(js, lexicon_path, seed, n_values, embedder, span_filter="default"):
     from moralgap.taxonomy.build import TaxonomyBuilder
     from moralgap.taxonomy.extract import ValueExtractor
 
     extractor = ValueExtractor(lexicon_path=lexicon_path, open_words=True)
-    return TaxonomyBuilder(n_values, seed=seed, extractor=extractor, embedder=embedder).fit(js)
+    return TaxonomyBuilder(n_values, seed=seed, extractor=extractor, embedder=embedder, span_filter=span_filter).fit(js)
+
+
+def training_spans(embedder):
+    """The span filter's training set (train_span_filter.py), extracted and embedded once."""
+    from train_span_filter import TRAIN_SOURCES, labelled_spans
+
+    from moralgap.taxonomy.extract import ValueExtractor
+    from moralgap.taxonomy.span_filter import SpanFilter
+
+    extractor = ValueExtractor(open_words=True)
+    picked, labels = [], []
+    for source in TRAIN_SOURCES:
+        spans, y, _ = labelled_spans(extractor, source)
+        picked += spans
+        labels += list(y)
+    return picked, np.array(labels, dtype=bool), SpanFilter.vectors(picked, embedder)
+
+
+def filter_without(training, removed: list[str], gone_words: set[str], seed: int, embedder):
+    """The span filter retrained without any label on a removed value's spans or words.
+
+    The shipped filter learned from labels of spans such as "a boundary" or "loyalty"; judging
+    the ablated build with it would let it recognise the removed values from their labels.
+    """
+    from train_span_filter import _Given
+
+    from moralgap.taxonomy.span_filter import SpanFilter
+
+    picked, y, vectors = training
+    gone = [f" {w} " for w in gone_words]
+
+    def knows_removed(e) -> bool:
+        if e.lexicon_value in removed:
+            return True
+        texts = (f" {' '.join(e.norm.lower().split())} ", f" {' '.join(e.text.lower().split())} ")
+        return any(w in t for w in gone for t in texts)
+
+    keep = np.array([not knows_removed(e) for e in picked])
+    f = SpanFilter(random_state=seed)
+    return f.fit([e for e, k in zip(picked, keep) if k], y[keep], _Given(vectors[keep], embedder)), int((~keep).sum())
 
 
 def main() -> None:
@@ -58,9 +104,10 @@ def main() -> None:
 
     js = judgments()
     embedder = Embedder()
+    training = training_spans(embedder)
     summaries = []
     for k, seed in enumerate([opts.seed] + [int(x) for x in opts.also_seeds.split(",") if x.strip()]):
-        summaries.append(run(js, embedder, opts, seed, show=k == 0))
+        summaries.append(run(js, embedder, training, opts, seed, show=k == 0))
     if len(summaries) > 1:
         mean = sum(r["came_back"] for r in summaries) / len(summaries)
         print(f"came back, mean over {len(summaries)} seeds: {mean:.1f} of {opts.remove}")
@@ -68,14 +115,12 @@ def main() -> None:
     save_results()
 
 
-def run(js, embedder, opts, seed: int, *, show: bool) -> dict:
+def run(js, embedder, training, opts, seed: int, *, show: bool) -> dict:
     from importlib import resources
 
-    full = build(js, None, seed, opts.n_values, embedder)
-    tagged: dict[str, set] = {}
-    for e in full.expressions:
-        if e.lexicon_value and not e.excluded:
-            tagged.setdefault(e.lexicon_value, set()).add((e.rationale_id, e.start, e.end))
+    # The draw comes from a build with the shipped filter; both builds compared below then use
+    # the filter retrained without the drawn values' labels.
+    tagged = lexicon_tagged(build(js, None, seed, opts.n_values, embedder))
     eligible = sorted(v for v, spans in tagged.items() if len(spans) >= opts.min_mentions)
     removed = sorted(random.Random(seed).sample(eligible, min(opts.remove, len(eligible))))
 
@@ -90,19 +135,22 @@ def run(js, embedder, opts, seed: int, *, show: bool) -> dict:
         for key in ("nouns", "upheld", "violated"):
             if entry and entry.get(key):
                 entry[key] = [t for t in entry[key] if " ".join(str(t).lower().split()) not in gone_words]
+    span_filter, dropped_labels = filter_without(training, removed, gone_words, seed, embedder)
+    full = build(js, None, seed, opts.n_values, embedder, span_filter)
+    tagged = lexicon_tagged(full)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ablated.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-        ablated = build(js, str(path), seed, opts.n_values, embedder)
+        ablated = build(js, str(path), seed, opts.n_values, embedder, span_filter)
 
     names = {v.id: v.name for v in ablated.taxonomy.values}
-    where = {(e.rationale_id, e.start, e.end): e.value_id for e in ablated.expressions if e.value_id}
+    where = assigned_by_rationale(ablated.expressions)
     rows, homes = [], {}
     for v in removed:
-        found = Counter(where[s] for s in tagged[v] if s in where)
+        found = Counter(filter(None, (value_at(where, s) for s in tagged.get(v, ()))))
         n = sum(found.values())
         best, k = found.most_common(1)[0] if found else (None, 0)
-        rows.append({"removed_value": v, "earlier_spans": len(tagged[v]), "still_assigned": n,
+        rows.append({"removed_value": v, "earlier_spans": len(tagged.get(v, ())), "still_assigned": n,
                      "share_in_best_value": k / n if n else None, "best_value": names.get(best, "-"), "_best": best, "_k": k})
         if best and k >= opts.min_mentions and k / n > 0.5:
             homes.setdefault(best, []).append(v)
@@ -112,8 +160,40 @@ def run(js, embedder, opts, seed: int, *, show: bool) -> dict:
     if show:
         print_table(rows, cols, name="ablation")
     return {"removed": len(removed), "came_back": sum(r["came_back"] for r in rows), "seed": seed,
+            "filter_labels_left_out": dropped_labels,
             "removed_with_10_or_more_spans": sum(1 for r in rows if r["earlier_spans"] >= 10),
             "values_full": len(full.taxonomy.values), "values_ablated": len(ablated.taxonomy.values)}
+
+
+def lexicon_tagged(result) -> dict[str, set]:
+    tagged: dict[str, set] = {}
+    for e in result.expressions:
+        if e.lexicon_value and not e.excluded:
+            tagged.setdefault(e.lexicon_value, set()).add((e.rationale_id, e.start, e.end))
+    return tagged
+
+
+def assigned_by_rationale(expressions) -> dict[str, list[tuple[int, int, str]]]:
+    out: dict[str, list[tuple[int, int, str]]] = {}
+    for e in expressions:
+        if e.value_id:
+            out.setdefault(e.rationale_id, []).append((e.start, e.end, e.value_id))
+    return out
+
+
+def value_at(where: dict, span: tuple) -> str | None:
+    """The value of the ablated build's expression that covers most of an earlier span.
+
+    Spans need not match exactly: without its lexicon entry, "your property" comes back as the
+    open word "property" (or a rule's longer span), which is the same mention.
+    """
+    rid, start, end = span
+    best, most = None, 0
+    for s, e, value in where.get(rid, ()):
+        overlap = min(end, e) - max(start, s)
+        if overlap > most:
+            best, most = value, overlap
+    return best
 
 
 if __name__ == "__main__":

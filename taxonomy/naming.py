@@ -152,10 +152,19 @@ def member_name(view: ClusterView, parts: int = 2) -> str:
         # "rude" and "so rude" say the same; keep the second name only if it adds words.
         if any(set(words_of(form)) <= set(words_of(p)) or set(words_of(p)) <= set(words_of(form)) for p in picked):
             continue
+        # A misspelling ("manipjulative") is the same word again, not a second idea.
+        if any(_spelled_alike(form, p) for p in picked):
+            continue
         picked.append(form)
         if len(picked) >= parts:
             break
     return " / ".join(title(p) for p in picked) or (title(view.keywords[0]) if view.keywords else "Unnamed")
+
+
+def _spelled_alike(a: str, b: str) -> bool:
+    from difflib import SequenceMatcher
+
+    return SequenceMatcher(None, a.lower(), b.lower()).ratio() >= 0.85
 
 
 class PriorNamer:

@@ -86,11 +86,13 @@ class SpanFilter:
     def features(self, expressions: Sequence[Expression], vectors: np.ndarray) -> np.ndarray:
         facts = np.array([span_facts(e) for e in expressions], dtype=np.float32).reshape(len(expressions), -1)
         vectors = np.asarray(vectors, dtype=np.float32)
-        # The embedding twice, once for rule-found spans and once for open words, zero in the
-        # other copy: one model holds two sets of weights, so the many plain words among the open
-        # candidates teach it nothing about how to read spans the rules found, and back.
+        # The embedding three times: once for every span, once only for rule-found spans and once
+        # only for open words (zero in the other kind's copy). The shared copy carries what a value
+        # means whoever found it, so an open word such as "loyalty" is read with what the labels
+        # of rule-found spans taught; each kind's own copy learns how that kind differs, so the
+        # many plain words among the open candidates do not blur how rule-found spans are read.
         opened = np.array([is_open_word(e) for e in expressions], dtype=np.float32).reshape(-1, 1)
-        return np.hstack([vectors * (1.0 - opened), vectors * opened, facts])
+        return np.hstack([vectors, vectors * (1.0 - opened), vectors * opened, facts])
 
     def fit(self, expressions: Sequence[Expression], labels: Sequence[bool], embedder) -> "SpanFilter":
         """Learn from spans labelled value (``True``) or not (``False``)."""
@@ -180,7 +182,7 @@ class SpanFilter:
     def to_dict(self) -> dict:
         self._check_fitted()
         return {"format": FORMAT, "model": "logistic_regression", "threshold": self.threshold, "C": self.C,
-                "random_state": self.random_state, "features": {"embedding": "meaning text, rule-found spans then open words", "facts": list(RULES) + ["violated", "words/6"]},
+                "random_state": self.random_state, "features": {"embedding": "meaning text: every span, rule-found spans, open words", "facts": list(RULES) + ["violated", "words/6"]},
                 "embedding_model": self.embedding_model, "embedding_fingerprint": self.embedding_fingerprint,
                 "trained_on": self.trained_on, "intercept": self.intercept,
                 "coef": [round(float(c), 7) for c in self.coef]}

@@ -7,7 +7,7 @@ import pytest
 from moralgap.datasets import load_judgments
 from moralgap.taxonomy import edits
 from moralgap.taxonomy.build import TaxonomyBuilder
-from moralgap.taxonomy.naming import disambiguate
+from moralgap.taxonomy.naming import ClusterView, disambiguate, member_name
 from moralgap.taxonomy.update import TaxonomyUpdater
 
 pytestmark = pytest.mark.slow  # real spaCy pipeline and MiniLM
@@ -72,3 +72,12 @@ def test_disambiguate_keeps_new_names_clear_of_taken_ones():
     assert disambiguate(["Rude", "Rude", "Kind"], [["rude", "mean"], ["rude", "cruel"], ["kind"]], taken=["rude"]) == \
         ["Rude (mean)", "Rude (cruel)", "Kind"]
     assert disambiguate(["Rude", "Rude"], [["mean"], ["cruel"]]) == ["Rude", "Rude (cruel)"]
+
+
+def test_member_names_skip_a_form_that_only_repeats_a_picked_one():
+    # Seen on the AITA comments: "Manipulative / Manipjulative" named one idea twice.
+    view = ClusterView(exemplars=[], keywords=["manipulative"], size=9, n_rationales=7,
+                       forms=["manipulative", "so manipulative", "manipjulative", "controlling"])
+    assert member_name(view) == "Manipulative / Controlling"
+    assert member_name(ClusterView(exemplars=[], keywords=[], size=2, n_rationales=2,
+                                   forms=["racist", "racism"])) == "Racist / Racism"

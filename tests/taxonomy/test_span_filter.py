@@ -49,7 +49,7 @@ def test_fit_save_load_round_trip_is_json(extractor, embedder, tmp_path):
     assert f.trained_on["spans"] == len(spans) and f.trained_on["values"] == len(values)
     path = f.save(tmp_path / "filter.json")
     raw = json.loads(path.read_text())  # plain JSON, never a pickle
-    assert raw["format"] == "moralgap-span-filter/1" and len(raw["coef"]) == 2 * 384 + 12
+    assert raw["format"] == "moralgap-span-filter/1" and len(raw["coef"]) == 3 * 384 + 12
     back = SpanFilter.load(path)
     vecs = f.vectors(spans, embedder)
     np.testing.assert_allclose(back.predict_proba(spans, vecs), f.predict_proba(spans, vecs), atol=1e-5)
