@@ -123,7 +123,7 @@ def main() -> None:
     ids = df["Argument ID"].astype(str).tolist()
     gold = df[cats].to_numpy()
     embedder = Embedder(use_cache=False)  # timings must include embedding
-    extractor = ValueExtractor()
+    extractor = ValueExtractor(open_words=True)  # as `taxonomy build` extracts by default
     embedder.encode(["warm up"])
     rows = []
     settings = dict(embed_text=opts.embed_text, context_weight=opts.context_weight,

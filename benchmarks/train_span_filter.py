@@ -9,7 +9,9 @@ text in the repository:
 
 - ``aita_human``: the 767 real AITA top comments (../shared/data/aita_boraske/posts.jsonl.gz,
   rationale id = ``post_key``); labels in ``aita_expression_labels.jsonl`` (the evaluation samples
-  of ``taxonomy_eval_aita.py``) and ``aita_span_labels.jsonl`` (600 spans the rules keep);
+  of ``taxonomy_eval_aita.py``), ``aita_span_labels.jsonl`` (600 spans the rules keep, drawn at
+  random), ``aita_span_labels_rest.jsonl`` (the 550 other spans the rules kept that the filter
+  judges, labelled later) and ``aita_open_labels.jsonl`` (open words);
 - ``aita_llm``: the distinct LLM rationales on those posts (llm_judgments.jsonl.gz, mostly
   gpt-4o; rationale id = first 16 hex digits of the SHA-1 of the rationale text); labels in
   ``aita_llm_span_labels.jsonl`` (600 spans the rules keep);
@@ -37,7 +39,7 @@ import numpy as np
 from _common import REPO, print_table, read_jsonl_gz, save_results, shared_data
 
 DATA = REPO / "benchmarks" / "data"
-LABELS = {"aita_human": [DATA / "aita_expression_labels.jsonl", DATA / "aita_span_labels.jsonl",
+LABELS = {"aita_human": [DATA / "aita_expression_labels.jsonl", DATA / "aita_span_labels.jsonl", DATA / "aita_span_labels_rest.jsonl",
                          DATA / "aita_open_labels.jsonl"],
           "aita_llm": [DATA / "aita_llm_span_labels.jsonl", DATA / "aita_llm_open_labels.jsonl"],
           "sample": [DATA / "sample_span_labels.jsonl"]}
