@@ -392,6 +392,7 @@ class TaxonomyBuilder:
             "n_distinct_expressions": n_distinct,
             "n_values": k,
             "hdbscan_clusters": clusters.n_hdbscan,
+            "frequent_noise_promoted": clusters.promoted,
             "clusters_merged": clusters.merged,
             "clusters_split": clusters.split,
             "min_cluster_size": mcs,

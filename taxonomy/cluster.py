@@ -24,6 +24,8 @@ class ClusterResult:
     n_hdbscan: int
     merged: int
     split: int
+    # Frequent forms HDBSCAN called noise that were given a cluster of their own.
+    promoted: int = 0
     # Per final label, the index of the given (seed) value it was formed around, or -1.
     anchor: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
@@ -83,6 +85,29 @@ def run_hdbscan(points: np.ndarray, min_cluster_size: int, min_samples: int | No
         core_dist_n_jobs=1,
     )
     return clusterer.fit_predict(points.astype(np.float64)).astype(int)
+
+
+def promote_frequent_noise(labels: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, int]:
+    """Give a cluster of its own to each noise point said at least as often as HDBSCAN's median
+    cluster is (in mentions).
+
+    HDBSCAN sees distinct forms, not how often each is said: "control", said 9 times in the AITA
+    comments with no other form near it, was noise, and then joined its nearest value
+    ("Responsibility") as an outlier. As a cluster of its own it competes in the merge to
+    ``n_values`` like any other, and stays apart unless it is as close to another as clusters
+    that are merged.
+    """
+    found = labels >= 0
+    if not found.any():
+        return labels, 0
+    sizes = np.bincount(labels[found], weights=weights[found])
+    floor = max(float(np.median(sizes)), 2.0)
+    heavy = np.where(~found & (weights >= floor))[0]
+    if not len(heavy):
+        return labels, 0
+    labels = labels.copy()
+    labels[heavy] = labels.max() + 1 + np.arange(len(heavy))
+    return labels, len(heavy)
 
 
 def merge_to(centroids: np.ndarray, weights: np.ndarray, n_target: int) -> np.ndarray:
@@ -192,7 +217,9 @@ def cluster_expressions(vectors: np.ndarray, weights: np.ndarray, *, n_values: i
     """
     points = reduce_dimensions(vectors, pca_components, random_state, reducer) if pca_components else vectors
     labels = run_hdbscan(points, min_cluster_size, min_samples)
-    n_hdbscan = n_found = int(labels.max() + 1) if labels.size else 0
+    n_hdbscan = int(labels.max() + 1) if labels.size else 0
+    labels, promoted = promote_frequent_noise(labels, weights)
+    n_leaves = n_found = int(labels.max() + 1) if labels.size else 0
     merged = 0
     anchor_of = np.zeros(0, dtype=int)
     guided = anchors is not None and len(anchors) > 0 and n_found > 0
@@ -207,7 +234,7 @@ def cluster_expressions(vectors: np.ndarray, weights: np.ndarray, *, n_values: i
             mapping = merge_to(cents, sizes, n_values)
         labels = np.where(labels >= 0, mapping[np.maximum(labels, 0)], -1)
         n_found = int(mapping.max() + 1)
-        merged = n_hdbscan - n_found
+        merged = n_leaves - n_found
     parent: dict[int, int] = {}
     if n_values is not None and n_found < n_values:
         if n_found == 0:
@@ -225,7 +252,7 @@ def cluster_expressions(vectors: np.ndarray, weights: np.ndarray, *, n_values: i
         labels = balance_partition(vectors, labels, weights, random_state)
         labels = refine_partition(vectors, labels, weights, refine)
     labels, order = _relabel_by_size(labels, weights)
-    return ClusterResult(labels=labels, n_hdbscan=n_hdbscan, merged=merged, split=len(parent),
+    return ClusterResult(labels=labels, n_hdbscan=n_hdbscan, merged=merged, split=len(parent), promoted=promoted,
                          anchor=anchor_of[order] if len(anchor_of) else anchor_of)
 
 

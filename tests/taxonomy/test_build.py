@@ -24,8 +24,16 @@ def sample_judgments(sample_dir):
 
 
 @pytest.fixture(scope="module")
-def small_build(sample_judgments, embedder, extractor, tmp_path_factory):
-    builder = TaxonomyBuilder(20, seed=3, embedder=embedder, extractor=extractor)
+def open_extractor():
+    # Open words on, as `taxonomy build` extracts by default.
+    from moralgap.taxonomy.extract import ValueExtractor
+
+    return ValueExtractor(open_words=True)
+
+
+@pytest.fixture(scope="module")
+def small_build(sample_judgments, embedder, open_extractor, tmp_path_factory):
+    builder = TaxonomyBuilder(20, seed=3, embedder=embedder, extractor=open_extractor)
     result = builder.fit(sample_judgments)
     out = tmp_path_factory.mktemp("tax")
     result.save(out)
@@ -79,9 +87,9 @@ def test_saved_folder_round_trips(small_build):
     assert len(loaded.expressions) == len(result.expressions)
 
 
-def test_same_input_and_seed_give_byte_identical_taxonomy(small_build, sample_judgments, embedder, extractor, tmp_path):
+def test_same_input_and_seed_give_byte_identical_taxonomy(small_build, sample_judgments, embedder, open_extractor, tmp_path):
     _, out = small_build
-    again = TaxonomyBuilder(20, seed=3, embedder=embedder, extractor=extractor).fit(sample_judgments)
+    again = TaxonomyBuilder(20, seed=3, embedder=embedder, extractor=open_extractor).fit(sample_judgments)
     again.save(tmp_path)
     assert (tmp_path / "taxonomy.json").read_bytes() == (out / "taxonomy.json").read_bytes()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from moralgap.taxonomy.cluster import balance_partition, unit_rows
+from moralgap.taxonomy.cluster import balance_partition, cluster_expressions, promote_frequent_noise, unit_rows
 
 
 def _blob(rng, centre, n, noise=0.05):
@@ -38,3 +38,24 @@ def test_a_partition_with_nothing_to_gain_is_left_alone():
     labels = np.repeat(np.arange(4), 10)
     out = balance_partition(vectors, labels, np.ones(40), random_state=0)
     np.testing.assert_array_equal(out, labels)
+
+
+def test_a_form_said_as_often_as_a_value_is_not_left_to_join_its_neighbour():
+    # "control", said 9 times with no other form near it, was HDBSCAN noise and joined
+    # "Responsibility" as an outlier. A form said as often as HDBSCAN's median cluster gets a
+    # cluster of its own; a rare one stays noise.
+    rng = np.random.default_rng(1)
+    dirs = unit_rows(rng.standard_normal((6, 32)))
+    vectors = np.vstack([_blob(rng, d, 8, noise=0.2) for d in dirs[:4]] + [dirs[4:5], dirs[5:6]])
+    weights = np.ones(len(vectors))
+    weights[32] = 9.0  # the frequent lone form; weights[33] stays 1
+    result = cluster_expressions(vectors, weights, n_values=6, min_cluster_size=3, min_samples=1,
+                                 pca_components=None, random_state=0)
+    assert result.promoted == 1
+    frequent, rare = result.labels[32], result.labels[33]
+    assert frequent >= 0 and not (result.labels[:32] == frequent).any()
+    assert rare == -1 or rare != frequent
+
+    labels, promoted = promote_frequent_noise(np.array([0, 0, 0, 1, 1, -1, -1]), np.array([1, 1, 1, 2, 2, 4, 3.0]))
+    # Cluster sizes 3 and 4 mentions: the median is 3.5, so only the form said 4 times is promoted.
+    assert promoted == 1 and list(labels) == [0, 0, 0, 1, 1, 2, -1]
