@@ -39,8 +39,8 @@ import numpy as np
 from _common import REPO, print_table, read_jsonl_gz, save_results, shared_data
 
 DATA = REPO / "benchmarks" / "data"
-LABELS = {"aita_human": [DATA / "aita_expression_labels.jsonl", DATA / "aita_span_labels.jsonl", DATA / "aita_span_labels_rest.jsonl",
-                         DATA / "aita_open_labels.jsonl"],
+LABELS = {"aita_human": [DATA / "aita_expression_labels.jsonl", DATA / "aita_span_labels.jsonl",
+                         DATA / "aita_span_labels_rest.jsonl", DATA / "aita_open_labels.jsonl"],
           "aita_llm": [DATA / "aita_llm_span_labels.jsonl", DATA / "aita_llm_open_labels.jsonl"],
           "sample": [DATA / "sample_span_labels.jsonl"]}
 TRAIN_SOURCES = ("aita_human", "aita_llm")
