@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 REASON = "unlikely_value"
 FORMAT = "moralgap-span-filter/1"
+# Spans whose features are formed at once when the filter judges a build's spans.
+PREDICT_CHUNK = 16_384
 # The rules a span can be found by; an unknown rule (an LLM extractor's, say) gets all zeros.
 RULES = ("duty", "evaluative", "explicit_value", "norm", "right", "value_verb", "llm", "open_noun", "open_verb", "open_adj")
 DEFAULT_THRESHOLD = 0.5
@@ -168,7 +170,11 @@ class SpanFilter:
         if not live:
             return list(expressions)
         picked = [expressions[i] for i in live]
-        p = self.predict_proba(picked, self.vectors(picked, embedder))
+        vectors = self.vectors(picked, embedder)
+        # The features are the embedding three times over, in float64: for every span of a
+        # 50,000-comment build at once that was gigabytes, so they are formed a chunk at a time.
+        p = np.concatenate([self.predict_proba(picked[i:i + PREDICT_CHUNK], vectors[i:i + PREDICT_CHUNK])
+                            for i in range(0, len(picked), PREDICT_CHUNK)])
         for i, prob in zip(live, p):
             e = expressions[i]
             if e.excluded == OPEN_CANDIDATE:
