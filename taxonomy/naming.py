@@ -22,6 +22,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from difflib import SequenceMatcher
 from typing import Iterable, Protocol, Sequence
 
 import numpy as np
@@ -162,8 +163,6 @@ def member_name(view: ClusterView, parts: int = 2) -> str:
 
 
 def _spelled_alike(a: str, b: str) -> bool:
-    from difflib import SequenceMatcher
-
     return SequenceMatcher(None, a.lower(), b.lower()).ratio() >= 0.85
 
 

@@ -196,12 +196,11 @@ def test_open_words_are_recorded_and_updates_extract_the_same_way(open_extractor
     assert not [e for e in updated.folder.expressions if e.rule.startswith("open_")]
 
 
-def test_judging_a_chunk_at_a_time_gives_what_judging_all_at_once_gives(embedder, monkeypatch):
+def test_judging_a_chunk_at_a_time_gives_what_judging_all_at_once_gives(open_extractor, embedder, monkeypatch):
     # A large build's spans are judged a chunk at a time (their features would take gigabytes).
     import moralgap.taxonomy.span_filter as span_filter
-    from moralgap.taxonomy.extract import ValueExtractor
 
-    spans = ValueExtractor(open_words=True).extract_texts(CLEAR_VALUES + CLEAR_NON_VALUES)
+    spans = open_extractor.extract_texts(CLEAR_VALUES + CLEAR_NON_VALUES)
     f = default_span_filter()
     whole = f.apply(spans, embedder)
     monkeypatch.setattr(span_filter, "PREDICT_CHUNK", 3)
