@@ -12,7 +12,8 @@ memory is that engine's driver alone), each with a cold embedding cache:
   thread), the per-core baseline;
 - ``ray``: a Ray started on this machine with ``--workers`` CPUs, one actor per CPU, running the
   streaming build ``taxonomy build --engine ray`` runs (:mod:`moralgap.scale.stream_build`:
-  windows of rationales, expressions spilled to disk, a form table in the driver);
+  the rationales staged in Ray's object store and extracted in one job, expressions spilled to
+  disk window by window, a form table in the driver);
 - ``ray-records`` (with ``--engines``): the same Ray, but the judgments and expressions held as
   records in the driver, as every build did before the streaming path; the "before" of the
   driver's memory.
@@ -110,8 +111,8 @@ def stream_child(src: Path, workers: int, fit_max_forms: int, out: Path) -> dict
         result.save(out)
     spill.remove()
     eng.close()
-    # Reading is interleaved with extraction here (window by window); the clustering stage
-    # includes the second pass over the spill.
+    # Reading and staging the input are part of extraction here; the clustering stage includes
+    # the second pass over the spill.
     times["cluster"] = times.pop("embed_and_cluster")
     times = {"read": 0.0, **times}
     st = result.taxonomy.stats
@@ -312,8 +313,8 @@ def main() -> None:
     ap.add_argument("--engines", default="local,ray",
                     help="Comma-separated, run in this order: local, ray (streaming), ray-records (records in the driver).")
     ap.add_argument("--window", type=int, default=None,
-                    help="Rationales per Ray job in the streaming build (MORALGAP_RAY_WINDOW; default 50000). A window "
-                         "below the corpus makes the driver's growth per rationale measurable at small sizes.")
+                    help="Rationales per spill shard in the streaming build (MORALGAP_RAY_WINDOW; default 10000). A "
+                         "window below the corpus makes the driver's growth per rationale measurable at small sizes.")
     ap.add_argument("--name", default=None, help="Results file name (default scale_ray, or scale_ray_embed).")
     ap.add_argument("--child", choices=["local", "ray", "ray-records"], help=argparse.SUPPRESS)
     ap.add_argument("--src", type=Path, help=argparse.SUPPRESS)

@@ -28,7 +28,7 @@ from .quality import review_reasons, value_quality
 from .seed_values import SeedValue
 from .space import EMBED_TEXT_MODES, EmbeddingSpace, embed_key, meaning_text  # noqa: F401 (re-exported)
 from .span_filter import describe as describe_span_filter
-from .span_filter import filter_spans, resolve_span_filter
+from .span_filter import filter_spans, resolve_span_filter, span_filter_texts
 
 log = logging.getLogger(__name__)
 
@@ -288,6 +288,11 @@ class TaxonomyBuilder:
         Idempotent, so it is safe to call on expressions that went through it already.
         """
         return filter_spans(expressions, self._span_filter, self.embedder)
+
+    def span_filter_texts(self, expressions: Sequence[Expression]) -> list[str]:
+        """The texts :meth:`filter_spans` will embed for these expressions, for a caller that
+        embeds them ahead (moralgap.scale.stream_build)."""
+        return span_filter_texts(expressions, self._span_filter, self.embedder)
 
     def fit_expressions(self, expressions: Sequence[Expression], texts: dict[str, str] | None = None, *,
                         distinct: _Distinct | None = None) -> BuildResult:

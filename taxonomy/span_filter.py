@@ -136,6 +136,14 @@ class SpanFilter:
         rules = self.trained_on.get("rules")
         return e.rule in (RULES if rules is None else rules)
 
+    def _judged(self, expressions: Sequence[Expression]) -> list[int]:
+        return [i for i, e in enumerate(expressions)
+                if (not e.excluded and self.judges(e)) or e.excluded == OPEN_CANDIDATE]
+
+    def texts(self, expressions: Sequence[Expression]) -> list[str]:
+        """The texts :meth:`apply` embeds for these expressions (a caller can embed them ahead)."""
+        return [meaning_text(expressions[i].norm) for i in self._judged(expressions)]
+
     def usable_with(self, embedder) -> bool:
         return self.embedding_fingerprint is None or self.embedding_fingerprint == embedder.fingerprint
 
@@ -164,8 +172,7 @@ class SpanFilter:
                 f"(fingerprint {self.embedding_fingerprint}); this build embeds with "
                 f"{getattr(embedder, 'model_name', '?')} ({embedder.fingerprint}). Train one for this model "
                 "(SpanFilter.fit) or build with --span-filter none")
-        live = [i for i, e in enumerate(expressions)
-                if (not e.excluded and self.judges(e)) or e.excluded == OPEN_CANDIDATE]
+        live = self._judged(expressions)
         out: list[Expression | None] = list(expressions)
         if not live:
             return list(expressions)
@@ -278,6 +285,13 @@ def filter_spans(expressions: Sequence[Expression], span_filter: SpanFilter | No
                     span_filter.embedding_model, getattr(embedder, "model_name", "another model"))
         return without_open_words(expressions)
     return span_filter.apply(expressions, embedder)
+
+
+def span_filter_texts(expressions: Sequence[Expression], span_filter: SpanFilter | None, embedder) -> list[str]:
+    """What :func:`filter_spans` will embed for ``expressions`` (nothing when it will not judge them)."""
+    if span_filter is None or not span_filter.usable_with(embedder):
+        return []
+    return span_filter.texts(expressions)
 
 
 def without_open_words(expressions: Sequence[Expression]) -> list[Expression]:

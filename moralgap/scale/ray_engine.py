@@ -29,6 +29,8 @@ from .engine import Engine
 log = logging.getLogger(__name__)
 
 EXTRACT_BATCH = 64
+# Rationales per block staged in the object store for a streaming build's one extraction job.
+STAGE_BLOCK = 1_024
 # Vectors written to the embedding cache per shard under Ray: a killed run loses at most this
 # many texts' work (one encode call is one Ray job whatever its size).
 RAY_EMBED_CHUNK = 32_768
@@ -83,13 +85,32 @@ class RayEngine(Engine):
 
         blocks = max(1, min(len(rows) // batch_size + 1, self.workers * 8))
         ds = ray.data.from_items(rows, override_num_blocks=blocks)
+        yield from self._run(ds, actor, args=args, batch_size=batch_size, rows=len(rows), blocks=blocks)
+
+    def stage(self, columns: dict[str, list]):
+        """Put one block of rows (as columns) into Ray's object store, for :meth:`map_staged`."""
+        import pyarrow as pa
+        import ray
+
+        return ray.put(pa.table(columns))
+
+    def map_staged(self, refs: list, actor, *, args: tuple, batch_size: int, rows: int):
+        """As :meth:`map_batches`, over blocks put there by :meth:`stage`: one job, whatever their number."""
+        import ray.data
+
+        yield from self._run(ray.data.from_arrow_refs(refs), actor, args=args, batch_size=batch_size, rows=rows,
+                             blocks=len(refs))
+
+    def _run(self, ds, actor, *, args: tuple, batch_size: int, rows: int, blocks: int):
+        import ray.data
+
         # Ray Data's actor pools restart an actor lost with its node (max_restarts=-1) and retry
         # its batches elsewhere (max_task_retries=-1) by default; the node-kill test relies on it.
         out = ds.map_batches(actor, fn_constructor_args=args, batch_size=batch_size, batch_format="numpy",
                              compute=ray.data.ActorPoolStrategy(size=min(self.workers, blocks)), num_cpus=1)
         # Per job: how long until its first batch came back (mostly starting the actors and
         # loading their model) and in all; the benchmark reports them to separate the two.
-        job = {"actor": actor.__name__, "rows": len(rows), "first_batch_s": None, "total_s": None}
+        job = {"actor": actor.__name__, "rows": rows, "first_batch_s": None, "total_s": None}
         self.jobs.append(job)
         t = time.perf_counter()
         try:
@@ -134,7 +155,15 @@ class ExtractActor:
     def __call__(self, batch: dict) -> dict:
         judgments = [Judgment.model_validate_json(s) for s in batch["judgment"].tolist()]
         expressions = self.extractor.extract(judgments)
-        return {"expression": np.array([e.model_dump_json(exclude_none=True) for e in expressions], dtype=object)}
+        out = {"expression": np.array([e.model_dump_json(exclude_none=True) for e in expressions], dtype=object)}
+        if "number" in batch:
+            # Staged rows carry their rationale's number and window: a rationale with no
+            # expression leaves no row, so the driver cannot count its way through the output.
+            row = {j.id: i for i, j in enumerate(judgments)}
+            at = np.array([row[e.rationale_id] for e in expressions], dtype=np.int64)
+            out["number"] = batch["number"][at] if len(at) else np.zeros(0, dtype=np.int64)
+            out["window"] = batch["window"][at] if len(at) else np.zeros(0, dtype=np.int64)
+        return out
 
 
 class RayExtractor:
@@ -178,6 +207,25 @@ class RayExtractor:
                                              batch_size=EXTRACT_BATCH):
             yield from batch["expression"].tolist()
 
+    def stage(self, window: int, first: int, judgments: Sequence[Judgment]) -> list:
+        """Put a window of judgments (numbered from ``first``) into Ray's object store, in blocks."""
+        refs = []
+        for i in range(0, len(judgments), STAGE_BLOCK):
+            part = judgments[i:i + STAGE_BLOCK]
+            refs.append(self.engine.stage({"judgment": [j.model_dump_json() for j in part],
+                                           "number": list(range(first + i, first + i + len(part))),
+                                           "window": [window] * len(part)}))
+        return refs
+
+    def extract_staged(self, refs: list, rows: int) -> Iterator[tuple[int, int, str]]:
+        """``(window, rationale number, expression JSON)`` for every expression of the staged
+        windows, in input order, from one Ray job: the actors start and load spaCy once."""
+        if not refs:
+            return
+        for batch in self.engine.map_staged(refs, ExtractActor, args=(self._model, self._lexicon_path, self.open_words),
+                                            batch_size=EXTRACT_BATCH, rows=rows):
+            yield from zip(batch["window"].tolist(), batch["number"].tolist(), batch["expression"].tolist())
+
     def extract_texts(self, items: Sequence[tuple[str, str]], *, desc: str = "extracting") -> list[Expression]:
         return self.extract([Judgment(id=rid, dilemma_id="-", rationale=text or "") for rid, text in items])
 
@@ -218,9 +266,7 @@ class RayEmbedder(Embedder):
             return super().encode(texts, desc=desc)
         n = self.prefetch(texts)
         vecs = super().encode(texts, desc=desc)  # everything is in the cache now
-        # Count as the base class would have: these texts were embedded, not found.
-        self.stats["cached"] -= n
-        self.stats["embedded"] += n
+        self.stats["cached"] -= n  # prefetch counted them as embedded; they were not found
         return vecs
 
     def prefetch(self, texts: Sequence[str]) -> int:
@@ -249,6 +295,7 @@ class RayEmbedder(Embedder):
                 if sum(len(v) for v in pending) >= self.chunk_size:
                     done = self._flush(keys, done, pending)
             done = self._flush(keys, done, pending)
+            self.stats["embedded"] += done
             return done
         return 0
 

@@ -1,11 +1,13 @@
 """Extracted expressions kept on disk beside the output while a build runs.
 
-A build on Ray reads the rationales in windows of a fixed number; the expressions of window
-``w`` go to a hidden shard ``.part-<w>.jsonl.open`` that is fsynced and renamed to
-``part-<w>.jsonl`` when the window is done (a rename is atomic), so the folder only ever shows
-whole windows. ``spill.json`` records what the shards were made from (the input files, their
+A build on Ray reads the rationales in windows of a fixed number. What the extractor found in
+window ``w`` goes to ``raw-<w>.jsonl``, each line the rationale's number and the expression;
+once the span filter has judged the window, its expressions go to ``part-<w>.jsonl`` and the raw
+shard is dropped. Each shard is written as a hidden ``.<name>.open`` file that is fsynced and
+renamed when the window is done (a rename is atomic), so the folder only ever shows whole
+windows. ``spill.json`` records what the shards were made from (the input files, their
 sizes and times, the extractor, the window size); a build started again with the same input and
-settings reuses every whole window and re-extracts from the first missing one: nothing lost,
+settings reuses every whole window, raw or judged, and extracts only the others: nothing lost,
 nothing twice. Any other leftover is removed.
 """
 from __future__ import annotations
@@ -55,21 +57,26 @@ class ExpressionSpill:
         if not meta.exists():
             write_json(meta, made_from)
 
-    def shard(self, window: int) -> Path:
-        return self.folder / f"part-{window:05d}.jsonl"
+    def shard(self, window: int, *, raw: bool = False) -> Path:
+        return self.folder / f"{'raw' if raw else 'part'}-{window:05d}.jsonl"
 
-    def has(self, window: int) -> bool:
-        return self.shard(window).exists()
+    def has(self, window: int, *, raw: bool = False) -> bool:
+        return self.shard(window, raw=raw).exists()
 
-    def read(self, window: int) -> Iterator[str]:
-        with open(self.shard(window), encoding="utf-8") as fh:
+    def read(self, window: int, *, raw: bool = False) -> Iterator[str]:
+        with open(self.shard(window, raw=raw), encoding="utf-8") as fh:
             for line in fh:
                 yield line.rstrip("\n")
 
+    def drop_raw(self, window: int) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.shard(window, raw=True).unlink()
+
     @contextlib.contextmanager
-    def writing(self, window: int):
-        """A file for window ``window``'s lines; it becomes ``part-<w>.jsonl`` only if the block ends cleanly."""
-        final = self.shard(window)
+    def writing(self, window: int, *, raw: bool = False):
+        """A file for window ``window``'s lines; it becomes ``part-<w>.jsonl`` (``raw-<w>.jsonl``)
+        only if the block ends cleanly."""
+        final = self.shard(window, raw=raw)
         tmp = self.folder / f".{final.name}.open"
         try:
             with open(tmp, "w", encoding="utf-8") as fh:

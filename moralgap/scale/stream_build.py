@@ -5,8 +5,9 @@ rationales that is about 11 GB. Here the driver holds one window of rationales a
 for the whole corpus, only what clustering needs per distinct form plus two int32 per
 expression:
 
-1. **Extract**: rationales are read lazily in windows of ``window``; each window is extracted on
-   Ray and its expressions go to a spill shard beside the output (:mod:`.spill`; a killed build
+1. **Extract**: rationales are read lazily in windows of ``window`` and staged in Ray's object
+   store; one Ray job extracts them all, the span filter judges them window by window, and each
+   window's expressions go to a spill shard beside the output (:mod:`.spill`; a killed build
    reuses the windows it finished). The driver keeps a form table (form text -> int id, counts)
    and, per expression, its form id and its rationale's number.
 2. **Embed**: every form the cache lacks is embedded in one Ray job, straight into the cache.
@@ -27,6 +28,8 @@ import logging
 import os
 from array import array
 from collections import Counter
+from itertools import groupby
+from operator import itemgetter
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Callable, Iterable, Iterator
@@ -42,9 +45,9 @@ from .spill import ExpressionSpill
 
 log = logging.getLogger(__name__)
 
-# Rationales per Ray job: each job starts its actors and loads spaCy again (seconds), so a window
-# is as large as the driver's budget allows: 50,000 rationales are about 200 MB as records.
-DEFAULT_WINDOW = 50_000
+# Rationales per spill shard: what a killed build can lose, and what the span filter holds at a
+# time (about 5 expressions per rationale, as records). All windows go to Ray in one job.
+DEFAULT_WINDOW = 10_000
 
 
 def window_size() -> int:
@@ -113,28 +116,95 @@ def _windows(judgments: Iterable[Judgment], size: int) -> Iterator[list[Judgment
 
 def extract_to_spill(builder, read: Callable[[ReadResult], Iterator[Judgment]], spill: ExpressionSpill,
                      result: StreamRead, *, window: int) -> FormTable:
-    """Step 1: every window extracted on Ray (or taken from the spill), the form table filled."""
+    """Step 1: every window extracted on Ray (or taken from the spill), the form table filled.
+
+    a. The input is read once: the windows a killed run finished are taken from the spill as they
+       come (they are always the first ones); the rest are staged in Ray's object store.
+    b. One Ray job extracts every staged window (actors start and load spaCy once, not once per
+       window); each window's expressions go to a raw shard as they stream back.
+    c. Every span the filter will judge, over all windows, is embedded in one more job.
+    d. Window by window, the span filter judges the raw shard (its vectors now in the cache) and
+       the expressions go to the window's shard and into the form table, in input order.
+    """
     table = FormTable(builder.embed_text)
-    filter_spans = getattr(builder, "filter_spans", None)
-    n = 0
+    extractor = builder.extractor
+    todo: list[int] = []
+    refs: list = []
+    n = staged = 0
     for w, judgments in enumerate(_windows(read(result), window)):
-        number = {j.id: n + i for i, j in enumerate(judgments)}
-        if spill.has(w):
+        if not todo and spill.has(w):
             spill.reused += 1
-            expressions = [Expression.model_validate_json(line) for line in spill.read(w)]
+            spill.drop_raw(w)
+            number = {j.id: n + i for i, j in enumerate(judgments)}
+            for line in spill.read(w):
+                e = Expression.model_validate_json(line)
+                table.add(e, number[e.rationale_id])
         else:
-            expressions = [Expression.model_validate_json(s) for s in builder.extractor.extract_json(judgments)]
-            if filter_spans is not None:
-                expressions = filter_spans(expressions)
-            with spill.writing(w) as fh:
-                for e in expressions:
-                    fh.write(e.model_dump_json(exclude_none=True) + "\n")
+            todo.append(w)
+            if spill.has(w, raw=True):
+                spill.reused += 1
+            else:
+                refs.extend(extractor.stage(w, n, judgments))
+                staged += len(judgments)
+        n += len(judgments)
+        del judgments
+    result.n_read = n
+    _write_raw(spill, [w for w in todo if not spill.has(w, raw=True)], extractor.extract_staged(refs, staged))
+    del refs
+    _embed_filtered_spans(builder, spill, todo)
+    filter_spans = getattr(builder, "filter_spans", None)
+    for w in todo:
+        number: dict[str, int] = {}
+        expressions = []
+        for line in spill.read(w, raw=True):
+            k, js = line.split("\t", 1)
+            e = Expression.model_validate_json(js)
+            number[e.rationale_id] = int(k)
+            expressions.append(e)
+        if filter_spans is not None:
+            expressions = filter_spans(expressions)
+        with spill.writing(w) as fh:
+            for e in expressions:
+                fh.write(e.model_dump_json(exclude_none=True) + "\n")
+        spill.drop_raw(w)
         for e in expressions:
             table.add(e, number[e.rationale_id])
-        n += len(judgments)
-        del expressions, judgments
-    result.n_read = n
+        del expressions, number
     return table
+
+
+def _write_raw(spill: ExpressionSpill, windows: list[int], rows: Iterator[tuple[int, int, str]]) -> None:
+    """Step 1b: the extraction job's output, a raw shard per window (empty for a window without any)."""
+    pending = iter(windows)
+    for w, group in groupby(rows, key=itemgetter(0)):
+        for before in pending:
+            if before == w:
+                break
+            with spill.writing(before, raw=True):
+                pass
+        else:
+            raise RuntimeError(f"the extraction job returned window {w}, which was not sent")  # a bug, not bad input
+        with spill.writing(w, raw=True) as fh:
+            for _, number, js in group:
+                fh.write(f"{number}\t{js}\n")
+    for w in pending:
+        with spill.writing(w, raw=True):
+            pass
+
+
+def _embed_filtered_spans(builder, spill: ExpressionSpill, windows: list[int]) -> None:
+    """Step 1c: the texts the span filter will embed, all windows at once, so that judging a window
+    starts no Ray job of its own."""
+    texts_of = getattr(builder, "span_filter_texts", None)
+    prefetch = getattr(builder.embedder, "prefetch", None)
+    if texts_of is None or prefetch is None:
+        return
+    texts: dict[str, None] = {}
+    for w in windows:
+        expressions = [Expression.model_validate_json(line.split("\t", 1)[1]) for line in spill.read(w, raw=True)]
+        texts.update(dict.fromkeys(texts_of(expressions)))
+    if texts:
+        prefetch(list(texts))
 
 
 def _facts(spill: ExpressionSpill, table: FormTable, fitted: np.ndarray) -> dict[int, _FormFacts]:

@@ -223,8 +223,9 @@ def test_a_worker_node_killed_mid_build_loses_and_repeats_nothing(cluster, local
 
 
 def test_streaming_build_in_small_windows_gives_the_same_bytes(cluster, work):
-    # 505 rationales in windows of 64: eight Ray jobs, eight spill shards read back in order,
-    # and a sampled fit (the form table, the second pass and the assignment all from the spill).
+    # 505 rationales in windows of 64: one extraction job over eight staged windows, eight spill
+    # shards read back in order, and a sampled fit (the form table, the second pass and the
+    # assignment all from the spill).
     args = ["taxonomy", "build", SAMPLE / "judgments.jsonl", "--fit-max-forms", 250]
     moralgap([*args, "--out", work / "local-250"], work / "cache")
     moralgap([*args, "--out", work / "ray-250", *on_ray(cluster)], work / "cache", env={"MORALGAP_RAY_WINDOW": "64"})
@@ -244,14 +245,15 @@ def test_a_killed_build_resumes_from_its_spill_losing_and_repeating_nothing(clus
             *on_ray(cluster)]
     proc = subprocess.Popen(args, stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + 600
-    while not (spill / "part-00002.jsonl").exists():
-        assert proc.poll() is None and time.time() < deadline, "the build ended before three windows were spilled"
-        time.sleep(0.2)
+    # Killed in the middle of the extraction job, once three windows' raw shards are sealed.
+    while not (spill / "raw-00002.jsonl").exists():
+        assert proc.poll() is None and time.time() < deadline, "the build ended before three windows were extracted"
+        time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not out.exists()
-    sealed = sorted(spill.glob("part-*.jsonl"))
-    assert 3 <= len(sealed) < 8
+    sealed = sorted(spill.glob("raw-*.jsonl"))
+    assert 3 <= len(sealed) < 8 and not list(spill.glob("part-*.jsonl"))
     r = subprocess.run(args, capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((out / "manifest.json").read_text())
