@@ -6,7 +6,10 @@ placed in a fitting value, judged by the team on the real AITA top comments.
     python benchmarks/taxonomy_eval_aita.py --export FILE         # write the sample, with text, to label
 
 The sample is ``--n`` expressions drawn at random (``--sample-seed``) from everything the
-default build (``--seed``) found, kept or set apart. The sample with seed 13 was read while the
+default build (``--seed``) found, kept or set apart. The draws the labels were made on are
+frozen in ``benchmarks/data/aita_eval_samples.json`` (span keys only): a changed extractor is
+scored on the same spans, less those it no longer finds (``sample_gone``; spans it newly finds
+are counted in ``rule_spans_new_since_frozen`` but cannot be drawn). The sample with seed 13 was read while the
 filter and clustering were developed; the sample with seed 2026 was labelled only once they were
 fixed, so it is the unbiased figure. Labels live in
 ``benchmarks/data/aita_expression_labels.jsonl``, one per line, keyed by ``rationale_id``,
@@ -39,6 +42,9 @@ from _common import REPO, print_table, read_jsonl_gz, save_results, shared_data
 from moralgap.taxonomy.span_filter import is_open_word
 
 LABELS = REPO / "benchmarks" / "data" / "aita_expression_labels.jsonl"
+# The spans each sample drew when it was labelled (keys only), so that later extractors are
+# scored on the same spans: see sample().
+SAMPLES = REPO / "benchmarks" / "data" / "aita_eval_samples.json"
 
 
 def build(seed: int, n_values: int, span_filter: str = "default"):
@@ -62,12 +68,58 @@ def build(seed: int, n_values: int, span_filter: str = "default"):
     return result, texts, seconds, [e for e in expressions if is_open_word(e)]
 
 
-def sample(expressions, n: int, seed: int, *, open_words: bool = False):
-    """``n`` spans drawn at random: of those the rules found (``open_words=False``, the draw the
-    labels of earlier builds were made on) or of the open-word candidates."""
+def key(e) -> tuple[str, int, int]:
+    return (e.rationale_id, e.start, e.end)
+
+
+def draw(expressions, n: int, seed: int, *, open_words: bool = False):
+    """``n`` spans drawn at random: of those the rules found (``open_words=False``) or of the
+    open-word candidates. A draw by position: any change to what the extractor finds redraws it."""
     pool = [e for e in expressions if is_open_word(e) == open_words]
-    ordered = sorted(pool, key=lambda e: (e.rationale_id, e.start, e.end))
+    ordered = sorted(pool, key=key)
     return random.Random(seed).sample(ordered, min(n, len(ordered)))
+
+
+def frozen_samples() -> dict:
+    return json.loads(SAMPLES.read_text(encoding="utf-8")) if SAMPLES.exists() else {}
+
+
+def sample(expressions, n: int, seed: int, *, open_words: bool = False):
+    """The evaluation sample: the frozen draw for ``seed`` (``SAMPLES``) when there is one of
+    this size, so that a change to the extractor does not redraw spans the team labelled; the
+    spans of it the extractor no longer finds simply drop out (:func:`sample_drift` counts them).
+    Otherwise :func:`draw`."""
+    stratum = "open" if open_words else "rules"
+    keys = frozen_samples().get(str(seed), {}).get(stratum)
+    if keys is None or len(keys) != n:
+        return draw(expressions, n, seed, open_words=open_words)
+    keys = {tuple(k) for k in keys}
+    return [e for e in sorted(expressions, key=key) if is_open_word(e) == open_words and key(e) in keys]
+
+
+def sample_drift(expressions, seed: int, labels: dict) -> dict:
+    """How far the extractor moved from the one the frozen sample was drawn on: sampled spans it
+    no longer finds (and how many of those the team labelled value expressions), and spans it
+    finds now that the frozen pool lacked, which the sample cannot draw."""
+    frozen = frozen_samples()
+    keys = {tuple(k) for k in frozen.get(str(seed), {}).get("rules", [])}
+    if not keys:
+        return {}
+    now = {key(e) for e in expressions if not is_open_word(e)}
+    gone = keys - now
+    pool = {tuple(k) for k in frozen.get("rules_pool", [])}
+    return {"sample_gone": len(gone), "sample_gone_labelled_value": sum(1 for k in gone if labels.get(k, {}).get("is_value")),
+            "rule_spans_new_since_frozen": len(now - pool) if pool else None}
+
+
+def freeze(expressions, candidates, n: int, n_open: int, seeds: list[int]) -> None:
+    """Write this extractor's draws for ``seeds`` (and its rule-span pool) to ``SAMPLES``."""
+    out = {"drawn_with": "draw() at the extractor of the build the labels were made on",
+           "rules_pool": sorted(key(e) for e in expressions if not is_open_word(e))}
+    for seed in seeds:
+        out[str(seed)] = {"rules": sorted(key(e) for e in draw(expressions, n, seed)),
+                          "open": sorted(key(e) for e in draw(candidates, n_open, seed, open_words=True))}
+    SAMPLES.write_text(json.dumps(out, separators=(",", ":")) + "\n", encoding="utf-8")
 
 
 def export(path: Path, picked, texts, taxonomy) -> None:
@@ -122,11 +174,17 @@ def main() -> None:
                     help="write the open stratum's admitted words with their text to this file and stop")
     ap.add_argument("--export-todo", type=Path, default=None,
                     help="write only what still needs a label (no label, or no fit label for its current value) and stop")
+    ap.add_argument("--freeze", type=int, nargs="+", default=None, metavar="SEED",
+                    help="draw these seeds' samples afresh from this build's spans, write them to "
+                         "benchmarks/data/aita_eval_samples.json, and stop")
     opts = ap.parse_args()
 
     from moralgap.taxonomy.value_filter import THIN, VERDICT
 
     result, texts, seconds, candidates = build(opts.seed, opts.n_values, opts.span_filter)
+    if opts.freeze:
+        freeze(result.expressions, candidates, opts.n, opts.n_open, opts.freeze)
+        return
     picked = sample(result.expressions, opts.n, opts.sample_seed)
     drawn = {(e.rationale_id, e.start, e.end) for e in sample(candidates, opts.n_open, opts.sample_seed, open_words=True)}
     admitted = [e for e in result.expressions if is_open_word(e) and (e.rationale_id, e.start, e.end) in drawn]
@@ -186,7 +244,7 @@ def main() -> None:
            "open_value_in_fitting_value": opened["value_in_fitting_value"],
            "assigned_rule_spans": n_rule, "assigned_open_words": n_open, "combined_value_in_fitting_value": combined,
            "values_named_after_verdict_words": len(bad_names), "build_seconds": seconds}
-    row = {"sample_seed": opts.sample_seed, **row}
+    row = {"sample_seed": opts.sample_seed, **row, **sample_drift(result.expressions, opts.sample_seed, labels)}
     print_table([row], list(row), name=f"aita_expression_eval_sample{opts.sample_seed}")
     if bad_names:
         print("values named after verdict words:", ", ".join(bad_names))

@@ -37,6 +37,7 @@ from moralgap.progress import progress
 from moralgap.records import Expression
 
 from .chunking import ChunkPlan
+from .imperative import is_command, known_verbs
 from .lexicon import Sense, ValueLexicon
 from .value_filter import IDIOMS, KIN_AND_PEOPLE, OBJECTS_AND_PLACES, OPEN_CANDIDATE, SpanSyntax, exclusion_reason
 
@@ -152,6 +153,17 @@ def _object_tokens(head: Token) -> list[Token]:
     return []
 
 
+def _one_phrase(span: Span) -> bool:
+    """A lexicon phrase is a phrase in the sentence too: its words hang from one place. Words
+    that only stand side by side belong to different phrases ("figure out | her own flat" is
+    not "out her"). A closing "to" or preposition may hang from what follows, which it
+    introduces ("allowed to | change")."""
+    last = span[-1]
+    opens = last.pos_ in ("PART", "ADP", "SCONJ") and last.head.i >= span.end
+    words = span[:-1] if opens else span
+    return len({t.head.i for t in words if not span.start <= t.head.i < span.end or t.head.i == t.i}) == 1
+
+
 class ValueExpressionComponent:
     """spaCy component writing ``doc._.value_expressions`` as a list of dicts."""
 
@@ -160,6 +172,7 @@ class ValueExpressionComponent:
         # Open words (see ``_open_words``): every content word no rule claimed becomes a
         # candidate, for the learned span filter to accept or drop.
         self.open_words = open_words
+        self.verbs = known_verbs(nlp)
         self.matcher = Matcher(nlp.vocab)
         words = lexicon.single_words()
         self.matcher.add("LEX_LOWER", [[{"LOWER": {"IN": words}}]])
@@ -328,6 +341,8 @@ class ValueExpressionComponent:
         for start, end in sorted(set(hits), key=lambda h: (-(h[1] - h[0]), h[0])):
             if any(i in covered for i in range(start, end)):
                 continue
+            if end - start > 1 and not _one_phrase(doc[start:end]):
+                continue
             covered.update(range(start, end))
             span = doc[start:end]
             senses = self.lexicon.lookup(span.text) or self.lexicon.lookup(" ".join(t.lemma_ for t in span))
@@ -356,11 +371,9 @@ class ValueExpressionComponent:
     def _advice(self, doc: Doc, add) -> None:
         """Imperative advice ("get a prenup", "call him out") is a duty the commenter prescribes."""
         for sent in doc.sents:
+            if not is_command(sent, self.verbs):
+                continue
             root = sent.root
-            if root.pos_ != "VERB" or root.tag_ != "VB" or any(c.dep_ in SUBJECT_DEPS for c in root.children):
-                continue
-            if any(c.dep_ == "aux" and c.lemma_.lower() in DUTY_MODALS | {"will", "would", "can", "could", "to"} for c in root.children):
-                continue
             obj = _object_tokens(root)
             if root.lemma_.lower() in LIGHT_VERBS and not [t for t in obj if t.pos_ != "PRON"]:
                 continue

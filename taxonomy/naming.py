@@ -27,6 +27,8 @@ from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
+from .written import as_written, same_words  # noqa: F401 (as_written re-exported)
+
 STOP = {"be", "the", "a", "an", "to", "of", "for", "and", "or", "is", "should", "not", "your", "her", "his",
         "their", "my", "you", "it", "that", "this", "with", "on", "in", "at", "so", "very"}
 
@@ -146,20 +148,27 @@ class MemberNamer:
 
 def member_name(view: ClusterView, parts: int = 2) -> str:
     picked: list[str] = []
-    for form in view.forms or view.exemplars:
+    shown: list[str] = []
+    surfaces = view.exemplars if view.forms else []
+    for k, form in enumerate(view.forms or view.exemplars):
         form = form.strip()
         if not form:
             continue
-        # "rude" and "so rude" say the same; keep the second name only if it adds words.
-        if any(set(words_of(form)) <= set(words_of(p)) or set(words_of(p)) <= set(words_of(form)) for p in picked):
+        # "rude" and "so rude" say the same, and so do "overstep" and "overstepped"; keep the
+        # second name only if it adds words.
+        if any(same_words(words_of(form), words_of(p)) or same_words(words_of(p), words_of(form)) for p in picked):
             continue
         # A misspelling ("manipjulative") is the same word again, not a second idea.
         if any(_spelled_alike(form, p) for p in picked):
             continue
+        written = as_written(form, surfaces[k]) if k < len(surfaces) else form
+        if written in shown:
+            continue
         picked.append(form)
+        shown.append(written)
         if len(picked) >= parts:
             break
-    return " / ".join(title(p) for p in picked) or (title(view.keywords[0]) if view.keywords else "Unnamed")
+    return " / ".join(title(p) for p in shown) or (title(view.keywords[0]) if view.keywords else "Unnamed")
 
 
 def _spelled_alike(a: str, b: str) -> bool:

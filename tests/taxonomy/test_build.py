@@ -13,6 +13,7 @@ from moralgap.errors import InputError
 from moralgap.taxonomy_file import load_taxonomy
 from moralgap.taxonomy.build import TaxonomyBuilder
 from moralgap.taxonomy.folder import TaxonomyFolder
+from moralgap.taxonomy.naming import as_written
 from moralgap.taxonomy.seed_values import load_seed_values
 
 pytestmark = pytest.mark.slow
@@ -51,8 +52,9 @@ def test_build_gives_the_requested_values_named_by_their_members(small_build, sa
         assert v.keywords and 1 <= len(v.exemplars) <= 10 and v.size > 0
         # Default names come from the value's own expressions, and no definition is invented.
         assert v.name_source == "members" and v.definition == ""
+        # ... read as they were written ("bailing", not the lemma "bail").
         first = v.name.split(" / ")[0].split(" (")[0].lower()
-        members = {e.norm for e in result.expressions if e.value_id == v.id}
+        members = {as_written(e.norm, e.text) for e in result.expressions if e.value_id == v.id}
         assert first in members, (v.name, sorted(members)[:10])
         q = v.quality
         assert 0 < q["cohesion"] <= 1 and q["n_rationales"] >= 1 and 0 <= q["lexicon_free_share"] <= 1

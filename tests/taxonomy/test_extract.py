@@ -84,6 +84,40 @@ def test_imperative_advice_is_a_duty(extractor):
     assert e.norm == "should get prenup"
 
 
+@pytest.mark.parametrize("text, norm", [
+    ("Don't back down.", "should not back down"),
+    # A preposed clause has a subject of its own; the command is still "remember".
+    ("If you do this, remember your daughters will be adults one day.", "should remember"),
+    # Not a verb the dictionary knows, but used as one: it takes an object.
+    ("Gaslight him.", "should gaslight"),
+])
+def test_commands_are_duties_whatever_precedes_them(extractor, text, norm):
+    assert one(extractor, text, "duty").norm == norm
+
+
+@pytest.mark.parametrize("text", [
+    # Seen on the AITA comments: the tagger read "cochlear" as a verb (VB, sentence root), and
+    # the advice rule made it the duty "should cochlear".
+    "cochlear implants aren't perfect, but they'll give her a chance at having a normal life.",
+    # A subjectless root helped by "does" lost its subject to the parser: no command.
+    "Doesn't matter if mom's gay, that doesn't justify cheating.",
+    # The subject hangs off "do", not the verb, but it is still the verb's subject.
+    "You don't just stop parenting a child because they're autistic.",
+])
+def test_sentences_that_only_look_like_commands_give_no_duty(extractor, text):
+    assert [e for e in find(extractor, text) if e.rule == "duty"] == []
+
+
+def test_a_lexicon_phrase_must_be_a_phrase_of_the_sentence(extractor):
+    # "out her" (to reveal her secret) is in the lexicon; in "figure out | her own ..." the two
+    # words belong to different phrases.
+    assert not [e for e in find(extractor, "She's an adult, she can figure out her own living situation.")
+                if "out" in e.norm.split()]
+    assert any(e.text == "out her" for e in find(extractor, "He threatened to out her to her whole family."))
+    # A closing "to" may hang from the verb it introduces.
+    assert one(extractor, "You are allowed to change your mind.", "right").norm == "right to change mind"
+
+
 def test_overlapping_readings_give_one_expression(extractor):
     found = find(extractor, "You showed no respect for your wife.")
     assert [e.text for e in found] == ["no respect for your wife"]

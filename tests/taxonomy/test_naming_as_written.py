@@ -1,0 +1,68 @@
+"""Member names read as their members were written, not as lemmas ("clothe", "entitle")."""
+from __future__ import annotations
+
+import pytest
+
+from moralgap.taxonomy.naming import ClusterView, as_written, member_name
+
+
+def view(*members: tuple[str, str]) -> ClusterView:
+    """A cluster of ``(norm, most common text)`` members, most typical first."""
+    return ClusterView(exemplars=[t for _, t in members], keywords=[], size=len(members), n_rationales=len(members),
+                       forms=[n for n, _ in members])
+
+
+@pytest.mark.parametrize("norm, text, written", [
+    # Seen on the AITA comments as "Police Clothe", "Entitle" and "Cross".
+    ("police clothe", "police her clothes", "police her clothes"),
+    ("entitle", "she sounds ridiculously entitled", "entitled"),
+    ("cross line", "crossed a line", "crossed a line"),
+    # What the span adds around the form's words stays out, as in the form.
+    ("rude", "you were so rude", "rude"),
+    ("basic respect for family", "some basic respect for your wife's family", "basic respect for your wife's family"),
+    # Regular endings, with a doubled consonant or y -> i.
+    ("stop", "stopped", "stopped"), ("try", "tried", "tried"), ("boundary", "her boundaries", "boundaries"),
+    # An irregular form cannot be told from the span: the form's word stays.
+    ("should tell", "you should have told her", "should tell"),
+    ("lie", "lying", "lying"),
+    # A duty's "should" is kept where it was written, dropped where the span lacks it (advice,
+    # or another form of the same key), and "not" is read in "don't" and "shouldn't".
+    ("should get prenup", "get a prenup", "get a prenup"),
+    ("should not budge", "don't budge", "don't budge"),
+    ("should use deception", "shouldn't use deception", "shouldn't use deception"),
+    ("should allow", "should never have allowed", "should never have allowed"),
+    # Nothing of the form in the span: the form.
+    ("right to decide", "entitled to decide", "right to decide"),
+    ("loyal", "", "loyal"),
+])
+def test_a_form_reads_as_written(norm, text, written):
+    assert as_written(norm, text) == written
+
+
+def test_member_names_use_the_written_forms_and_still_add_words():
+    assert member_name(view(("police clothe", "police her clothes"), ("trespass", "trespassed"))) == \
+        "Police Her Clothes / Trespassed"
+    assert member_name(view(("entitle", "entitled"), ("entitle", "so entitled"), ("should earn title", "had to earn that title"))) == \
+        "Entitled / Earn That Title"
+    # Two forms of one word are one idea, inflected either way.
+    assert member_name(view(("overstepping", "mil is hugely overstepping"), ("overstepped", "overstepped"),
+                            ("overreact", "overreacting"))) == "Overstepping / Overreacting"
+    assert member_name(view(("cheat", "cheated"), ("cheating", "cheating"), ("betray", "betrayed"))) == "Cheated / Betrayed"
+    # "Rude / So Rude" stays one part; misspellings stay out.
+    assert member_name(view(("rude", "rude"), ("so rude", "so rude"), ("manipulative", "manipulative"),
+                            ("manipjulative", "how manipjulative"))) == "Rude / Manipulative"
+    # Without texts (an older view) the forms name it as before.
+    assert member_name(ClusterView(exemplars=[], keywords=[], size=2, n_rationales=2,
+                                   forms=["police clothe", "trespass"])) == "Police Clothe / Trespass"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text, name", [
+    ("She sounds ridiculously entitled.", "Entitled"),
+    ("He tried to police her clothes.", "Police Her Clothes"),
+    ("Honestly, he crossed a line.", "Crossed A Line"),
+])
+def test_a_value_is_named_as_its_members_were_written(extractor, text, name):
+    (e,) = [e for e in extractor.extract_texts([("r", text)]) if not e.excluded]
+    assert e.norm != name.lower()  # the normal form is the lemma ...
+    assert member_name(view((e.norm, e.text))) == name  # ... the name is what was written
