@@ -133,11 +133,32 @@ def _phrase_norm(span: Span) -> str:
     return " ".join(w for w in (_clean(t.lower_ if t.pos_ == "PRON" else t.lemma_.lower()) for t in span) if w)
 
 
+# Words that only lead into what follows them: a span cut after one ("help you and your",
+# "talk with your" once MAX_SPAN or a left-out noun ends it) shows a fragment.
+DANGLING_DEPS = {"poss", "det", "predet", "cc", "preconj"}
+CONJUNCTIONS = {"cc", "preconj"}
+
+
 def _clip(doc: Doc, start: int, end: int) -> tuple[int, int]:
     start, end = max(0, start), min(len(doc), end)
     if end - start > MAX_SPAN:
         end = start + MAX_SPAN
+    cut = end
+    while end - start > 1 and _dangles(doc[end - 1], end):
+        end -= 1
+    # A preposition left at the end by that cut has lost its object too ("conversations with");
+    # one the rule ended on ("side with") is kept.
+    while end < cut and end - start > 1 and doc[end - 1].dep_ == "prep" and doc[end - 1].head.i < end - 1:
+        end -= 1
     return start, end
+
+
+def _dangles(tok: Token, end: int) -> bool:
+    if tok.dep_ in CONJUNCTIONS:
+        return True
+    # A determiner or possessive pronoun whose noun was cut off; a possessive noun ("your
+    # fiance's") is a word of its own.
+    return tok.dep_ in DANGLING_DEPS and tok.pos_ in ("DET", "PRON") and tok.head.i >= end
 
 
 def _object_tokens(head: Token) -> list[Token]:

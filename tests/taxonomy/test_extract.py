@@ -118,6 +118,22 @@ def test_a_lexicon_phrase_must_be_a_phrase_of_the_sentence(extractor):
     assert one(extractor, "You are allowed to change your mind.", "right").norm == "right to change mind"
 
 
+@pytest.mark.parametrize("text, surface", [
+    # The object's noun is left out of the span (people are not values), which used to leave
+    # "ignore her and your".
+    ("nta. ignore her and your mom.", "ignore her"),
+    # MAX_SPAN cut the phrase after "with your": the preposition goes with its lost object.
+    ("You need to have some serious conversations with your daughter about money.",
+     "need to have some serious conversations"),
+    # A preposition the rule itself ends on stays.
+    ("Thanks for trying to stay neutral and not side with a cheater.", "not side with"),
+])
+def test_a_span_does_not_end_on_a_word_that_leads_into_what_was_cut(extractor, text, surface):
+    found = [e.text.lower() for e in find(extractor, text)]
+    assert surface in found
+    assert not [t for t in found if t.split()[-1] in ("your", "his", "and", "the")], found
+
+
 def test_overlapping_readings_give_one_expression(extractor):
     found = find(extractor, "You showed no respect for your wife.")
     assert [e.text for e in found] == ["no respect for your wife"]
