@@ -28,9 +28,9 @@ import logging
 import os
 from array import array
 from collections import Counter
+from dataclasses import dataclass, field
 from itertools import groupby
 from operator import itemgetter
-from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Callable, Iterable, Iterator
 
