@@ -289,9 +289,9 @@ class TaxonomyBuilder:
         """
         return filter_spans(expressions, self._span_filter, self.embedder)
 
-    def span_filter_texts(self, expressions: Sequence[Expression]) -> list[str]:
+    def span_filter_texts(self, expressions: Sequence[Expression]) -> list[str] | None:
         """The texts :meth:`filter_spans` will embed for these expressions, for a caller that
-        embeds them ahead (moralgap.scale.stream_build)."""
+        embeds them ahead (moralgap.scale.stream_build); ``None`` when this build judges no span."""
         return span_filter_texts(expressions, self._span_filter, self.embedder)
 
     def fit_expressions(self, expressions: Sequence[Expression], texts: dict[str, str] | None = None, *,

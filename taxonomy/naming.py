@@ -27,7 +27,7 @@ from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
-from .written import as_written, same_words  # noqa: F401 (as_written re-exported)
+from .written import as_written, same_words
 
 STOP = {"be", "the", "a", "an", "to", "of", "for", "and", "or", "is", "should", "not", "your", "her", "his",
         "their", "my", "you", "it", "that", "this", "with", "on", "in", "at", "so", "very"}

@@ -119,8 +119,13 @@ class SpanFilter:
         return self
 
     @staticmethod
+    def meaning_texts(expressions: Sequence[Expression]) -> list[str]:
+        """What the filter embeds for each span."""
+        return [meaning_text(e.norm) for e in expressions]
+
+    @staticmethod
     def vectors(expressions: Sequence[Expression], embedder) -> np.ndarray:
-        return embedder.encode([meaning_text(e.norm) for e in expressions], desc="embedding spans to filter")
+        return embedder.encode(SpanFilter.meaning_texts(expressions), desc="embedding spans to filter")
 
     # -- use ------------------------------------------------------------------------------
 
@@ -142,7 +147,7 @@ class SpanFilter:
 
     def texts(self, expressions: Sequence[Expression]) -> list[str]:
         """The texts :meth:`apply` embeds for these expressions (a caller can embed them ahead)."""
-        return [meaning_text(expressions[i].norm) for i in self._judged(expressions)]
+        return self.meaning_texts([expressions[i] for i in self._judged(expressions)])
 
     def usable_with(self, embedder) -> bool:
         return self.embedding_fingerprint is None or self.embedding_fingerprint == embedder.fingerprint
@@ -287,10 +292,11 @@ def filter_spans(expressions: Sequence[Expression], span_filter: SpanFilter | No
     return span_filter.apply(expressions, embedder)
 
 
-def span_filter_texts(expressions: Sequence[Expression], span_filter: SpanFilter | None, embedder) -> list[str]:
-    """What :func:`filter_spans` will embed for ``expressions`` (nothing when it will not judge them)."""
+def span_filter_texts(expressions: Sequence[Expression], span_filter: SpanFilter | None, embedder) -> list[str] | None:
+    """What :func:`filter_spans` will embed for ``expressions``; ``None`` when it judges no span at
+    all (no filter, or one for another embedding model), so a caller can skip reading them."""
     if span_filter is None or not span_filter.usable_with(embedder):
-        return []
+        return None
     return span_filter.texts(expressions)
 
 

@@ -129,6 +129,7 @@ def extract_to_spill(builder, read: Callable[[ReadResult], Iterator[Judgment]], 
     table = FormTable(builder.embed_text)
     extractor = builder.extractor
     todo: list[int] = []
+    fresh: list[int] = []  # the windows staged for extraction (the others have a raw shard)
     refs: list = []
     n = staged = 0
     for w, judgments in enumerate(_windows(read(result), window)):
@@ -145,11 +146,12 @@ def extract_to_spill(builder, read: Callable[[ReadResult], Iterator[Judgment]], 
                 spill.reused += 1
             else:
                 refs.extend(extractor.stage(w, n, judgments))
+                fresh.append(w)
                 staged += len(judgments)
         n += len(judgments)
         del judgments
     result.n_read = n
-    _write_raw(spill, [w for w in todo if not spill.has(w, raw=True)], extractor.extract_staged(refs, staged))
+    _write_raw(spill, fresh, extractor.extract_staged(refs, staged))
     del refs
     _embed_filtered_spans(builder, spill, todo)
     filter_spans = getattr(builder, "filter_spans", None)
@@ -197,7 +199,8 @@ def _embed_filtered_spans(builder, spill: ExpressionSpill, windows: list[int]) -
     starts no Ray job of its own."""
     texts_of = getattr(builder, "span_filter_texts", None)
     prefetch = getattr(builder.embedder, "prefetch", None)
-    if texts_of is None or prefetch is None:
+    # Without a filter to judge them (--span-filter none), the raw shards need not be read here.
+    if texts_of is None or prefetch is None or texts_of([]) is None:
         return
     texts: dict[str, None] = {}
     for w in windows:

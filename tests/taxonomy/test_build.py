@@ -13,7 +13,7 @@ from moralgap.errors import InputError
 from moralgap.taxonomy_file import load_taxonomy
 from moralgap.taxonomy.build import TaxonomyBuilder
 from moralgap.taxonomy.folder import TaxonomyFolder
-from moralgap.taxonomy.naming import as_written
+from moralgap.taxonomy.written import as_written
 from moralgap.taxonomy.seed_values import load_seed_values
 
 pytestmark = pytest.mark.slow

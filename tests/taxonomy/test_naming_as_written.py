@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from moralgap.taxonomy.naming import ClusterView, as_written, member_name
+from moralgap.taxonomy.naming import ClusterView, member_name
+from moralgap.taxonomy.written import as_written
 
 
 def view(*members: tuple[str, str]) -> ClusterView:
