@@ -185,6 +185,31 @@ def _one_phrase(span: Span) -> bool:
     return len({t.head.i for t in words if not span.start <= t.head.i < span.end or t.head.i == t.i}) == 1
 
 
+# What may fill the slot of a lexicon phrase's determiner or possessive: "cross a line" is
+# also "crossing the line", "break a promise" also "broke your promise".
+DETERMINER_SLOT = {"TAG": {"IN": ["DT", "PRP$"]}, "LOWER": {"NOT_IN": ["no", "neither"]}}
+
+
+def _inflected_phrases(nlp: Language, phrases: Sequence[str]) -> Matcher:
+    """Lexicon phrases led by a verb in its base form, matched in any tense and with any
+    determiner, each under its own key. The lexicon lists a phrase once or in a form or two; in
+    comments the verb takes every form ("crossing the line", "pays rent"). Only the verb is read by its lemma and
+    only a determiner or possessive after it is a free slot: other words stay as written, so
+    a phrase does not grow to mean more than it says."""
+    matcher = Matcher(nlp.vocab)
+    # The phrases are tagged out of context, without this component (it is being made).
+    for phrase, doc in zip(phrases, nlp.pipe(phrases)):
+        head = doc[0]
+        # Only a phrase listed in the verb's base form: a past form listed alone ("stood up":
+        # left waiting) means that form, not the verb in every tense ("standing up for her").
+        if len(doc) < 2 or head.pos_ not in ("VERB", "AUX") or head.tag_ not in ("VB", "VBP"):
+            continue
+        pattern = [{"LEMMA": head.lemma_.lower(), "POS": {"IN": ["VERB", "AUX"]}}]
+        pattern += [dict(DETERMINER_SLOT) if t.tag_ in ("DT", "PRP$") else {"LOWER": t.lower_} for t in doc[1:]]
+        matcher.add(phrase, [pattern])
+    return matcher
+
+
 class ValueExpressionComponent:
     """spaCy component writing ``doc._.value_expressions`` as a list of dicts."""
 
@@ -206,6 +231,7 @@ class ValueExpressionComponent:
         ])
         self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.phrases.add("LEX_PHRASE", [nlp.make_doc(p) for p in lexicon.phrases()])
+        self.inflected = _inflected_phrases(nlp, lexicon.phrases())
         self.idioms = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.idioms.add("IDIOM", [nlp.make_doc(p) for p in sorted(IDIOMS)])
 
@@ -347,31 +373,47 @@ class ValueExpressionComponent:
             subj_tokens = [t for t in subj.subtree if t.i <= subj.i or t.dep_ in ("prep", "pobj")]
             start = min(t.i for t in subj_tokens)
             stop = max(end_tok.i, *[t.i for t in subj_tokens]) + 1
+            if stop - start > MAX_SPAN:
+                # A long subject loses words from its front, not the priority it is given: "own
+                # schooling and social life is also important", not "... social life is also".
+                start = min(stop - MAX_SPAN, subj.i)
             sign = -1 if _is_negated(tok) else 1
-            subject = " ".join(t.lower_ for t in subj_tokens if t.pos_ not in DROP_FROM_NORM)
+            subject = " ".join(t.lower_ for t in subj_tokens if t.pos_ not in DROP_FROM_NORM and t.i >= start)
             add("norm", subj, start, stop, f"{subject} {tail}".strip(), sign, self._value_of([subj]))
 
     def _lexicon(self, doc: Doc, add) -> None:
-        hits: list[tuple[int, int]] = []
+        # (start, end, the lexicon term when the match says which; else the span is looked up)
+        hits: list[tuple[int, int, str]] = []
         for match_id, start, end in self.matcher(doc):
             if doc.vocab.strings[match_id] in ("LEX_LOWER", "LEX_LEMMA"):
-                hits.append((start, end))
-        hits.extend((s, e) for _, s, e in self.phrases(doc))
+                hits.append((start, end, ""))
+        hits.extend((s, e, "") for _, s, e in self.phrases(doc))
+        hits.extend((s, e, doc.vocab.strings[m]) for m, s, e in self.inflected(doc))
         covered: set[int] = set()
-        # Longer phrases first, so "take advantage" beats "advantage".
-        for start, end in sorted(set(hits), key=lambda h: (-(h[1] - h[0]), h[0])):
+        # Longer phrases first, so "take advantage" beats "advantage"; at one stretch, a phrase
+        # as written before the same phrase matched through its inflection.
+        for start, end, term in sorted(set(hits), key=lambda h: (-(h[1] - h[0]), h[0], h[2])):
             if any(i in covered for i in range(start, end)):
                 continue
             if end - start > 1 and not _one_phrase(doc[start:end]):
                 continue
-            covered.update(range(start, end))
             span = doc[start:end]
-            senses = self.lexicon.lookup(span.text) or self.lexicon.lookup(" ".join(t.lemma_ for t in span))
+            senses = self.lexicon.lookup(term) if term else \
+                self.lexicon.lookup(span.text) or self.lexicon.lookup(" ".join(t.lemma_ for t in span))
+            anchor = span.root
+            if len(span) == 1 and anchor.pos_ in ("VERB", "AUX") and anchor.lemma_.lower() != anchor.lower_:
+                # An inflected verb is not the noun it is spelled like: "standing" in "standing
+                # up for her" is not the value noun "standing"; a word sense of it may be.
+                senses = [s for s in senses if s.kind != "noun" or self.lexicon.lookup(anchor.lemma_)]
             if not senses:
                 continue
+            covered.update(range(start, end))
             sense = senses[0]
-            anchor = span.root
             if len(span) == 1 and (anchor.lower_, anchor.pos_) in AMBIGUOUS:
+                continue
+            if len(span) == 1 and anchor.pos_ == "PRON" and anchor.dep_ not in ("attr", "acomp", "oprd"):
+                # "yours" claims ownership only as what something is ("the inheritance is
+                # yours"); "a situation like yours" claims nothing.
                 continue
             negated = _is_negated(anchor)
             sign = sense.sign * (-1 if negated else 1)

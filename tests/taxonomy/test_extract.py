@@ -168,7 +168,8 @@ def test_the_writers_own_state_is_not_judged_character(extractor):
 @pytest.mark.parametrize("text, word", [("Trust me when I tell you everyone felt it.", "trust"),
                                         ("These people are out of control drama queens.", "control"),
                                         ("I would have tried to speak with her in private.", "private"),
-                                        ("To be fair, he was never told.", "fair")])
+                                        ("To be fair, he was never told.", "fair"),
+                                        ("Never mind the rest of them.", "mind")])
 def test_value_words_inside_idioms_are_set_apart_as_idioms(extractor, text, word):
     hits = [e for e in find(extractor, text) if word in e.norm]
     assert hits and all(e.excluded == "idiom" for e in hits), hits
@@ -177,3 +178,38 @@ def test_value_words_inside_idioms_are_set_apart_as_idioms(extractor, text, word
 def test_the_same_words_outside_idioms_are_values(extractor):
     assert [e.excluded for e in find(extractor, "You broke her trust.")] == [None]
     assert [e.excluded for e in find(extractor, "She has no control over her own money.") if "control" in e.norm] == [None]
+
+
+@pytest.mark.parametrize("text, surface, norm", [
+    ("That friend is way crossing the line.", "crossing the line", "cross line"),
+    ("He crossed that line twice.", "crossed that line", "cross line"),
+    ("She keeps breaking your promise.", "breaking your promise", "break promise"),
+])
+def test_lexicon_verb_phrases_match_in_any_tense_and_with_any_determiner(extractor, text, surface, norm):
+    # The lexicon lists "cross a line" and "break a promise"; comments inflect the verb and swap
+    # the determiner, and the phrase must still be read as one expression with its value.
+    e = next(e for e in find(extractor, text) if e.text == surface)
+    assert (e.norm, e.rule, e.lexicon_value is not None) == (norm, "value_verb", True)
+
+
+def test_a_verb_phrase_listed_only_in_a_past_form_keeps_that_form(extractor):
+    # "stood up" (left waiting) is listed only in the past; "standing up for her" is another verb.
+    assert not [e for e in find(extractor, "Thanks for standing up for her.") if e.lexicon_value == "Punctuality"]
+
+
+def test_a_value_noun_is_not_matched_on_a_verb_spelled_like_it(extractor):
+    # "standing" names a value (one's standing); "standing up" does not.
+    assert [e.lexicon_value for e in find(extractor, "Her standing in town matters.") if e.norm == "standing"] == ["Reputation"]
+    assert not [e for e in find(extractor, "He kept standing there.") if e.lexicon_value == "Reputation"]
+
+
+def test_a_possessive_pronoun_claims_ownership_only_as_a_predicate(extractor):
+    assert [e.norm for e in find(extractor, "That inheritance is yours.") if e.rule == "evaluative"] == ["yours"]
+    assert not [e for e in find(extractor, "There is no easy answer for a situation like yours.")
+                if e.norm == "yours" and not e.excluded]
+
+
+def test_a_long_priority_keeps_its_predicate(extractor):
+    # Over MAX_SPAN words, the subject loses words from its front, never the "is important".
+    e = one(extractor, "Your own schooling and social life is also important.", "norm")
+    assert e.text.endswith("is also important") and e.norm == "own schooling is important"
