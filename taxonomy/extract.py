@@ -161,6 +161,15 @@ def _dangles(tok: Token, end: int) -> bool:
     return tok.dep_ in DANGLING_DEPS and tok.pos_ in ("DET", "PRON") and tok.head.i >= end
 
 
+def _role(tok: Token) -> Token:
+    """The token whose dependency says what ``tok`` does in the sentence: a conjunct does what
+    the first of its conjuncts does ("secret" in "extended and secret drama" describes the drama
+    as "extended" does)."""
+    while tok.dep_ == "conj" and tok.head is not tok:
+        tok = tok.head
+    return tok
+
+
 def _object_tokens(head: Token) -> list[Token]:
     """The head's direct object (or prepositional object) with its compounds, no determiners."""
     for c in head.children:
@@ -252,7 +261,7 @@ class ValueExpressionComponent:
                     # What the value filter reads about the span's syntax (see value_filter.py).
                     # A plain dict: docs cross process boundaries (n_process > 1) as msgpack.
                     "syntax": dict(
-                        head_pos=anchor.pos_, head_dep=anchor.dep_, governor=anchor.head.lemma_.lower(),
+                        head_pos=anchor.pos_, head_dep=_role(anchor).dep_, governor=_role(anchor).head.lemma_.lower(),
                         negated=any(t.dep_ == "neg" or t.lower_ in NEGATORS for t in span) or _is_negated(anchor),
                         value_words=sum(1 for t in span if t.i != anchor.i and t.pos_ in ("NOUN", "VERB", "ADJ", "ADV")
                                         and t.lemma_.lower() not in PLAIN_NOUNS
@@ -516,7 +525,7 @@ class ValueExpressionComponent:
             negated = neg is not None or _is_negated(tok)
             out.append({"rule": OPEN_RULE[tok.pos_], "start_tok": start, "end_tok": tok.i + 1, "norm": lemma,
                         "polarity": "violated" if negated else "upheld", "lexicon_value": None, "anchor": tok.i,
-                        "syntax": dict(head_pos=tok.pos_, head_dep=tok.dep_, governor=tok.head.lemma_.lower(),
+                        "syntax": dict(head_pos=tok.pos_, head_dep=_role(tok).dep_, governor=_role(tok).head.lemma_.lower(),
                                        negated=negated, value_words=0)})
         return out
 

@@ -213,3 +213,10 @@ def test_a_long_priority_keeps_its_predicate(extractor):
     # Over MAX_SPAN words, the subject loses words from its front, never the "is important".
     e = one(extractor, "Your own schooling and social life is also important.", "norm")
     assert e.text.endswith("is also important") and e.norm == "own schooling is important"
+
+
+def test_a_conjunct_adjective_is_read_as_its_first_conjunct(extractor):
+    # "tacky" after "and" describes the dress just as "cheap" does: a description, not a judgment.
+    assert {e.norm: e.excluded for e in find(extractor, "She wore a cheap and tacky dress.")}["tacky"] == "description"
+    # Said of a person, both conjuncts judge.
+    assert [e.excluded for e in find(extractor, "You were rude and selfish.")] == [None, None]
