@@ -202,9 +202,9 @@ DETERMINER_SLOT = {"TAG": {"IN": ["DT", "PRP$"]}, "LOWER": {"NOT_IN": ["no", "ne
 def _inflected_phrases(nlp: Language, phrases: Sequence[str]) -> Matcher:
     """Lexicon phrases led by a verb in its base form, matched in any tense and with any
     determiner, each under its own key. The lexicon lists a phrase once or in a form or two; in
-    comments the verb takes every form ("crossing the line", "pays rent"). Only the verb is read by its lemma and
-    only a determiner or possessive after it is a free slot: other words stay as written, so
-    a phrase does not grow to mean more than it says."""
+    comments the verb takes every form ("crossing the line", "pays rent"). Only the verb is read
+    by its lemma and only a determiner or possessive after it is a free slot: other words stay
+    as written, so a phrase does not grow to mean more than it says."""
     matcher = Matcher(nlp.vocab)
     # The phrases are tagged out of context, without this component (it is being made).
     for phrase, doc in zip(phrases, nlp.pipe(phrases)):
