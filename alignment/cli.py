@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from itertools import islice
 from pathlib import Path
 
 import click
@@ -62,10 +63,11 @@ def judge_command(prompts, out, backend, base_urls, model, api_key_env, concurre
 
     A killed run restarted with the same --out skips the prompts already answered.
     """
-    from moralgap.datasets import load_judgments
+    from moralgap.datasets import iter_judgments
+    from moralgap.io import ReadResult
 
     from .backends import make_backend
-    from .prompts_file import read_prompts
+    from .prompts_file import iter_prompts, read_prompts
     from .runner import JudgeRunner
 
     from moralgap.scale import make_engine
@@ -78,7 +80,14 @@ def judge_command(prompts, out, backend, base_urls, model, api_key_env, concurre
                         api_key_env=api_key_env, concurrency=concurrency, rate_limit=rate_limit, max_retries=max_retries,
                         timeout_s=timeout_s, logprobs=logprobs, temperature=temperature, max_tokens=max_tokens, limit=limit))
     manifest.add_input(prompts, "prompts")
-    lines = read_prompts(prompts, meta_path=meta)[:limit]
+    if eng.name == "local":
+        lines = read_prompts(prompts, meta_path=meta)[:limit]
+    else:
+        # Every line is checked before any request, as locally, but none is kept: the driver's
+        # memory must not grow with the file; the prompts are read again as chunks go out.
+        total = sum(1 for _ in iter_prompts(prompts, meta_path=meta))
+        total = total if limit is None else min(total, limit)
+        lines = islice(iter_prompts(prompts, meta_path=meta), limit)
     sampling = {k: v for k, v in (("temperature", temperature), ("max_tokens", max_tokens)) if v is not None}
     if backend == "openai":
         if not model:
@@ -103,15 +112,18 @@ def judge_command(prompts, out, backend, base_urls, model, api_key_env, concurre
             from moralgap.scale.ray_judge import run_judge_ray
 
             summary = run_judge_ray(eng, backend, options, list(base_urls) if backend == "openai" else [], lines, out,
-                                    seed=seed, logprobs=logprobs, progress=_progress)
+                                    total=total, seed=seed, logprobs=logprobs, progress=_progress)
     manifest.set_engine(eng.describe())
     eng.close()
-    written = load_judgments(out).records
-    unparseable = sum(j.verdict is None and (j.model_extra or {}).get("p_acceptable") is None for j in written)
-    manifest.count(**summary.as_dict(), in_output=len(written), unparseable_in_output=unparseable)
+    # Counted as read, not held: the output can be as big as the prompts.
+    written = unparseable = 0
+    for j in iter_judgments(out, ReadResult()):
+        written += 1
+        unparseable += j.verdict is None and (j.model_extra or {}).get("p_acceptable") is None
+    manifest.count(**summary.as_dict(), in_output=written, unparseable_in_output=unparseable)
     manifest.add_output(out)
     manifest.write(manifest_path_for(out))
-    click.echo(f"{out}: {len(written)}/{summary.total} prompts answered ({summary.answered} this run, "
+    click.echo(f"{out}: {written}/{summary.total} prompts answered ({summary.answered} this run, "
                f"{unparseable} unparseable in all), {summary.elapsed_s:.1f}s", err=True)
     if summary.failed:
         for e in summary.errors[:5]:

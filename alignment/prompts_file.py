@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from moralgap.errors import InputError
 from moralgap.io import iter_raw_rows
@@ -63,12 +63,17 @@ def _check_messages(path, line: int, messages: Any) -> list[dict]:
 
 def read_prompts(path: str | os.PathLike, *, meta_path: str | os.PathLike | None = None) -> list[PromptLine]:
     """All prompt lines, validated; an InputError names file, line and field."""
+    return list(iter_prompts(path, meta_path=meta_path))
+
+
+def iter_prompts(path: str | os.PathLike, *, meta_path: str | os.PathLike | None = None) -> Iterator[PromptLine]:
+    """:func:`read_prompts` one line at a time, for a caller whose memory must not grow with the
+    file (``judge --engine ray``); only the ids seen so far are kept, to refuse a duplicate."""
     path = Path(path)
     side = Path(meta_path) if meta_path else find_sidecar(path)
     if meta_path and not side.is_file():
         raise InputError(side, "metadata file (--meta) not found")
     sidecar = _read_sidecar(side) if side is not None else {}
-    out: list[PromptLine] = []
     seen: dict[str, int] = {}
     for line, row in iter_raw_rows(path):
         if isinstance(row, InputError):
@@ -95,7 +100,6 @@ def read_prompts(path: str | os.PathLike, *, meta_path: str | os.PathLike | None
         for name, value in (("sample", sample), ("seed", seed)):
             if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
                 raise InputError(path, f"expected an integer, got {value!r}", line=line, field=f"moralgap.{name}")
-        out.append(PromptLine(custom_id=cid, messages=messages, dilemma_id=str(dilemma_id),
-                              condition=meta.get("condition") or cond, sample=sample, seed=seed,
-                              body=body, meta=meta, line=line))
-    return out
+        yield PromptLine(custom_id=cid, messages=messages, dilemma_id=str(dilemma_id),
+                         condition=meta.get("condition") or cond, sample=sample, seed=seed,
+                         body=body, meta=meta, line=line)

@@ -70,6 +70,30 @@ def jsonl_lines(text: str) -> list[str]:
     return lines
 
 
+def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line number, line)`` of a JSONL file as :func:`jsonl_lines` splits it, read a line at a
+    time: a corpus of millions of rationales is never held whole (issue 17). A line that is
+    not UTF-8 stops the read with its line and byte."""
+    number, pos = 0, 0
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        for raw in fh:  # binary lines end at LF only, like JSONL's
+            start, pos = pos, pos + len(raw)
+            if start == 0 and raw.startswith(b"\xef\xbb\xbf"):
+                raw, start = raw[3:], 3
+            body = raw[:-1] if raw.endswith(b"\n") else raw
+            body = body[:-1] if body.endswith(b"\r") else body
+            # A lone CR ends a line too (old Mac files); it can never be inside a JSON value.
+            for part in body.split(b"\r"):
+                number += 1
+                try:
+                    yield number, part.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise InputError(path, f"not UTF-8 text (byte {start + exc.start} cannot be decoded)",
+                                     line=number) from None
+                start += len(part) + 1
+
+
 def iter_raw_rows(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
     """Yield ``(line_number, row)`` from JSONL or CSV; a bad JSON line yields an InputError."""
     path = Path(path)
@@ -81,17 +105,16 @@ def iter_raw_rows(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
     if is_dataset(path):
         yield from iter_dataset_rows(path)
         return
-    text = _open_text(path)
     suffixes = [s.lower() for s in path.suffixes]
     if ".csv" in suffixes:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
+        reader = csv.DictReader(io.StringIO(_open_text(path), newline=""))
         if not reader.fieldnames:
             return
         for row in reader:
             # DictReader counts physical lines; a quoted newline makes a row span several.
             yield reader.line_num, {k: v for k, v in row.items() if k is not None and v not in (None, "")}
         return
-    for number, line in enumerate(jsonl_lines(text), start=1):
+    for number, line in _read_lines(path):
         if not line.strip():
             continue
         try:

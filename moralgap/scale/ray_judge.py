@@ -15,7 +15,7 @@ import math
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 MAX_CHUNK = 256
 # Each worker has this many chunks to answer before it runs dry: enough to keep it busy while
@@ -36,24 +36,51 @@ def _answer_chunk(kind: str, options: dict, prompts: list, seed: int, logprobs: 
     return rows, summary.as_dict(), summary.errors
 
 
-def run_judge_ray(engine, kind: str, options: dict, base_urls: Sequence[str], prompts, out, *, seed: int,
-                  logprobs: bool = False, progress: Optional[Callable] = None, chunk_size: int | None = None,
-                  progress_every_s: float = 5.0):
+def _chunks(prompts: Iterable, size: int) -> Iterator[list]:
+    chunk: list = []
+    for p in prompts:
+        chunk.append(p)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def run_judge_ray(engine, kind: str, options: dict, base_urls: Sequence[str], prompts: Iterable, out, *, seed: int,
+                  total: int | None = None, logprobs: bool = False, progress: Optional[Callable] = None,
+                  chunk_size: int | None = None, progress_every_s: float = 5.0):
+    """Answer ``prompts`` (read lazily: only the chunks in flight are held) into ``out``.
+
+    ``total`` is how many prompts there are, when the caller counted them (``judge`` does, as it
+    checks the file); otherwise ``prompts`` is read into a list to count them.
+    """
     import ray
 
     from moralgap.alignment.runner import RunSummary
     from moralgap.scale.datasets import open_keyed_output
 
     t0 = time.perf_counter()
-    prompts = list(prompts)
-    summary = RunSummary(total=len(prompts))
+    if total is None:
+        prompts = list(prompts)
+        total = len(prompts)
+    summary = RunSummary(total=total)
     # Lost with its node, a chunk is run again elsewhere; answers are keyed, so none is doubled.
     remote = ray.remote(num_cpus=1, max_retries=-1)(_answer_chunk)
     with open_keyed_output(out, "id") as sink:
-        todo = [p for p in prompts if p.custom_id not in sink.done]
-        summary.already_done = summary.total - len(todo)
-        size = chunk_size or max(1, min(MAX_CHUNK, math.ceil(len(todo) / (engine.workers * CHUNKS_PER_WORKER))))
-        chunks = iter(enumerate(todo[i: i + size] for i in range(0, len(todo), size)))
+        done = sink.done
+
+        def todo() -> Iterator:
+            for p in prompts:
+                if p.custom_id in done:
+                    summary.already_done += 1
+                else:
+                    yield p
+
+        # The output holds at most the answers to these prompts, so this is what is left, or less.
+        left = max(0, total - len(done))
+        size = chunk_size or max(1, min(MAX_CHUNK, math.ceil(left / (engine.workers * CHUNKS_PER_WORKER))))
+        chunks = enumerate(_chunks(todo(), size))
         pending: dict = {}
 
         def submit() -> None:

@@ -195,6 +195,22 @@ def test_judge_on_ray_gives_the_same_records_and_resumes(cluster, work):
     assert "(0 this run" in r.stderr and (work / "judged-ray.jsonl").read_text().splitlines() == got
 
 
+def test_judge_on_ray_checks_every_line_before_any_request_and_honours_limit(cluster, work):
+    prompts, stored = _prompts(work)
+    bad = work / "prompts-bad.jsonl"
+    # The one bad line is the last: the driver reads the prompts lazily, but checks them all first.
+    bad.write_text(prompts.read_text() + '{"custom_id": "d::vanilla::9", "body": {"messages": []}}\n')
+    args = ["judge", bad, "--backend", "replay", "--replay-file", stored, *on_ray(cluster)]
+    r = moralgap([*args, "--out", work / "judged-bad.jsonl"], work / "cache-judge", check=False)
+    assert r.returncode != 0 and "prompts-bad.jsonl:61" in r.stderr and "body.messages" in r.stderr, r.stderr[-2000:]
+    assert not (work / "judged-bad.jsonl").exists()
+    args = ["judge", prompts, "--backend", "replay", "--replay-file", stored, *on_ray(cluster)]
+    r = moralgap([*args, "--limit", "7", "--out", work / "judged-7.jsonl"], work / "cache-judge")
+    ids = [json.loads(line)["id"] for line in (work / "judged-7.jsonl").read_text().splitlines()]
+    first = [json.loads(line)["custom_id"] for line in prompts.read_text().splitlines()[:7]]
+    assert sorted(ids) == sorted(first) and "7/7 prompts answered" in r.stderr
+
+
 def test_a_worker_node_killed_mid_build_loses_and_repeats_nothing(cluster, local_build, work):
     out = work / "ray-killed"
     # The shared cache: the vectors are known, so the run is extraction on Ray, where the kill lands.
