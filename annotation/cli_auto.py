@@ -31,6 +31,53 @@ def _judgments(path: str, skip_invalid: bool, manifest: Manifest):
     return with_text
 
 
+class _LazyJudgments:
+    """The judgments with a rationale, read again each time they are iterated, never held.
+
+    ``annotate auto --engine ray`` reads its input this way, so the driver's memory does not grow
+    with the corpus: a first pass checks every record (a bad one stops the command before any
+    work, as when reading it whole) and counts them; the annotation pass reads them again.
+    """
+
+    def __init__(self, path: str, skip_invalid: bool, manifest: Manifest):
+        from moralgap.scale.stream_build import StreamRead
+
+        self.path, self.skip_invalid = path, skip_invalid
+        result = StreamRead()
+        n = self.n = 0
+        for j in self._read(result):
+            n += 1
+            self.n += bool((j.rationale or "").strip())
+        result.n_read = n
+        report_read(result, path, "judgments")
+        manifest.add_input(path, "judgments")
+        manifest.count(judgments=n, with_rationale=self.n, skipped_invalid=len(result.skipped))
+
+    def _read(self, result):
+        from moralgap.datasets import iter_judgments
+
+        return iter_judgments(self.path, result, skip_invalid=self.skip_invalid)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        from moralgap.io import ReadResult
+
+        return (j for j in self._read(ReadResult()) if (j.rationale or "").strip())
+
+
+def _chunks(items, size: int):
+    part = []
+    for item in items:
+        part.append(item)
+        if len(part) == size:
+            yield part
+            part = []
+    if part:
+        yield part
+
+
 def _folder(taxonomy: str, manifest: Manifest):
     from moralgap.taxonomy_file import taxonomy_path
     from moralgap.taxonomy.folder import TaxonomyFolder
@@ -117,7 +164,10 @@ def auto_command(judgments, taxonomy, out, model, labels, expressions, decision,
         raise click.UsageError("--calibrate tunes zero-shot thresholds; a trained --model has its own")
     manifest = Manifest("annotate auto", seed=seed, params={"model": model, "calibrate": labels, "expressions": expressions,
                                                             "decision": decision})
-    items = _judgments(judgments, skip_invalid, manifest)
+    # On Ray with the model's own cuts, rationale by rationale, nothing needs the whole corpus at
+    # once: it is streamed (issue 17). Calibration and expected-F1 cuts read it whole.
+    streamed = engine != "local" and decision == "tuned" and not labels
+    items = _LazyJudgments(judgments, skip_invalid, manifest) if streamed else _judgments(judgments, skip_invalid, manifest)
     folder = _folder(taxonomy, manifest)
     eng = make_engine(engine, address=ray_address, workers=ray_workers)
     click.echo(f"loading the {'trained' if model else 'zero-shot'} annotator for {len(items)} rationales "
@@ -137,18 +187,21 @@ def auto_command(judgments, taxonomy, out, model, labels, expressions, decision,
         click.echo(f"thresholds tuned on {len(labelled)} labelled rationales: macro-F1 {rep['macro_f1']:.3f} on them", err=True)
     with open_keyed_output(out, "rationale_id") as sink:
         _check_resume(out, sink, folder.taxonomy.version)
-        todo = [j for j in items if j.id not in sink.done]
-        if len(todo) < len(items):
-            click.echo(f"resuming: {len(items) - len(todo)} rationales already annotated in {out}", err=True)
-        n_values = 0
+        # Ids are unique, so what this run writes never hides a rationale still to come.
+        done = sink.done
+        already = sum(1 for j in items if j.id in done) if not streamed else min(len(done), len(items))
+        if already:
+            click.echo(f"resuming: {already} rationales already annotated in {out}", err=True)
+        todo = (j for j in items if j.id not in done)
+        n_values = annotated = 0
         with manifest.timed("annotate"):
             if decision == "tuned":
                 from moralgap.progress import progress
 
-                with progress(total=len(todo), desc="annotating", unit="rationale") as bar:
-                    for start in range(0, len(todo), chunk):
-                        part = todo[start: start + chunk]
+                with progress(total=len(items) - already, desc="annotating", unit="rationale") as bar:
+                    for part in _chunks(todo, chunk):
                         n_values += _write(sink, scorer, *scorer.scores(part))
+                        annotated += len(part)
                         bar.update(len(part))
             else:
                 # The cuts depend on the whole file, so every rationale is scored again on a
@@ -157,15 +210,16 @@ def auto_command(judgments, taxonomy, out, model, labels, expressions, decision,
 
                 ids, scores = scorer.scores(items)
                 scorer.thresholds = scorer.clf.decision_thresholds(scores, decision)
-                pending = np.array([i not in sink.done for i in ids], dtype=bool)
+                pending = np.array([i not in done for i in ids], dtype=bool)
+                annotated = int(pending.sum())
                 n_values += _write(sink, scorer, [i for i, p in zip(ids, pending) if p], scores[pending])
     manifest.set_engine(eng.describe())
     eng.close()
-    manifest.count(annotated=len(todo), values_assigned=n_values)
+    manifest.count(annotated=annotated, values_assigned=n_values)
     manifest.set_params(thresholds={v: round(float(t), 4) for v, t in zip(scorer.value_ids, scorer.thresholds)})
     manifest.add_output(out)
     manifest.write(manifest_path_for(out))
-    click.echo(f"wrote {len(todo)} annotations ({n_values} values) to {out}", err=True)
+    click.echo(f"wrote {annotated} annotations ({n_values} values) to {out}", err=True)
 
 
 def _write(sink, scorer, ids, scores) -> int:
