@@ -82,6 +82,18 @@ def test_not_utf8_is_reported_with_line(tmp_path):
     assert exc.value.line == 2
 
 
+@pytest.mark.parametrize("data", [b"a\nb\n", b"a\n\n", b"a\r\nb", b"a\rb\n", b"a\r\r\n", b"a\r", b"\xef\xbb\xbfa\nb",
+                                  b"", "x\u2028y\nz\u0085w\n".encode()])
+def test_jsonl_read_a_line_at_a_time_splits_as_the_whole_text_would(tmp_path, data):
+    # The reader streams (a corpus is never held whole) but must number and cut lines exactly as
+    # splitting the decoded text does: at CR, LF and CRLF only, never at U+2028 inside a record.
+    from moralgap.io import _open_text, _read_lines, jsonl_lines
+
+    p = tmp_path / "t.jsonl"
+    p.write_bytes(data)
+    assert list(_read_lines(p)) == list(enumerate(jsonl_lines(_open_text(p)), start=1))
+
+
 def test_skip_invalid_reports_and_goes_on(tmp_path):
     p = write_lines(tmp_path / "j.jsonl", [j(id="a"), "{oops", j(id="b", verdict="??"), j(id="c")])
     res = load_judgments(p, skip_invalid=True)
