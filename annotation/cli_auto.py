@@ -67,17 +67,6 @@ class _LazyJudgments:
         return (j for j in self._read(ReadResult()) if (j.rationale or "").strip())
 
 
-def _chunks(items, size: int):
-    part = []
-    for item in items:
-        part.append(item)
-        if len(part) == size:
-            yield part
-            part = []
-    if part:
-        yield part
-
-
 def _folder(taxonomy: str, manifest: Manifest):
     from moralgap.taxonomy_file import taxonomy_path
     from moralgap.taxonomy.folder import TaxonomyFolder
@@ -156,6 +145,7 @@ def auto_command(judgments, taxonomy, out, model, labels, expressions, decision,
                  engine="local", ray_address=None, ray_workers=None):
     """Annotate every rationale in JUDGMENTS with values, zero-shot or with a trained model."""
     from moralgap.scale import make_engine
+    from moralgap.scale.batches import batches
     from moralgap.scale.datasets import open_keyed_output
 
     if decision != "tuned" and not model:
@@ -199,7 +189,7 @@ def auto_command(judgments, taxonomy, out, model, labels, expressions, decision,
                 from moralgap.progress import progress
 
                 with progress(total=len(items) - already, desc="annotating", unit="rationale") as bar:
-                    for part in _chunks(todo, chunk):
+                    for part in batches(todo, chunk):
                         n_values += _write(sink, scorer, *scorer.scores(part))
                         annotated += len(part)
                         bar.update(len(part))

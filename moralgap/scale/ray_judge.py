@@ -36,17 +36,6 @@ def _answer_chunk(kind: str, options: dict, prompts: list, seed: int, logprobs: 
     return rows, summary.as_dict(), summary.errors
 
 
-def _chunks(prompts: Iterable, size: int) -> Iterator[list]:
-    chunk: list = []
-    for p in prompts:
-        chunk.append(p)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def run_judge_ray(engine, kind: str, options: dict, base_urls: Sequence[str], prompts: Iterable, out, *, seed: int,
                   total: int | None = None, logprobs: bool = False, progress: Optional[Callable] = None,
                   chunk_size: int | None = None, progress_every_s: float = 5.0):
@@ -58,6 +47,7 @@ def run_judge_ray(engine, kind: str, options: dict, base_urls: Sequence[str], pr
     import ray
 
     from moralgap.alignment.runner import RunSummary
+    from moralgap.scale.batches import batches
     from moralgap.scale.datasets import open_keyed_output
 
     t0 = time.perf_counter()
@@ -80,7 +70,7 @@ def run_judge_ray(engine, kind: str, options: dict, base_urls: Sequence[str], pr
         # The output holds at most the answers to these prompts, so this is what is left, or less.
         left = max(0, total - len(done))
         size = chunk_size or max(1, min(MAX_CHUNK, math.ceil(left / (engine.workers * CHUNKS_PER_WORKER))))
-        chunks = enumerate(_chunks(todo(), size))
+        chunks = enumerate(batches(todo(), size))
         pending: dict = {}
 
         def submit() -> None:

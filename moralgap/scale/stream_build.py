@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from operator import itemgetter
 from types import SimpleNamespace
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -40,6 +40,7 @@ from moralgap.errors import InputError
 from moralgap.io import ReadResult
 from moralgap.records import Expression, Judgment
 
+from .batches import batches
 from .bounded import assign_rest, check_sampleable, finish_sampled, fit_sample, new_record
 from .spill import ExpressionSpill
 
@@ -103,17 +104,6 @@ class _FormFacts:
     rationales: array = field(default_factory=lambda: array("i"))
 
 
-def _windows(judgments: Iterable[Judgment], size: int) -> Iterator[list[Judgment]]:
-    batch: list[Judgment] = []
-    for j in judgments:
-        batch.append(j)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def extract_to_spill(builder, read: Callable[[ReadResult], Iterator[Judgment]], spill: ExpressionSpill,
                      result: StreamRead, *, window: int) -> FormTable:
     """Step 1: every window extracted on Ray (or taken from the spill), the form table filled.
@@ -132,7 +122,7 @@ def extract_to_spill(builder, read: Callable[[ReadResult], Iterator[Judgment]], 
     fresh: list[int] = []  # the windows staged for extraction (the others have a raw shard)
     refs: list = []
     n = staged = 0
-    for w, judgments in enumerate(_windows(read(result), window)):
+    for w, judgments in enumerate(batches(read(result), window)):
         if not todo and spill.has(w):
             spill.reused += 1
             spill.drop_raw(w)
