@@ -139,9 +139,14 @@ DANGLING_DEPS = {"poss", "det", "predet", "cc", "preconj"}
 CONJUNCTIONS = {"cc", "preconj"}
 
 
-def _clip(doc: Doc, start: int, end: int) -> tuple[int, int]:
+def _word_count(doc: Doc, start: int, end: int) -> int:
+    """Words as written, not tokens: "well-being" and "baby's" are one word each."""
+    return sum(1 for i in range(start, end) if i == start or doc[i - 1].whitespace_)
+
+
+def _clip(doc: Doc, start: int, end: int, *, words: bool = False) -> tuple[int, int]:
     start, end = max(0, start), min(len(doc), end)
-    if end - start > MAX_SPAN:
+    if (_word_count(doc, start, end) if words else end - start) > MAX_SPAN:
         end = start + MAX_SPAN
     cut = end
     while end - start > 1 and _dangles(doc[end - 1], end):
@@ -250,10 +255,10 @@ class ValueExpressionComponent:
         in_idiom = {i for _, start, end in self.idioms(doc) for i in range(start, end)}
 
         def add(rule: str, anchor: Token, start: int, end: int, norm: str, sign: int, value: str | None,
-                self_state: bool = False):
+                self_state: bool = False, words: bool = False):
             if not norm:
                 return
-            start, end = _clip(doc, start, end)
+            start, end = _clip(doc, start, end, words=words)
             polarity = "upheld" if sign > 0 else "violated"
             span = doc[start:end]
             item = {"rule": rule, "start_tok": start, "end_tok": end, "norm": norm,
@@ -382,13 +387,16 @@ class ValueExpressionComponent:
             subj_tokens = [t for t in subj.subtree if t.i <= subj.i or t.dep_ in ("prep", "pobj")]
             start = min(t.i for t in subj_tokens)
             stop = max(end_tok.i, *[t.i for t in subj_tokens]) + 1
-            if stop - start > MAX_SPAN:
-                # A long subject loses words from its front, not the priority it is given: "own
-                # schooling and social life is also important", not "... social life is also".
-                start = min(stop - MAX_SPAN, subj.i)
+            # A long subject loses words from its front, not the priority it is given: "own
+            # schooling and social life is also important", not "... social life is also"; and
+            # a span never begins inside a word ("well-being", not "-being").
+            while start < subj.i and _word_count(doc, start, stop) > MAX_SPAN:
+                start += 1
+            while start > 0 and not doc[start - 1].whitespace_:
+                start -= 1
             sign = -1 if _is_negated(tok) else 1
             subject = " ".join(t.lower_ for t in subj_tokens if t.pos_ not in DROP_FROM_NORM and t.i >= start)
-            add("norm", subj, start, stop, f"{subject} {tail}".strip(), sign, self._value_of([subj]))
+            add("norm", subj, start, stop, f"{subject} {tail}".strip(), sign, self._value_of([subj]), words=True)
 
     def _lexicon(self, doc: Doc, add) -> None:
         # (start, end, the lexicon term when the match says which; else the span is looked up)

@@ -213,6 +213,9 @@ def test_a_long_priority_keeps_its_predicate(extractor):
     # Over MAX_SPAN words, the subject loses words from its front, never the "is important".
     e = one(extractor, "Your own schooling and social life is also important.", "norm")
     assert e.text.endswith("is also important") and e.norm == "own schooling is important"
+    # Words are counted as written ("well-being" is one), and a span never begins inside one.
+    e = one(extractor, "Your mental well-being and the baby's come first, so take the room.", "norm")
+    assert e.text == "Your mental well-being and the baby's come first"
 
 
 def test_a_conjunct_adjective_is_read_as_its_first_conjunct(extractor):
