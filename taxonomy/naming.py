@@ -146,13 +146,20 @@ class MemberNamer:
         return [Naming(name=member_name(v), definition="", source="members") for v in views]
 
 
+# A name is read at a glance: a longer written form ("own schooling and social life is also
+# important") names a value only when no shorter one does.
+NAME_PART_WORDS = 4
+
+
 def member_name(view: ClusterView, parts: int = 2) -> str:
     picked: list[str] = []
     shown: list[str] = []
     surfaces = view.exemplars if view.forms else []
-    for k, form in enumerate(view.forms or view.exemplars):
-        form = form.strip()
-        if not form:
+    forms = [(f.strip(), as_written(f.strip(), surfaces[k]) if k < len(surfaces) else f.strip())
+             for k, f in enumerate(view.forms or view.exemplars) if f.strip()]
+    any_short = any(len(w.split()) <= NAME_PART_WORDS for _, w in forms)
+    for form, written in forms:
+        if len(written.split()) > NAME_PART_WORDS and (picked or any_short):
             continue
         # "rude" and "so rude" say the same, and so do "overstep" and "overstepped"; keep the
         # second name only if it adds words.
@@ -161,7 +168,6 @@ def member_name(view: ClusterView, parts: int = 2) -> str:
         # A misspelling ("manipjulative") is the same word again, not a second idea.
         if any(_spelled_alike(form, p) for p in picked):
             continue
-        written = as_written(form, surfaces[k]) if k < len(surfaces) else form
         if written in shown:
             continue
         picked.append(form)

@@ -67,3 +67,15 @@ def test_a_value_is_named_as_its_members_were_written(extractor, text, name):
     (e,) = [e for e in extractor.extract_texts([("r", text)]) if not e.excluded]
     assert e.norm != name.lower()  # the normal form is the lemma ...
     assert member_name(view((e.norm, e.text))) == name  # ... the name is what was written
+
+
+def test_a_long_written_form_names_a_value_only_when_no_short_one_does():
+    # Seen on the AITA comments as "Money Is Important / Own Schooling And Social Life Is Also Important".
+    assert member_name(view(("money is important", "the money is important"),
+                            ("own schooling is important", "own schooling and social life is also important"),
+                            ("life is important", "life is more important"))) == \
+        "Money Is Important / Life Is More Important"
+    # With only long forms, the most typical still names it, alone.
+    assert member_name(view(("earn equal share", "n't earn you an equal share of the credit"),
+                            ("should earn equal credit", "shouldn't earn them equal credit for it"))) == \
+        "Earn You An Equal Share"
