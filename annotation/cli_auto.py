@@ -40,10 +40,10 @@ class _LazyJudgments:
     """
 
     def __init__(self, path: str, skip_invalid: bool, manifest: Manifest):
-        from moralgap.scale.stream_build import StreamRead
+        from moralgap.io import CountedRead
 
         self.path, self.skip_invalid = path, skip_invalid
-        result = StreamRead()
+        result = CountedRead()
         n = self.n = 0
         for j in self._read(result):
             n += 1

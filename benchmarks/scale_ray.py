@@ -3,6 +3,7 @@
     python benchmarks/scale_ray.py --n 20000 --workers 2 [--fit-max-forms 5000]
     python benchmarks/scale_ray.py --assign-rate 200000     # the assignment rule alone
     python benchmarks/scale_ray.py --n 10000 --embed-rationales   # also embed every rationale (annotate auto's load)
+    python benchmarks/scale_ray.py --vectors 60000   # the same texts embedded on both engines: identical bits?
 
 Composes N rationales from real sentences exactly as ``taxonomy_speed.py scale`` does, writes
 them as a folder of 4 Parquet shards, and runs each engine in its own child process (so peak
@@ -300,6 +301,49 @@ def assign_rate(n_forms: int, seed: int) -> None:
           f"({n_forms / secs:,.0f} forms per core-second)")
 
 
+def vectors(n: int, workers: int, seed: int) -> None:
+    """Embed ``n`` real texts once per engine, each from a cold cache, and compare every vector's bits.
+
+    Half are sentences of real texts (20 to 220 characters, as rationales are built from), half
+    their first one to six words (the length of expression forms), so batches hold both.
+    """
+    import numpy as np
+
+    from moralgap.scale.ray_engine import RayEngine
+    from moralgap.taxonomy.embed import Embedder
+    from taxonomy_speed import sentence_pool
+
+    rng = np.random.default_rng(seed)
+    pool = sentence_pool()
+    picked = [pool[i] for i in rng.choice(len(pool), size=min(n // 2, len(pool)), replace=False)]
+    texts = sorted(set(picked) | {" ".join(t.split()[: int(rng.integers(1, 7))]) for t in picked})[:n]
+    got, rows = {}, []
+    with tempfile.TemporaryDirectory() as tmp:
+        for engine in ("local", "ray"):
+            t = time.perf_counter()
+            if engine == "ray":
+                eng = RayEngine(workers=workers, num_cpus=workers)
+                emb = eng.embedder(cache_dir=Path(tmp) / engine)
+            else:
+                emb = Embedder(cache_dir=Path(tmp) / engine)
+            got[engine] = emb.encode(texts)
+            secs = time.perf_counter() - t
+            if engine == "ray":
+                eng.close()
+            import torch
+
+            rows.append({"engine": engine, "texts": len(texts), "embedded": emb.stats["embedded"], "seconds": round(secs, 1),
+                         "threads": workers if engine == "ray" else torch.get_num_threads(),
+                         "mkl_cbwr": os.environ.get("MKL_CBWR", "")})
+    same = np.all(got["local"] == got["ray"], axis=1)
+    for r in rows:
+        r["identical_to_local"] = int(same.sum())
+    record_table(rows, ["engine", "texts", "embedded", "threads", "seconds", "mkl_cbwr", "identical_to_local"],
+                 name="vectors")
+    print(f"{int(same.sum())} of {len(texts)} vectors bit-identical; largest difference "
+          f"{float(np.abs(got['local'] - got['ray']).max()):.3g}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=20000)
@@ -310,6 +354,9 @@ def main() -> None:
                     help="Also embed every rationale (results: scale_ray_embed.json).")
     ap.add_argument("--assign-rate", type=int, default=None, metavar="FORMS",
                     help="Only time the assignment rule on this many forms (results: scale_ray_assign.json).")
+    ap.add_argument("--vectors", type=int, default=None, metavar="TEXTS",
+                    help="Only embed this many real texts on each engine, each from a cold cache, and count the "
+                         "bit-identical vectors (results: scale_ray_vectors.json).")
     ap.add_argument("--engines", default="local,ray",
                     help="Comma-separated, run in this order: local, ray (streaming), ray-records (records in the driver).")
     ap.add_argument("--window", type=int, default=None,
@@ -322,6 +369,10 @@ def main() -> None:
     opts = ap.parse_args()
     if opts.child:
         child(opts.src, opts.child, opts.workers, opts.fit_max_forms, opts.out, opts.embed_rationales)
+        return
+    if opts.vectors:
+        vectors(opts.vectors, opts.workers, opts.seed)
+        save_results(opts.name or "scale_ray_vectors")
         return
     if opts.assign_rate:
         assign_rate(opts.assign_rate, opts.seed)

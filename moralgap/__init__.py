@@ -8,6 +8,13 @@ model resolution, seeding and run manifests. The stages live in the repository's
 Each stage's entry points are also available here (``from moralgap import TaxonomyBuilder``).
 They are imported on first use, so ``import moralgap`` loads no model library (no torch).
 """
+import os as _os
+
+# MKL's strict reproducibility mode: a matrix product gives the same bits whatever the number
+# of threads, so sentence vectors from a Ray actor (one thread) and from one process (every
+# core) agree to the bit. MKL reads it once, at its first use; moralgap imports no torch itself.
+_os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
+
 from .errors import ConfigError, InputError, MoralgapError
 from .lazy import lazy_exports
 from .records import Dilemma, Expression, Judgment, LineageEntry, Taxonomy, Value, ValueAnnotation

@@ -37,13 +37,26 @@ class ReadResult:
     skipped: list[InputError] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)
 
+    def count(self) -> int:
+        return len(self.records)
+
     def summary(self) -> str:
-        parts = [f"{len(self.records)} read"]
+        parts = [f"{self.count()} read"]
         if self.skipped:
             parts.append(f"{len(self.skipped)} invalid skipped")
         for why, n in sorted(self.dropped.items()):
             parts.append(f"{n} dropped ({why})")
         return ", ".join(parts)
+
+
+@dataclass
+class CountedRead(ReadResult):
+    """A :class:`ReadResult` whose records were counted as they streamed past, not kept."""
+
+    n_read: int = 0
+
+    def count(self) -> int:
+        return self.n_read
 
 
 def _open_text(path: Path):

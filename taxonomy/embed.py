@@ -4,6 +4,11 @@ The cache is a folder of ``.npz`` shards (no pickle) per model fingerprint. Text
 in chunks and each chunk is saved as its own shard as soon as it is done, so a run killed
 half-way resumes from the last finished chunk, and an update re-embeds only texts the cache
 does not hold.
+
+A text's vector depends, in its last digits, on the batch it was encoded in (the padding and
+the matrix blocking change with the batch), never on the thread count. So every engine encodes
+the same batches (:func:`embedding_batches`): with the same cache state, one process and a
+Ray cluster compute bit-identical vectors, and a resumed run the batches it would have run.
 """
 from __future__ import annotations
 
@@ -32,6 +37,20 @@ def default_cache_dir() -> Path:
 
 def text_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def embedding_order(texts: Sequence[str]) -> list[int]:
+    """The order texts are encoded in: longest first (least padding), ties by text."""
+    return sorted(range(len(texts)), key=lambda i: (-len(texts[i]), texts[i]))
+
+
+def embedding_batches(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of each encoder batch over ``n`` texts already in :func:`embedding_order`.
+
+    Batches are cut from the front, so the texts left after a resumed run's finished chunks
+    (whole batches) are cut exactly as they would have been.
+    """
+    return [(i, min(n, i + batch_size)) for i in range(0, n, batch_size)]
 
 
 def write_shard(folder: Path, keys: Sequence[str], vectors: np.ndarray) -> Path:
@@ -91,7 +110,8 @@ class Embedder:
         self.model_name = model or Path(self.model_path).name
         self.fingerprint = model_fingerprint(self.model_path)
         self.batch_size = batch_size
-        self.chunk_size = chunk_size
+        # Whole batches per chunk, so a chunk saved before a crash ends on a batch boundary.
+        self.chunk_size = max(1, chunk_size // batch_size) * batch_size
         self.device = device
         self.cache = EmbeddingCache(Path(cache_dir or default_cache_dir()) / self.fingerprint) if use_cache else None
         # A SentenceTransformer already in memory (e.g. another Embedder's ``.model``) can be
@@ -115,10 +135,16 @@ class Embedder:
         get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         return int(get_dim())
 
-    def _encode_raw(self, texts: list[str]) -> np.ndarray:
-        vecs = self.model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
+    def encode_batch(self, texts: list[str]) -> np.ndarray:
+        """One encoder batch, exactly these texts together (see :func:`embedding_batches`)."""
+        vecs = self.model.encode(texts, batch_size=max(1, len(texts)), convert_to_numpy=True,
                                  normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(vecs, dtype=np.float32)
+
+    def _encode_raw(self, texts: list[str]) -> np.ndarray:
+        """Texts in :func:`embedding_order`, encoded in :func:`embedding_batches`."""
+        parts = [self.encode_batch(texts[a:b]) for a, b in embedding_batches(len(texts), self.batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, self.dimension), dtype=np.float32)
 
     def encode(self, texts: Sequence[str], *, desc: str = "embedding") -> np.ndarray:
         """Embed ``texts`` (duplicates embedded once), reading and filling the cache."""
@@ -135,6 +161,7 @@ class Embedder:
         self.stats["embedded"] += len(todo)
         if todo:
             todo_keys = list(todo)
+            todo_keys = [todo_keys[i] for i in embedding_order([todo[k] for k in todo_keys])]
             bar = progress(total=len(todo_keys), desc=desc, unit="text")
             for i in range(0, len(todo_keys), self.chunk_size):
                 chunk = todo_keys[i: i + self.chunk_size]

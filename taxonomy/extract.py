@@ -127,6 +127,14 @@ def _norm_of(tokens: Iterable[Token]) -> str:
     return " ".join(w for w in words if w and w != "-PRON-")
 
 
+def _judgment_word(tok: Token) -> str:
+    """A one-word judgment's normal form. A participle said of someone keeps its form:
+    "entitled" judges a person where its lemma "entitle" grants a right, and "controlling" is
+    not "control"; the verb itself ("we talked") is read by its lemma."""
+    adjectival = tok.tag_ in ("VBN", "VBG") and _role(tok).dep_ in ("acomp", "amod", "attr", "oprd")
+    return _clean(tok.lower_ if adjectival else tok.lemma_.lower())
+
+
 def _phrase_norm(span: Span) -> str:
     """A lexicon phrase's normal form: its words' lemmas, but pronouns as written ("there for
     her", not the lemma "there for she")."""
@@ -488,7 +496,7 @@ class ValueExpressionComponent:
             mods = [c for c in tok.lefts if c.dep_ in ("advmod", "neg") and tok.i - c.i <= 2]
             start = min([subj.i, *[m.i for m in mods]]) if tok.i - subj.i <= 5 else min([tok.i, *[m.i for m in mods]])
             sign = -1 if _is_negated(tok) else 1
-            add("evaluative", tok, start, tok.i + 1, _clean(tok.lemma_.lower()), sign, None,
+            add("evaluative", tok, start, tok.i + 1, _judgment_word(tok), sign, None,
                 # The writer's own state or plan ("I would be very vocal") judges nobody; a
                 # lexicon word about oneself ("I was rude") is found by its own rule instead.
                 self_state=subj.lower_ in ("i", "we"))
@@ -567,7 +575,7 @@ class ValueExpressionComponent:
                 neg = next((c for c in head.children if c.dep_ == "neg"), None)
                 if neg is not None:
                     start = min(start, neg.i)
-        add("evaluative", anchor, start, end, _phrase_norm(span) if len(span) > 1 else _clean(anchor.lemma_.lower()),
+        add("evaluative", anchor, start, end, _phrase_norm(span) if len(span) > 1 else _judgment_word(anchor),
             sign, sense.value)
 
 

@@ -21,7 +21,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from moralgap.records import Expression, Judgment
-from moralgap.taxonomy.embed import Embedder
+from moralgap.taxonomy.embed import Embedder, embedding_batches, embedding_order
 
 from .cache_index import IndexedEmbeddingCache
 from .engine import Engine
@@ -46,7 +46,7 @@ class RayEngine(Engine):
         self._started_here = False
         if not ray.is_initialized():
             # Workers read the same offline models; the driver's settings must reach them.
-            env = {k: v for k, v in os.environ.items() if k.startswith(("MORALGAP_", "HF_", "TRANSFORMERS_"))}
+            env = {k: v for k, v in os.environ.items() if k.startswith(("MORALGAP_", "HF_", "TRANSFORMERS_", "MKL_"))}
             env.setdefault("HF_HUB_OFFLINE", "1")
             env.setdefault("TOKENIZERS_PARALLELISM", "false")
             # "local" starts a Ray of our own even when another runs on this machine (ray.init's
@@ -232,13 +232,22 @@ class RayExtractor:
 
 # -- embedding --------------------------------------------------------------------------------
 class EmbedActor:
-    """One sentence encoder per actor; texts in, unit vectors out (no cache: the driver keeps it)."""
+    """One sentence encoder per actor (no cache: the driver keeps it).
+
+    A row is one encoder batch, cut by the driver as the local engine cuts it, so the vectors
+    are bit-identical to one process's; it comes back as one row per text.
+    """
 
     def __init__(self, model_path: str, batch_size: int):
         self.embedder = Embedder(model_path, use_cache=False, batch_size=batch_size)
 
     def __call__(self, batch: dict) -> dict:
-        return {"vector": self.embedder._encode_raw(batch["text"].tolist())}
+        return {"vector": np.concatenate([self.embedder.encode_batch([str(t) for t in texts])
+                                          for texts in batch["texts"]])}
+
+
+def _batch_rows(texts: list[str], batch_size: int) -> list[dict]:
+    return [{"texts": texts[a:b]} for a, b in embedding_batches(len(texts), batch_size)]
 
 
 class RayEmbedder(Embedder):
@@ -287,10 +296,11 @@ class RayEmbedder(Embedder):
         del keys
         if todo:
             keys = list(todo)
-            rows = [{"text": todo.pop(k)} for k in keys]
+            keys = [keys[i] for i in embedding_order([todo[k] for k in keys])]
+            rows = _batch_rows([todo.pop(k) for k in keys], self.batch_size)
             done, pending = 0, []
             for batch in self.engine.map_batches(rows, EmbedActor, args=(self.model_path, self.batch_size),
-                                                 batch_size=self.batch_size):
+                                                 batch_size=1):
                 pending.append(batch["vector"])
                 if sum(len(v) for v in pending) >= self.chunk_size:
                     done = self._flush(keys, done, pending)
@@ -309,9 +319,8 @@ class RayEmbedder(Embedder):
         return done + len(vecs)
 
     def _encode_raw(self, texts: list[str]) -> np.ndarray:
-        rows = [{"text": t} for t in texts]
-        parts = [b["vector"] for b in self.engine.map_batches(rows, EmbedActor, args=(self.model_path, self.batch_size),
-                                                               batch_size=self.batch_size)]
+        parts = [b["vector"] for b in self.engine.map_batches(_batch_rows(texts, self.batch_size), EmbedActor,
+                                                               args=(self.model_path, self.batch_size), batch_size=1)]
         vecs = np.concatenate(parts).astype(np.float32)
         self._dim = int(vecs.shape[1])
         return vecs

@@ -37,7 +37,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from moralgap.errors import InputError
-from moralgap.io import ReadResult
+from moralgap.io import CountedRead, ReadResult
 from moralgap.records import Expression, Judgment
 
 from .batches import batches
@@ -53,15 +53,6 @@ DEFAULT_WINDOW = 10_000
 
 def window_size() -> int:
     return int(os.environ.get("MORALGAP_RAY_WINDOW", DEFAULT_WINDOW))
-
-
-class StreamRead(ReadResult):
-    """A :class:`ReadResult` whose records were counted, not kept."""
-
-    n_read: int = 0
-
-    def summary(self) -> str:
-        return ReadResult(records=range(self.n_read), skipped=self.skipped, dropped=self.dropped).summary()
 
 
 @dataclass
@@ -105,7 +96,7 @@ class _FormFacts:
 
 
 def extract_to_spill(builder, read: Callable[[ReadResult], Iterator[Judgment]], spill: ExpressionSpill,
-                     result: StreamRead, *, window: int) -> FormTable:
+                     result: CountedRead, *, window: int) -> FormTable:
     """Step 1: every window extracted on Ray (or taken from the spill), the form table filled.
 
     a. The input is read once: the windows a killed run finished are taken from the spill as they
@@ -269,7 +260,7 @@ def build_streaming(builder, read: Callable[[ReadResult], Iterator[Judgment]], s
     from contextlib import nullcontext
 
     timed = timed or (lambda stage: nullcontext())
-    read_result = StreamRead()
+    read_result = CountedRead()
     with timed("extract"):
         table = extract_to_spill(builder, read, spill, read_result, window=window or window_size())
     if not read_result.n_read:

@@ -223,3 +223,11 @@ def test_a_conjunct_adjective_is_read_as_its_first_conjunct(extractor):
     assert {e.norm: e.excluded for e in find(extractor, "She wore a cheap and tacky dress.")}["tacky"] == "description"
     # Said of a person, both conjuncts judge.
     assert [e.excluded for e in find(extractor, "You were rude and selfish.")] == [None, None]
+
+
+def test_a_participle_said_of_someone_keeps_its_form(extractor):
+    # "entitled" judges a person; its lemma "entitle" grants a right and clusters elsewhere.
+    assert one(extractor, "Your SIL is beyond entitled.", "evaluative").norm == "entitled"
+    assert one(extractor, "He is so controlling.", "evaluative").norm == "controlling"
+    # The verb itself is read by its lemma.
+    assert [e.norm for e in find(extractor, "We talked about it.") if e.lexicon_value == "Communication"] == ["talk about"]
