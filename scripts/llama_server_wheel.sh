@@ -6,16 +6,22 @@
 #   scripts/llama_server_wheel.sh --build   build only
 set -euo pipefail
 PY="${PYTHON:-python3}"
-SPEC="${LLAMA_CPP_SPEC:-llama-cpp-python>=0.3}"
-WHEELS="${MORALGAP_WHEELS:-$HOME/.cache/moralgap/wheels}"
+# Pinned, and compiled for any x86-64 CPU rather than this one (GGML_NATIVE=OFF): built with
+# -march=native on the project's machines (AVX-512, AMX), 0.3.36 crashed with a segmentation
+# fault on its first chat completion; the portable build serves SmolLM2. LLAMA_CPP_VERSION
+# and CMAKE_ARGS override both. Portable wheels live apart from any native one built before.
+VERSION="${LLAMA_CPP_VERSION:-0.3.36}"
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
+SPEC="llama-cpp-python==$VERSION"
+WHEELS="${MORALGAP_WHEELS:-$HOME/.cache/moralgap/wheels-portable}"
 mkdir -p "$WHEELS"
 
-if "$PY" -c "import llama_cpp.server" >/dev/null 2>&1; then
-    echo "llama-cpp-python server already installed"
+if "$PY" -c "import sys, llama_cpp, llama_cpp.server; sys.exit(llama_cpp.__version__ != '$VERSION')" >/dev/null 2>&1; then
+    echo "llama-cpp-python server $VERSION already installed"
     exit 0
 fi
 
-if ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+if ! ls "$WHEELS"/llama_cpp_python-"$VERSION"-*.whl >/dev/null 2>&1; then
     # The compile needs a C and a C++ compiler; say so plainly rather than after minutes of cmake.
     if ! { command -v cc || command -v gcc || command -v clang; } >/dev/null 2>&1 \
         || ! { command -v c++ || command -v g++ || command -v clang++; } >/dev/null 2>&1; then
@@ -28,7 +34,7 @@ if ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
     echo "   full log: $LOG"
     # Only the compiled package goes into the cache; its pure-Python deps come from the index.
     CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}" \
-        "$PY" -m pip wheel -v --no-deps --wheel-dir "$WHEELS" "$SPEC" >"$LOG" 2>&1 &
+        "$PY" -m pip wheel -v --no-deps --no-cache-dir --wheel-dir "$WHEELS" "$SPEC" >"$LOG" 2>&1 &
     BUILD=$!
     trap 'kill "$BUILD" 2>/dev/null' INT TERM
     START=$SECONDS
@@ -50,5 +56,5 @@ if ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
 fi
 [ "${1:-}" = "--build" ] && exit 0
 
-"$PY" -m pip install --quiet --find-links "$WHEELS" "llama-cpp-python[server]"
-"$PY" -c "import llama_cpp.server; print('llama-cpp-python server installed')"
+"$PY" -m pip install --quiet --find-links "$WHEELS" "llama-cpp-python[server]==$VERSION"
+"$PY" -c "import llama_cpp, llama_cpp.server; print('llama-cpp-python server', llama_cpp.__version__, 'installed')"

@@ -130,7 +130,7 @@ smollm2_gguf() {
 }
 
 start_server() {
-    "$PY" -c "import llama_cpp.server" 2>/dev/null || PYTHON="$PY" bash "$HERE/llama_server_wheel.sh"
+    PYTHON="$PY" bash "$HERE/llama_server_wheel.sh"  # the pinned version; at once when installed
     local gguf port
     gguf="$(smollm2_gguf)"
     port="$(free_port)"

@@ -47,6 +47,8 @@ class ClusterView:
     contexts: list[str] = field(default_factory=list)
     # Prior (lexicon) values behind the members' mentions, with counts.
     prior_values: dict[str, int] = field(default_factory=dict)
+    # How many rationales said each form, aligned with ``forms`` (empty: not known).
+    form_rationales: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -111,7 +113,7 @@ def cluster_views(members: list[list[int]], norms: list[str], counts: np.ndarray
     keywords = ctfidf_keywords(docs)
     views = []
     for c, idx in enumerate(members):
-        exemplars, forms, ctx, seen = [], [], [], set()
+        exemplars, forms, said_in, ctx, seen = [], [], [], [], set()
         for i in typical_order(idx, norms, counts, centrality):
             # Two forms may share a surface text ("tell her" as "tell" and "tell her"): show it once.
             if norms[i] in seen or surface[i].lower() in seen:
@@ -119,6 +121,7 @@ def cluster_views(members: list[list[int]], norms: list[str], counts: np.ndarray
             seen.update((norms[i], surface[i].lower()))
             exemplars.append(surface[i])
             forms.append(norms[i])
+            said_in.append(len(rationales[i]))
             if contexts is not None and contexts[i]:
                 ctx.append(contexts[i])
             if len(exemplars) >= n_exemplars:
@@ -129,7 +132,7 @@ def cluster_views(members: list[list[int]], norms: list[str], counts: np.ndarray
         spans = set().union(*(rationales[i] for i in idx)) if idx else set()
         views.append(ClusterView(exemplars=exemplars, keywords=keywords[c] or words_of(forms[0] if forms else "")[:3],
                                  size=int(sum(counts[i] for i in idx)), n_rationales=len(spans), forms=forms,
-                                 contexts=ctx, prior_values=dict(sorted(prior.items()))))
+                                 contexts=ctx, prior_values=dict(sorted(prior.items())), form_rationales=said_in))
     return views
 
 
@@ -149,17 +152,25 @@ class MemberNamer:
 # A name is read at a glance: a longer written form ("own schooling and social life is also
 # important") names a value only when no shorter one does.
 NAME_PART_WORDS = 4
+# A second name part is said in at least this many rationales: one comment's turn of phrase
+# ("should not receive them" beside "yours") names an anecdote, not the value.
+SECOND_PART_RATIONALES = 2
 
 
 def member_name(view: ClusterView, parts: int = 2) -> str:
     picked: list[str] = []
     shown: list[str] = []
     surfaces = view.exemplars if view.forms else []
-    forms = [(f.strip(), as_written(f.strip(), surfaces[k]) if k < len(surfaces) else f.strip())
-             for k, f in enumerate(view.forms or view.exemplars) if f.strip()]
-    any_short = any(len(w.split()) <= NAME_PART_WORDS for _, w in forms)
-    for form, written in forms:
+    listed = view.forms or view.exemplars
+    # Without counts (a view from elsewhere) every form may name.
+    said_in = view.form_rationales if len(view.form_rationales) == len(listed) else [SECOND_PART_RATIONALES] * len(listed)
+    forms = [(f.strip(), as_written(f.strip(), surfaces[k]) if k < len(surfaces) else f.strip(), said_in[k])
+             for k, f in enumerate(listed) if f.strip()]
+    any_short = any(len(w.split()) <= NAME_PART_WORDS for _, w, _ in forms)
+    for form, written, n_said in forms:
         if len(written.split()) > NAME_PART_WORDS and (picked or any_short):
+            continue
+        if picked and n_said < SECOND_PART_RATIONALES:
             continue
         # "rude" and "so rude" say the same, and so do "overstep" and "overstepped"; keep the
         # second name only if it adds words.

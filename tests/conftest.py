@@ -75,7 +75,10 @@ def llama_server():
     except ImportError:
         if os.environ.get("MORALGAP_BUILD_LLAMA") == "0":
             pytest.skip("llama-cpp-python is not installed and MORALGAP_BUILD_LLAMA=0")
-        subprocess.run(["bash", str(REPO / "scripts" / "llama_server_wheel.sh")], check=True)
+    # The script installs the pinned version (another one may crash on its first request) and
+    # returns at once when it is there.
+    subprocess.run(["bash", str(REPO / "scripts" / "llama_server_wheel.sh")], check=True,
+                   env={**os.environ, "PYTHON": sys.executable})
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf_path()),
                              "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",

@@ -1,5 +1,5 @@
 """Real models: SmolLM2-135M-Instruct through transformers, and through llama-cpp-python's
-OpenAI-compatible server (built once into ~/.cache/moralgap/wheels by
+OpenAI-compatible server (built once into ~/.cache/moralgap/wheels-portable by
 scripts/llama_server_wheel.sh), both on 127.0.0.1 / in process, offline. The server fixture,
 ``llama_server``, lives in tests/conftest.py (the taxonomy's LLM tests use it too)."""
 import json

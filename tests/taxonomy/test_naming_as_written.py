@@ -59,7 +59,7 @@ def test_member_names_use_the_written_forms_and_still_add_words():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("text, name", [
-    ("She sounds ridiculously entitled.", "Entitled"),
+    ("She was bullied.", "Bullied"),
     ("He tried to police her clothes.", "Police Her Clothes"),
     ("Honestly, he crossed a line.", "Crossed A Line"),
 ])
@@ -79,3 +79,14 @@ def test_a_long_written_form_names_a_value_only_when_no_short_one_does():
     assert member_name(view(("earn equal share", "n't earn you an equal share of the credit"),
                             ("should earn equal credit", "shouldn't earn them equal credit for it"))) == \
         "Earn You An Equal Share"
+
+
+def test_a_second_name_part_is_said_in_more_than_one_rationale():
+    # Seen on the AITA comments as "Yours / Should Not Receive": one comment's phrase named the value.
+    members = (("yours", "inheritance is yours"), ("should receive", "should not receive them"),
+               ("theirs", "it isn't theirs"), ("should accept", "have to just accept that"))
+    said_once = ClusterView(exemplars=[t for _, t in members], keywords=[], size=5, n_rationales=5,
+                            forms=[n for n, _ in members], form_rationales=[2, 1, 1, 1])
+    assert member_name(said_once) == "Yours"
+    said_twice = ClusterView(**{**said_once.__dict__, "form_rationales": [2, 1, 2, 1]})
+    assert member_name(said_twice) == "Yours / Theirs"
