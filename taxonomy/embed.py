@@ -6,9 +6,11 @@ half-way resumes from the last finished chunk, and an update re-embeds only text
 does not hold.
 
 A text's vector depends, in its last digits, on the batch it was encoded in (the padding and
-the matrix blocking change with the batch), never on the thread count. So every engine encodes
-the same batches (:func:`embedding_batches`): with the same cache state, one process and a
-Ray cluster compute bit-identical vectors, and a resumed run the batches it would have run.
+the matrix blocking change with the batch) and, for some batch shapes, on the thread count
+unless MKL's strict reproducibility mode is on (``import moralgap`` turns it on). So every
+engine encodes the same batches (:func:`embedding_batches`): with the same cache state, one
+process and a Ray cluster compute bit-identical vectors, and a resumed run computes the
+batches it would have run.
 """
 from __future__ import annotations
 
