@@ -166,6 +166,18 @@ def _clip(doc: Doc, start: int, end: int, *, words: bool = False) -> tuple[int, 
     return start, end
 
 
+DOUBLE_QUOTES = {'"', "“", "”", "''", "``", "„"}
+
+
+def _quoted(doc: Doc, start: int, end: int, anchor: int) -> bool:
+    """The span, or its head word alone ('this "punishment"'), has quotation marks of its own:
+    words reported, mentioned or held at a distance rather than the writer's own."""
+    def wrapped(a: int, b: int) -> bool:
+        return a > 0 and b < len(doc) and doc[a - 1].text in DOUBLE_QUOTES and doc[b].text in DOUBLE_QUOTES
+
+    return wrapped(start, end) or wrapped(anchor, anchor + 1)
+
+
 def _dangles(tok: Token, end: int) -> bool:
     if tok.dep_ in CONJUNCTIONS:
         return True
@@ -279,7 +291,7 @@ class ValueExpressionComponent:
                         value_words=sum(1 for t in span if t.i != anchor.i and t.pos_ in ("NOUN", "VERB", "ADJ", "ADV")
                                         and t.lemma_.lower() not in PLAIN_NOUNS
                                         and (self.lexicon.lookup(t.lower_) or self.lexicon.lookup(t.lemma_))),
-                        self_state=self_state, idiom=anchor.i in in_idiom)}
+                        self_state=self_state, idiom=anchor.i in in_idiom, quoted=_quoted(doc, start, end, anchor.i))}
             if anchor.i in claimed:
                 other = found[claimed[anchor.i]]
                 if RULE_PRIORITY[rule] >= RULE_PRIORITY[other["rule"]]:
@@ -542,7 +554,7 @@ class ValueExpressionComponent:
             out.append({"rule": OPEN_RULE[tok.pos_], "start_tok": start, "end_tok": tok.i + 1, "norm": lemma,
                         "polarity": "violated" if negated else "upheld", "lexicon_value": None, "anchor": tok.i,
                         "syntax": dict(head_pos=tok.pos_, head_dep=_role(tok).dep_, governor=_role(tok).head.lemma_.lower(),
-                                       negated=negated, value_words=0)})
+                                       negated=negated, value_words=0, quoted=_quoted(doc, start, tok.i + 1, tok.i))})
         return out
 
     def _explicit(self, doc: Doc, span: Span, anchor: Token, sign: int, sense, add) -> None:

@@ -25,6 +25,9 @@ Reasons:
 - ``modifier``: a value noun used only to classify another noun ("support animal", "child support");
 - ``idiom``: a value word inside a fixed phrase that means something else ("trust me, ...",
   "out of control", "speak in private", "to be fair");
+- ``quoted``: the span stands in quotation marks of its own, a word mentioned or held at a
+  distance rather than used ('replace "punishing" with ...', 'i find this "punishment"
+  hilarious', 'the comment about "cheating"');
 - ``fragment``: nothing left to read once function words are dropped.
 
 The word lists are the team's and deliberately short: they hold words that are never a value
@@ -129,7 +132,7 @@ JUDGEABLE = {"person", "people", "thing", "move", "behavior", "behaviour", "act"
 # Not a reason but a state: an open word (extract.py) waiting for the span filter's decision.
 OPEN_CANDIDATE = "open_candidate"
 REASONS = ("verdict", "thin_evaluation", "bare_noun", "fact", "not_moral", "narration", "practical_advice",
-           "description", "modifier", "idiom", "fragment")
+           "description", "modifier", "idiom", "quoted", "fragment")
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,8 @@ class SpanSyntax:
     self_state: bool = False
     # The head word sits inside one of the IDIOMS ("trust me", "out of control").
     idiom: bool = False
+    # Quotation marks right before and right after the span: scare quotes or a word mentioned.
+    quoted: bool = False
 
 
 def _content(words: Iterable[str]) -> list[str]:
@@ -172,6 +177,8 @@ def exclusion_reason(norm: str, rule: str, *, text: str | None = None, syntax: S
         return "fragment"
     if syn.idiom:
         return "idiom"
+    if syn.quoted:
+        return "quoted"
     surface = {w.strip(".,!?;:'\"()").lower() for w in (text or "").split()}
     if low in VERDICT or set(words) <= VERDICT or (rule == "evaluative" and surface & VERDICT and words[-1] in VERDICT):
         return "verdict"

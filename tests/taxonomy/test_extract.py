@@ -231,3 +231,13 @@ def test_a_participle_said_of_someone_keeps_its_form(extractor):
     assert one(extractor, "He is so controlling.", "evaluative").norm == "controlling"
     # The verb itself is read by its lemma.
     assert [e.norm for e in find(extractor, "We talked about it.") if e.lexicon_value == "Communication"] == ["talk about"]
+
+
+def test_a_value_word_in_quotation_marks_of_its_own_is_set_apart_as_quoted(extractor):
+    # Scare quotes and words mentioned: the writer holds the word at a distance or reports it.
+    assert {e.norm: e.excluded for e in find(extractor, 'I find this "punishment" hilarious.')}["punishment"] == "quoted"
+    assert {e.norm: e.excluded for e in find(extractor, 'He said "you were rude" to me.')}["rude"] == "quoted"
+    # The same word used is a value. Only marks of the span's own count: a longer quotation
+    # (reported speech around it) is not read, a known limit.
+    assert {e.norm: e.excluded for e in find(extractor, "Punishment is not the answer.")}["punishment"] is None
+    assert {e.norm: e.excluded for e in find(extractor, 'She said "you were rude to me" and left.')}["rude"] is None
