@@ -113,6 +113,8 @@ EVERYDAY_ACTS = {
     "seem", "face", "knock", "keep", "sort", "experience", "run", "screenshot", "go", "find", "hire", "sell", "send",
     "check", "use", "bring", "make", "do", "try", "start", "stop", "stay", "bounce", "mess", "embrace", "throw",
     "ruin", "destroy", "cut", "wait", "eat", "drink", "sleep", "live", "show", "write", "read", "watch", "play",
+    # Seen as values of their own on the AITA comments ("Handle": "needs to handle it").
+    "handle", "receive", "kick", "notify", "circle", "disable", "dump", "split", "remain", "come",
 }
 # Fixed phrases whose value word means something else: "trust me, ...", "out of control"
 # (chaotic), "speak in private", "to be fair" (a hedge). A value word inside one is an idiom.

@@ -18,6 +18,8 @@ from moralgap.taxonomy.value_filter import REASONS, exclusion_reason
     ("funny", "evaluative", "ADJ", "not_moral"),
     ("should", "duty", "VERB", "fragment"),
     ("should yta", "duty", "VERB", "verdict"),
+    # Seen on the AITA comments as a value of its own, "Handle": "needs to handle it".
+    ("should handle", "duty", "VERB", "practical_advice"),
 ])
 def test_non_values_get_their_reason(norm, rule, head_pos, reason):
     assert reason in REASONS
