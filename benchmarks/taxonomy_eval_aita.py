@@ -4,6 +4,8 @@ placed in a fitting value, judged by the team on the real AITA top comments.
     python benchmarks/taxonomy_eval_aita.py                       # the development sample
     python benchmarks/taxonomy_eval_aita.py --sample-seed 2026    # the held-out sample
     python benchmarks/taxonomy_eval_aita.py --export FILE         # write the sample, with text, to label
+    python benchmarks/taxonomy_eval_aita.py --seed 14 --sample-seed 2026   # the same sample, another build
+                                                                  # (results: ..._sample2026_build14.json)
 
 The sample is ``--n`` expressions drawn at random (``--sample-seed``) from everything the
 default build (``--seed``) found, kept or set apart. The draws the labels were made on are
@@ -248,7 +250,8 @@ def main() -> None:
     print_table([row], list(row), name=f"aita_expression_eval_sample{opts.sample_seed}")
     if bad_names:
         print("values named after verdict words:", ", ".join(bad_names))
-    save_results(f"taxonomy_eval_aita_sample{opts.sample_seed}")
+    # A build with another seed is a robustness check beside the main figure, not in its place.
+    save_results(f"taxonomy_eval_aita_sample{opts.sample_seed}" + (f"_build{opts.seed}" if opts.seed != 13 else ""))
 
 
 if __name__ == "__main__":
