@@ -70,15 +70,17 @@ def llama_server():
     test session (installs the cached wheel; set MORALGAP_BUILD_LLAMA=0 to skip instead)."""
     from moralgap.alignment.backends.transformers_local import smollm2_gguf_path
 
+    no_build = os.environ.get("MORALGAP_BUILD_LLAMA") == "0"
     try:
         import llama_cpp.server  # noqa: F401
     except ImportError:
-        if os.environ.get("MORALGAP_BUILD_LLAMA") == "0":
+        if no_build:
             pytest.skip("llama-cpp-python is not installed and MORALGAP_BUILD_LLAMA=0")
-    # The script installs the pinned version (another one may crash on its first request) and
-    # returns at once when it is there.
-    subprocess.run(["bash", str(REPO / "scripts" / "llama_server_wheel.sh")], check=True,
-                   env={**os.environ, "PYTHON": sys.executable})
+    if not no_build:
+        # The script installs the pinned version (another one may crash on its first request)
+        # and returns at once when it is there; MORALGAP_BUILD_LLAMA=0 uses what is installed.
+        subprocess.run(["bash", str(REPO / "scripts" / "llama_server_wheel.sh")], check=True,
+                       env={**os.environ, "PYTHON": sys.executable})
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf_path()),
                              "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
