@@ -308,6 +308,7 @@ def vectors(n: int, workers: int, seed: int) -> None:
     their first one to six words (the length of expression forms), so batches hold both.
     """
     import numpy as np
+    import torch
 
     from moralgap.scale.ray_engine import RayEngine
     from moralgap.taxonomy.embed import Embedder
@@ -330,8 +331,6 @@ def vectors(n: int, workers: int, seed: int) -> None:
             secs = time.perf_counter() - t
             if engine == "ray":
                 eng.close()
-            import torch
-
             rows.append({"engine": engine, "texts": len(texts), "embedded": emb.stats["embedded"], "seconds": round(secs, 1),
                          "threads": workers if engine == "ray" else torch.get_num_threads(),
                          "mkl_cbwr": os.environ.get("MKL_CBWR", "")})

@@ -246,10 +246,6 @@ class EmbedActor:
                                           for texts in batch["texts"]])}
 
 
-def _batch_rows(texts: list[str], batch_size: int) -> list[dict]:
-    return [{"texts": texts[a:b]} for a, b in embedding_batches(len(texts), batch_size)]
-
-
 class RayEmbedder(Embedder):
     """An :class:`Embedder` (same cache, same keys) whose uncached texts are embedded on Ray."""
 
@@ -297,11 +293,9 @@ class RayEmbedder(Embedder):
         if todo:
             keys = list(todo)
             keys = [keys[i] for i in embedding_order([todo[k] for k in keys])]
-            rows = _batch_rows([todo.pop(k) for k in keys], self.batch_size)
             done, pending = 0, []
-            for batch in self.engine.map_batches(rows, EmbedActor, args=(self.model_path, self.batch_size),
-                                                 batch_size=1):
-                pending.append(batch["vector"])
+            for vectors in self._on_ray([todo.pop(k) for k in keys]):
+                pending.append(vectors)
                 if sum(len(v) for v in pending) >= self.chunk_size:
                     done = self._flush(keys, done, pending)
             done = self._flush(keys, done, pending)
@@ -318,9 +312,13 @@ class RayEmbedder(Embedder):
         self.cache.put_many(keys[done: done + len(vecs)], vecs)
         return done + len(vecs)
 
+    def _on_ray(self, texts: list[str]) -> Iterator[np.ndarray]:
+        """Vectors of ``texts`` (in :func:`embedding_order`) as they come back, one Ray job."""
+        rows = [{"texts": texts[a:b]} for a, b in embedding_batches(len(texts), self.batch_size)]
+        for batch in self.engine.map_batches(rows, EmbedActor, args=(self.model_path, self.batch_size), batch_size=1):
+            yield batch["vector"]
+
     def _encode_raw(self, texts: list[str]) -> np.ndarray:
-        parts = [b["vector"] for b in self.engine.map_batches(_batch_rows(texts, self.batch_size), EmbedActor,
-                                                               args=(self.model_path, self.batch_size), batch_size=1)]
-        vecs = np.concatenate(parts).astype(np.float32)
+        vecs = np.concatenate(list(self._on_ray(texts))).astype(np.float32)
         self._dim = int(vecs.shape[1])
         return vecs
