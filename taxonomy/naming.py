@@ -173,8 +173,10 @@ def member_name(view: ClusterView, parts: int = 2) -> str:
         if picked and n_said < SECOND_PART_RATIONALES:
             continue
         # "rude" and "so rude" say the same, and so do "overstep" and "overstepped"; keep the
-        # second name only if it adds words.
-        if any(same_words(words_of(form), words_of(p)) or same_words(words_of(p), words_of(form)) for p in picked):
+        # second name only if it adds words, to the form and to what was written ("owe you" beside
+        # "owe you the money", whose forms are "owe you" and "owe money"; "protect the baby"
+        # beside "protect", whose form is "should protect").
+        if any(_repeats(form, p) or _repeats(written, w) for p, w in zip(picked, shown)):
             continue
         # A misspelling ("manipjulative") is the same word again, not a second idea.
         if any(_spelled_alike(form, p) for p in picked):
@@ -186,6 +188,11 @@ def member_name(view: ClusterView, parts: int = 2) -> str:
         if len(picked) >= parts:
             break
     return " / ".join(title(p) for p in shown) or (title(view.keywords[0]) if view.keywords else "Unnamed")
+
+
+def _repeats(a: str, b: str) -> bool:
+    """One of two name parts says nothing the other does not ("rude" and "so rude")."""
+    return same_words(words_of(a), words_of(b)) or same_words(words_of(b), words_of(a))
 
 
 def _spelled_alike(a: str, b: str) -> bool:

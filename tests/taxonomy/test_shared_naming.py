@@ -90,3 +90,16 @@ def test_member_names_skip_a_form_that_only_repeats_a_picked_one():
     assert member_name(view) == "Manipulative / Controlling"
     assert member_name(ClusterView(exemplars=[], keywords=[], size=2, n_rationales=2,
                                    forms=["racist", "racism"])) == "Racist / Racism"
+
+
+def test_member_names_skip_a_part_whose_written_words_repeat_a_picked_one():
+    # Seen on the bundled sample as "Owe You The Money / Owe You" and "Protect / Protect The Baby":
+    # the forms differ ("owe money" and "owe you", "should protect" and "protect baby"), but one
+    # written part holds every word of the other.
+    owe = ClusterView(exemplars=["owe you the money", "owe you", "owed you nothing"], keywords=[], size=4,
+                      n_rationales=4, forms=["owe money", "owe you", "owe nothing"], form_rationales=[2, 2, 2])
+    assert member_name(owe) == "Owe You The Money / Owed You Nothing"
+    protect = ClusterView(exemplars=["obligated to protect someone", "protect the baby", "deserves protection"],
+                          keywords=[], size=5, n_rationales=5, forms=["should protect", "protect baby", "deserve protection"],
+                          form_rationales=[2, 2, 2])
+    assert member_name(protect) == "Protect / Deserves Protection"
