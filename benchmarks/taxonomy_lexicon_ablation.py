@@ -147,9 +147,11 @@ def run(js, embedder, training, opts, seed: int, *, show: bool) -> dict:
     where = assigned_by_rationale(ablated.expressions)
     rows, homes = [], {}
     for v in removed:
-        found = Counter(filter(None, (value_at(where, s) for s in tagged.get(v, ()))))
+        found = Counter(filter(None, (value_at(where, s) for s in sorted(tagged.get(v, ())))))
         n = sum(found.values())
-        best, k = found.most_common(1)[0] if found else (None, 0)
+        # A tie goes to the value named first in order, not to whichever a set's (hash-seeded)
+        # order met first, so the table is the same on every run.
+        best, k = min(found.items(), key=lambda kv: (-kv[1], names.get(kv[0], ""), kv[0])) if found else (None, 0)
         rows.append({"removed_value": v, "earlier_spans": len(tagged.get(v, ())), "still_assigned": n,
                      "share_in_best_value": k / n if n else None, "best_value": names.get(best, "-"), "_best": best, "_k": k})
         if best and k >= opts.min_mentions and k / n > 0.5:
