@@ -178,6 +178,13 @@ def _quoted(doc: Doc, start: int, end: int, anchor: int) -> bool:
     return wrapped(start, end) or wrapped(anchor, anchor + 1)
 
 
+def _names_a_value(span: Span, anchor: Token, lexicon: ValueLexicon) -> bool:
+    """The last noun of the span, its object, is a value word: "should ban discrimination", not
+    "should ban cosmetic surgery" or "should abolish safe spaces" (the value word only modifies)."""
+    nouns = [t for t in span if t.pos_ in ("NOUN", "PROPN") and t.i != anchor.i]
+    return bool(nouns) and bool(lexicon.lookup(nouns[-1].lower_) or lexicon.lookup(nouns[-1].lemma_))
+
+
 def _dangles(tok: Token, end: int) -> bool:
     if tok.dep_ in CONJUNCTIONS:
         return True
@@ -291,6 +298,7 @@ class ValueExpressionComponent:
                         value_words=sum(1 for t in span if t.i != anchor.i and t.pos_ in ("NOUN", "VERB", "ADJ", "ADV")
                                         and t.lemma_.lower() not in PLAIN_NOUNS
                                         and (self.lexicon.lookup(t.lower_) or self.lexicon.lookup(t.lemma_))),
+                        object_value=_names_a_value(span, anchor, self.lexicon),
                         self_state=self_state, idiom=anchor.i in in_idiom, quoted=_quoted(doc, start, end, anchor.i))}
             if anchor.i in claimed:
                 other = found[claimed[anchor.i]]

@@ -20,6 +20,11 @@ Reasons:
   span ("tell the truth") is kept;
 - ``practical_advice``: a "should" about an everyday act with nothing valued in it ("you should
   look for a job", "should take a loan"); negated duties and duties with a value word are kept;
+- ``stance``: a position on whether something should be allowed, with nothing valued in it
+  ("zoos should not be banned", "should legalize sex selection", "should have allowed it"): the
+  verdict of an argument, as "asshole" is of a comment; the reasons given for it carry the values
+  (a duty whose object is a value word, "should ban discrimination", is kept; "should abolish
+  safe spaces", where the value word only modifies the object, is a stance);
 - ``description``: an adjective describing a thing, not judging a person or an act
   ("a nice long nap", "proper terminology");
 - ``modifier``: a value noun used only to classify another noun ("support animal", "child support");
@@ -116,6 +121,14 @@ EVERYDAY_ACTS = {
     # Seen as values of their own on the AITA comments ("Handle": "needs to handle it").
     "handle", "receive", "kick", "notify", "circle", "disable", "dump", "split", "remain", "come",
 }
+# Verbs of permitting and forbidding: "should (not) VERB X" with nothing valued in X is a stance
+# on X ("Should Not Be Banned / Should Be Allowed" was the largest value of argument premises).
+STANCE_VERBS = {
+    "ban", "allow", "permit", "prohibit", "forbid", "abolish", "legalize", "legalise", "outlaw", "criminalize",
+    "criminalise", "decriminalize", "decriminalise", "adopt", "subsidize", "subsidise", "fund", "mandate", "regulate",
+    "privatize", "privatise", "nationalize", "nationalise", "repeal", "introduce", "implement", "limit", "restrict",
+    "approve", "reject", "tax", "cap",
+}
 # Fixed phrases whose value word means something else: "trust me, ...", "out of control"
 # (chaotic), "speak in private", "to be fair" (a hedge). A value word inside one is an idiom.
 IDIOMS = {
@@ -133,7 +146,7 @@ JUDGEABLE = {"person", "people", "thing", "move", "behavior", "behaviour", "act"
              "woman", "man", "kid", "child", "boss", "roommate", "neighbor", "neighbour", "mil", "fil", "op"}
 # Not a reason but a state: an open word (extract.py) waiting for the span filter's decision.
 OPEN_CANDIDATE = "open_candidate"
-REASONS = ("verdict", "thin_evaluation", "bare_noun", "fact", "not_moral", "narration", "practical_advice",
+REASONS = ("verdict", "thin_evaluation", "bare_noun", "fact", "not_moral", "narration", "practical_advice", "stance",
            "description", "modifier", "idiom", "quoted", "fragment")
 
 
@@ -154,6 +167,8 @@ class SpanSyntax:
     idiom: bool = False
     # Quotation marks right before and right after the span: scare quotes or a word mentioned.
     quoted: bool = False
+    # The span's last noun (a duty's object) is a value word: "should ban discrimination".
+    object_value: bool = False
 
 
 def _content(words: Iterable[str]) -> list[str]:
@@ -192,6 +207,9 @@ def exclusion_reason(norm: str, rule: str, *, text: str | None = None, syntax: S
         if rule == "duty" and words[0] == "should" and len(words) > 1 and words[1] in EVERYDAY_ACTS \
                 and not syn.negated and syn.value_words == 0:
             return "practical_advice"
+        verb = next((w for w in words[1:] if w not in ("not", "be")), None) if words[0] == "should" else None
+        if rule == "duty" and verb in STANCE_VERBS and not syn.object_value:
+            return "stance"
         return None
     if rule == "value_verb" and words[0] in EVERYDAY_ACTS and not syn.negated and syn.value_words == 0:
         return "narration"

@@ -2,7 +2,8 @@
 
 Normal forms are lemmas, so that "crossed" and "crossing" cluster as one; but a lemma is often
 a word nobody wrote ("clothe" of "clothes", "entitle" of "entitled"). Only regular English
-endings are undone here, without a dictionary: an irregular form ("told") is left to the form.
+endings are undone here, and a few irregular plurals ("data" of "datum"): an irregular verb
+form ("told") is left to the form.
 """
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ SURFACE_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 NEGATIONS = {"not", "never", "no"}
 NOT = ("n't", "n’t")
 ENDINGS = ("", "s", "es", "d", "ed", "ing", "er", "ers", "est", "'s", "’s")
+# Irregular plurals whose lemma reads oddly as a name ("Datum" for what the premises call "data").
+PLURALS = {"datum": "data", "medium": "media", "criterion": "criteria", "phenomenon": "phenomena",
+           "child": "children", "person": "people", "man": "men", "woman": "women"}
 
 
 def as_written(norm: str, surface: str) -> str:
@@ -62,6 +66,8 @@ def _same_word(a: str, b: str) -> bool:
 def _says(word: str, lemma: str) -> bool:
     if lemma == "not":  # the "not" of "should not" is written "don't", "never", ...
         return word in NEGATIONS or word.endswith(NOT)
+    if PLURALS.get(lemma) == word:
+        return True
     # "shouldn't" holds the "should" of a duty.
     return _inflects(word[:-3] if word.endswith(NOT) else word, lemma)
 

@@ -23,6 +23,8 @@ def view(*members: tuple[str, str]) -> ClusterView:
     ("basic respect for family", "some basic respect for your wife's family", "basic respect for your wife's family"),
     # Regular endings, with a doubled consonant or y -> i.
     ("stop", "stopped", "stopped"), ("try", "tried", "tried"), ("boundary", "her boundaries", "boundaries"),
+    # A few irregular plurals are read back (seen on Touché23 premises as the name "Datum").
+    ("datum", "the data", "data"), ("protect child", "protecting the children", "protecting the children"),
     # An irregular form cannot be told from the span: the form's word stays.
     ("should tell", "you should have told her", "should tell"),
     ("lie", "lying", "lying"),

@@ -51,6 +51,19 @@ def test_extractor_records_why_a_span_is_not_a_value(extractor):
     assert found["rude"].excluded is None
 
 
+def test_a_position_on_what_to_allow_is_a_stance_unless_its_object_is_a_value(extractor):
+    # Seen on Touché23 premises as the largest value, "Should Not Be Banned / Should Be Allowed".
+    found = _by_norm(extractor, "Zoos should not be banned. We should legalize sex selection. "
+                                "We should abolish safe spaces. We should ban discrimination in hiring. "
+                                "You should respect her boundaries.")
+    assert found["should ban"].excluded == "stance"
+    assert found["should legalize sex selection"].excluded == "stance"
+    # A value word that only modifies the object leaves it a stance; one that is the object is a value.
+    assert found["should abolish safe space"].excluded == "stance"
+    assert found["should ban discrimination"].excluded is None
+    assert found["should respect boundary"].excluded is None
+
+
 def test_guess_about_the_past_is_not_a_duty(extractor):
     norms = set(_by_norm(extractor, "That must have hurt a lot. You should have told her."))
     assert "should hurt" not in norms
