@@ -123,11 +123,12 @@ EVERYDAY_ACTS = {
 }
 # Verbs of permitting and forbidding: "should (not) VERB X" with nothing valued in X is a stance
 # on X ("Should Not Be Banned / Should Be Allowed" was the largest value of argument premises).
+# Only verbs that rule on permission: "limit" or "restrict" also set a boundary ("should limit
+# contact"), which is a value expression in a comment.
 STANCE_VERBS = {
     "ban", "allow", "permit", "prohibit", "forbid", "abolish", "legalize", "legalise", "outlaw", "criminalize",
     "criminalise", "decriminalize", "decriminalise", "adopt", "subsidize", "subsidise", "fund", "mandate", "regulate",
-    "privatize", "privatise", "nationalize", "nationalise", "repeal", "introduce", "implement", "limit", "restrict",
-    "approve", "reject", "tax", "cap",
+    "privatize", "privatise", "nationalize", "nationalise", "repeal", "approve",
 }
 # Fixed phrases whose value word means something else: "trust me, ...", "out of control"
 # (chaotic), "speak in private", "to be fair" (a hedge). A value word inside one is an idiom.
