@@ -49,9 +49,10 @@ def build(js, lexicon_path, seed, n_values, embedder, span_filter="default"):
     return TaxonomyBuilder(n_values, seed=seed, extractor=extractor, embedder=embedder, span_filter=span_filter).fit(js)
 
 
-def training_spans(embedder):
-    """The span filter's training set (train_span_filter.py), extracted and embedded once."""
-    from train_span_filter import TRAIN_SOURCES, labelled_spans
+def training_spans(embedder, copies: bool = False):
+    """The span filter's training set (train_span_filter.py), extracted and embedded once;
+    ``copies`` adds its lexicon-free copies (``--lexicon-free-copies``)."""
+    from train_span_filter import TRAIN_SOURCES, labelled_spans, lexicon_free_copies
 
     from moralgap.taxonomy.extract import ValueExtractor
     from moralgap.taxonomy.span_filter import SpanFilter
@@ -60,6 +61,9 @@ def training_spans(embedder):
     picked, labels = [], []
     for source in TRAIN_SOURCES:
         spans, y, _ = labelled_spans(extractor, source)
+        if copies:
+            more, y_more = lexicon_free_copies(spans, y, source)
+            spans, y = spans + more, np.concatenate([y, y_more])
         picked += spans
         labels += list(y)
     return picked, np.array(labels, dtype=bool), SpanFilter.vectors(picked, embedder)
@@ -98,13 +102,16 @@ def main() -> None:
                          "one summary row per seed (the draw moves the count a lot)")
     ap.add_argument("--n-values", type=int, default=60)
     ap.add_argument("--min-mentions", type=int, default=3)
+    ap.add_argument("--lexicon-free-copies", action="store_true",
+                    help="train every filter, the drawing one included, also on open-word copies of labelled "
+                         "lexicon spans (an experiment; see train_span_filter.lexicon_free_copies)")
     opts = ap.parse_args()
 
     from moralgap.taxonomy.embed import Embedder
 
     js = judgments()
     embedder = Embedder()
-    training = training_spans(embedder)
+    training = training_spans(embedder, opts.lexicon_free_copies)
     summaries = []
     for k, seed in enumerate([opts.seed] + [int(x) for x in opts.also_seeds.split(",") if x.strip()]):
         summaries.append(run(js, embedder, training, opts, seed, show=k == 0))
@@ -112,7 +119,7 @@ def main() -> None:
         mean = sum(r["came_back"] for r in summaries) / len(summaries)
         print(f"came back, mean over {len(summaries)} seeds: {mean:.1f} of {opts.remove}")
     print_table(summaries, list(summaries[0]), name="summary")
-    save_results()
+    save_results("taxonomy_lexicon_ablation" + ("_lexicon_free_copies" if opts.lexicon_free_copies else ""))
 
 
 def run(js, embedder, training, opts, seed: int, *, show: bool) -> dict:
@@ -120,7 +127,9 @@ def run(js, embedder, training, opts, seed: int, *, show: bool) -> dict:
 
     # The draw comes from a build with the shipped filter; both builds compared below then use
     # the filter retrained without the drawn values' labels.
-    tagged = lexicon_tagged(build(js, None, seed, opts.n_values, embedder))
+    # With copies, the drawing filter is trained the same way on every label, as shipped.
+    drawing = filter_without(training, [], set(), seed, embedder)[0] if opts.lexicon_free_copies else "default"
+    tagged = lexicon_tagged(build(js, None, seed, opts.n_values, embedder, drawing))
     eligible = sorted(v for v, spans in tagged.items() if len(spans) >= opts.min_mentions)
     removed = sorted(random.Random(seed).sample(eligible, min(opts.remove, len(eligible))))
 

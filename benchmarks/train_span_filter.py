@@ -2,6 +2,7 @@
 
     python benchmarks/train_span_filter.py                          # write taxonomy/resources/value_span_filter.json
     python benchmarks/train_span_filter.py --hold-out-sample 2026 --out /tmp/filter_wo2026.json
+    python benchmarks/train_span_filter.py --lexicon-free-copies --out /tmp/filter_copies.json   # an experiment
 
 Spans are what the rule extractor finds; labels are the team's (value / not a value, read in
 context; the guide is in docs/taxonomy.md), keyed by rationale id and character offsets, with no
@@ -85,6 +86,43 @@ def labelled_spans(extractor, source: str, skip: set[tuple] = frozenset()):
     return picked, np.array([labels[(e.rationale_id, e.start, e.end)] for e in picked], dtype=bool), spans
 
 
+def lexicon_free_copies(picked, y: np.ndarray, source: str, skip: set[tuple] = frozenset()):
+    """Open-word copies of labelled lexicon spans: the same words as an extractor with an empty
+    lexicon finds them, with the same label (``--lexicon-free-copies``, an experiment).
+
+    A word the lexicon lists never reaches the filter as an open word, so the filter's open-word
+    weights learn from plain words only and judge "loyalty" or "respect" harshly once a lexicon
+    lacks them. A copy is made only where the open word means what the labelled span meant (its
+    normal form is the span's meaning, less a "not"), so the label carries over.
+    """
+    import tempfile
+
+    from moralgap.taxonomy.extract import ValueExtractor
+    from moralgap.taxonomy.space import meaning_text
+    from moralgap.taxonomy.span_filter import is_open_word
+    from moralgap.taxonomy.value_filter import OPEN_CANDIDATE
+
+    with tempfile.TemporaryDirectory() as tmp:
+        empty = Path(tmp) / "empty_lexicon.yaml"
+        empty.write_text("values: {}\n", encoding="utf-8")
+        found = ValueExtractor(lexicon_path=str(empty), open_words=True).extract_texts(rationales(source))
+    labelled: dict[str, list] = {}
+    for e, label in zip(picked, y):
+        if not is_open_word(e):
+            labelled.setdefault(e.rationale_id, []).append((e, bool(label)))
+    have = {(e.rationale_id, e.start, e.end) for e in picked} | set(skip)
+    copies, labels = [], []
+    for o in found:
+        if o.excluded != OPEN_CANDIDATE or (o.rationale_id, o.start, o.end) in have:
+            continue
+        for e, label in labelled.get(o.rationale_id, ()):
+            if e.start <= o.start and o.end <= e.end and meaning_text(e.norm).removeprefix("not ") == o.norm:
+                copies.append(o)
+                labels.append(label)
+                break
+    return copies, np.array(labels, dtype=bool)
+
+
 def held_out_keys(expressions, n: int, seed: int, n_open: int = 1000) -> set[tuple]:
     # The same draws as taxonomy_eval_aita.sample(): n of every span the rules found, kept or
     # set apart, and n_open of the open-word candidates.
@@ -112,14 +150,18 @@ def main() -> None:
     ap.add_argument("--hold-out-sample", type=int, default=None, metavar="SEED",
                     help="leave out the labels of taxonomy_eval_aita.py's sample with this seed")
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--lexicon-free-copies", action="store_true",
+                    help="also train on open-word copies of labelled lexicon spans (an experiment: "
+                         "the figures stay those of the labelled spans; see lexicon_free_copies)")
     opts = ap.parse_args()
+    if opts.lexicon_free_copies and opts.out == DEFAULT_OUT:
+        ap.error("--lexicon-free-copies is an experiment: give --out FILE, the shipped filter stays as it is")
 
     from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import GroupKFold
 
     from moralgap.taxonomy.embed import Embedder
     from moralgap.taxonomy.extract import ValueExtractor
-    from moralgap.taxonomy.span_filter import SpanFilter, is_open_word
+    from moralgap.taxonomy.span_filter import SpanFilter
 
     extractor, embedder = ValueExtractor(open_words=True), Embedder()
     human, y_human, all_human = labelled_spans(extractor, "aita_human")
@@ -130,10 +172,55 @@ def main() -> None:
     llm, y_llm, _ = labelled_spans(extractor, "aita_llm")
     picked, y = human + llm, np.concatenate([y_human, y_llm])
     source = np.array(["aita_human"] * len(human) + ["aita_llm"] * len(llm))
+    if opts.lexicon_free_copies:
+        for name, spans, labels in (("aita_human", human, y_human), ("aita_llm", llm, y_llm)):
+            copies, y_copies = lexicon_free_copies(spans, labels, name, skip)
+            print(f"{name}: {len(copies)} lexicon-free copies, {int(y_copies.sum())} of them values")
+            picked, y = picked + copies, np.concatenate([y, y_copies])
+            # Copies only train: the figures below are over the labelled spans.
+            source = np.concatenate([source, np.array([name + " (copy)"] * len(copies))])
     vectors = SpanFilter.vectors(picked, embedder)
     print(f"{len(picked)} labelled rule-kept spans ({len(human)} human, {len(llm)} LLM), "
           f"{int(y.sum())} value expressions ({y.mean():.1%})"
           + (f"; sample {opts.hold_out_sample} held out ({len(skip)} spans)" if skip else ""))
+
+    labelled = np.array([not str(src).endswith("(copy)") for src in source])
+    rows, p = cross_validated(picked, y, source, vectors, embedder, opts)
+    if opts.lexicon_free_copies:
+        # The same folds without the copies, for comparison on the same labelled spans.
+        idx = np.where(labelled)[0]
+        base, _ = cross_validated([picked[i] for i in idx], y[idx], source[idx], vectors[idx], embedder, opts)
+        rows = [{**r, "source": r["source"] + ", without copies"} for r in base] + rows
+    auc = float(roc_auc_score(y[labelled], p[labelled]))
+    print(f"cross-validated ROC AUC {auc:.3f}")
+
+    final = SpanFilter(threshold=opts.threshold, C=opts.C, random_state=opts.seed)
+    final.fit(picked, y, _Given(vectors, embedder))
+    final.embedding_model = "all-MiniLM-L6-v2"  # the default model; its folder is named "model"
+    sample, y_sample, _ = labelled_spans(extractor, "sample")
+    p_sample = final.predict_proba(sample, SpanFilter.vectors(sample, embedder))
+    p_sample = np.where([final.judges(e) for e in sample], p_sample, 1.0)
+    rows += scores(p_sample, y_sample, "sample (never trained on)")
+    # The open-word rows are over a labelled set that over-draws likely words (half of it from
+    # those an earlier filter scored 0.4 or more), so their precision is not a corpus rate; the
+    # evaluation's open-word stratum is (taxonomy_eval_aita.py).
+    name = "span_filter" + ("_lexicon_free_copies" if opts.lexicon_free_copies else "")
+    print_table(rows, list(rows[0]), name=name + (f"_without{opts.hold_out_sample}" if skip else ""))
+
+    final.trained_on.update({"labels": [p.name for s in TRAIN_SOURCES for p in LABELS[s]],
+                             "held_out_sample": opts.hold_out_sample,
+                             "cv_roc_auc": round(auc, 3)})
+    final.save(opts.out)
+    print(f"wrote {opts.out}")
+    if not skip:
+        save_results(name)
+
+
+def cross_validated(picked, y: np.ndarray, source: np.ndarray, vectors: np.ndarray, embedder, opts):
+    """Five-fold figures per source (folds grouped by rationale) and the out-of-fold probabilities."""
+    from sklearn.model_selection import GroupKFold
+
+    from moralgap.taxonomy.span_filter import SpanFilter, is_open_word
 
     p = np.zeros(len(picked))
     groups = [e.rationale_id for e in picked]
@@ -150,27 +237,7 @@ def main() -> None:
     for src in TRAIN_SOURCES:
         m = (source == src) & opened
         rows += scores(p[m], y[m], src + " open words (cv)")
-    print(f"cross-validated ROC AUC {roc_auc_score(y, p):.3f}")
-
-    final = SpanFilter(threshold=opts.threshold, C=opts.C, random_state=opts.seed)
-    final.fit(picked, y, _Given(vectors, embedder))
-    final.embedding_model = "all-MiniLM-L6-v2"  # the default model; its folder is named "model"
-    sample, y_sample, _ = labelled_spans(extractor, "sample")
-    p_sample = final.predict_proba(sample, SpanFilter.vectors(sample, embedder))
-    p_sample = np.where([final.judges(e) for e in sample], p_sample, 1.0)
-    rows += scores(p_sample, y_sample, "sample (never trained on)")
-    # The open-word rows are over a labelled set that over-draws likely words (half of it from
-    # those an earlier filter scored 0.4 or more), so their precision is not a corpus rate; the
-    # evaluation's open-word stratum is (taxonomy_eval_aita.py).
-    print_table(rows, list(rows[0]), name="span_filter" + (f"_without{opts.hold_out_sample}" if skip else ""))
-
-    final.trained_on.update({"labels": [p.name for s in TRAIN_SOURCES for p in LABELS[s]],
-                             "held_out_sample": opts.hold_out_sample,
-                             "cv_roc_auc": round(float(roc_auc_score(y, p)), 3)})
-    final.save(opts.out)
-    print(f"wrote {opts.out}")
-    if not skip:
-        save_results("span_filter")
+    return rows, p
 
 
 class _Given:
