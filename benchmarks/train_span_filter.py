@@ -184,7 +184,7 @@ def main() -> None:
           f"{int(y.sum())} value expressions ({y.mean():.1%})"
           + (f"; sample {opts.hold_out_sample} held out ({len(skip)} spans)" if skip else ""))
 
-    labelled = np.array([not str(src).endswith("(copy)") for src in source])
+    labelled = np.isin(source, TRAIN_SOURCES)
     rows, p = cross_validated(picked, y, source, vectors, embedder, opts)
     if opts.lexicon_free_copies:
         # The same folds without the copies, for comparison on the same labelled spans.

@@ -178,11 +178,15 @@ def _quoted(doc: Doc, start: int, end: int, anchor: int) -> bool:
     return wrapped(start, end) or wrapped(anchor, anchor + 1)
 
 
+def _is_value_word(tok: Token, lexicon: ValueLexicon) -> bool:
+    return bool(lexicon.lookup(tok.lower_) or lexicon.lookup(tok.lemma_))
+
+
 def _names_a_value(span: Span, anchor: Token, lexicon: ValueLexicon) -> bool:
     """The last noun of the span, its object, is a value word: "should ban discrimination", not
     "should ban cosmetic surgery" or "should abolish safe spaces" (the value word only modifies)."""
     nouns = [t for t in span if t.pos_ in ("NOUN", "PROPN") and t.i != anchor.i]
-    return bool(nouns) and bool(lexicon.lookup(nouns[-1].lower_) or lexicon.lookup(nouns[-1].lemma_))
+    return bool(nouns) and _is_value_word(nouns[-1], lexicon)
 
 
 def _dangles(tok: Token, end: int) -> bool:
@@ -296,9 +300,9 @@ class ValueExpressionComponent:
                         head_pos=anchor.pos_, head_dep=_role(anchor).dep_, governor=_role(anchor).head.lemma_.lower(),
                         negated=any(t.dep_ == "neg" or t.lower_ in NEGATORS for t in span) or _is_negated(anchor),
                         value_words=sum(1 for t in span if t.i != anchor.i and t.pos_ in ("NOUN", "VERB", "ADJ", "ADV")
-                                        and t.lemma_.lower() not in PLAIN_NOUNS
-                                        and (self.lexicon.lookup(t.lower_) or self.lexicon.lookup(t.lemma_))),
-                        object_value=_names_a_value(span, anchor, self.lexicon),
+                                        and t.lemma_.lower() not in PLAIN_NOUNS and _is_value_word(t, self.lexicon)),
+                        # Only a duty's object decides anything (a stance, value_filter.py).
+                        object_value=rule == "duty" and _names_a_value(span, anchor, self.lexicon),
                         self_state=self_state, idiom=anchor.i in in_idiom, quoted=_quoted(doc, start, end, anchor.i))}
             if anchor.i in claimed:
                 other = found[claimed[anchor.i]]

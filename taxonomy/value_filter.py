@@ -205,12 +205,12 @@ def exclusion_reason(norm: str, rule: str, *, text: str | None = None, syntax: S
         rest = [w for w in words if w not in ("should", "not", "right", "to", "owe")]
         if rest and set(rest) <= VERDICT:
             return "verdict"
-        if rule == "duty" and words[0] == "should" and len(words) > 1 and words[1] in EVERYDAY_ACTS \
-                and not syn.negated and syn.value_words == 0:
-            return "practical_advice"
-        verb = next((w for w in words[1:] if w not in ("not", "be")), None) if words[0] == "should" else None
-        if rule == "duty" and verb in STANCE_VERBS and not syn.object_value:
-            return "stance"
+        if rule == "duty" and words[0] == "should" and len(words) > 1:
+            if words[1] in EVERYDAY_ACTS and not syn.negated and syn.value_words == 0:
+                return "practical_advice"
+            verb = next((w for w in words[1:] if w not in ("not", "be")), None)
+            if verb in STANCE_VERBS and not syn.object_value:
+                return "stance"
         return None
     if rule == "value_verb" and words[0] in EVERYDAY_ACTS and not syn.negated and syn.value_words == 0:
         return "narration"
