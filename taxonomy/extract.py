@@ -536,7 +536,7 @@ class ValueExpressionComponent:
             if tok.pos_ != "NOUN" or not tok.lower_.isalpha() or len(tok.lower_) < 6:
                 continue
             lemma = tok.lemma_.lower()
-            if not lemma.endswith(ABSTRACT_SUFFIXES) or self.lexicon.lookup(tok.lower_) or self.lexicon.lookup(lemma):
+            if not lemma.endswith(ABSTRACT_SUFFIXES) or _is_value_word(tok, self.lexicon):
                 continue
             sense = Sense(value=None, sign=1, kind="noun")
             self._explicit(doc, doc[tok.i:tok.i + 1], tok, -1 if _is_negated(tok) else 1, sense, add)
