@@ -104,23 +104,31 @@ def sample_drift(expressions, seed: int, labels: dict) -> dict:
     no longer finds (and how many of those the team labelled value expressions), and spans it
     finds now that the frozen pool lacked, which the sample cannot draw."""
     frozen = frozen_samples()
-    keys = {tuple(k) for k in frozen.get(str(seed), {}).get("rules", [])}
+    entry = frozen.get(str(seed), {})
+    keys = {tuple(k) for k in entry.get("rules", [])}
     if not keys:
         return {}
     now = {key(e) for e in expressions if not is_open_word(e)}
     gone = keys - now
-    pool = {tuple(k) for k in frozen.get("rules_pool", [])}
+    # A seed frozen later than the first ones keeps the pool it was drawn from.
+    pool = {tuple(k) for k in entry.get("rules_pool") or frozen.get("rules_pool", [])}
     return {"sample_gone": len(gone), "sample_gone_labelled_value": sum(1 for k in gone if labels.get(k, {}).get("is_value")),
             "rule_spans_new_since_frozen": len(now - pool) if pool else None}
 
 
 def freeze(expressions, candidates, n: int, n_open: int, seeds: list[int]) -> None:
-    """Write this extractor's draws for ``seeds`` (and its rule-span pool) to ``SAMPLES``."""
-    out = {"drawn_with": "draw() at the extractor of the build the labels were made on",
-           "rules_pool": sorted(key(e) for e in expressions if not is_open_word(e))}
+    """Add this extractor's draws for ``seeds`` (each with its rule-span pool) to ``SAMPLES``.
+
+    Seeds frozen before are kept as they are: their labels were made on those draws, and a
+    redraw would leave them scoring spans nobody labelled."""
+    out = frozen_samples() or {"drawn_with": "draw() at the extractor of the build the labels were made on"}
+    pool = sorted(key(e) for e in expressions if not is_open_word(e))
     for seed in seeds:
+        if str(seed) in out:
+            raise SystemExit(f"sample {seed} is frozen already in {SAMPLES}; its labels were made on that draw")
         out[str(seed)] = {"rules": sorted(key(e) for e in draw(expressions, n, seed)),
-                          "open": sorted(key(e) for e in draw(candidates, n_open, seed, open_words=True))}
+                          "open": sorted(key(e) for e in draw(candidates, n_open, seed, open_words=True)),
+                          "rules_pool": pool}
     SAMPLES.write_text(json.dumps(out, separators=(",", ":")) + "\n", encoding="utf-8")
 
 
@@ -188,8 +196,8 @@ def main() -> None:
     ap.add_argument("--export-todo", type=Path, default=None,
                     help="write only what still needs a label (no label, or no fit label for its current value) and stop")
     ap.add_argument("--freeze", type=int, nargs="+", default=None, metavar="SEED",
-                    help="draw these seeds' samples afresh from this build's spans, write them to "
-                         "benchmarks/data/aita_eval_samples.json, and stop")
+                    help="draw samples for these new seeds from this build's spans, add them to "
+                         "benchmarks/data/aita_eval_samples.json (frozen seeds stay as drawn), and stop")
     opts = ap.parse_args()
 
     from moralgap.taxonomy.value_filter import THIN, VERDICT
