@@ -6,6 +6,7 @@ placed in a fitting value, judged by the team on the real AITA top comments.
     python benchmarks/taxonomy_eval_aita.py --export FILE         # write the sample, with text, to label
     python benchmarks/taxonomy_eval_aita.py --seed 14 --sample-seed 2026   # the same sample, another build
                                                                   # (results: ..._sample2026_build14.json)
+    python benchmarks/taxonomy_eval_aita.py --pool 2026 13 7      # the saved samples' results as one share
 
 The sample is ``--n`` expressions drawn at random (``--sample-seed``) from everything the
 default build (``--seed``) found, kept or set apart. The draws the labels were made on are
@@ -181,6 +182,34 @@ def wilson(k: int, n: int) -> tuple[float | None, float | None]:
     return float(ci.low), float(ci.high)
 
 
+def result_name(sample_seed: int, build_seed: int) -> str:
+    # A build with another seed is a robustness check beside the main figure, not in its place.
+    return f"taxonomy_eval_aita_sample{sample_seed}" + (f"_build{build_seed}" if build_seed != 13 else "")
+
+
+def pool(sample_seeds: list[int], build_seed: int) -> None:
+    """One share over several samples' saved results: each sample alone has some 50-70 assigned
+    spans, too few to tell 85% from 88%; their sum narrows the interval."""
+    from _common import RESULTS_DIR
+
+    rows, good, total = [], 0, 0
+    for s in sample_seeds:
+        path = RESULTS_DIR / f"{result_name(s, build_seed)}.json"
+        if not path.exists():
+            raise SystemExit(f"no saved result {path}: run taxonomy_eval_aita.py --seed {build_seed} --sample-seed {s} first")
+        table = json.loads(path.read_text(encoding="utf-8"))["tables"][f"aita_expression_eval_sample{s}"]
+        row = dict(zip(table["columns"], table["rows"][0]))
+        n = row["assigned_with_current_fit_label"]
+        k = round((row["value_in_fitting_value"] or 0.0) * n)
+        rows.append({"samples": str(s), "good": k, "assigned": n, "value_in_fitting_value": k / n if n else None})
+        good, total = good + k, total + n
+    low, high = wilson(good, total)
+    rows.append({"samples": " + ".join(map(str, sample_seeds)), "good": good, "assigned": total,
+                 "value_in_fitting_value": good / total if total else None, "fit_ci95_low": low, "fit_ci95_high": high})
+    print_table(rows, ["samples", "good", "assigned", "value_in_fitting_value", "fit_ci95_low", "fit_ci95_high"], name="pooled")
+    save_results("taxonomy_eval_aita_pooled" + (f"_build{build_seed}" if build_seed != 13 else ""))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=300)
@@ -198,7 +227,13 @@ def main() -> None:
     ap.add_argument("--freeze", type=int, nargs="+", default=None, metavar="SEED",
                     help="draw samples for these new seeds from this build's spans, add them to "
                          "benchmarks/data/aita_eval_samples.json (frozen seeds stay as drawn), and stop")
+    ap.add_argument("--pool", type=int, nargs="+", default=None, metavar="SEED",
+                    help="pool the saved results of these samples (for the build --seed) into one share "
+                         "with its interval, and stop; builds nothing")
     opts = ap.parse_args()
+    if opts.pool:
+        pool(opts.pool, opts.seed)
+        return
 
     from moralgap.taxonomy.value_filter import THIN, VERDICT
 
@@ -271,8 +306,7 @@ def main() -> None:
     print_table([row], list(row), name=f"aita_expression_eval_sample{opts.sample_seed}")
     if bad_names:
         print("values named after verdict words:", ", ".join(bad_names))
-    # A build with another seed is a robustness check beside the main figure, not in its place.
-    save_results(f"taxonomy_eval_aita_sample{opts.sample_seed}" + (f"_build{opts.seed}" if opts.seed != 13 else ""))
+    save_results(result_name(opts.sample_seed, opts.seed))
 
 
 if __name__ == "__main__":

@@ -173,6 +173,9 @@ def run(js, embedder, training, opts, seed: int, *, show: bool) -> dict:
     return {"removed": len(removed), "came_back": sum(r["came_back"] for r in rows), "seed": seed,
             "filter_labels_left_out": dropped_labels,
             "removed_with_10_or_more_spans": sum(1 for r in rows if r["earlier_spans"] >= 10),
+            # A value said a handful of times cannot make a cluster of its own among 60; how the
+            # well-attested ones fare is the part of the count induction answers for.
+            "came_back_of_those": sum(1 for r in rows if r["earlier_spans"] >= 10 and r["came_back"]),
             "values_full": len(full.taxonomy.values), "values_ablated": len(ablated.taxonomy.values)}
 
 
