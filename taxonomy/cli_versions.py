@@ -283,7 +283,8 @@ def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size
     s = result.stats
     click.echo(f"{target}: v{result.folder.taxonomy.version}: {s['n_new_expressions']} new expressions from "
                f"{s['n_new_rationales']} rationales; {s['assigned_to_existing']} joined existing values, "
-               f"{s['assigned_to_new']} formed {s['new_values']} new proposed values, {s['unassigned']} unassigned; "
+               f"{s['assigned_to_new']} formed {s['new_values']} new proposed values, {s['unassigned']} unassigned, "
+               f"{s['set_apart']} set apart as not values; "
                f"{s['flagged_no_support']} values flagged no_support; embedded {s['embedded']} new texts "
                f"({s['embedding_cache_hits']} from cache)")
     if s.get("new_values_rule"):

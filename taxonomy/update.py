@@ -2,7 +2,8 @@
 
 1. Extract value expressions from the new judgments only (a judgment whose id the taxonomy
    already holds replaces that rationale's old expressions; ``replace=True`` drops every old
-   expression, making the new file the whole corpus).
+   expression, making the new file the whole corpus), and set apart what is not a value with
+   the build's rules and span filter: those spans are kept, never assigned.
 2. Embed them the way the build did; the embedding cache means only unseen texts are embedded.
 3. Assign each to the nearest active value's centroid when the cosine similarity reaches the
    threshold. By default that is the build's own rule for its outliers: its data-driven
@@ -155,6 +156,11 @@ class TaxonomyUpdater:
         kept = [] if self.replace else [e for e in folder.expressions if e.rationale_id not in rationale_ids]
         stats: dict = {"n_new_rationales": len(rationale_ids), "n_new_expressions": len(expressions),
                        "replaced_expressions": len(folder.expressions) - len(kept)}
+        # What the rules or the filter set apart (verdicts, facts, "the income") is kept as such,
+        # never placed in a value nor counted as a leftover, exactly as a build treats it.
+        set_apart = [e.model_copy(update={"value_id": None, "similarity": None}) for e in expressions if e.excluded]
+        expressions = [e for e in expressions if not e.excluded]
+        stats["set_apart"] = len(set_apart)
         before = dict(embedder.stats)
         vectors = space.expression_vectors(expressions, texts)
         stats["embedded"] = embedder.stats["embedded"] - before.get("embedded", 0)
@@ -176,6 +182,7 @@ class TaxonomyUpdater:
         leftovers = [i for i in range(len(expressions)) if value_of_expr[i] < 0]
         new_ids, left_expr = self._new_values(folder, new, [expressions[i] for i in leftovers], texts, gained)
         out_expr.extend(left_expr)
+        out_expr.extend(set_apart)
         stats["leftover_expressions"] = len(leftovers)
         stats["new_values"] = len(new_ids)
         if new_ids:
@@ -191,7 +198,7 @@ class TaxonomyUpdater:
         new.taxonomy.lineage[-1].args = {"source": source, "replace": self.replace, "new_values": new_ids,
                                          "flagged": flagged, **{k: stats[k] for k in (
                                              "n_new_rationales", "n_new_expressions", "assigned_to_existing",
-                                             "assigned_to_new", "unassigned")}}
+                                             "assigned_to_new", "unassigned", "set_apart")}}
         new.taxonomy.stats = {**new.taxonomy.stats, "last_update": stats}
         return UpdateResult(new, stats)
 

@@ -104,7 +104,8 @@ def test_update_assigns_known_values_and_proposes_new_ones(base, updated):
     assert not {v.id for v in added} & edits.ids_ever_seen(base)
     assert st["new_values"] == len(added) == len(f.taxonomy.lineage[-1].args["new_values"])
     new_expr = [e for e in f.expressions if e.rationale_id.startswith("n")]
-    assert len(new_expr) == st["n_new_expressions"] == st["assigned_to_existing"] + st["assigned_to_new"] + st["unassigned"]
+    assert len(new_expr) == st["n_new_expressions"] == (st["assigned_to_existing"] + st["assigned_to_new"]
+                                                        + st["unassigned"] + st["set_apart"])
     # the animal-welfare rationales (n0-n4, n10) form a value of their own
     animal = [e for e in new_expr if e.rationale_id in {"n0", "n1", "n2", "n3", "n4", "n10"}]
     added_ids = {v.id for v in added}
@@ -118,6 +119,25 @@ def test_update_assigns_known_values_and_proposes_new_ones(base, updated):
         assert v.size == sum(e.value_id == v.id for e in f.expressions)
     d = diff_taxonomies(base, f)
     assert {c.new_id for c in d.of_kind("added")} == added_ids and not d.of_kind("removed")
+
+
+def test_set_apart_expressions_are_never_assigned(base, embedder, extractor):
+    # "to be honest" is a hedge (an idiom) and "asshole" a verdict: both are set apart, though the
+    # first reads as "honest", next to the base's honesty value. An update once placed such spans
+    # by their vectors alone, and counted them as leftovers when sizing new values.
+    batch = judgments(["To be honest, your sister is the asshole here.",
+                       "To be honest, I think you did nothing wrong, NTA.",
+                       "You lied to him and were dishonest about the money."], "s")
+    r = TaxonomyUpdater(embedder=embedder, extractor=extractor).update(base, batch)
+    new_expr = [e for e in r.folder.expressions if e.rationale_id.startswith("s")]
+    apart = [e for e in new_expr if e.excluded]
+    assert {e.excluded for e in apart} >= {"idiom", "verdict"}
+    assert all(e.value_id is None and e.similarity is None for e in apart)
+    assert r.stats["set_apart"] == len(apart)
+    assert any(e.value_id for e in new_expr if "dishonest" in e.norm)
+    assert len(new_expr) == (r.stats["assigned_to_existing"] + r.stats["assigned_to_new"]
+                             + r.stats["unassigned"] + r.stats["set_apart"])
+    assert r.folder.taxonomy.lineage[-1].args["set_apart"] == len(apart)
 
 
 def test_default_threshold_is_the_builds_outlier_rule(base, embedder, extractor):
