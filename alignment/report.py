@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from typing import Mapping, Optional
 
+from moralgap.diversity_gap import format_estimate
 from moralgap.io import atomic_open, write_json
 
 from . import plots
@@ -23,7 +24,7 @@ def _f(x, digits: int = 3) -> str:
 
 
 def _ci(est: dict, digits: int = 3) -> str:
-    return f"{_f(est['value'], digits)} [{_f(est['ci_low'], digits)}, {_f(est['ci_high'], digits)}]"
+    return format_estimate(est, digits)
 
 
 def _tables(analysis: GapAnalysis, values: Optional[ValuesResult]) -> list[tuple[str, list[str], list[list[str]]]]:

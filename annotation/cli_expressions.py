@@ -64,7 +64,9 @@ def expressions_command(judgments, taxonomy, out, expressions_out, threshold, pe
     click.echo(f"wrote {len(result.annotations)} annotations to {out}: {s['mentions']} value mentions, "
                f"{s['rationales_with_values']} rationales with a value; {s['rationales_from_taxonomy']} rationales "
                f"coded as the taxonomy holds them, the rest by nearest value ({s.get('coded', 0)} expressions coded, "
-               f"{s.get('uncoded', 0)} too far from every value, {s.get('excluded', 0)} excluded by the filter)", err=True)
+               f"{s.get('uncoded', 0) - s.get('nearest_value_left_out', 0)} too far from every value, "
+               f"{s.get('nearest_value_left_out', 0)} nearest a value under review or rejected, "
+               f"{s.get('excluded', 0)} set apart as not values)", err=True)
 
 
 ANNOTATE_COMMANDS = [expressions_command]

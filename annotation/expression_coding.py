@@ -144,7 +144,10 @@ class ExpressionCoder:
         if live:
             picked = [expressions[i] for i in live]
             vectors = self.space.expression_vectors(picked, texts)
-            ids, column, sims, assign_stats = self.updater.assign(self.folder, picked, vectors, self.folder.expressions)
+            # Only values annotations use are codes; an expression nearest a value under review
+            # or rejected stays uncoded, as that value's own members do (value_resolver).
+            ids, column, sims, assign_stats = self.updater.assign(self.folder, picked, vectors, self.folder.expressions,
+                                                                  into=("proposed", "accepted"))
             stats.update(assign_stats)
             for i, c, s in zip(live, column, sims):
                 if c >= 0:

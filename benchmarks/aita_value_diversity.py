@@ -38,6 +38,7 @@ from collections import defaultdict
 import numpy as np
 
 from _common import print_table, read_jsonl_gz, record_table, save_results, shared_data
+from moralgap.diversity_gap import format_estimate
 
 K_TOP = 10
 SIDES = ("human", "gpt-4o")
@@ -165,8 +166,6 @@ def top_values(taxonomy, value_ids, sides, n=8) -> None:
 PAPER = "paper (Russo et al., 32 judgments per dilemma, 60 values): top-10 share 0.352 human vs 0.816 LLM; entropy 0.57 vs 0.46"
 
 
-def _ci(e: dict) -> str:
-    return f"{e['value']:.3f} [{e['ci_low']:.3f}, {e['ci_high']:.3f}]"
 
 
 def main_rows(source: str, rows: list[dict]) -> list[dict]:
@@ -192,13 +191,13 @@ def paired_rows(source: str, gap: dict) -> list[dict]:
     for part in ("pooled", "macro"):
         for stat, name in ((top, "top-10 share"), ("normalised_entropy", "normalised entropy")):
             rows.append({"values from": source, "counting": gap["counting"], "statistic": f"{name} ({part})",
-                         "human [95% CI]": _ci(gap["sides"][a][part][stat]), "gpt-4o [95% CI]": _ci(gap["sides"][b][part][stat]),
-                         "human - gpt-4o [95% CI]": _ci(gap["difference"][part][stat])})
+                         "human [95% CI]": format_estimate(gap["sides"][a][part][stat]), "gpt-4o [95% CI]": format_estimate(gap["sides"][b][part][stat]),
+                         "human - gpt-4o [95% CI]": format_estimate(gap["difference"][part][stat])})
     for stat, name in (("values_per_rationale", "values per rationale"), ("mentions_per_rationale", "mentions per rationale")):
         rows.append({"values from": source, "counting": gap["counting"], "statistic": f"{name}, mean (median)",
-                     "human [95% CI]": f"{_ci(gap['sides'][a][stat]['mean'])} ({gap['sides'][a][stat]['median']:g})",
-                     "gpt-4o [95% CI]": f"{_ci(gap['sides'][b][stat]['mean'])} ({gap['sides'][b][stat]['median']:g})",
-                     "human - gpt-4o [95% CI]": _ci(gap["difference"][stat])})
+                     "human [95% CI]": f"{format_estimate(gap['sides'][a][stat]['mean'])} ({gap['sides'][a][stat]['median']:g})",
+                     "gpt-4o [95% CI]": f"{format_estimate(gap['sides'][b][stat]['mean'])} ({gap['sides'][b][stat]['median']:g})",
+                     "human - gpt-4o [95% CI]": format_estimate(gap["difference"][stat])})
     return rows
 
 
@@ -268,10 +267,10 @@ def seed_spread(seeds: list[int], humans, models, n_values: int, n_boot: int, ta
         sh, sm, d = g["sides"][SIDES[0]], g["sides"][SIDES[1]], g["difference"]
         rows.append({"taxonomy seed": seed, "values": len(ids), "human top-10": sh["pooled"][f"top_{K_TOP}_share"]["value"],
                      "gpt-4o top-10": sm["pooled"][f"top_{K_TOP}_share"]["value"],
-                     "human - gpt-4o top-10 [95% CI]": _ci(d["pooled"][f"top_{K_TOP}_share"]),
+                     "human - gpt-4o top-10 [95% CI]": format_estimate(d["pooled"][f"top_{K_TOP}_share"]),
                      "human entropy": sh["pooled"]["normalised_entropy"]["value"],
                      "gpt-4o entropy": sm["pooled"]["normalised_entropy"]["value"],
-                     "human - gpt-4o entropy [95% CI]": _ci(d["pooled"]["normalised_entropy"]),
+                     "human - gpt-4o entropy [95% CI]": format_estimate(d["pooled"]["normalised_entropy"]),
                      "values per rationale (human / gpt-4o)": f"{sh['values_per_rationale']['mean']['value']:.2f} / "
                                                               f"{sm['values_per_rationale']['mean']['value']:.2f}"})
     times["other taxonomy seeds"] = time.perf_counter() - t

@@ -103,16 +103,22 @@ class _Side:
                     "mentions_per_rationale": (mult @ self.mentions_sum) / n_rat}
 
 
-def _estimate(point: float, boot: np.ndarray, level: float, interval: str) -> dict:
+def _estimate(point: float, boot: np.ndarray, level: float, interval: str,
+              bounds: tuple[float, float] = (-np.inf, np.inf)) -> dict:
+    """The plug-in figure, its interval, and ``bias_corrected`` (2 * estimate - mean of the
+    resamples, the figure the basic interval is centred on), clipped to what the statistic can
+    be (a share or a normalised entropy lies in [0, 1]): with few mentions over many values the
+    correction can overshoot, and an entropy above 1 is no figure to report."""
     boot = boot[np.isfinite(boot)]
     if not np.isfinite(point) or boot.size == 0:
-        return {"value": float(point), "ci_low": float("nan"), "ci_high": float("nan")}
+        return {"value": float(point), "ci_low": float("nan"), "ci_high": float("nan"), "bias_corrected": float("nan")}
     a = (1 - level) / 2
     lo, hi = np.quantile(boot, [a, 1 - a])
     if interval == "basic":
         lo, hi = 2 * point - hi, 2 * point - lo
     # + 0.0 turns a -0.0 (a difference of equal figures) into 0.0 for the reader
-    return {"value": float(point) + 0.0, "ci_low": float(lo) + 0.0, "ci_high": float(hi) + 0.0}
+    return {"value": float(point) + 0.0, "ci_low": float(lo) + 0.0, "ci_high": float(hi) + 0.0,
+            "bias_corrected": float(np.clip(2 * point - boot.mean(), *bounds)) + 0.0}
 
 
 def shared_dilemmas(first: MentionMatrix, second: MentionMatrix) -> list[str]:
@@ -160,9 +166,13 @@ def diversity_gap(first: MentionMatrix, second: MentionMatrix, *, labels: Sequen
     boot = [{name: np.concatenate(v) if v else np.empty(0) for name, v in out.items()} for out in boots]
 
     def est(i: int | None, name: str) -> dict:
+        # Shares and normalised entropies lie in [0, 1] (their differences in [-1, 1]); counts
+        # per rationale are at least 0.
+        share = name.startswith(("pooled.", "macro."))
         if i is None:
-            return _estimate(points[0][name][0] - points[1][name][0], boot[0][name] - boot[1][name], level, interval)
-        return _estimate(points[i][name][0], boot[i][name], level, interval)
+            return _estimate(points[0][name][0] - points[1][name][0], boot[0][name] - boot[1][name], level, interval,
+                             (-1.0, 1.0) if share else (-np.inf, np.inf))
+        return _estimate(points[i][name][0], boot[i][name], level, interval, (0.0, 1.0) if share else (0.0, np.inf))
 
     top = f"top_{k}_share"
 
@@ -232,8 +242,21 @@ def gaps_against(annotations: Iterable[Any], sides: Mapping[str, tuple[str, str]
             for s, m in mats.items() if s != reference}
 
 
-def _ci(e: dict) -> str:
-    return f"{e['value']:.3f} [{e['ci_low']:.3f}, {e['ci_high']:.3f}]"
+def format_estimate(e: dict, digits: int = 3) -> str:
+    """``0.442 [0.293, 0.439]``: the figure and its interval ("–" where there is none).
+
+    A plug-in top-k share or entropy over few dilemmas can lie outside its own basic interval,
+    which is centred on the bias-corrected figure (module docstring); the reader then gets that
+    figure too, ``(bias-corrected 0.366)``, rather than an interval that seems to miss its point.
+    """
+    def f(x) -> str:
+        return "–" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
+
+    text = f"{f(e['value'])} [{f(e['ci_low'])}, {f(e['ci_high'])}]"
+    bc, lo, hi, x = e.get("bias_corrected"), e["ci_low"], e["ci_high"], e["value"]
+    if bc is not None and all(v is not None and np.isfinite(v) for v in (bc, lo, hi, x)) and not lo <= x <= hi:
+        text += f" (bias-corrected {f(bc)})"
+    return text
 
 
 def format_gap(result: dict) -> list[str]:
@@ -247,9 +270,9 @@ def format_gap(result: dict) -> list[str]:
              f"paired; difference = {result['difference_is']}"]
     for part in ("pooled", "macro"):
         for stat, name in ((top, f"top-{result['k']} share"), ("normalised_entropy", "normalised entropy")):
-            lines.append(f"  {part:6} {name:18} {a} {_ci(sa[part][stat])}  {b} {_ci(sb[part][stat])}  "
-                         f"diff {_ci(d[part][stat])}")
+            lines.append(f"  {part:6} {name:18} {a} {format_estimate(sa[part][stat])}  {b} {format_estimate(sb[part][stat])}  "
+                         f"diff {format_estimate(d[part][stat])}")
     for stat, name in (("values_per_rationale", "values/rationale"), ("mentions_per_rationale", "mentions/rationale")):
-        lines.append(f"  {name:25} {a} mean {_ci(sa[stat]['mean'])} median {sa[stat]['median']:g}  "
-                     f"{b} mean {_ci(sb[stat]['mean'])} median {sb[stat]['median']:g}  diff {_ci(d[stat])}")
+        lines.append(f"  {name:25} {a} mean {format_estimate(sa[stat]['mean'])} median {sa[stat]['median']:g}  "
+                     f"{b} mean {format_estimate(sb[stat]['mean'])} median {sb[stat]['median']:g}  diff {format_estimate(d[stat])}")
     return lines

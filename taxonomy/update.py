@@ -5,7 +5,8 @@
    expression, making the new file the whole corpus), and set apart what is not a value with
    the build's rules and span filter: those spans are kept, never assigned.
 2. Embed them the way the build did; the embedding cache means only unseen texts are embedded.
-3. Assign each to the nearest active value's centroid when the cosine similarity reaches the
+3. Assign each to the nearest value's centroid (every value not merged away, whatever its
+   review status: see :meth:`TaxonomyUpdater.assign`) when the cosine similarity reaches the
    threshold. By default that is the build's own rule for its outliers: its data-driven
    ``stats.assign_threshold``, never below ``min_threshold``, so an update puts an expression
    where a rebuild on all the data would most likely put it. An expression whose embedded form
@@ -179,7 +180,7 @@ class TaxonomyUpdater:
             if c >= 0:
                 gained.setdefault(ids[c], []).append(i)
                 out_expr.append(e.model_copy(update={"value_id": ids[c], "similarity": round(float(sim_of_expr[i]), 4)}))
-        leftovers = [i for i in range(len(expressions)) if value_of_expr[i] < 0]
+        leftovers = [i for i in range(len(expressions)) if value_of_expr[i] == -1]
         new_ids, left_expr = self._new_values(folder, new, [expressions[i] for i in leftovers], texts, gained)
         out_expr.extend(left_expr)
         out_expr.extend(set_apart)
@@ -203,13 +204,24 @@ class TaxonomyUpdater:
         return UpdateResult(new, stats)
 
     def assign(self, folder: TaxonomyFolder, expressions: Sequence[Expression], vectors: np.ndarray,
-               kept: Sequence[Expression]) -> tuple[list[str], np.ndarray, np.ndarray, dict]:
-        """Step 3 alone: the active value ids, each expression's column in them (-1: none reached
-        its threshold), its similarity to the nearest value, and counts. ``kept`` are the
-        expressions whose known forms new ones follow. Expression-level coding
-        (``annotate expressions``) uses this too, so a coded rationale and an update agree.
+               kept: Sequence[Expression], *, into: Sequence[str] | None = None
+               ) -> tuple[list[str], np.ndarray, np.ndarray, dict]:
+        """Step 3 alone: the value ids, each expression's column in them, its similarity to the
+        nearest value, and counts. ``kept`` are the expressions whose known forms new ones follow.
+        Expression-level coding (``annotate expressions``) uses this too, so a coded rationale
+        and an update agree.
+
+        The nearest value is sought among every value not merged away, whatever its status, and
+        an expression joins it only if its status is one of ``into`` (default: any) and the
+        similarity reaches its threshold. Otherwise the column is -1 (no value near enough) or
+        -2 (the nearest value is one ``into`` leaves out). Passing over such a value to the next
+        nearest would misplace its members: while "Care" awaits review, "empathy" would land
+        in "Selfish".
         """
-        ids, cents = folder.centroid_matrix()
+        ids = [v.id for v in folder.taxonomy.values if v.status != "merged" and v.id in folder.centroids]
+        ids, cents = folder.centroid_matrix(ids)
+        status = {v.id: v.status for v in folder.taxonomy.values}
+        joinable = np.array([into is None or status[vid] in into for vid in ids], dtype=bool)
         value_of_expr = np.full(len(expressions), -1)
         sim_of_expr = np.zeros(len(expressions))
         stats: dict = {}
@@ -223,12 +235,14 @@ class TaxonomyUpdater:
             nearest = np.argmax(sims, axis=1)
             best = sims[np.arange(len(nearest)), nearest]
             ok = best >= thr[nearest]
-            value_of_expr = np.where(ok, nearest, -1)
+            value_of_expr = np.where(ok, np.where(joinable[nearest], nearest, -2), -1)
             sim_of_expr = best
             stats["threshold_min"], stats["threshold_median"] = round(float(thr.min()), 4), round(float(np.median(thr)), 4)
-            by_form = self._known_forms(folder, list(kept), expressions, {vid: c for c, vid in enumerate(ids)})
+            by_form = self._known_forms(folder, list(kept), expressions,
+                                        {vid: c for c, vid in enumerate(ids) if joinable[c]})
             for i, c in by_form.items():
                 value_of_expr[i], sim_of_expr[i] = c, sims[i, c]
+            stats["nearest_value_left_out"] = int((value_of_expr == -2).sum())
             stats["assigned_by_known_form"] = len(by_form)
         return ids, value_of_expr, sim_of_expr, stats
 

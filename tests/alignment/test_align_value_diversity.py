@@ -45,7 +45,7 @@ def test_align_reports_the_paired_value_diversity_gap(tmp_path):
     assert set(gap) == {"mentions", "rationale"}
     m = gap["mentions"]
     assert m["entropy_normaliser"] == "log(12)" and m["sides"]["vanilla"]["mentions"] == 24
-    assert m["difference"]["pooled"]["normalised_entropy"] == pytest.approx({"value": 1.0, "ci_low": 1.0, "ci_high": 1.0})
+    assert m["difference"]["pooled"]["normalised_entropy"] == pytest.approx({"value": 1.0, "ci_low": 1.0, "ci_high": 1.0, "bias_corrected": 1.0})
     assert m["difference"]["values_per_rationale"]["value"] == 5.0
     assert m["difference"]["mentions_per_rationale"]["value"] == 3.0
     md = (out / "summary.md").read_text()

@@ -14,7 +14,8 @@ from moralgap.annotation.expression_coding import SOURCE, ExpressionCoder
 from moralgap.records import Expression, Judgment, Taxonomy, Value
 from moralgap.taxonomy.folder import TaxonomyFolder
 
-VECTORS = {"lie": [1, 0, 0], "snoop": [0.2, 0.98, 0], "shrug": [0.3, 0.3, 0.9]}
+VECTORS = {"lie": [1, 0, 0], "snoop": [0.2, 0.98, 0], "shrug": [0.3, 0.3, 0.9], "meh": [0.52, 0.5, 0.5],
+           "hedge": [0.62, 0, 0.78]}
 
 
 class Extractor:
@@ -81,12 +82,23 @@ def test_each_expression_gets_one_value_and_each_rationale_its_mention_counts(fo
 
 
 def test_recode_ignores_the_stored_assignment_and_a_threshold_can_be_set(folder):
-    j = [Judgment(id="old", dilemma_id="x", verdict="acceptable", rationale="you lied and snooped shrug")]
+    j = [Judgment(id="old", dilemma_id="x", verdict="acceptable", rationale="you lied and snooped meh shrug")]
     extractor = Extractor()
     coded = ExpressionCoder(folder, embedder=Embedder(), extractor=extractor, reuse=False, threshold=0.2).code(j)
     assert extractor.seen == ["old"]
-    # 'lied'/'snooped' are not words the stand-in extractor knows; 'shrug' reaches a at 0.3 >= 0.2
+    # 'lied'/'snooped' are not words the stand-in extractor knows; 'meh' reaches a at 0.59 >= 0.2;
+    # 'shrug' is nearest the rejected d, so no threshold codes it
     assert coded.annotations[0].mentions == {"a": 1}
+    assert coded.stats["nearest_value_left_out"] == 1
+
+
+def test_an_expression_nearest_a_value_left_out_of_coding_is_not_passed_on(folder):
+    # 'hedge' reaches a (0.62) above the threshold, but the rejected d (0.78) is nearer: the
+    # reviewer's "not a value" holds for it too, rather than its landing in the next value.
+    j = [Judgment(id="h", dilemma_id="x", verdict="acceptable", rationale="hedge lie")]
+    coded = ExpressionCoder(folder, embedder=Embedder(), extractor=Extractor()).code(j)
+    assert [(e.text, e.value_id) for e in coded.expressions] == [("hedge", None), ("lie", "a")]
+    assert (coded.stats["coded"], coded.stats["uncoded"], coded.stats["nearest_value_left_out"]) == (1, 1, 1)
 
 
 def test_new_rationales_get_the_values_taxonomy_update_would_give(folder):
@@ -99,6 +111,12 @@ def test_new_rationales_get_the_values_taxonomy_update_would_give(folder):
     # min_new_size above the leftovers: the update only assigns, it proposes no new value
     updated = TaxonomyUpdater(embedder=Embedder(), extractor=Extractor(), min_new_size=100).update_expressions(
         folder, [e for e in found if not e.excluded], rationale_ids={"n1", "n2"})
-    by_update = {e.id: e.value_id for e in updated.folder.expressions if e.rationale_id in ("n1", "n2")}
+    # The update puts 'shrug' in the rejected value nearest it, as that value's own members are;
+    # annotations read neither as a value.
+    from moralgap.profiling.profiles import value_resolver
+
+    resolve = value_resolver(updated.folder.taxonomy)
+    by_update = {e.id: resolve.get(e.value_id) for e in updated.folder.expressions if e.rationale_id in ("n1", "n2")}
     by_coder = {e.id: e.value_id for e in coded.expressions if not e.excluded}
     assert by_coder == by_update and set(by_coder.values()) == {"a", "b", None}
+    assert [e.value_id for e in updated.folder.expressions if e.text == "shrug"] == ["d"]

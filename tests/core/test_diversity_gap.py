@@ -72,7 +72,7 @@ def test_gap_point_estimates_by_hand():
     assert sh["pooled"]["normalised_entropy"]["value"] == pytest.approx(1.0) and sm["pooled"]["normalised_entropy"]["value"] == 0.0
     assert r["difference"]["pooled"]["top_1_share"]["value"] == pytest.approx(-0.75)
     # every dilemma looks like the whole: macro equals pooled, and no resample can change it
-    assert r["difference"]["macro"]["normalised_entropy"] == {"value": 1.0, "ci_low": 1.0, "ci_high": 1.0}
+    assert r["difference"]["macro"]["normalised_entropy"] == {"value": 1.0, "ci_low": 1.0, "ci_high": 1.0, "bias_corrected": 1.0}
     assert sh["values_per_rationale"]["mean"]["value"] == 2 and sm["values_per_rationale"]["median"] == 1
     assert sm["mentions_per_rationale"]["mean"]["value"] == 2 and sh["mentions"] == 24 and sm["mentions"] == 12
     assert r["difference"]["values_per_rationale"]["value"] == pytest.approx(1.0)
@@ -98,7 +98,7 @@ def test_identical_sides_have_a_zero_width_paired_interval():
     h = MentionMatrix(V4, h.rationale_ids, h.dilemma_ids, g.integers(0, 3, size=h.counts.shape).astype(float))
     d = diversity_gap(h, h, n_resamples=300)["difference"]
     for part in ("pooled", "macro"):
-        assert d[part]["normalised_entropy"] == {"value": 0.0, "ci_low": 0.0, "ci_high": 0.0}
+        assert d[part]["normalised_entropy"] == {"value": 0.0, "ci_low": 0.0, "ci_high": 0.0, "bias_corrected": 0.0}
 
 
 def _simulated(seed: int, p_h: np.ndarray, p_m: np.ndarray, dilemmas: int = 60, per: int = 3, length: int = 3):
@@ -143,3 +143,21 @@ def test_bad_settings_are_refused():
         diversity_gap(h, m, n_values=2)
     with pytest.raises(ValueError, match="same value list"):
         diversity_gap(h, MentionMatrix(["a"], [], [], np.zeros((0, 1))))
+
+
+def test_an_interval_that_misses_its_plug_in_figure_is_shown_with_the_bias_corrected_one():
+    from moralgap.diversity_gap import format_estimate
+
+    assert format_estimate({"value": 0.442, "ci_low": 0.293, "ci_high": 0.439, "bias_corrected": 0.366}) == \
+        "0.442 [0.293, 0.439] (bias-corrected 0.366)"
+    assert format_estimate({"value": 0.4, "ci_low": 0.3, "ci_high": 0.5, "bias_corrected": 0.41}) == "0.400 [0.300, 0.500]"
+    assert format_estimate({"value": float("nan"), "ci_low": float("nan"), "ci_high": float("nan")}) == "– [–, –]"
+    # Few rationales over many values: the plug-in top-10 share is biased up; the basic interval
+    # is centred on the bias-corrected figure, which lies inside it and below the plug-in one.
+    g = np.random.default_rng(3)
+    ids = [f"v{i}" for i in range(40)]
+    dil = {f"r{d}": f"d{d}" for d in range(15)}
+    anns = [{"rationale_id": r, "value_ids": sorted(set(g.choice(ids, size=2).tolist()))} for r in dil]
+    h = MentionMatrix.from_annotations(anns, dil, ids)
+    e = diversity_gap(h, h, n_resamples=400)["sides"]["human"]["pooled"]["top_10_share"]
+    assert e["ci_low"] <= e["bias_corrected"] <= e["ci_high"] and e["bias_corrected"] < e["value"]

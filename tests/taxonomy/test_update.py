@@ -140,6 +140,17 @@ def test_set_apart_expressions_are_never_assigned(base, embedder, extractor):
     assert r.folder.taxonomy.lineage[-1].args["set_apart"] == len(apart)
 
 
+def test_update_places_new_expressions_by_the_reviewed_values_too(base, embedder, extractor):
+    # A reviewer rejected the value that holds "rude": a new "rude" joins it, as its own members
+    # stay with it, instead of landing in the next nearest value or starting the value again.
+    rude = next(e.value_id for e in base.expressions if e.value_id and "rude" in e.norm)
+    folder = edits.reject(base, rude, author="ana")
+    r = TaxonomyUpdater(embedder=embedder, extractor=extractor).update(folder, judgments(["You were rude to the waiter."], "r"))
+    new = [e for e in r.folder.expressions if e.rationale_id == "r0" and "rude" in e.norm]
+    assert new and all(e.value_id == rude for e in new)
+    assert r.folder.taxonomy.by_id()[rude].status == "rejected" and r.stats["new_values"] == 0
+
+
 def test_default_threshold_is_the_builds_outlier_rule(base, embedder, extractor):
     from moralgap.taxonomy.update import MIN_THRESHOLD, value_thresholds
 
