@@ -18,7 +18,9 @@ when it nearly duplicates a larger value, or when the namer says it is not a val
 """
 from __future__ import annotations
 
-from typing import Sequence
+import re
+from collections import Counter, defaultdict
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -83,3 +85,69 @@ def review_reasons(quality: list[dict], namings: Sequence) -> list[str | None]:
         reasons.append("; ".join(why) or None)
     return reasons
 
+
+
+def refresh_quality(folder, key: Callable, vectors_of: Callable | None = None) -> None:
+    """Recount every value's quality record from the members and centroids it has now.
+
+    A build writes the record once; an update adds members and moves centroids, and a reviewer
+    reading ``taxonomy show`` afterwards would otherwise see a value that now spans 22
+    rationales listed with the 9 it had. ``key(e)`` is the form an expression is embedded as and
+    ``vectors_of(keys)`` embeds forms (through the cache); without it (a taxonomy embedded with
+    its rationales, whose old texts an update does not have) cohesion keeps its last figure.
+    Review status stays: a person decides it. A doubt about too few rationales that no longer
+    holds says so ("found in only 2 rationale(s) when found, 9 now").
+    """
+    values = [v for v in folder.taxonomy.values if v.status != "merged" and v.id in folder.centroids]
+    forms: dict[str, Counter] = defaultdict(Counter)
+    rationales: dict[str, set] = defaultdict(set)
+    with_lexicon: Counter = Counter()
+    for e in folder.expressions:
+        if e.value_id and not e.excluded:
+            forms[e.value_id][key(e)] += 1
+            rationales[e.value_id].add(e.rationale_id)
+            with_lexicon[e.value_id] += e.lexicon_value is not None
+    keys = sorted({k for c in forms.values() for k in c})
+    vec = dict(zip(keys, vectors_of(keys))) if vectors_of is not None and keys else {}
+    ids = [v.id for v in values]
+    cents = np.stack([folder.centroids[i] for i in ids]).astype(np.float64) if ids else np.zeros((0, 0))
+    between = cents @ cents.T
+    if len(ids):
+        np.fill_diagonal(between, -np.inf)
+    for c, v in enumerate(values):
+        counts = forms.get(v.id)
+        if not counts:
+            continue  # no members left: the no_support flag says so, the record keeps its last figures
+        total = sum(counts.values())
+        q = dict(v.quality or {})
+        q.update(n_rationales=len(rationales[v.id]), top_form_share=round(max(counts.values()) / total, 4),
+                 lexicon_free_share=round(max(0.0, 1.0 - with_lexicon[v.id] / total), 4))
+        if vec:
+            q["cohesion"] = round(float(sum(n * float(vec[k] @ cents[c]) for k, n in counts.items()) / total), 4)
+        if len(ids) > 1:
+            j = int(np.argmax(between[c]))
+            q.update(nearest_value=ids[j], nearest_similarity=round(float(between[c, j]), 4),
+                     separation=round(1.0 - float(between[c, j]), 4))
+        v.quality = q
+        if v.review_reason:
+            v.review_reason = reason_now(v.review_reason, q)
+
+
+def reason_now(reason: str, quality: dict) -> str:
+    """A build's doubt, with the figures it cites brought up to date where they moved.
+
+    "found in only 2 rationale(s)" beside a value that spans 9 rationales now reads as a
+    contradiction; the doubt stays (a person decides the status) and says when it held:
+    "found in only 2 rationale(s) when found, 9 now"; the same for a cohesion figure.
+    """
+    def rationales(m: re.Match) -> str:
+        found, now = m.group(1), quality.get("n_rationales")
+        text = f"found in only {found} rationale(s)"
+        return text if now is None or int(found) == now else f"{text} when found, {now} now"
+
+    def cohesion(m: re.Match) -> str:
+        found, now = m.group(1), quality.get("cohesion")
+        return f"cohesion {found}" if now is None or f"{now:.2f}" == found else f"cohesion {found} when found, {now:.2f} now"
+
+    reason = re.sub(r"found in only (\d+) rationale\(s\)(?: when found, \d+ now)?", rationales, reason)
+    return re.sub(r"cohesion (\d\.\d\d)(?: when found, \d\.\d\d now)?", cohesion, reason)

@@ -18,7 +18,9 @@
    about as large on average as the existing values; clusters under ``min_new_size`` stay
    unassigned.
 5. Sizes are recounted; centroids of values that gained members move to the size-weighted
-   mean; active values with no expressions left get the ``no_support`` flag (never dropped).
+   mean; active values with no expressions left get the ``no_support`` flag (never dropped);
+   every value's quality record (rationales spanned, cohesion, nearest value, ...) is
+   recounted from its members now.
 
 Ids, names, definitions, statuses and parents of existing values are never changed, so accepted
 values stay exactly as reviewed.
@@ -26,6 +28,7 @@ values stay exactly as reviewed.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -40,6 +43,7 @@ from .cluster import unit_rows
 from .edits import ACTIVE, fresh_value_id, new_version
 from .folder import TaxonomyFolder
 from .naming import disambiguate, recorded_namer
+from .quality import refresh_quality
 from .space import EmbeddingSpace
 from .span_filter import filter_spans, recorded_span_filter
 
@@ -194,13 +198,18 @@ class TaxonomyUpdater:
         self._move_centroids(folder, new, gained, vectors, kept)
         new.expressions = out_expr
         flagged = self._recount(new)
+        refresh_quality(new, space.key, None if space.embed_text == "context" else
+                        (lambda keys: space.key_vectors(keys).astype(np.float64)))
         stats["flagged_no_support"] = len(flagged)
         stats["n_active_values"] = len(new.taxonomy.active_values())
         new.taxonomy.lineage[-1].args = {"source": source, "replace": self.replace, "new_values": new_ids,
                                          "flagged": flagged, **{k: stats[k] for k in (
                                              "n_new_rationales", "n_new_expressions", "assigned_to_existing",
                                              "assigned_to_new", "unassigned", "set_apart")}}
-        new.taxonomy.stats = {**new.taxonomy.stats, "last_update": stats}
+        # What `taxonomy show` reports as set apart describes the folder's expressions now.
+        excluded = Counter(e.excluded for e in out_expr if e.excluded)
+        new.taxonomy.stats = {**new.taxonomy.stats, "n_excluded": sum(excluded.values()),
+                              "excluded_by_reason": dict(sorted(excluded.items())), "last_update": stats}
         return UpdateResult(new, stats)
 
     def assign(self, folder: TaxonomyFolder, expressions: Sequence[Expression], vectors: np.ndarray,

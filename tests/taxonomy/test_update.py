@@ -138,6 +138,9 @@ def test_set_apart_expressions_are_never_assigned(base, embedder, extractor):
     assert len(new_expr) == (r.stats["assigned_to_existing"] + r.stats["assigned_to_new"]
                              + r.stats["unassigned"] + r.stats["set_apart"])
     assert r.folder.taxonomy.lineage[-1].args["set_apart"] == len(apart)
+    # what `taxonomy show` reports as set apart counts the whole folder now
+    everything = [e for e in r.folder.expressions if e.excluded]
+    assert sum(r.folder.taxonomy.stats["excluded_by_reason"].values()) == r.folder.taxonomy.stats["n_excluded"] == len(everything)
 
 
 def test_update_places_new_expressions_by_the_reviewed_values_too(base, embedder, extractor):
@@ -149,6 +152,28 @@ def test_update_places_new_expressions_by_the_reviewed_values_too(base, embedder
     new = [e for e in r.folder.expressions if e.rationale_id == "r0" and "rude" in e.norm]
     assert new and all(e.value_id == rude for e in new)
     assert r.folder.taxonomy.by_id()[rude].status == "rejected" and r.stats["new_values"] == 0
+
+
+def test_quality_records_are_recounted_after_an_update(base, updated):
+    import copy
+
+    from moralgap.taxonomy.quality import refresh_quality
+    from moralgap.taxonomy.space import EmbeddingSpace
+
+    # On a fresh build the recount gives exactly the build's own record...
+    again = copy.deepcopy(base)
+    space = EmbeddingSpace.of(base)
+    refresh_quality(again, space.key, lambda keys: space.key_vectors(keys).astype(float))
+    for v, w in zip(base.taxonomy.values, again.taxonomy.values):
+        assert w.quality == pytest.approx(v.quality, abs=2e-4)
+    # ...and after an update it describes the members each value has now, not those it had.
+    for v in updated.folder.taxonomy.values:
+        members = [e for e in updated.folder.expressions if e.value_id == v.id]
+        if members:
+            assert v.quality["n_rationales"] == len({e.rationale_id for e in members})
+    grown = [v for v in updated.folder.taxonomy.values if v.id in base.taxonomy.by_id()
+             and v.quality["n_rationales"] > base.taxonomy.by_id()[v.id].quality["n_rationales"]]
+    assert grown
 
 
 def test_default_threshold_is_the_builds_outlier_rule(base, embedder, extractor):
@@ -253,3 +278,14 @@ def test_update_refuses_an_embedding_model_other_than_the_builds(base, embedder,
     moved = TaxonomyFolder(other, list(base.expressions), dict(base.centroids))
     with pytest.raises(ConfigError, match="not comparable"):
         TaxonomyUpdater(embedder=embedder, extractor=extractor).update(moved, judgments(NEW[:2], "x"))
+
+
+def test_a_doubt_whose_figures_moved_says_when_it_held():
+    from moralgap.taxonomy.quality import reason_now
+
+    reason = "found in only 2 rationale(s); members are unlike each other (cohesion 0.73, build's lower fence 0.78)"
+    once = reason_now(reason, {"n_rationales": 9, "cohesion": 0.7712})
+    assert once == ("found in only 2 rationale(s) when found, 9 now; members are unlike each other "
+                    "(cohesion 0.73 when found, 0.77 now, build's lower fence 0.78)")
+    assert reason_now(once, {"n_rationales": 11, "cohesion": 0.7712}) == once.replace("9 now", "11 now")
+    assert reason_now(reason, {"n_rationales": 2, "cohesion": 0.7301}) == reason
