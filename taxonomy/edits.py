@@ -23,6 +23,7 @@ from moralgap.seeding import DEFAULT_SEED
 from .cluster import unit_rows
 from .folder import TaxonomyFolder
 from .naming import Naming
+from .quality import refresh_quality
 from .space import EmbeddingSpace
 
 # Values a reviewer may still edit; needs_review values are there to be renamed, defined,
@@ -222,6 +223,12 @@ def merge(folder: TaxonomyFolder, source_id: str, target_id: str, *, author: str
     s.status, s.merged_into, s.size = "merged", target_id, 0
     new.expressions = [e.model_copy(update={"value_id": target_id, "similarity": None}) if e.value_id == source_id else e
                        for e in new.expressions]
+    # The record `taxonomy show` prints follows the members: counts and nearest values are
+    # recounted here; the target's cohesion would need its members embedded, so it is dropped
+    # until an update measures it again rather than shown for a value that no longer exists.
+    refresh_quality(new, EmbeddingSpace.of(new).key)
+    if t.quality:
+        t.quality.pop("cohesion", None)
     return new
 
 

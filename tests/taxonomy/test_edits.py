@@ -114,6 +114,10 @@ def test_merge_moves_expressions_and_weights_centroid(folder):
     np.testing.assert_allclose(new.centroids[tgt], expect, atol=1e-6)
     assert src not in {v.id for v in new.taxonomy.active_values()}
     assert edits.resolve(new, src) == tgt
+    # the record `taxonomy show` prints follows the merged members; cohesion waits for an update
+    members = [e for e in new.expressions if e.value_id == tgt]
+    assert t.quality["n_rationales"] == len({e.rationale_id for e in members})
+    assert "cohesion" not in t.quality and t.quality.get("nearest_value") != src
 
 
 def test_split_by_groups(folder, embedder):
