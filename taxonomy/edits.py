@@ -375,6 +375,10 @@ def split(folder: TaxonomyFolder, value_id: str, *, groups: Sequence[Sequence[st
               for i in range(len(members))}
     new.expressions = [e.model_copy(update={"value_id": new_of[e.id][0], "similarity": round(new_of[e.id][1], 4)})
                        if e.id in new_of else e for e in new.expressions]
+    # The parts get the quality record a build would give them, and the value split keeps its
+    # own only for what it still holds.
+    refresh_quality(new, space.key, None if space.embed_text == "context" else
+                    (lambda keys: space.key_vectors(keys).astype(np.float64)))
     return new
 
 OPERATIONS = {"rename": rename, "set_definition": set_definition, "accept": accept, "reject": reject,

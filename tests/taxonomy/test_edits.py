@@ -135,6 +135,10 @@ def test_split_by_groups(folder, embedder):
     assert new.taxonomy.get(vid).size == len(members) - 2
     assert new.taxonomy.get(child).size == 2
     assert child in new.centroids and abs(np.linalg.norm(new.centroids[child]) - 1) < 1e-5
+    # both parts carry the record a build gives a value, over the members each holds now
+    for v in (new.taxonomy.get(child), new.taxonomy.get(vid)):
+        held = [e for e in new.expressions if e.value_id == v.id]
+        assert v.quality["n_rationales"] == len({e.rationale_id for e in held}) and 0 < v.quality["cohesion"] <= 1
 
 
 def test_split_by_k_is_seeded_and_gives_fresh_ids(folder, embedder):
