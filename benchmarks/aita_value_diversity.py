@@ -166,8 +166,6 @@ def top_values(taxonomy, value_ids, sides, n=8) -> None:
 PAPER = "paper (Russo et al., 32 judgments per dilemma, 60 values): top-10 share 0.352 human vs 0.816 LLM; entropy 0.57 vs 0.46"
 
 
-
-
 def main_rows(source: str, rows: list[dict]) -> list[dict]:
     """The compare() rows in the layout docs/measurements.md shows (the table named main)."""
     out = []

@@ -130,7 +130,11 @@ def freeze(expressions, candidates, n: int, n_open: int, seeds: list[int]) -> No
         out[str(seed)] = {"rules": sorted(key(e) for e in draw(expressions, n, seed)),
                           "open": sorted(key(e) for e in draw(candidates, n_open, seed, open_words=True)),
                           "rules_pool": pool}
-    SAMPLES.write_text(json.dumps(out, separators=(",", ":")) + "\n", encoding="utf-8")
+    from moralgap.io import atomic_open
+
+    # The frozen draws are what every label is keyed against: never leave them half written.
+    with atomic_open(SAMPLES) as fh:
+        fh.write(json.dumps(out, separators=(",", ":")) + "\n")
 
 
 def export(path: Path, picked, texts, taxonomy) -> None:

@@ -86,7 +86,6 @@ def review_reasons(quality: list[dict], namings: Sequence) -> list[str | None]:
     return reasons
 
 
-
 def refresh_quality(folder, key: Callable, vectors_of: Callable | None = None) -> None:
     """Recount every value's quality record from the members and centroids it has now.
 
