@@ -128,7 +128,7 @@ EVERYDAY_ACTS = {
 STANCE_VERBS = {
     "ban", "allow", "permit", "prohibit", "forbid", "abolish", "legalize", "legalise", "outlaw", "criminalize",
     "criminalise", "decriminalize", "decriminalise", "adopt", "subsidize", "subsidise", "fund", "mandate", "regulate",
-    "privatize", "privatise", "nationalize", "nationalise", "repeal", "approve",
+    "privatize", "privatise", "nationalize", "nationalise", "repeal", "approve", "end",
 }
 # Fixed phrases whose value word means something else: "trust me, ...", "out of control"
 # (chaotic), "speak in private", "to be fair" (a hedge). A value word inside one is an idiom.

@@ -64,6 +64,10 @@ def test_a_position_on_what_to_allow_is_a_stance_unless_its_object_is_a_value(ex
     assert found["should respect boundary"].excluded is None
     # Setting a limit is a boundary, not a ruling on what is allowed.
     assert _by_norm(extractor, "You should limit contact with him.")["should limit contact"].excluded is None
+    # Ending a policy is ruling on it too (a Touché23 premise); ending a wrong names a value.
+    ends = _by_norm(extractor, "We should end all economic sanctions. We should end racism.")
+    assert ends["should end economic sanction"].excluded == "stance"
+    assert ends["should end racism"].excluded is None
 
 
 def test_guess_about_the_past_is_not_a_duty(extractor):
