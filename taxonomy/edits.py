@@ -226,7 +226,7 @@ def merge(folder: TaxonomyFolder, source_id: str, target_id: str, *, author: str
     # The record `taxonomy show` prints follows the members: counts and nearest values are
     # recounted here; the target's cohesion would need its members embedded, so it is dropped
     # until an update measures it again rather than shown for a value that no longer exists.
-    refresh_quality(new, EmbeddingSpace.of(new).key)
+    refresh_quality(new, EmbeddingSpace.of(new), embed=False)
     if t.quality:
         t.quality.pop("cohesion", None)
     return new
@@ -377,8 +377,7 @@ def split(folder: TaxonomyFolder, value_id: str, *, groups: Sequence[Sequence[st
                        if e.id in new_of else e for e in new.expressions]
     # The parts get the quality record a build would give them, and the value split keeps its
     # own only for what it still holds.
-    refresh_quality(new, space.key, None if space.embed_text == "context" else
-                    (lambda keys: space.key_vectors(keys).astype(np.float64)))
+    refresh_quality(new, space)
     return new
 
 OPERATIONS = {"rename": rename, "set_definition": set_definition, "accept": accept, "reject": reject,

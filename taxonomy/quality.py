@@ -19,8 +19,8 @@ when it nearly duplicates a larger value, or when the namer says it is not a val
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
-from typing import Callable, Sequence
+from types import SimpleNamespace
+from typing import Sequence
 
 import numpy as np
 
@@ -86,50 +86,58 @@ def review_reasons(quality: list[dict], namings: Sequence) -> list[str | None]:
     return reasons
 
 
-def refresh_quality(folder, key: Callable, vectors_of: Callable | None = None) -> None:
-    """Recount every value's quality record from the members and centroids it has now.
+def refresh_quality(folder, space, *, embed: bool = True) -> None:
+    """Recount every value's quality record from the members and centroids it has now, by the
+    build's own formula (:func:`value_quality`).
 
     A build writes the record once; an update adds members and moves centroids, and a reviewer
     reading ``taxonomy show`` afterwards would otherwise see a value that now spans 22
-    rationales listed with the 9 it had. ``key(e)`` is the form an expression is embedded as and
-    ``vectors_of(keys)`` embeds forms (through the cache); without it (a taxonomy embedded with
-    its rationales, whose old texts an update does not have) cohesion keeps its last figure.
-    Review status stays: a person decides it. A doubt about too few rationales that no longer
-    holds says so ("found in only 2 rationale(s) when found, 9 now").
+    rationales listed with the 9 it had. ``space`` (the taxonomy's
+    :class:`~taxonomy.space.EmbeddingSpace`) gives each expression its form and embeds the forms
+    through the cache; with ``embed=False``, or for a taxonomy embedded with its rationales
+    (whose old texts an edit does not have), cohesion keeps its last figure. Review status
+    stays: a person decides it. A doubt whose figures moved says so (:func:`reason_now`).
     """
     values = [v for v in folder.taxonomy.values if v.status != "merged" and v.id in folder.centroids]
-    forms: dict[str, Counter] = defaultdict(Counter)
-    rationales: dict[str, set] = defaultdict(set)
-    with_lexicon: Counter = Counter()
+    column = {v.id: c for c, v in enumerate(values)}
+    # One row per (value, form): a form split across values by hand counts in each.
+    rows: dict[tuple[int, str], int] = {}
+    counts: list[int] = []
+    with_lexicon: list[int] = []
+    rationales: list[set] = [set() for _ in values]
     for e in folder.expressions:
-        if e.value_id and not e.excluded:
-            forms[e.value_id][key(e)] += 1
-            rationales[e.value_id].add(e.rationale_id)
-            with_lexicon[e.value_id] += e.lexicon_value is not None
-    keys = sorted({k for c in forms.values() for k in c})
-    vec = dict(zip(keys, vectors_of(keys))) if vectors_of is not None and keys else {}
-    ids = [v.id for v in values]
-    cents = np.stack([folder.centroids[i] for i in ids]).astype(np.float64) if ids else np.zeros((0, 0))
-    between = cents @ cents.T
-    if len(ids):
-        np.fill_diagonal(between, -np.inf)
-    for c, v in enumerate(values):
-        counts = forms.get(v.id)
-        if not counts:
+        c = column.get(e.value_id) if not e.excluded else None
+        if c is None:
+            continue
+        r = rows.setdefault((c, space.key(e)), len(rows))
+        if r == len(counts):
+            counts.append(0)
+            with_lexicon.append(0)
+        counts[r] += 1
+        with_lexicon[r] += e.lexicon_value is not None
+        rationales[c].add(e.rationale_id)
+    members: list[list[int]] = [[] for _ in values]
+    for (c, _), r in rows.items():
+        members[c].append(r)
+    keys = [k for _, k in rows]
+    cents = np.stack([folder.centroids[v.id] for v in values]).astype(np.float64) if values else np.zeros((0, 1))
+    embed = embed and space.embed_text != "context" and bool(keys)
+    # Without vectors the cohesion value_quality computes is meaningless and is dropped below;
+    # everything else it reads from counts and centroids.
+    vectors = space.key_vectors(keys).astype(np.float64) if embed else np.zeros((len(keys), cents.shape[1]))
+    quality = value_quality(vectors, np.asarray(counts, dtype=np.float64), cents, members,
+                            [{"lexicon": n} for n in with_lexicon],
+                            [SimpleNamespace(n_rationales=len(r)) for r in rationales])
+    for c, (v, q) in enumerate(zip(values, quality)):
+        if not members[c]:
             continue  # no members left: the no_support flag says so, the record keeps its last figures
-        total = sum(counts.values())
-        q = dict(v.quality or {})
-        q.update(n_rationales=len(rationales[v.id]), top_form_share=round(max(counts.values()) / total, 4),
-                 lexicon_free_share=round(max(0.0, 1.0 - with_lexicon[v.id] / total), 4))
-        if vec:
-            q["cohesion"] = round(float(sum(n * float(vec[k] @ cents[c]) for k, n in counts.items()) / total), 4)
-        if len(ids) > 1:
-            j = int(np.argmax(between[c]))
-            q.update(nearest_value=ids[j], nearest_similarity=round(float(between[c, j]), 4),
-                     separation=round(1.0 - float(between[c, j]), 4))
-        v.quality = q
+        if "nearest_value" in q:
+            q["nearest_value"] = values[q["nearest_value"]].id
+        if not embed:
+            q.pop("cohesion")
+        v.quality = {**(v.quality or {}), **q}
         if v.review_reason:
-            v.review_reason = reason_now(v.review_reason, q)
+            v.review_reason = reason_now(v.review_reason, v.quality)
 
 
 def reason_now(reason: str, quality: dict) -> str:

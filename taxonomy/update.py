@@ -198,8 +198,7 @@ class TaxonomyUpdater:
         self._move_centroids(folder, new, gained, vectors, kept)
         new.expressions = out_expr
         flagged = self._recount(new)
-        refresh_quality(new, space.key, None if space.embed_text == "context" else
-                        (lambda keys: space.key_vectors(keys).astype(np.float64)))
+        refresh_quality(new, space)
         stats["flagged_no_support"] = len(flagged)
         stats["n_active_values"] = len(new.taxonomy.active_values())
         new.taxonomy.lineage[-1].args = {"source": source, "replace": self.replace, "new_values": new_ids,

@@ -163,7 +163,7 @@ def test_quality_records_are_recounted_after_an_update(base, updated):
     # On a fresh build the recount gives exactly the build's own record...
     again = copy.deepcopy(base)
     space = EmbeddingSpace.of(base)
-    refresh_quality(again, space.key, lambda keys: space.key_vectors(keys).astype(float))
+    refresh_quality(again, space)
     for v, w in zip(base.taxonomy.values, again.taxonomy.values):
         assert w.quality == pytest.approx(v.quality, abs=2e-4)
     # ...and after an update it describes the members each value has now, not those it had.
