@@ -186,9 +186,9 @@ def wilson(k: int, n: int) -> tuple[float | None, float | None]:
     return float(ci.low), float(ci.high)
 
 
-def result_name(sample_seed: int, build_seed: int) -> str:
+def result_name(what: str, build_seed: int) -> str:
     # A build with another seed is a robustness check beside the main figure, not in its place.
-    return f"taxonomy_eval_aita_sample{sample_seed}" + (f"_build{build_seed}" if build_seed != 13 else "")
+    return f"taxonomy_eval_aita_{what}" + (f"_build{build_seed}" if build_seed != 13 else "")
 
 
 def pool(sample_seeds: list[int], build_seed: int) -> None:
@@ -198,7 +198,7 @@ def pool(sample_seeds: list[int], build_seed: int) -> None:
 
     rows, good, total = [], 0, 0
     for s in sample_seeds:
-        path = RESULTS_DIR / f"{result_name(s, build_seed)}.json"
+        path = RESULTS_DIR / f"{result_name(f'sample{s}', build_seed)}.json"
         if not path.exists():
             raise SystemExit(f"no saved result {path}: run taxonomy_eval_aita.py --seed {build_seed} --sample-seed {s} first")
         table = json.loads(path.read_text(encoding="utf-8"))["tables"][f"aita_expression_eval_sample{s}"]
@@ -211,7 +211,7 @@ def pool(sample_seeds: list[int], build_seed: int) -> None:
     rows.append({"samples": " + ".join(map(str, sample_seeds)), "good": good, "assigned": total,
                  "value_in_fitting_value": good / total if total else None, "fit_ci95_low": low, "fit_ci95_high": high})
     print_table(rows, ["samples", "good", "assigned", "value_in_fitting_value", "fit_ci95_low", "fit_ci95_high"], name="pooled")
-    save_results("taxonomy_eval_aita_pooled" + (f"_build{build_seed}" if build_seed != 13 else ""))
+    save_results(result_name("pooled", build_seed))
 
 
 def main() -> None:
@@ -310,7 +310,7 @@ def main() -> None:
     print_table([row], list(row), name=f"aita_expression_eval_sample{opts.sample_seed}")
     if bad_names:
         print("values named after verdict words:", ", ".join(bad_names))
-    save_results(result_name(opts.sample_seed, opts.seed))
+    save_results(result_name(f"sample{opts.sample_seed}", opts.seed))
 
 
 if __name__ == "__main__":
