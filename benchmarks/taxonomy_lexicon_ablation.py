@@ -17,7 +17,16 @@
    "property").
 
 Prints one row per removed value (how many earlier spans were still found and assigned, the
-share in the best value and its name) and the count that came back.
+share in the best value and its name) and the count that came back, and two counts that say
+where the shortfall lies:
+
+- ``in_full_build``: the same count on the build with the whole lexicon. The induction groups
+  expressions by what they mean, not by the lexicon's entries, so a broad entry (Communication:
+  "tell the truth", "ignore him") can be several values before anything is removed; the
+  ablation can only lose from this count.
+- ``came_back_with_oracle_filter``: the ablated build again, with every open word that overlaps
+  a removed value's earlier span admitted whatever the filter says (an oracle, not a method):
+  what the count would be if the filter judged unseen value words perfectly.
 """
 from __future__ import annotations
 
@@ -25,12 +34,15 @@ import argparse
 import random
 import tempfile
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import yaml
 
 from _common import print_table, read_jsonl_gz, save_results, shared_data
+from moralgap.taxonomy.span_filter import SpanFilter
+from moralgap.taxonomy.value_filter import OPEN_CANDIDATE
 
 
 def judgments():
@@ -151,9 +163,39 @@ def run(js, embedder, training, opts, seed: int, *, show: bool) -> dict:
         path = Path(tmp) / "ablated.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         ablated = build(js, str(path), seed, opts.n_values, embedder, span_filter)
+        oracle = build(js, str(path), seed, opts.n_values, embedder,
+                       AdmitsRemovedWords.around(span_filter, [s for v in removed for s in tagged.get(v, ())]))
 
-    names = {v.id: v.name for v in ablated.taxonomy.values}
-    where = assigned_by_rationale(ablated.expressions)
+    rows = comebacks(ablated, removed, tagged, opts.min_mentions)
+    # The same count on the build with the whole lexicon: how many removed values the induction
+    # makes a value of their own when nothing was removed. The ablation can only lose from there.
+    control = {r["removed_value"] for r in comebacks(full, removed, tagged, opts.min_mentions) if r["came_back"]}
+    with_oracle = sum(r["came_back"] for r in comebacks(oracle, removed, tagged, opts.min_mentions))
+    cols = ["removed_value", "earlier_spans", "still_assigned", "share_in_best_value", "best_value", "came_back"]
+    if show:
+        for r in rows:
+            r["in_full_build"] = r["removed_value"] in control
+        print_table(rows, cols + ["in_full_build"], name="ablation")
+    return {"removed": len(removed), "came_back": sum(r["came_back"] for r in rows), "seed": seed,
+            "filter_labels_left_out": dropped_labels,
+            "removed_with_10_or_more_spans": sum(1 for r in rows if r["earlier_spans"] >= 10),
+            # A value said a handful of times cannot make a cluster of its own among 60; how the
+            # well-attested ones fare is the part of the count induction answers for.
+            "came_back_of_those": sum(1 for r in rows if r["earlier_spans"] >= 10 and r["came_back"]),
+            "in_full_build": len(control),
+            "came_back_of_full_build_ones": sum(1 for r in rows if r["came_back"] and r["removed_value"] in control),
+            "came_back_with_oracle_filter": with_oracle,
+            "values_full": len(full.taxonomy.values), "values_ablated": len(ablated.taxonomy.values)}
+
+
+def comebacks(result, removed: list[str], tagged: dict[str, set], min_mentions: int) -> list[dict]:
+    """One row per removed value: where ``result`` put the spans the full lexicon tagged with it.
+
+    It *comes back* when one value of ``result`` holds most (over half) of those it assigns, at
+    least ``min_mentions`` of them, and no other removed value claims that same value.
+    """
+    names = {v.id: v.name for v in result.taxonomy.values}
+    where = assigned_by_rationale(result.expressions)
     rows, homes = [], {}
     for v in removed:
         found = Counter(filter(None, (value_at(where, s) for s in sorted(tagged.get(v, ())))))
@@ -162,21 +204,36 @@ def run(js, embedder, training, opts, seed: int, *, show: bool) -> dict:
         # order met first, so the table is the same on every run.
         best, k = min(found.items(), key=lambda kv: (-kv[1], names.get(kv[0], ""), kv[0])) if found else (None, 0)
         rows.append({"removed_value": v, "earlier_spans": len(tagged.get(v, ())), "still_assigned": n,
-                     "share_in_best_value": k / n if n else None, "best_value": names.get(best, "-"), "_best": best, "_k": k})
-        if best and k >= opts.min_mentions and k / n > 0.5:
+                     "share_in_best_value": k / n if n else None, "best_value": names.get(best, "-"), "_best": best})
+        if best and k >= min_mentions and k / n > 0.5:
             homes.setdefault(best, []).append(v)
     for r in rows:
         r["came_back"] = bool(r["_best"] in homes and homes[r["_best"]] == [r["removed_value"]])
-    cols = ["removed_value", "earlier_spans", "still_assigned", "share_in_best_value", "best_value", "came_back"]
-    if show:
-        print_table(rows, cols, name="ablation")
-    return {"removed": len(removed), "came_back": sum(r["came_back"] for r in rows), "seed": seed,
-            "filter_labels_left_out": dropped_labels,
-            "removed_with_10_or_more_spans": sum(1 for r in rows if r["earlier_spans"] >= 10),
-            # A value said a handful of times cannot make a cluster of its own among 60; how the
-            # well-attested ones fare is the part of the count induction answers for.
-            "came_back_of_those": sum(1 for r in rows if r["earlier_spans"] >= 10 and r["came_back"]),
-            "values_full": len(full.taxonomy.values), "values_ablated": len(ablated.taxonomy.values)}
+    return rows
+
+
+@dataclass
+class AdmitsRemovedWords(SpanFilter):
+    """An oracle, for the ``came_back_with_oracle_filter`` column only: the retrained filter,
+    except that every open word overlapping a removed value's earlier span is admitted. It
+    separates what the filter loses (words it never saw, judged alone) from what the clustering
+    does with the words once they are in."""
+
+    spans: dict = field(default_factory=dict)
+
+    @classmethod
+    def around(cls, f: SpanFilter, spans) -> "AdmitsRemovedWords":
+        by_rationale: dict[str, list] = {}
+        for rid, start, end in spans:
+            by_rationale.setdefault(rid, []).append((start, end))
+        return cls(**{k: getattr(f, k) for k in f.__dataclass_fields__}, spans=by_rationale)
+
+    def predict_proba(self, expressions, vectors):
+        p = super().predict_proba(expressions, vectors)
+        listed = [e.excluded == OPEN_CANDIDATE and any(min(end, e.end) > max(start, e.start)
+                                                        for start, end in self.spans.get(e.rationale_id, ()))
+                  for e in expressions]
+        return np.where(listed, 1.0, p)
 
 
 def lexicon_tagged(result) -> dict[str, set]:
