@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from moralgap.errors import InputError
-from moralgap.records import Expression, ValueAnnotation
+from moralgap.records import CODED_STATUSES, Expression, ValueAnnotation
 
 SOURCE = "expressions"
 
@@ -147,7 +147,7 @@ class ExpressionCoder:
             # Only values annotations use are codes; an expression nearest a value under review
             # or rejected stays uncoded, as that value's own members do (value_resolver).
             ids, column, sims, assign_stats = self.updater.assign(self.folder, picked, vectors, self.folder.expressions,
-                                                                  into=("proposed", "accepted"))
+                                                                  into=CODED_STATUSES)
             stats.update(assign_stats)
             for i, c, s in zip(live, column, sims):
                 if c >= 0:

@@ -20,7 +20,7 @@ import numpy as np
 
 from moralgap.errors import InputError
 from moralgap.io import iter_raw_rows
-from moralgap.records import Taxonomy
+from moralgap.records import CODED_STATUSES, Taxonomy
 
 
 @dataclass
@@ -43,7 +43,7 @@ def value_redirects(taxonomy: Taxonomy) -> dict[str, str]:
         while target.status == "merged" and target.merged_into in by_id and target.id not in seen:
             seen.add(target.id)
             target = by_id[target.merged_into]
-        if target.status in ("proposed", "accepted"):
+        if target.status in CODED_STATUSES:
             out[v.id] = target.id
     return out
 

@@ -13,7 +13,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
-from moralgap.records import Dilemma, Expression, Judgment, Taxonomy, ValueAnnotation
+from moralgap.records import CODED_STATUSES, Dilemma, Expression, Judgment, Taxonomy, ValueAnnotation
 
 from moralgap import label_config as lc
 from .labelstudio_files import ExportTask, choice_values, results_by_control, text_values
@@ -45,7 +45,7 @@ def _live_id(value_id: str, by_id: dict) -> str | None:
         seen.add(value_id)
         value_id = by_id[value_id].merged_into
     v = by_id.get(value_id)
-    return value_id if v is not None and v.status in ("proposed", "accepted") else None
+    return value_id if v is not None and v.status in CODED_STATUSES else None
 
 
 @dataclass

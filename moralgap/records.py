@@ -17,6 +17,9 @@ Polarity = Literal["upheld", "violated"]
 # needs_review: the build found a cluster it could not vouch for as a value (the reason is in
 # Value.review_reason); it is kept for a reviewer but not used for annotation until accepted.
 ValueStatus = Literal["proposed", "accepted", "rejected", "merged", "needs_review"]
+# The statuses of values that annotations, coding and profiles use. A value under review, rejected
+# or merged away stays in the taxonomy (with its members) but codes nothing.
+CODED_STATUSES: tuple[str, ...] = ("proposed", "accepted")
 
 
 class Record(BaseModel):
@@ -168,8 +171,8 @@ class Taxonomy(Record):
         return {v.id: v for v in self.values}
 
     def active_values(self) -> list[Value]:
-        """Values that annotations may use: neither rejected nor merged away."""
-        return [v for v in self.values if v.status in ("proposed", "accepted")]
+        """Values that annotations may use: proposed or accepted (``CODED_STATUSES``)."""
+        return [v for v in self.values if v.status in CODED_STATUSES]
 
     def get(self, value_id: str) -> Value:
         for v in self.values:

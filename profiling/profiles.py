@@ -30,7 +30,7 @@ import numpy as np
 
 from moralgap.errors import InputError, SchemaVersionError
 from moralgap.io import ReadResult, read_json, read_records, write_json
-from moralgap.records import Dilemma, Judgment, Taxonomy, ValueAnnotation
+from moralgap.records import CODED_STATUSES, Dilemma, Judgment, Taxonomy, ValueAnnotation
 
 from moralgap.diversity import diversity_summary
 from .dirichlet import dirichlet_parameters, fit_dirichlet_multinomial
@@ -51,7 +51,7 @@ def value_resolver(taxonomy: Taxonomy) -> dict[str, str]:
         target, hops = v, 0
         while target.status == "merged" and target.merged_into in by_id and hops < len(by_id):
             target, hops = by_id[target.merged_into], hops + 1
-        if target.status in ("proposed", "accepted"):
+        if target.status in CODED_STATUSES:
             out[v.id] = target.id
     return out
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from moralgap.records import Taxonomy, Value
+from moralgap.records import CODED_STATUSES, Taxonomy, Value
 
 from .cluster import unit_rows
 from .folder import TaxonomyFolder
@@ -32,7 +32,7 @@ DEFAULT_THRESHOLD = 0.8
 # A value whose size changes by less than this share is not reported as resized (an update that
 # adds a few expressions everywhere would otherwise list every value).
 DEFAULT_RESIZE_TOLERANCE = 0.0
-ACTIVE = ("proposed", "accepted")
+ACTIVE = CODED_STATUSES
 
 
 @dataclass
