@@ -87,7 +87,7 @@ def filter_without(training, removed: list[str], gone_words: set[str], seed: int
     The shipped filter learned from labels of spans such as "a boundary" or "loyalty"; judging
     the ablated build with it would let it recognise the removed values from their labels.
     """
-    from train_span_filter import _Given
+    from train_span_filter import RULE_THRESHOLD, _Given
 
     from moralgap.taxonomy.span_filter import SpanFilter
 
@@ -101,7 +101,7 @@ def filter_without(training, removed: list[str], gone_words: set[str], seed: int
         return any(w in t for w in gone for t in texts)
 
     keep = np.array([not knows_removed(e) for e in picked])
-    f = SpanFilter(random_state=seed)
+    f = SpanFilter(threshold=RULE_THRESHOLD, random_state=seed)  # the shipped filter's cuts
     return f.fit([e for e, k in zip(picked, keep) if k], y[keep], _Given(vectors[keep], embedder)), int((~keep).sum())
 
 

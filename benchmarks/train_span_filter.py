@@ -46,7 +46,12 @@ LABELS = {"aita_human": [DATA / "aita_expression_labels.jsonl", DATA / "aita_spa
           "sample": [DATA / "sample_span_labels.jsonl"]}
 TRAIN_SOURCES = ("aita_human", "aita_llm")
 DEFAULT_OUT = REPO / "taxonomy" / "resources" / "value_span_filter.json"
-THRESHOLDS = (0.3, 0.4, 0.45, 0.5, 0.55, 0.6)
+THRESHOLDS = (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+# The cut for spans the rules found. The issue's aim is a precision (85% of assigned expressions
+# are value expressions in a fitting value), so the cut is where the cross-validated F0.5 (which
+# weighs precision twice as much as recall) over both sources' rule-found spans is highest: it is
+# flat from 0.60 to 0.65 (0.818, 0.819, against 0.804 at 0.5), and 0.60 keeps 4 points more recall.
+RULE_THRESHOLD = 0.6
 
 
 def read_labels(source: str) -> dict[tuple, bool]:
@@ -135,17 +140,21 @@ def scores(p: np.ndarray, y: np.ndarray, source: str) -> list[dict]:
     rows = []
     for th in THRESHOLDS:
         keep = p >= th
+        precision = float(y[keep].mean()) if keep.any() else 0.0
+        recall = float((y & keep).sum() / max(1, y.sum()))
+        f_half = 1.25 * precision * recall / (0.25 * precision + recall) if precision + recall else 0.0
         rows.append({"source": source, "threshold": th, "kept": int(keep.sum()), "of": len(y),
-                     "precision": round(float(y[keep].mean()), 3) if keep.any() else None,
-                     "recall": round(float((y & keep).sum() / max(1, y.sum())), 3),
-                     "rules_only_precision": round(float(y.mean()), 3)})
+                     "precision": round(precision, 3) if keep.any() else None, "recall": round(recall, 3),
+                     "f0.5": round(f_half, 3), "rules_only_precision": round(float(y.mean()), 3)})
     return rows
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    ap.add_argument("--threshold", type=float, default=0.5)
+    ap.add_argument("--threshold", type=float, default=RULE_THRESHOLD, help="the cut for rule-found spans")
+    ap.add_argument("--open-threshold", type=float, default=0.5,
+                    help="the cut for open words (their labels over-draw likely words, so their figures choose no cut)")
     ap.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
     ap.add_argument("--hold-out-sample", type=int, default=None, metavar="SEED",
                     help="leave out the labels of taxonomy_eval_aita.py's sample with this seed")
@@ -194,7 +203,7 @@ def main() -> None:
     auc = float(roc_auc_score(y[labelled], p[labelled]))
     print(f"cross-validated ROC AUC {auc:.3f}")
 
-    final = SpanFilter(threshold=opts.threshold, C=opts.C, random_state=opts.seed)
+    final = SpanFilter(threshold=opts.threshold, open_threshold=opts.open_threshold, C=opts.C, random_state=opts.seed)
     final.fit(picked, y, _Given(vectors, embedder))
     final.embedding_model = "all-MiniLM-L6-v2"  # the default model; its folder is named "model"
     sample, y_sample, _ = labelled_spans(extractor, "sample")
@@ -234,6 +243,9 @@ def cross_validated(picked, y: np.ndarray, source: np.ndarray, vectors: np.ndarr
     for src in TRAIN_SOURCES:
         m = (source == src) & ~opened
         rows += scores(p[m], y[m], src + " (cv)")
+    # The cut for rule-found spans is chosen on these (RULE_THRESHOLD).
+    m = np.isin(source, TRAIN_SOURCES) & ~opened
+    rows += scores(p[m], y[m], "both sources (cv)")
     for src in TRAIN_SOURCES:
         m = (source == src) & opened
         rows += scores(p[m], y[m], src + " open words (cv)")

@@ -205,3 +205,36 @@ def test_judging_a_chunk_at_a_time_gives_what_judging_all_at_once_gives(open_ext
     whole = f.apply(spans, embedder)
     monkeypatch.setattr(span_filter, "PREDICT_CHUNK", 3)
     assert len(spans) > 3 * 3 and f.apply(spans, embedder) == whole
+
+
+def test_open_words_and_rule_spans_are_judged_at_their_own_cuts(open_extractor, embedder):
+    from moralgap.taxonomy.span_filter import is_open_word
+    from moralgap.taxonomy.value_filter import OPEN_CANDIDATE
+
+    spans = open_extractor.extract_texts(CLEAR_VALUES + OPEN_TEXTS)
+    f = default_span_filter()
+    # The shipped filter asks more of a rule-found span than of an open word (train_span_filter.py).
+    assert f.threshold > f.open_threshold
+    p = f.predict_proba(spans, f.vectors(spans, embedder))
+    candidates = {e.id: q for e, q in zip(spans, p) if e.excluded == OPEN_CANDIDATE}
+    rules = {e.id: q for e, q in zip(spans, p) if not e.excluded and not is_open_word(e)}
+    assert candidates and rules
+    # Cuts that put an admitted open word under the rule-span cut: it must stay admitted when the
+    # filter judges the spans again (update and bounded fit do), not be set apart then.
+    f.open_threshold = min(candidates.values()) + 1e-6
+    f.threshold = max(candidates.values()) + 1e-6
+    once = f.apply(spans, embedder)
+    admitted = {e.id for e in once if is_open_word(e)}
+    assert admitted == {i for i, q in candidates.items() if q >= f.open_threshold} and admitted
+    assert {e.id for e in once if e.excluded == REASON} == {i for i, q in rules.items() if q < f.threshold}
+    assert all(not e.excluded for e in once if e.id in admitted)
+    assert f.apply(once, embedder) == once
+
+
+def test_filter_files_from_before_the_open_word_cut_judge_open_words_at_their_one_cut():
+    raw = default_span_filter().to_dict()
+    assert raw["open_threshold"] != raw["threshold"]
+    del raw["open_threshold"]
+    raw["threshold"] = 0.42
+    old = SpanFilter.from_dict(raw)
+    assert old.threshold == old.open_threshold == 0.42
