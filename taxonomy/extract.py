@@ -206,10 +206,19 @@ def _role(tok: Token) -> Token:
     return tok
 
 
+# Nouns that only say how much or what sort of their "of" phrase there is: the object of "put up
+# some kind of a barrier" is the barrier ("kind" read as the value word made "should put kind").
+CLASSIFIER_NOUNS = {"kind", "sort", "type", "lot", "lots", "bit", "piece", "couple", "bunch", "amount", "number"}
+
+
 def _object_tokens(head: Token) -> list[Token]:
     """The head's direct object (or prepositional object) with its compounds, no determiners."""
     for c in head.children:
         if c.dep_ in ("dobj", "attr", "oprd"):
+            if c.lemma_.lower() in CLASSIFIER_NOUNS:
+                inner = next((p for of in c.children if of.dep_ == "prep" and of.lower_ == "of"
+                              for p in of.children if p.dep_ == "pobj"), None)
+                c = inner if inner is not None else c
             return [t for t in c.subtree if t.i - c.i < 4 and t.dep_ in ("compound", "amod", "poss") or t is c]
     for c in head.children:
         if c.dep_ == "prep" and c.lower_ in ("for", "of", "to", "toward", "towards", "about"):

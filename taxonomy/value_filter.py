@@ -137,7 +137,7 @@ IDIOMS = {
     "in private", "no offense", "no offence", "with all due respect", "all due respect", "take care", "for the record",
     "hit hard", "hits hard", "stand firm", "my bad", "in good conscience", "fair share of", "fair amount",
     "free time", "free trial", "for free", "care less", "couldn't care", "could care less", "who cares",
-    "never mind", "nevermind",
+    "never mind", "nevermind", "kind of", "in trust", "trust fund",
 }
 # Nouns an adjective may judge: people, and acts or manners.
 JUDGEABLE = {"person", "people", "thing", "move", "behavior", "behaviour", "act", "action", "attitude", "comment",
