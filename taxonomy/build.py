@@ -29,6 +29,7 @@ from .seed_values import SeedValue
 from .space import EMBED_TEXT_MODES, EmbeddingSpace, embed_key, meaning_text  # noqa: F401 (re-exported)
 from .span_filter import describe as describe_span_filter
 from .span_filter import filter_spans, resolve_span_filter, span_filter_texts
+from .value_filter import count_excluded, excluded_stats
 
 log = logging.getLogger(__name__)
 
@@ -388,11 +389,9 @@ class TaxonomyBuilder:
                 "similarity": round(float(sims[i, c]), 4) if c >= 0 else None,
             }))
         sizes = [v.size for v in values]
-        excluded = Counter(e.excluded for e in all_expressions if e.excluded)
         stats = {
             "n_expressions": len(expressions),
-            "n_excluded": sum(excluded.values()),
-            "excluded_by_reason": dict(sorted(excluded.items())),
+            **excluded_stats(count_excluded(all_expressions)),
             "values_needing_review": sum(1 for v in values if v.status == "needs_review"),
             "n_distinct_expressions": n_distinct,
             "n_values": k,

@@ -16,7 +16,7 @@ import numpy as np
 
 from moralgap.errors import InputError
 from moralgap.io import read_records, write_folder_atomically, write_json, write_jsonl
-from moralgap.records import Expression, Taxonomy
+from moralgap.records import Expression, Taxonomy, Value
 from moralgap.taxonomy_file import TAXONOMY_FILE, load_taxonomy, save_taxonomy
 
 EXPRESSIONS_FILE = "expressions.jsonl"
@@ -46,6 +46,11 @@ class TaxonomyFolder:
         write_jsonl(out / EXPRESSIONS_FILE, self.expressions)
         save_centroids(out / CENTROIDS_FILE, self.centroids)
         return save_taxonomy(self.taxonomy, out / TAXONOMY_FILE)
+
+    def unmerged_values(self) -> list[Value]:
+        """The values an expression can lie near: every value not merged away that has a
+        centroid, whatever its review status."""
+        return [v for v in self.taxonomy.values if v.status != "merged" and v.id in self.centroids]
 
     def centroid_matrix(self, value_ids: list[str] | None = None) -> tuple[list[str], np.ndarray]:
         ids = value_ids if value_ids is not None else [v.id for v in self.taxonomy.active_values() if v.id in self.centroids]

@@ -98,7 +98,7 @@ def refresh_quality(folder, space, *, embed: bool = True) -> None:
     (whose old texts an edit does not have), cohesion keeps its last figure. Review status
     stays: a person decides it. A doubt whose figures moved says so (:func:`reason_now`).
     """
-    values = [v for v in folder.taxonomy.values if v.status != "merged" and v.id in folder.centroids]
+    values = folder.unmerged_values()
     column = {v.id: c for c, v in enumerate(values)}
     # One row per (value, form): a form split across values by hand counts in each.
     rows: dict[tuple[int, str], int] = {}

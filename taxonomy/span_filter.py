@@ -172,7 +172,7 @@ class SpanFilter:
     def cut_for(self, e: Expression) -> float:
         """The probability a span needs to count as a value expression: ``open_threshold`` for
         open words, ``threshold`` for spans the rules found."""
-        return self.open_threshold if e.excluded == OPEN_CANDIDATE or is_open_word(e) else self.threshold
+        return self.open_threshold if is_open_word(e) else self.threshold
 
     def apply(self, expressions: Sequence[Expression], embedder) -> list[Expression]:
         """The expressions, with those the rules kept but the filter doubts set apart as
@@ -199,7 +199,7 @@ class SpanFilter:
         for i, prob in zip(live, p):
             e = expressions[i]
             if e.excluded == OPEN_CANDIDATE:
-                out[i] = e.model_copy(update={"excluded": None}) if prob >= self.open_threshold else None
+                out[i] = e.model_copy(update={"excluded": None}) if prob >= self.cut_for(e) else None
             elif prob < self.cut_for(e):
                 out[i] = e.model_copy(update={"excluded": REASON})
         return [e for e in out if e is not None]

@@ -28,7 +28,6 @@ values stay exactly as reviewed.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -46,6 +45,7 @@ from .naming import disambiguate, recorded_namer
 from .quality import refresh_quality
 from .space import EmbeddingSpace
 from .span_filter import filter_spans, recorded_span_filter
+from .value_filter import count_excluded, excluded_stats
 
 log = logging.getLogger(__name__)
 
@@ -206,9 +206,7 @@ class TaxonomyUpdater:
                                              "n_new_rationales", "n_new_expressions", "assigned_to_existing",
                                              "assigned_to_new", "unassigned", "set_apart")}}
         # What `taxonomy show` reports as set apart describes the folder's expressions now.
-        excluded = Counter(e.excluded for e in out_expr if e.excluded)
-        new.taxonomy.stats = {**new.taxonomy.stats, "n_excluded": sum(excluded.values()),
-                              "excluded_by_reason": dict(sorted(excluded.items())), "last_update": stats}
+        new.taxonomy.stats = {**new.taxonomy.stats, **excluded_stats(count_excluded(out_expr)), "last_update": stats}
         return UpdateResult(new, stats)
 
     def assign(self, folder: TaxonomyFolder, expressions: Sequence[Expression], vectors: np.ndarray,
@@ -226,8 +224,7 @@ class TaxonomyUpdater:
         nearest would misplace its members: while "Care" awaits review, "empathy" would land
         in "Selfish".
         """
-        ids = [v.id for v in folder.taxonomy.values if v.status != "merged" and v.id in folder.centroids]
-        ids, cents = folder.centroid_matrix(ids)
+        ids, cents = folder.centroid_matrix([v.id for v in folder.unmerged_values()])
         status = {v.id: v.status for v in folder.taxonomy.values}
         joinable = np.array([into is None or status[vid] in into for vid in ids], dtype=bool)
         value_of_expr = np.full(len(expressions), -1)

@@ -40,8 +40,9 @@ on their own. A word that is a value in some uses ("fair", "kind", "respect") is
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Mapping
 
 VERDICT = {
     "asshole", "assholes", "ah", "a-hole", "arsehole", "yta", "nta", "esh", "nah", "info", "ywbta", "ywnbta", "jerk",
@@ -147,6 +148,15 @@ JUDGEABLE = {"person", "people", "thing", "move", "behavior", "behaviour", "act"
              "woman", "man", "kid", "child", "boss", "roommate", "neighbor", "neighbour", "mil", "fil", "op"}
 # Not a reason but a state: an open word (extract.py) waiting for the span filter's decision.
 OPEN_CANDIDATE = "open_candidate"
+def excluded_stats(by_reason: Mapping[str, int]) -> dict:
+    """The taxonomy stats ``taxonomy show`` reads about what was set apart, from counts by reason."""
+    return {"n_excluded": sum(by_reason.values()), "excluded_by_reason": dict(sorted(by_reason.items()))}
+
+
+def count_excluded(expressions) -> Counter:
+    return Counter(e.excluded for e in expressions if e.excluded)
+
+
 REASONS = ("verdict", "thin_evaluation", "bare_noun", "fact", "not_moral", "narration", "practical_advice", "stance",
            "description", "modifier", "idiom", "quoted", "fragment")
 

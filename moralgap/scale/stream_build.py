@@ -289,6 +289,8 @@ def build_streaming(builder, read: Callable[[ReadResult], Iterator[Judgment]], s
 
 def _fit(builder, read, spill: ExpressionSpill, table: FormTable, max_forms: int):
     """Steps 3 and 4: the same fit and assignment as :func:`.bounded.fit_bounded`."""
+    from moralgap.taxonomy.value_filter import excluded_stats
+
     n_forms = len(table.keys)
     order = sorted(range(n_forms), key=table.keys.__getitem__)
     counts = np.frombuffer(table.counts, dtype=np.int64)
@@ -310,7 +312,7 @@ def _fit(builder, read, spill: ExpressionSpill, table: FormTable, max_forms: int
     st = result.taxonomy.stats
     fixes = {"n_expressions": mentions_fitted}
     if not sampled:
-        fixes.update(n_excluded=sum(table.excluded.values()), excluded_by_reason=dict(sorted(table.excluded.items())))
+        fixes.update(excluded_stats(table.excluded))
     for stats in (st, result.stats):
         stats.update({k: v for k, v in fixes.items() if k in stats})
     for entry in result.taxonomy.lineage:
