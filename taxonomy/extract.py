@@ -219,13 +219,50 @@ def _object_tokens(head: Token) -> list[Token]:
                 inner = next((p for of in c.children if of.dep_ == "prep" and of.lower_ == "of"
                               for p in of.children if p.dep_ == "pobj"), None)
                 c = inner if inner is not None else c
-            return [t for t in c.subtree if t.i - c.i < 4 and t.dep_ in ("compound", "amod", "poss") or t is c]
+            return _with_modifiers(c)
     for c in head.children:
         if c.dep_ == "prep" and c.lower_ in ("for", "of", "to", "toward", "towards", "about"):
             for p in c.children:
                 if p.dep_ == "pobj":
                     return [c, p]
     return []
+
+
+# A subject further back than this ("her privacy, which she guards, was invaded") would make
+# the span a clause; the verb is then read alone, as before.
+PASSIVE_REACH = 4
+
+
+def _passive_subject(verb: Token) -> list[Token]:
+    """What a passive verb is done to, read as its object: "her privacy is being invaded" is
+    "invade privacy", as "he invaded her privacy" is (alone, "invaded" lay near "grace"). A
+    pronoun subject says nothing the object slot needs ("she was betrayed")."""
+    subj = next((c for c in verb.children if c.dep_ == "nsubjpass" and c.pos_ in ("NOUN", "PROPN")), None)
+    if subj is None or verb.i - subj.i > PASSIVE_REACH:
+        return []
+    return _with_modifiers(subj)
+
+
+def _with_modifiers(noun: Token) -> list[Token]:
+    """A noun with the compounds, adjectives and possessors that say which one it is."""
+    return [t for t in noun.subtree if t.i - noun.i < 4 and t.dep_ in ("compound", "amod", "poss") or t is noun]
+
+
+# Nouns that, said as verbs, mean the idiom they start: to "guilt" someone, or to "guilt trip"
+# them, is to press them with guilt, not to feel it (read as the noun, it lay beside "remorse").
+VERBED_NOUNS = {"guilt": "trip"}
+
+
+def _verbed_noun(tok: Token) -> tuple[int, str] | None:
+    """Where a verbed noun's idiom ends and its normal form ("guilt trip"), or ``None``. The
+    parser reads "guilt trip you" as two nouns, so the idiom's second word marks it too."""
+    follower = VERBED_NOUNS.get(tok.lemma_.lower())
+    if follower is None:
+        return None
+    said = tok.i + 1 < len(tok.doc) and tok.nbor(1).lemma_.lower() == follower
+    if not said and tok.pos_ != "VERB":
+        return None
+    return tok.i + 1 + int(said), f"{tok.lemma_.lower()} {follower}"
 
 
 def _one_phrase(span: Span) -> bool:
@@ -479,13 +516,15 @@ class ValueExpressionComponent:
             if names_value:
                 self._explicit(doc, span, anchor, sign, sense, add)
             elif anchor.pos_ == "VERB" and anchor.dep_ not in ("amod", "acomp"):
-                obj = _object_tokens(anchor)
+                obj = _object_tokens(anchor) or _passive_subject(anchor)
                 s = min([span.start, *[t.i for t in obj]])
                 e = max([span.end, *[t.i + 1 for t in obj]])
                 neg_tok = next((c for c in anchor.children if c.dep_ == "neg" and c.i < anchor.i), None)
                 if neg_tok is not None and anchor.i - neg_tok.i <= 3:
                     s = min(s, neg_tok.i)
-                add("value_verb", anchor, s, e, _norm_of([*span, *obj]) or _phrase_norm(span), sign, sense.value)
+                # Verb first, as in the active voice, whichever side its object was written on.
+                norm = " ".join(w for w in (_norm_of(span), _norm_of([t for t in obj if t not in span])) if w)
+                add("value_verb", anchor, s, e, norm or _phrase_norm(span), sign, sense.value)
             else:
                 self._evaluative(doc, span, anchor, sign, sense, add)
 
@@ -563,6 +602,9 @@ class ValueExpressionComponent:
         out = []
         for tok in doc:
             lemma = tok.lemma_.lower()
+            verbed = _verbed_noun(tok) if tok.i not in covered else None
+            if verbed is not None:
+                covered.update(range(tok.i + 1, verbed[0]))
             if tok.i in covered or tok.i in in_idiom or tok.pos_ not in OPEN_RULE or not tok.is_alpha or len(lemma) < 3 or tok.is_stop \
                     or lemma in PLAIN_NOUNS or lemma in LIGHT_VERBS or lemma in NON_EVALUATIVE or lemma in VERDICT_WORDS \
                     or tok.dep_ == "compound":
@@ -572,10 +614,11 @@ class ValueExpressionComponent:
             if neg is not None and not any(i in covered for i in range(neg.i, tok.i)):
                 start = neg.i
             negated = neg is not None or _is_negated(tok)
-            out.append({"rule": OPEN_RULE[tok.pos_], "start_tok": start, "end_tok": tok.i + 1, "norm": lemma,
+            end, norm, rule = (*verbed, "open_verb") if verbed else (tok.i + 1, lemma, OPEN_RULE[tok.pos_])
+            out.append({"rule": rule, "start_tok": start, "end_tok": end, "norm": norm,
                         "polarity": "violated" if negated else "upheld", "lexicon_value": None, "anchor": tok.i,
-                        "syntax": dict(head_pos=tok.pos_, head_dep=_role(tok).dep_, governor=_role(tok).head.lemma_.lower(),
-                                       negated=negated, value_words=0, quoted=_quoted(doc, start, tok.i + 1, tok.i))})
+                        "syntax": dict(head_pos="VERB" if verbed else tok.pos_, head_dep=_role(tok).dep_, governor=_role(tok).head.lemma_.lower(),
+                                       negated=negated, value_words=0, quoted=_quoted(doc, start, end, tok.i))})
         return out
 
     def _explicit(self, doc: Doc, span: Span, anchor: Token, sign: int, sense, add) -> None:

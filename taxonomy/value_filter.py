@@ -139,6 +139,9 @@ IDIOMS = {
     "hit hard", "hits hard", "stand firm", "my bad", "in good conscience", "fair share of", "fair amount",
     "free time", "free trial", "for free", "care less", "couldn't care", "could care less", "who cares",
     "never mind", "nevermind", "kind of", "in trust", "trust fund",
+    # Trust and grace as values are mass nouns; counted, "a trust" holds money ("benefits from a
+    # trust") and "a grace" is said before a meal.
+    "a trust", "a grace",
 }
 # Nouns an adjective may judge: people, and acts or manners.
 JUDGEABLE = {"person", "people", "thing", "move", "behavior", "behaviour", "act", "action", "attitude", "comment",

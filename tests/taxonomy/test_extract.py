@@ -170,7 +170,9 @@ def test_the_writers_own_state_is_not_judged_character(extractor):
                                         ("I would have tried to speak with her in private.", "private"),
                                         ("To be fair, he was never told.", "fair"),
                                         ("Never mind the rest of them.", "mind"),
-                                        ("Half goes to her grandchildren, held in trust until they are adults.", "trust")])
+                                        ("Half goes to her grandchildren, held in trust until they are adults.", "trust"),
+                                        ("She lives off a trust her late brother set up.", "trust"),
+                                        ("He took a bite before a grace they never say.", "grace")])
 def test_value_words_inside_idioms_are_set_apart_as_idioms(extractor, text, word):
     hits = [e for e in find(extractor, text) if word in e.norm]
     assert hits and all(e.excluded == "idiom" for e in hits), hits
@@ -254,3 +256,26 @@ def test_the_object_of_a_duty_is_what_a_classifier_noun_counts(extractor, text, 
     # "kind", "bit" or "amount" only say how much or what sort: "kind" read as the value word
     # made "should put kind".
     assert norm in [e.norm for e in find(extractor, text) if e.rule == "duty"]
+
+
+@pytest.mark.parametrize("text, surface, norm", [
+    ("Your son's privacy is being invaded.", "Your son's privacy is being invaded", "invade son privacy"),
+    ("Her trust was betrayed by him.", "Her trust was betrayed", "betray trust"),
+])
+def test_a_passive_value_verb_takes_its_subject_as_its_object(extractor, text, surface, norm):
+    # Read alone, "invaded" said nothing of what was invaded and clustered beside "grace".
+    e = one(extractor, text, "value_verb")
+    assert (e.text, e.norm) == (surface, norm)
+    active = {"invade son privacy": "He invaded your son's privacy.", "betray trust": "He betrayed her trust."}[norm]
+    assert one(extractor, active, "value_verb").norm == norm
+
+
+@pytest.mark.parametrize("text, surface", [("Don't let your boss guilt trip you into staying.", "guilt trip"),
+                                           ("She is trying to guilt you into it again.", "guilt")])
+def test_guilt_said_as_a_verb_is_a_guilt_trip(open_extractor, text, surface):
+    # "guilt" is in no lexicon: only open words find it.
+    found = find(open_extractor, text)
+    plain = find(open_extractor, "He felt no guilt at all.")
+    assert [(e.text, e.norm, e.rule) for e in found if "guilt" in e.norm] == [(surface, "guilt trip", "open_verb")]
+    assert not [e for e in found if e.norm == "trip"]
+    assert [e.norm for e in plain if "guilt" in e.norm] == ["guilt"]

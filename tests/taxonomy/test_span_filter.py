@@ -131,14 +131,6 @@ OPEN_TEXTS = [("o1", "He humiliated you in front of everyone and undermined your
               ("o2", "She drove the car to the kitchen store and bought a blender on Tuesday.")]
 
 
-@pytest.fixture
-def open_extractor(extractor):
-    """The shared extractor with open words on, and off again afterwards."""
-    extractor.open_words = True
-    yield extractor
-    extractor.open_words = False
-
-
 def test_open_words_are_candidates_that_only_the_filter_admits(open_extractor, embedder):
     from moralgap.taxonomy.value_filter import OPEN_CANDIDATE
 
