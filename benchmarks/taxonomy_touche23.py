@@ -9,7 +9,11 @@ value most of its expressions fall in. Metrics:
 - NMI against each text's first gold category in column order (texts with a value);
 - share of texts with no value; wall time (models loaded before timing starts).
 Reference rows: BERTopic (default settings, UMAP random_state fixed, nr_topics=20, the same
-MiniLM embeddings of whole premises) and k-means (k=20) on those embeddings.
+MiniLM embeddings of whole premises) and k-means (k=20) on those embeddings, scored on all
+premises and on only those moralgap gives a value (the premises moralgap's scores count).
+``--corpus argvalues22`` runs the same comparison on Webis-ArgValues-22 (5,270 premises from the
+USA, China, India and Africa, with the same 20 level-2 categories; about two thirds of its
+premises are also in the Touché23 training split), the corpus a new user reaches for next.
 ``--seed-values FILE`` adds a row for a build guided by given values (for instance
 benchmarks/data/touche23_categories.yaml: the 20 category names with the team's definitions).
 
@@ -33,10 +37,18 @@ from _common import print_table, save_results, shared_data
 SEED = 13
 
 
-def load(split: str = "training"):
-    base = shared_data() / "valueeval" / "touche23"
-    args = pd.read_csv(base / f"arguments-{split}.tsv.gz", sep="\t")
-    labels = pd.read_csv(base / f"labels-{split}.tsv.gz", sep="\t")
+CORPORA = {
+    # name: (folder, arguments file, 20-category labels file); Touché23 files name their split
+    "touche23": ("touche23", "arguments-{split}.tsv.gz", "labels-{split}.tsv.gz"),
+    "argvalues22": ("webis_argvalues22", "arguments.tsv.gz", "labels-level2.tsv.gz"),
+}
+
+
+def load(split: str = "training", corpus: str = "touche23"):
+    folder, arguments, label_file = CORPORA[corpus]
+    base = shared_data() / "valueeval" / folder
+    args = pd.read_csv(base / arguments.format(split=split), sep="\t")
+    labels = pd.read_csv(base / label_file.format(split=split), sep="\t")
     df = args.merge(labels, on="Argument ID")
     cats = [c for c in labels.columns if c != "Argument ID"]
     return df, cats
@@ -103,6 +115,8 @@ def run_moralgap(texts: list[str], ids: list[str], embedder, extractor, **kw):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", default="touche23", choices=sorted(CORPORA),
+                    help="touche23: the Touché23 training premises; argvalues22: Webis-ArgValues-22")
     ap.add_argument("--skip-bertopic", action="store_true")
     ap.add_argument("--limit", type=int, default=None, help="use only the first N premises (quick runs)")
     ap.add_argument("--embed-text", default="norm", choices=["norm", "norm+value", "context"])
@@ -116,7 +130,7 @@ def main() -> None:
     from moralgap.taxonomy.embed import Embedder
     from moralgap.taxonomy.extract import ValueExtractor
 
-    df, cats = load()
+    df, cats = load(corpus=opts.corpus)
     if opts.limit:
         df = df.head(opts.limit)
     texts = df["Premise"].astype(str).tolist()
@@ -149,6 +163,10 @@ def main() -> None:
     km = KMeans(20, n_init=10, random_state=SEED).fit_predict(doc_vecs)
     rows.append({"method": "k-means on premise embeddings (k=20)", **evaluate(list(km), gold, cats),
                  "seconds": t_embed + time.perf_counter() - t})
+    # moralgap is scored on the premises it gives a value, k-means on all of them; the same
+    # k-means clusters scored on moralgap's premises compare like with like.
+    rows.append({"method": "k-means, scored on the premises moralgap gives a value",
+                 **evaluate([k if a is not None else None for k, a in zip(km, assigned)], gold, cats)})
     if not opts.skip_bertopic:
         from bertopic import BERTopic
         from umap import UMAP
@@ -161,9 +179,9 @@ def main() -> None:
                      "seconds": t_bt})
         rows[0]["speed_vs_bertopic"] = t_bt / t_mg
     rows.extend(ceiling_rows(df, gold, cats))
-    print(f"Touché23-ValueEval training premises: {len(texts)} texts, 20 gold categories")
+    print(f"{opts.corpus} premises: {len(texts)} texts, {len(cats)} gold categories")
     print_table(rows, ["method", "purity", "nmi", "no_value", "values", "seconds", "speed_vs_bertopic"], name="main")
-    save_results()
+    save_results(None if opts.corpus == "touche23" else f"taxonomy_{opts.corpus}")
 
 
 if __name__ == "__main__":

@@ -15,9 +15,15 @@ text in the repository:
   judges, labelled later) and ``aita_open_labels.jsonl`` (open words);
 - ``aita_llm``: the distinct LLM rationales on those posts (llm_judgments.jsonl.gz, mostly
   gpt-4o; rationale id = first 16 hex digits of the SHA-1 of the rationale text); labels in
-  ``aita_llm_span_labels.jsonl`` (600 spans the rules keep);
+  ``aita_llm_span_labels.jsonl`` (600 spans the rules keep) and ``aita_llm_open_labels.jsonl``
+  (open words);
 - ``sample`` (never trained on, a check on writing unlike either): the bundled sample
   (data/sample/judgments.jsonl, rationale id = judgment id); labels in ``sample_span_labels.jsonl``.
+
+When an extractor change moves a labelled span (a passive verb now reaching its subject, a
+phrase now matched whole), the old label matches nothing; the span that took its place is
+labelled anew and appended to the same source's files (the rest file for spans the rules keep),
+so the training set does not shrink with each change. The old labels stay, for older builds.
 
 The filter only ever sees spans the rules kept, so it is trained and scored on those. Prints
 five-fold cross-validated figures per source (folds grouped by rationale) at several thresholds:
@@ -50,10 +56,13 @@ THRESHOLDS = (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
 # The cut for spans the rules found. The issue's aim is a precision (85% of assigned expressions
 # are value expressions in a fitting value), so the cut is chosen by the cross-validated F0.5
 # (precision weighed twice as much as recall) over both sources' rule-found spans. F0.5 rises to
-# a plateau, not a peak (0.805 at 0.5; 0.817, 0.817 and 0.820 at 0.6, 0.65 and 0.7), so the cut
+# a plateau, not a peak (0.805 at 0.5; 0.818, 0.820 and 0.822 at 0.6, 0.65 and 0.7), so the cut
 # is the lowest one within PLATEAU of the best, which keeps the most recall: 0.6 (main() checks).
+# PLATEAU is the noise of these figures: adding 61, then 8 more labels moved them by up to 0.007
+# (0.6, 0.65 and 0.7 read 0.824, 0.831 and 0.825 in between), and a tolerance of 0.005 flipped
+# the cut between 0.6 and 0.65 with each; 0.6 is the cut at 0.01 on all three label sets.
 RULE_THRESHOLD = 0.6
-PLATEAU = 0.005
+PLATEAU = 0.01
 
 
 def read_labels(source: str) -> dict[tuple, bool]:
