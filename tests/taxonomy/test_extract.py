@@ -279,3 +279,11 @@ def test_guilt_said_as_a_verb_is_a_guilt_trip(open_extractor, text, surface):
     assert [(e.text, e.norm, e.rule) for e in found if "guilt" in e.norm] == [(surface, "guilt trip", "open_verb")]
     assert not [e for e in found if e.norm == "trip"]
     assert [e.norm for e in plain if "guilt" in e.norm] == ["guilt"]
+
+
+@pytest.mark.parametrize("text, surface, norm", [("It was right to stand up for yourself.", "stand up", "stand up"),
+                                                 ("She finally picked up the kids.", "picked up", "pick up")])
+def test_an_open_phrasal_verb_keeps_its_particle(open_extractor, text, surface, norm):
+    # "stood up for her" and "kids standing on each other's shoulders" were one value, "Stand".
+    assert (surface, norm) in [(e.text, e.norm) for e in find(open_extractor, text) if e.rule == "open_verb"]
+    assert [e.norm for e in find(open_extractor, "Kids were standing on the table.") if e.rule == "open_verb"] == ["stand"]
