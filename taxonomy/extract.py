@@ -265,20 +265,30 @@ def _verbed_noun(tok: Token) -> tuple[int, str] | None:
     return tok.i + 1 + int(said), f"{tok.lemma_.lower()} {follower}"
 
 
-# How far after its verb a particle may stand and still be read with it ("call him out").
-PARTICLE_REACH = 3
-
-
 def _particle(verb: Token, covered: set[int]) -> Token | None:
     """A phrasal verb's particle: "stand up" (for someone) and "back down" are not "stand" and
     "back" (read alone, "stood up for her" and "standing on each other's shoulders" were one
-    value, "Stand")."""
+    value, "Stand"). Only pronouns may stand between ("call him out"): a noun there ("pick your
+    partner up") is an open word of its own, and spans do not nest."""
     if verb.pos_ != "VERB":
         return None
-    prt = next((c for c in verb.children if c.dep_ == "prt" and 0 < c.i - verb.i <= PARTICLE_REACH), None)
+    prt = next((c for c in verb.children if c.dep_ == "prt" and c.i > verb.i), None)
     if prt is None or not prt.is_alpha or any(i in covered for i in range(verb.i + 1, prt.i + 1)):
         return None
+    if any(t.pos_ != "PRON" for t in verb.doc[verb.i + 1:prt.i]):
+        return None
     return prt
+
+
+def _open_reading(tok: Token, covered: set[int], verbed: tuple[int, str] | None) -> tuple[int, str, str]:
+    """An open word's span end (a token index), normal form and rule."""
+    if verbed:
+        return (*verbed, "open_verb")
+    lemma = tok.lemma_.lower()
+    prt = _particle(tok, covered)
+    if prt is not None:
+        return prt.i + 1, f"{lemma} {prt.lower_}", OPEN_RULE[tok.pos_]
+    return tok.i + 1, lemma, OPEN_RULE[tok.pos_]
 
 
 def _one_phrase(span: Span) -> bool:
@@ -630,13 +640,7 @@ class ValueExpressionComponent:
             if neg is not None and not any(i in covered for i in range(neg.i, tok.i)):
                 start = neg.i
             negated = neg is not None or _is_negated(tok)
-            if verbed:
-                end, norm, rule = (*verbed, "open_verb")
-            else:
-                end, norm, rule = tok.i + 1, lemma, OPEN_RULE[tok.pos_]
-                prt = _particle(tok, covered)
-                if prt is not None:
-                    end, norm = prt.i + 1, f"{lemma} {prt.lower_}"
+            end, norm, rule = _open_reading(tok, covered, verbed)
             out.append({"rule": rule, "start_tok": start, "end_tok": end, "norm": norm,
                         "polarity": "violated" if negated else "upheld", "lexicon_value": None, "anchor": tok.i,
                         "syntax": dict(head_pos="VERB" if verbed else tok.pos_, head_dep=_role(tok).dep_, governor=_role(tok).head.lemma_.lower(),

@@ -287,3 +287,7 @@ def test_an_open_phrasal_verb_keeps_its_particle(open_extractor, text, surface, 
     # "stood up for her" and "kids standing on each other's shoulders" were one value, "Stand".
     assert (surface, norm) in [(e.text, e.norm) for e in find(open_extractor, text) if e.rule == "open_verb"]
     assert [e.norm for e in find(open_extractor, "Kids were standing on the table.") if e.rule == "open_verb"] == ["stand"]
+    # A noun between verb and particle is a word of its own, so the verb is read alone: spans
+    # do not nest.
+    assert ("pick", "pick") in [(e.text, e.norm) for e in find(open_extractor, "Go pick your partner up.")
+                                if e.rule == "open_verb"]
