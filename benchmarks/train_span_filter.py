@@ -24,6 +24,8 @@ When an extractor change moves a labelled span (a passive verb now reaching its 
 phrase now matched whole), the old label matches nothing; the span that took its place is
 labelled anew and appended to the same source's files (the rest file for spans the rules keep),
 so the training set does not shrink with each change. The old labels stay, for older builds.
+``--list-moved FILE`` writes those spans to label, each with the label and text it replaces and
+the file its new label belongs in (the file holds comment text: keep it out of the repository).
 
 The filter only ever sees spans the rules kept, so it is trained and scored on those. Prints
 five-fold cross-validated figures per source (folds grouped by rationale) at several thresholds:
@@ -73,6 +75,51 @@ def read_labels(source: str) -> dict[tuple, bool]:
                 r = json.loads(line)
                 out[(r["rationale_id"], r["start"], r["end"])] = bool(r["is_value"])
     return out
+
+
+def moved_spans(extractor, source: str) -> list[dict]:
+    """Spans that took the place of labelled ones: the extractor no longer finds a labelled span,
+    and finds an unlabelled one overlapping it. Each comes with the old label and its text."""
+    from moralgap.taxonomy.value_filter import OPEN_CANDIDATE
+
+    labels: dict[tuple, tuple[bool, str]] = {}
+    for path in LABELS[source]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                r = json.loads(line)
+                labels[(r["rationale_id"], r["start"], r["end"])] = (bool(r["is_value"]), path.name)
+    texts = dict(rationales(source))
+    by_rationale: dict[str, list] = {}
+    for e in extractor.extract_texts(list(texts.items())):
+        by_rationale.setdefault(e.rationale_id, []).append(e)
+    found = {(e.rationale_id, e.start, e.end) for spans in by_rationale.values() for e in spans}
+    out, seen = [], set()
+    for (rid, start, end), (was_value, file) in sorted(labels.items()):
+        if (rid, start, end) in found or rid not in texts:
+            continue
+        for e in by_rationale.get(rid, ()):
+            key = (rid, e.start, e.end)
+            if e.start < end and start < e.end and key not in labels and key not in seen:
+                seen.add(key)
+                open_word = e.excluded == OPEN_CANDIDATE
+                label_file = file if source == "sample" else \
+                    {("aita_human", False): "aita_span_labels_rest.jsonl", ("aita_human", True): "aita_open_labels.jsonl",
+                     ("aita_llm", False): "aita_llm_span_labels.jsonl", ("aita_llm", True): "aita_llm_open_labels.jsonl"}[
+                        (source, open_word)]
+                text = texts[rid]
+                out.append({"source": source, "label_file": label_file, "rationale_id": rid, "start": e.start,
+                            "end": e.end, "span": e.text, "norm": e.norm, "rule": e.rule, "excluded": e.excluded,
+                            "replaces": text[start:end], "replaced_is_value": was_value,
+                            "context": text[max(0, e.start - 100):e.end + 100]})
+    return out
+
+
+def write_moved(extractor, path: Path) -> int:
+    rows = [r for source in LABELS for r in moved_spans(extractor, source)]
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    tmp.replace(path)
+    return len(rows)
 
 
 def rationales(source: str) -> list[tuple[str, str]]:
@@ -173,6 +220,8 @@ def main() -> None:
     ap.add_argument("--lexicon-free-copies", action="store_true",
                     help="also train on open-word copies of labelled lexicon spans (an experiment: "
                          "the figures stay those of the labelled spans; see lexicon_free_copies)")
+    ap.add_argument("--list-moved", type=Path, default=None, metavar="FILE",
+                    help="write the spans that took the place of labelled ones (to label anew) to FILE and stop")
     opts = ap.parse_args()
     if opts.lexicon_free_copies and opts.out == DEFAULT_OUT:
         ap.error("--lexicon-free-copies is an experiment: give --out FILE, the shipped filter stays as it is")
@@ -183,6 +232,11 @@ def main() -> None:
     from moralgap.taxonomy.extract import ValueExtractor
     from moralgap.taxonomy.span_filter import SpanFilter
 
+    if opts.list_moved is not None:
+        n = write_moved(ValueExtractor(open_words=True), opts.list_moved)
+        print(f"{n} spans took the place of labelled ones; wrote {opts.list_moved} (it holds comment text: "
+              "keep it out of the repository)")
+        return
     extractor, embedder = ValueExtractor(open_words=True), Embedder()
     human, y_human, all_human = labelled_spans(extractor, "aita_human")
     skip = held_out_keys(all_human, 300, opts.hold_out_sample) if opts.hold_out_sample is not None else set()
