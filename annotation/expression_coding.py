@@ -89,14 +89,12 @@ class ExpressionCoder:
         """
         if not self.reuse:
             return {}
-        from moralgap.profiling.profiles import value_resolver
-
         texts = {j.id: j.rationale or "" for j in judgments}
         by_rid: dict[str, list[Expression]] = {}
         for e in self.folder.expressions:
             if e.rationale_id in texts:
                 by_rid.setdefault(e.rationale_id, []).append(e)
-        resolve = value_resolver(self.folder.taxonomy)
+        resolve = self.folder.taxonomy.coded_redirects()
         out = {}
         for rid, exprs in by_rid.items():
             if all(texts[rid][e.start:e.end] == e.text for e in exprs):
@@ -145,7 +143,7 @@ class ExpressionCoder:
             picked = [expressions[i] for i in live]
             vectors = self.space.expression_vectors(picked, texts)
             # Only values annotations use are codes; an expression nearest a value under review
-            # or rejected stays uncoded, as that value's own members do (value_resolver).
+            # or rejected stays uncoded, as that value's own members do (Taxonomy.coded_redirects).
             ids, column, sims, assign_stats = self.updater.assign(self.folder, picked, vectors, self.folder.expressions,
                                                                   into=CODED_STATUSES)
             stats.update(assign_stats)

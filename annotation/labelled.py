@@ -20,7 +20,7 @@ import numpy as np
 
 from moralgap.errors import InputError
 from moralgap.io import iter_raw_rows
-from moralgap.records import CODED_STATUSES, Taxonomy
+from moralgap.records import Taxonomy
 
 
 @dataclass
@@ -32,20 +32,6 @@ class LabelledSet:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-
-def value_redirects(taxonomy: Taxonomy) -> dict[str, str]:
-    """Every id a label may name -> the active value id it counts for."""
-    by_id = taxonomy.by_id()
-    out: dict[str, str] = {}
-    for v in taxonomy.values:
-        target, seen = v, set()
-        while target.status == "merged" and target.merged_into in by_id and target.id not in seen:
-            seen.add(target.id)
-            target = by_id[target.merged_into]
-        if target.status in CODED_STATUSES:
-            out[v.id] = target.id
-    return out
 
 
 def _value_list(raw, path, line: int) -> list[str]:
@@ -62,7 +48,7 @@ def read_labelled(path: str | os.PathLike, taxonomy: Taxonomy, *, texts: dict[st
 
     ``texts`` maps rationale ids to text for label rows without their own text.
     """
-    redirects = value_redirects(taxonomy)
+    redirects = taxonomy.coded_redirects()
     value_ids = [v.id for v in taxonomy.active_values()]
     votes: dict[str, list[set[str]]] = defaultdict(list)
     text_of: dict[str, str] = {}

@@ -13,7 +13,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
-from moralgap.records import CODED_STATUSES, Dilemma, Expression, Judgment, Taxonomy, ValueAnnotation
+from moralgap.records import Dilemma, Expression, Judgment, Taxonomy, ValueAnnotation
 
 from moralgap import label_config as lc
 from .labelstudio_files import ExportTask, choice_values, results_by_control, text_values
@@ -38,16 +38,6 @@ def highlight_spans(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out).replace("\n", "<br/>")
 
 
-def _live_id(value_id: str, by_id: dict) -> str | None:
-    """The active value that now stands for ``value_id`` (following merges), or None."""
-    seen = set()
-    while value_id in by_id and by_id[value_id].status == "merged" and value_id not in seen:
-        seen.add(value_id)
-        value_id = by_id[value_id].merged_into
-    v = by_id.get(value_id)
-    return value_id if v is not None and v.status in CODED_STATUSES else None
-
-
 @dataclass
 class PushPlan:
     tasks: list[dict]
@@ -65,7 +55,7 @@ def rationale_tasks(judgments: list[Judgment], taxonomy: Taxonomy, *, dilemmas: 
     spans: dict[str, list[tuple[int, int]]] = {}
     for e in expressions or []:
         spans.setdefault(e.rationale_id, []).append((e.start, e.end))
-    by_id = taxonomy.by_id()
+    coded = taxonomy.coded_redirects()
     groups = lc.group_of(taxonomy.active_values())
     plan = PushPlan(tasks=[])
     for j in judgments:
@@ -87,7 +77,7 @@ def rationale_tasks(judgments: list[Judgment], taxonomy: Taxonomy, *, dilemmas: 
         if pred is not None:
             ids = []
             for vid in pred.value_ids:
-                live = _live_id(vid, by_id)
+                live = coded.get(vid)
                 if live is None:
                     plan.dropped_prediction_values[vid] += 1
                 elif live not in ids:
@@ -152,6 +142,7 @@ def annotations_from_tasks(tasks: list[ExportTask], taxonomy: Taxonomy | None = 
     """One row per (rationale, annotator); with a taxonomy, ids are checked and merged ids followed."""
     report = PullReport(tasks=len(tasks))
     by_id = taxonomy.by_id() if taxonomy is not None else {}
+    coded = taxonomy.coded_redirects() if taxonomy is not None else {}
     names = {shown.lower(): vid for vid, shown in lc.display_names(list(by_id.values())).items()}
     rows: dict[tuple[str, str], ValueAnnotation] = {}
     for task in tasks:
@@ -172,7 +163,7 @@ def annotations_from_tasks(tasks: list[ExportTask], taxonomy: Taxonomy | None = 
                 vid = leaf
                 if taxonomy is not None:
                     vid = leaf if leaf in by_id else names.get(leaf.lower(), leaf)
-                    live = _live_id(vid, by_id)
+                    live = coded.get(vid)
                     if live is None:
                         report.unknown_values[vid] += 1
                         continue

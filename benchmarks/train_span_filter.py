@@ -67,6 +67,13 @@ RULE_THRESHOLD = 0.6
 PLATEAU = 0.005
 
 
+# Where the new label of a span that took a labelled one's place goes: spans the rules keep to
+# the "labelled later" file, open words to the open-word file (see the module docstring).
+RELABEL_FILES = {("aita_human", False): "aita_span_labels_rest.jsonl", ("aita_human", True): "aita_open_labels.jsonl",
+                 ("aita_llm", False): "aita_llm_span_labels.jsonl", ("aita_llm", True): "aita_llm_open_labels.jsonl",
+                 ("sample", False): "sample_span_labels.jsonl", ("sample", True): "sample_span_labels.jsonl"}
+
+
 def read_labels(source: str) -> dict[tuple, bool]:
     out: dict[tuple, bool] = {}
     for path in LABELS[source]:
@@ -82,44 +89,32 @@ def moved_spans(extractor, source: str) -> list[dict]:
     and finds an unlabelled one overlapping it. Each comes with the old label and its text."""
     from moralgap.taxonomy.value_filter import OPEN_CANDIDATE
 
-    labels: dict[tuple, tuple[bool, str]] = {}
-    for path in LABELS[source]:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                r = json.loads(line)
-                labels[(r["rationale_id"], r["start"], r["end"])] = (bool(r["is_value"]), path.name)
+    labels = read_labels(source)
     texts = dict(rationales(source))
     by_rationale: dict[str, list] = {}
     for e in extractor.extract_texts(list(texts.items())):
         by_rationale.setdefault(e.rationale_id, []).append(e)
     found = {(e.rationale_id, e.start, e.end) for spans in by_rationale.values() for e in spans}
     out, seen = [], set()
-    for (rid, start, end), (was_value, file) in sorted(labels.items()):
+    for (rid, start, end), was_value in sorted(labels.items()):
         if (rid, start, end) in found or rid not in texts:
             continue
         for e in by_rationale.get(rid, ()):
             key = (rid, e.start, e.end)
             if e.start < end and start < e.end and key not in labels and key not in seen:
                 seen.add(key)
-                open_word = e.excluded == OPEN_CANDIDATE
-                label_file = file if source == "sample" else \
-                    {("aita_human", False): "aita_span_labels_rest.jsonl", ("aita_human", True): "aita_open_labels.jsonl",
-                     ("aita_llm", False): "aita_llm_span_labels.jsonl", ("aita_llm", True): "aita_llm_open_labels.jsonl"}[
-                        (source, open_word)]
                 text = texts[rid]
-                out.append({"source": source, "label_file": label_file, "rationale_id": rid, "start": e.start,
-                            "end": e.end, "span": e.text, "norm": e.norm, "rule": e.rule, "excluded": e.excluded,
-                            "replaces": text[start:end], "replaced_is_value": was_value,
+                out.append({"source": source, "label_file": RELABEL_FILES[(source, e.excluded == OPEN_CANDIDATE)],
+                            "rationale_id": rid, "start": e.start, "end": e.end, "span": e.text, "norm": e.norm,
+                            "rule": e.rule, "excluded": e.excluded, "replaces": text[start:end], "replaced_is_value": was_value,
                             "context": text[max(0, e.start - 100):e.end + 100]})
     return out
 
 
 def write_moved(extractor, path: Path) -> int:
-    rows = [r for source in LABELS for r in moved_spans(extractor, source)]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    tmp.replace(path)
-    return len(rows)
+    from moralgap.io import write_jsonl
+
+    return write_jsonl(path, [r for source in LABELS for r in moved_spans(extractor, source)])
 
 
 def rationales(source: str) -> list[tuple[str, str]]:

@@ -174,6 +174,21 @@ class Taxonomy(Record):
         """Values that annotations may use: proposed or accepted (``CODED_STATUSES``)."""
         return [v for v in self.values if v.status in CODED_STATUSES]
 
+    def coded_redirects(self) -> dict[str, str]:
+        """Every value id -> the value that codes for it now: itself, or the value it was merged
+        into (chains followed). Ids whose value, or end of chain, is under review or rejected
+        are absent: they code nothing."""
+        by_id = self.by_id()
+        out: dict[str, str] = {}
+        for v in self.values:
+            target, seen = v, set()
+            while target.status == "merged" and target.merged_into in by_id and target.id not in seen:
+                seen.add(target.id)
+                target = by_id[target.merged_into]
+            if target.status in CODED_STATUSES:
+                out[v.id] = target.id
+        return out
+
     def get(self, value_id: str) -> Value:
         for v in self.values:
             if v.id == value_id:

@@ -30,7 +30,7 @@ import numpy as np
 
 from moralgap.errors import InputError, SchemaVersionError
 from moralgap.io import ReadResult, read_json, read_records, write_json
-from moralgap.records import CODED_STATUSES, Dilemma, Judgment, Taxonomy, ValueAnnotation
+from moralgap.records import Dilemma, Judgment, Taxonomy, ValueAnnotation
 
 from moralgap.diversity import diversity_summary
 from .dirichlet import dirichlet_parameters, fit_dirichlet_multinomial
@@ -43,19 +43,6 @@ DEFAULT_MIN_RATIONALES = 20
 DILEMMA_FIELDS = frozenset(Dilemma.model_fields)
 
 
-def value_resolver(taxonomy: Taxonomy) -> dict[str, str]:
-    """Map every usable value id to the active value it stands for (merged ids follow ``merged_into``)."""
-    by_id = taxonomy.by_id()
-    out: dict[str, str] = {}
-    for v in taxonomy.values:
-        target, hops = v, 0
-        while target.status == "merged" and target.merged_into in by_id and hops < len(by_id):
-            target, hops = by_id[target.merged_into], hops + 1
-        if target.status in CODED_STATUSES:
-            out[v.id] = target.id
-    return out
-
-
 def load_value_annotations(path: str | os.PathLike, taxonomy: Taxonomy, *, source: str | None = None,
                            rationale_ids: set[str] | None = None, skip_invalid: bool = False) -> ReadResult:
     """Read ``values.jsonl``, refusing value ids the taxonomy does not have (file, line and field named).
@@ -65,7 +52,7 @@ def load_value_annotations(path: str | os.PathLike, taxonomy: Taxonomy, *, sourc
     There must be one annotation per rationale after that filter; with ``rationale_ids`` every
     annotation must name one of them.
     """
-    resolve = value_resolver(taxonomy)
+    resolve = taxonomy.coded_redirects()
     rejected = {v.id for v in taxonomy.values if v.status == "rejected"}
     result = ReadResult()
 
@@ -246,7 +233,7 @@ class ProfileBuilder:
     def _collect(self, annotations, judgments, dilemmas, taxonomy: Taxonomy, values):
         """Sort annotated human rationales into group pools; every group seen in the data gets a pool, empty or not."""
         index = {v.id: i for i, v in enumerate(values)}
-        resolve = value_resolver(taxonomy)
+        resolve = taxonomy.coded_redirects()
         dmap = {d.id: d for d in dilemmas}
         all_judgments = {j.id: j for j in judgments}
         pools: dict[str, _Pool] = defaultdict(_Pool)

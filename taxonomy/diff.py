@@ -32,7 +32,6 @@ DEFAULT_THRESHOLD = 0.8
 # A value whose size changes by less than this share is not reported as resized (an update that
 # adds a few expressions everywhere would otherwise list every value).
 DEFAULT_RESIZE_TOLERANCE = 0.0
-ACTIVE = CODED_STATUSES
 
 
 @dataclass
@@ -184,7 +183,7 @@ def diff_taxonomies(old: TaxonomyFolder, new: TaxonomyFolder, *, threshold: floa
     for o in ot.values:
         n = n_by.get(o.id)
         if n is None:
-            if o.status in ACTIVE:
+            if o.status in CODED_STATUSES:
                 unmatched_old.append(o.id)
             continue
         explained_new.add(o.id)
@@ -268,7 +267,7 @@ def _match_by_centroid(old, new, old_ids, new_ids, threshold, changes, id_map, r
 def _merges_and_splits_by_centroid(old, new, leftover_old, leftover_new, threshold, changes, id_map, split_map) -> None:
     """Leftovers close to a value that already has a partner: merged into it or split from it."""
     o_by, n_by = old.taxonomy.by_id(), new.taxonomy.by_id()
-    targets = sorted({v for v in id_map.values() if v in new.centroids and n_by.get(v) and n_by[v].status in ACTIVE})
+    targets = sorted({v for v in id_map.values() if v in new.centroids and n_by.get(v) and n_by[v].status in CODED_STATUSES})
     if leftover_old and targets:
         ids_o, ids_t, sim = _sims(old, new, leftover_old, targets)
         for r, oid in enumerate(ids_o):

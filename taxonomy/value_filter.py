@@ -151,6 +151,8 @@ JUDGEABLE = {"person", "people", "thing", "move", "behavior", "behaviour", "act"
              "woman", "man", "kid", "child", "boss", "roommate", "neighbor", "neighbour", "mil", "fil", "op"}
 # Not a reason but a state: an open word (extract.py) waiting for the span filter's decision.
 OPEN_CANDIDATE = "open_candidate"
+
+
 def excluded_stats(by_reason: Mapping[str, int]) -> dict:
     """The taxonomy stats ``taxonomy show`` reads about what was set apart, from counts by reason."""
     return {"n_excluded": sum(by_reason.values()), "excluded_by_reason": dict(sorted(by_reason.items()))}

@@ -113,9 +113,7 @@ def test_new_rationales_get_the_values_taxonomy_update_would_give(folder):
         folder, [e for e in found if not e.excluded], rationale_ids={"n1", "n2"})
     # The update puts 'shrug' in the rejected value nearest it, as that value's own members are;
     # annotations read neither as a value.
-    from moralgap.profiling.profiles import value_resolver
-
-    resolve = value_resolver(updated.folder.taxonomy)
+    resolve = updated.folder.taxonomy.coded_redirects()
     by_update = {e.id: resolve.get(e.value_id) for e in updated.folder.expressions if e.rationale_id in ("n1", "n2")}
     by_coder = {e.id: e.value_id for e in coded.expressions if not e.excluded}
     assert by_coder == by_update and set(by_coder.values()) == {"a", "b", None}
