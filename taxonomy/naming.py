@@ -27,6 +27,7 @@ from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
+from .value_filter import exclusion_reason
 from .written import as_written, same_words
 
 STOP = {"be", "the", "a", "an", "to", "of", "for", "and", "or", "is", "should", "not", "your", "her", "his",
@@ -49,6 +50,10 @@ class ClusterView:
     prior_values: dict[str, int] = field(default_factory=dict)
     # How many rationales said each form, aligned with ``forms`` (empty: not known).
     form_rationales: list[int] = field(default_factory=list)
+    # The phrase most members say, as written ("owe" in "owe her anything", "owe them", ...), and
+    # how many rationales said it (empty and 0: not known).
+    shared: str = ""
+    shared_rationales: int = 0
 
 
 @dataclass
@@ -130,10 +135,50 @@ def cluster_views(members: list[list[int]], norms: list[str], counts: np.ndarray
         for i in idx:
             prior.update(prior_values[i])
         spans = set().union(*(rationales[i] for i in idx)) if idx else set()
+        shared, shared_in = shared_phrase(idx, norms, surface, rationales)
         views.append(ClusterView(exemplars=exemplars, keywords=keywords[c] or words_of(forms[0] if forms else "")[:3],
                                  size=int(sum(counts[i] for i in idx)), n_rationales=len(spans), forms=forms,
-                                 contexts=ctx, prior_values=dict(sorted(prior.items())), form_rationales=said_in))
+                                 contexts=ctx, prior_values=dict(sorted(prior.items())), form_rationales=said_in,
+                                 shared=shared, shared_rationales=shared_in))
     return views
+
+
+# Shared phrases are read from the normal forms' words; a phrase opens on a content word and may
+# close on "to", which carries the meaning of "right to", "free to", "allowed to".
+SHARED_MAX_WORDS = 3
+SHARED_MAY_CLOSE = {"to"}
+
+
+def _may_name(phrase: str) -> bool:
+    """A phrase the value filter would set apart on its own names no value: a verdict or thin
+    word ("bad" of "play the bad guy", "bad mood"), a person ("sister"), or the frame of a claim
+    ("right to": the members' names differ in what they claim a right to)."""
+    return exclusion_reason(phrase, "evaluative") is None or phrase in NAMING_FRAMES
+
+
+# "owe" alone is a fragment as an expression (owed what?) but names the kind of claim its
+# members make ("owe her anything", "owe them", "owe someone").
+NAMING_FRAMES = {"owe"}
+
+
+def shared_phrase(idx: Sequence[int], norms: Sequence[str], surface: Sequence[str],
+                  rationales: Sequence[set[str]]) -> tuple[str, int]:
+    """The phrase said by the most rationales among a cluster's members, as written, and that
+    number of rationales; the longer phrase wins a tie ("right to" over "right")."""
+    said: dict[str, set[str]] = {}
+    written: dict[str, str] = {}
+    for i in sorted(idx, key=lambda i: norms[i]):
+        words = words_of(norms[i])
+        grams = {" ".join(words[a:b]) for a in range(len(words)) if words[a] not in STOP
+                 for b in range(a + 1, min(len(words), a + SHARED_MAX_WORDS) + 1)
+                 if words[b - 1] not in STOP or words[b - 1] in SHARED_MAY_CLOSE}
+        for g in filter(_may_name, grams):
+            said.setdefault(g, set()).update(rationales[i])
+            written.setdefault(g, as_written(g, surface[i]))
+    if not said:
+        return "", 0
+    best = max(said, key=lambda g: (len(said[g]), len(g.split()), g))
+    return written[best], len(said[best])
 
 
 class MemberNamer:
@@ -155,19 +200,34 @@ NAME_PART_WORDS = 4
 # A second name part is said in at least this many rationales: one comment's turn of phrase
 # ("should not receive them" beside "yours") names an anecdote, not the value.
 SECOND_PART_RATIONALES = 2
+# The members' shared phrase names the value in place of its most typical form when many
+# rationales say it ("owe" across "owe her anything", "owe them", "owe someone") and the typical
+# form is one comment's wording: at least this many rationales, this share of the value's, and
+# twice those of the typical form.
+SHARED_NAME_RATIONALES = 3
+SHARED_NAME_SHARE = 1 / 3
 
 
 def member_name(view: ClusterView, parts: int = 2) -> str:
-    picked: list[str] = []
-    shown: list[str] = []
     surfaces = view.exemplars if view.forms else []
     listed = view.forms or view.exemplars
     # Without counts (a view from elsewhere) every form may name.
     said_in = view.form_rationales if len(view.form_rationales) == len(listed) else [SECOND_PART_RATIONALES] * len(listed)
     forms = [(f.strip(), as_written(f.strip(), surfaces[k]) if k < len(surfaces) else f.strip(), said_in[k])
              for k, f in enumerate(listed) if f.strip()]
+    picked = _name_parts(forms, [], parts)
+    if picked and _names_better(view, *picked[0][::2]):
+        picked = _name_parts(forms, [(view.shared, view.shared, view.shared_rationales)], parts)
+    return " / ".join(title(w) for _, w, _ in picked) or (title(view.keywords[0]) if view.keywords else "Unnamed")
+
+
+def _name_parts(forms: list[tuple[str, str, int]], picked: list[tuple[str, str, int]], parts: int) -> list:
+    """Up to ``parts`` of ``forms`` (form, as written, rationales) that name a value, after ``picked``."""
+    picked = list(picked)
     any_short = any(len(w.split()) <= NAME_PART_WORDS for _, w, _ in forms)
     for form, written, n_said in forms:
+        if len(picked) >= parts:
+            break
         if len(written.split()) > NAME_PART_WORDS and (picked or any_short):
             continue
         if picked and n_said < SECOND_PART_RATIONALES:
@@ -176,18 +236,22 @@ def member_name(view: ClusterView, parts: int = 2) -> str:
         # second name only if it adds words, to the form and to what was written ("owe you" beside
         # "owe you the money", whose forms are "owe you" and "owe money"; "protect the baby"
         # beside "protect", whose form is "should protect").
-        if any(_repeats(form, p) or _repeats(written, w) for p, w in zip(picked, shown)):
+        if any(_repeats(form, p) or _repeats(written, w) for p, w, _ in picked):
             continue
         # A misspelling ("manipjulative") is the same word again, not a second idea.
-        if any(_spelled_alike(form, p) for p in picked):
+        if any(_spelled_alike(form, p) for p, _, _ in picked):
             continue
-        if written in shown:
+        if any(written == w for _, w, _ in picked):
             continue
-        picked.append(form)
-        shown.append(written)
-        if len(picked) >= parts:
-            break
-    return " / ".join(title(p) for p in shown) or (title(view.keywords[0]) if view.keywords else "Unnamed")
+        picked.append((form, written, n_said))
+    return picked
+
+
+def _names_better(view: ClusterView, typical: str, typical_said_in: int) -> bool:
+    """The members' shared phrase says more of the value than its most typical form does."""
+    n = view.shared_rationales
+    return (bool(view.shared) and n >= SHARED_NAME_RATIONALES and n >= SHARED_NAME_SHARE * view.n_rationales
+            and n >= 2 * typical_said_in and not same_words(words_of(typical), words_of(view.shared)))
 
 
 def _repeats(a: str, b: str) -> bool:

@@ -92,3 +92,54 @@ def test_a_second_name_part_is_said_in_more_than_one_rationale():
     assert member_name(said_once) == "Yours"
     said_twice = ClusterView(**{**said_once.__dict__, "form_rationales": [2, 1, 2, 1]})
     assert member_name(said_twice) == "Yours / Theirs"
+
+
+def members_view(*members: tuple[str, str, str]) -> ClusterView:
+    """The view of one cluster of distinct ``(norm, text, rationale ids)`` members, most typical first."""
+    from collections import Counter
+
+    import numpy as np
+
+    from moralgap.taxonomy.naming import cluster_views
+
+    n = len(members)
+    return cluster_views([list(range(n))], [m[0] for m in members], np.ones(n), np.linspace(1.0, 0.5, n),
+                         [m[1] for m in members], [set(m[2].split()) for m in members], [Counter() for _ in members])[0]
+
+
+def test_the_phrase_most_members_share_names_a_value_that_its_typical_form_would_quote():
+    # Seen on the AITA comments as "Owe Her Anything / Lend": the typical form was one comment's.
+    owe = members_view(("owe anything", "owe her anything", "r1"), ("owe someone", "owe someone", "r2"),
+                       ("owe they", "owe them", "r3"), ("owe explanation", "owe him the explanation", "r4"),
+                       ("lend", "n't lend them", "r5 r6"))
+    assert (owe.shared, owe.shared_rationales) == ("owe", 4)
+    assert member_name(owe) == "Owe / Lend"
+    # And as "Money Is Important" for what comes first in life.
+    important = members_view(("money is important", "the money is important", "r1"),
+                             ("life is important", "life is more important", "r2"),
+                             ("education come first", "my education should always come first", "r3"),
+                             ("own schooling is important", "own schooling is also important", "r4"))
+    assert member_name(important) == "Important"
+
+
+def test_a_shared_phrase_names_no_value_when_it_is_a_verdict_a_person_or_a_frame():
+    # "bad" is shared by "play the bad guy" and "bad mood" (seen on the AITA comments as "Bad").
+    bad = members_view(("should play bad guy", "need to play the bad guy", "r1"),
+                       ("force bad mood", "forcing her bad mood", "r2"),
+                       ("enable bad decision making", "enabling his bad decision making", "r3"))
+    assert bad.shared != "bad" and member_name(bad) == "Play The Bad Guy"
+    sister = members_view(("should discipline sister", "need to discipline your sister", "r1"),
+                          ("coerce sister", "coerce your sister", "r2"), ("sister trump", "your sister trumps", "r3"))
+    assert sister.shared_rationales == 1 and member_name(sister) == "Discipline Your Sister"
+    # Rights to different things keep the right their typical form names, not "Right To".
+    rights = members_view(("right to say", "allowed to say", "r1"), ("right to say", "allowed to say it", "r2"),
+                          ("right to leave", "right to leave", "r3"), ("right to rest", "right to rest", "r4"),
+                          ("right to know", "right to know", "r5"))
+    assert member_name(rights) == "Right To Say"
+
+
+def test_a_shared_phrase_does_not_replace_a_typical_form_that_says_as_much():
+    # Many rationales said the typical form itself: it names the value ("Outweighs", not "Outweigh").
+    view_ = members_view(("outweigh", "outweighs", "r1"), ("outweigh", "outweighs", "r2"),
+                         ("enjoyment outweigh", "your enjoyment doesn't outweigh", "r3"))
+    assert member_name(view_) == "Outweighs"
