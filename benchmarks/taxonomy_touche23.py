@@ -7,7 +7,9 @@ value most of its expressions fall in. Metrics:
 - multi-label purity: each induced value maps to the gold category most present among its
   texts; a text is a hit when that category is among its gold labels (texts with a value);
 - NMI against each text's first gold category in column order (texts with a value);
-- share of texts with no value; wall time (models loaded before timing starts).
+- share of texts with no value; wall time (models loaded before timing starts);
+- ``topic_values``: how many of the build's values it sends to review as one conclusion's topic
+  (each premise's dilemma is its conclusion; see taxonomy/topics.py).
 Reference rows: BERTopic (default settings, UMAP random_state fixed, nr_topics=20, the same
 MiniLM embeddings of whole premises) and k-means (k=20) on those embeddings, scored on all
 premises and on only those moralgap gives a value (the premises moralgap's scores count).
@@ -89,11 +91,12 @@ def ceiling_rows(df: pd.DataFrame, gold: np.ndarray, cats: list[str]) -> list[di
     ]
 
 
-def run_moralgap(texts: list[str], ids: list[str], embedder, extractor, **kw):
+def run_moralgap(texts: list[str], ids: list[str], conclusions: list[str], embedder, extractor, **kw):
     from moralgap.records import Judgment
     from moralgap.taxonomy.build import TaxonomyBuilder
 
-    judgments = [Judgment(id=i, dilemma_id=i, verdict="acceptable", rationale=t) for i, t in zip(ids, texts)]
+    # A premise's dilemma is the conclusion it argues, as a user would give it.
+    judgments = [Judgment(id=i, dilemma_id=c, verdict="acceptable", rationale=t) for i, t, c in zip(ids, texts, conclusions)]
     t = time.perf_counter()
     result = TaxonomyBuilder(20, seed=SEED, embedder=embedder, extractor=extractor, **kw).fit(judgments)
     elapsed = time.perf_counter() - t
@@ -110,7 +113,8 @@ def run_moralgap(texts: list[str], ids: list[str], embedder, extractor, **kw):
             continue
         best = max(votes[i].items(), key=lambda kv: (kv[1], weight[i][kv[0]], kv[0]))
         assigned.append(best[0])
-    return assigned, elapsed, result.stats
+    topics = sum("topic" in (v.review_reason or "") for v in result.taxonomy.values)
+    return assigned, elapsed, {**result.stats, "topic_values": topics}
 
 
 def main() -> None:
@@ -142,15 +146,17 @@ def main() -> None:
     rows = []
     settings = dict(embed_text=opts.embed_text, context_weight=opts.context_weight,
                     **({"pca_components": opts.pca_components} if opts.pca_components else {}))
-    assigned, t_mg, _ = run_moralgap(texts, ids, embedder, extractor, **settings)
-    rows.append({"method": "moralgap (expressions, HDBSCAN, 20 values)", **evaluate(assigned, gold, cats), "seconds": t_mg})
+    conclusions = df["Conclusion"].astype(str).tolist()
+    assigned, t_mg, st = run_moralgap(texts, ids, conclusions, embedder, extractor, **settings)
+    rows.append({"method": "moralgap (expressions, HDBSCAN, 20 values)", **evaluate(assigned, gold, cats), "seconds": t_mg,
+                 "topic_values": st["topic_values"]})
     if opts.seed_values:
         from moralgap.taxonomy.seed_values import load_seed_values
 
         seeds = load_seed_values(opts.seed_values)
         guided = dict(settings, seed_values=seeds,
                       **({"seed_match_threshold": opts.seed_threshold} if opts.seed_threshold is not None else {}))
-        assigned_g, t_g, stats = run_moralgap(texts, ids, embedder, extractor, **guided)
+        assigned_g, t_g, stats = run_moralgap(texts, ids, conclusions, embedder, extractor, **guided)
         rows.append({"method": f"moralgap guided by {stats['seed_values_matched']}/{len(seeds)} seed values",
                      **evaluate(assigned_g, gold, cats), "seconds": t_g})
 
@@ -180,7 +186,8 @@ def main() -> None:
         rows[0]["speed_vs_bertopic"] = t_bt / t_mg
     rows.extend(ceiling_rows(df, gold, cats))
     print(f"{opts.corpus} premises: {len(texts)} texts, {len(cats)} gold categories")
-    print_table(rows, ["method", "purity", "nmi", "no_value", "values", "seconds", "speed_vs_bertopic"], name="main")
+    print_table(rows, ["method", "purity", "nmi", "no_value", "values", "topic_values", "seconds", "speed_vs_bertopic"],
+                name="main")
     save_results(None if opts.corpus == "touche23" else f"taxonomy_{opts.corpus}")
 
 

@@ -12,7 +12,7 @@ import hashlib
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from .cluster import cluster_expressions, weighted_centroids
 from .folder import TaxonomyFolder
 from .naming import NAMERS, cluster_views, make_namer, name_values
 from .quality import review_reasons, value_quality
+from .topics import dilemma_spread, flag_topics
 from .seed_values import SeedValue
 from .space import EMBED_TEXT_MODES, EmbeddingSpace, embed_key, meaning_text  # noqa: F401 (re-exported)
 from .span_filter import describe as describe_span_filter
@@ -83,6 +84,18 @@ class BuildResult:
         self.stats.update(n_rationales=n_rationales, rationales_with_value=len(with_value),
                           rationale_coverage=round(len(with_value) / n_rationales, 4))
         self.taxonomy.stats.update(self.stats)
+
+    def flag_topics(self, dilemma_of: Mapping[str, str]) -> None:
+        """Send to review the values whose rationales mostly judge one dilemma (``taxonomy.topics``);
+        ``dilemma_of`` maps each rationale id to its dilemma id."""
+        spread = dilemma_spread(((e.value_id, e.rationale_id) for e in self.expressions if e.value_id), dilemma_of)
+        self.apply_topics(spread, Counter(dilemma_of.values()))
+
+    def apply_topics(self, spread: Mapping[str, Counter], dilemma_sizes: Mapping[str, int]) -> None:
+        """:meth:`flag_topics` from counts already made (the Ray path counts them from its arrays)."""
+        flag_topics(self.taxonomy, spread, dilemma_sizes)
+        n = sum(v.status == "needs_review" for v in self.taxonomy.values)
+        self.stats["values_needing_review"] = self.taxonomy.stats["values_needing_review"] = n
 
 
 @dataclass
@@ -271,6 +284,7 @@ class TaxonomyBuilder:
         expressions = self.extractor.extract(judgments)
         result = self.fit_expressions(expressions, texts={j.id: j.rationale for j in judgments})
         result.add_coverage(len(judgments))
+        result.flag_topics({j.id: j.dilemma_id for j in judgments})
         return result
 
     def _key_function(self, texts: dict[str, str] | None):

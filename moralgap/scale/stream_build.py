@@ -66,6 +66,13 @@ class FormTable:
     form_of: array = field(default_factory=lambda: array("i"))
     rationale_of: array = field(default_factory=lambda: array("i"))
     excluded: Counter = field(default_factory=Counter)
+    # Per rationale number: its dilemma, as a number into ``dilemmas``.
+    dilemma_of: array = field(default_factory=lambda: array("i"))
+    dilemmas: dict[str, int] = field(default_factory=dict)
+
+    def add_rationales(self, judgments) -> None:
+        for j in judgments:
+            self.dilemma_of.append(self.dilemmas.setdefault(j.dilemma_id, len(self.dilemmas)))
 
     def add(self, e: Expression, rationale: int) -> None:
         from moralgap.taxonomy.build import embed_key
@@ -114,6 +121,7 @@ def extract_to_spill(builder, read: Callable[[ReadResult], Iterator[Judgment]], 
     refs: list = []
     n = staged = 0
     for w, judgments in enumerate(batches(read(result), window)):
+        table.add_rationales(judgments)
         if not todo and spill.has(w):
             spill.reused += 1
             spill.drop_raw(w)
@@ -283,8 +291,23 @@ def build_streaming(builder, read: Callable[[ReadResult], Iterator[Judgment]], s
     result.stats.update(n_rationales=read_result.n_read, rationales_with_value=with_value,
                         rationale_coverage=round(with_value / read_result.n_read, 4))
     result.taxonomy.stats.update(result.stats)
+    result.apply_topics(*_dilemma_spread(table, rationale_of[valued], value_of[form_of[valued]], value_ids))
     result.folder.expressions = SpilledExpressions(spill, form_of, value_of, sim_of, value_ids)
     return result, record, read_result
+
+
+def _dilemma_spread(table: FormTable, rationales: np.ndarray, values: np.ndarray, value_ids: list[str]):
+    """What ``BuildResult.flag_topics`` counts from the records, from the arrays: per value, its
+    rationales per dilemma, and every dilemma's rationales."""
+    dilemma_of = np.frombuffer(table.dilemma_of, dtype=np.int32)
+    names = list(table.dilemmas)
+    pairs = np.unique(values.astype(np.int64) * (len(dilemma_of) + 1) + rationales)
+    value, rationale = np.divmod(pairs, len(dilemma_of) + 1)
+    spread: dict[str, Counter] = {}
+    for (v, d), n in Counter(zip(value.tolist(), dilemma_of[rationale].tolist())).items():
+        spread.setdefault(value_ids[v], Counter())[names[d]] = n
+    sizes = Counter({names[d]: int(n) for d, n in enumerate(np.bincount(dilemma_of, minlength=len(names))) if n})
+    return spread, sizes
 
 
 def _fit(builder, read, spill: ExpressionSpill, table: FormTable, max_forms: int):

@@ -1,0 +1,56 @@
+"""A value whose rationales mostly judge one dilemma is sent to review as that dilemma's topic."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from moralgap.datasets import load_judgments
+from moralgap.taxonomy.build import TaxonomyBuilder
+from moralgap.taxonomy.topics import dilemma_spread, topic_reason
+
+
+@pytest.mark.parametrize("spread, sizes, doubted", [
+    # 90 of 95 premises argue one of 332 conclusions (Touché23's "Economic Sanctions").
+    ({"sanctions": 85, "killing": 3, "trade": 2}, {"sanctions": 20, "killing": 20, "trade": 20, "other": 5333}, True),
+    # Fewer than five rationales from the dilemma: too little to call it a topic.
+    ({"d1": 4, "d2": 1}, {"d1": 12, "d2": 12, "d3": 500}, False),
+    # Less than half of the value's rationales.
+    ({"d1": 5, "d2": 3, "d3": 3}, {"d1": 12, "d2": 12, "d3": 12, "d4": 500}, False),
+    # One dilemma holds most of the corpus: the value only follows the corpus.
+    ({"d1": 9, "d2": 1}, {"d1": 80, "d2": 20}, False),
+])
+def test_topic_reason_needs_a_dilemma_to_dominate_the_value(spread, sizes, doubted):
+    why = topic_reason(Counter(spread), sizes, sum(sizes.values()))
+    assert (why is not None) == doubted
+    if doubted:
+        assert "sanctions" in why and "topic" in why
+
+
+def test_dilemma_spread_counts_a_rationale_once_per_value():
+    pairs = [("v1", "r1"), ("v1", "r1"), ("v1", "r2"), ("v2", "r1"), (None, "r3"), ("v1", "unknown")]
+    assert dilemma_spread(pairs, {"r1": "d1", "r2": "d2", "r3": "d1"}) == {"v1": Counter(d1=1, d2=1), "v2": Counter(d1=1)}
+
+
+@pytest.fixture(scope="module")
+def sample_judgments(sample_dir):
+    return load_judgments(sample_dir / "judgments.jsonl", require_rationale=True).records
+
+
+def test_a_build_sends_a_single_dilemma_value_to_review_and_keeps_its_members(sample_judgments, embedder, extractor):
+    result = TaxonomyBuilder(60, seed=13, embedder=embedder, extractor=extractor).fit(sample_judgments)
+    dilemma_of = {j.id: j.dilemma_id for j in sample_judgments}
+    topics = [v for v in result.taxonomy.values if v.review_reason and "topic" in v.review_reason]
+    assert topics, "the bundled sample has a dilemma whose subject forms a value"
+    for v in topics:
+        members = [e for e in result.expressions if e.value_id == v.id]
+        top, n = Counter(dilemma_of[r] for r in {e.rationale_id for e in members}).most_common(1)[0]
+        assert v.status == "needs_review" and members and n >= 5
+        assert v.quality["top_dilemma_share"] >= 0.5 and f'"{top}"' in v.review_reason
+    assert all("n_dilemmas" in v.quality for v in result.taxonomy.values if v.size)
+    assert result.stats["values_needing_review"] == sum(v.status == "needs_review" for v in result.taxonomy.values)
+    # Each rationale its own dilemma (one comment per post): no value can be one dilemma's topic.
+    alone = [j.model_copy(update={"dilemma_id": j.id}) for j in sample_judgments]
+    again = TaxonomyBuilder(60, seed=13, embedder=embedder, extractor=extractor).fit(alone)
+    assert not any("topic" in (v.review_reason or "") for v in again.taxonomy.values)
+    assert {v.id for v in again.taxonomy.values} == {v.id for v in result.taxonomy.values}
