@@ -459,12 +459,14 @@ class ValueExpressionComponent:
             obj = _object_tokens(verb)
             if verb.lemma_.lower() in LIGHT_VERBS and not [t for t in obj if t.pos_ != "PRON"]:
                 continue
-            span_tokens = [tok, verb, *obj]
+            # "needs to grow up", "should cut them off": the duty is the phrasal verb, as in advice.
+            prt = [c for c in verb.children if c.dep_ == "prt" and c.is_alpha]
+            span_tokens = [tok, verb, *prt, *obj]
             start = min(t.i for t in span_tokens)
             stop = max(t.i for t in span_tokens) + 1
             negated = any(c.dep_ == "neg" for c in verb.children)
             sign = -1 if (failed or negated) else 1
-            norm = ("should " + _norm_of([verb, *obj])).strip()
+            norm = ("should " + _norm_of([verb, *prt, *obj])).strip()
             value = self._value_of([verb, *obj]) or "Responsibility"
             add("duty", verb, start, stop, norm, sign, value)
 

@@ -248,7 +248,7 @@ def test_a_value_word_in_quotation_marks_of_its_own_is_set_apart_as_quoted(extra
 
 
 @pytest.mark.parametrize("text, norm", [
-    ("You need to put up some kind of a barrier between the two yards.", "should put barrier"),
+    ("You need to put up some kind of a barrier between the two yards.", "should put up barrier"),
     ("You should show a bit of respect.", "should show respect"),
     ("He should appreciate the amount of effort she put in.", "should appreciate effort"),
 ])
@@ -291,3 +291,15 @@ def test_an_open_phrasal_verb_keeps_its_particle(open_extractor, text, surface, 
     # do not nest.
     assert ("pick", "pick") in [(e.text, e.norm) for e in find(open_extractor, "Go pick your partner up.")
                                 if e.rule == "open_verb"]
+
+
+@pytest.mark.parametrize("text, surface, norm", [
+    # Seen on the AITA comments as "needs to grow" and "shouldn't be sneaking".
+    ("Your sister needs to grow up.", "needs to grow up", "should grow up"),
+    ("She shouldn't be sneaking out at night.", "shouldn't be sneaking out", "should sneak out"),
+    # Pronouns between verb and particle stay out of the form, as in advice ("call him out").
+    ("You had to cut them off.", "had to cut them off", "should cut off"),
+])
+def test_a_duty_keeps_its_particle(extractor, text, surface, norm):
+    duties = [(e.text, e.norm) for e in find(extractor, text) if e.rule == "duty"]
+    assert (surface, norm) in duties, duties
