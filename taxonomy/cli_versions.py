@@ -289,6 +289,9 @@ def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size
                f"({s['embedding_cache_hits']} from cache)")
     if s.get("new_values_rule"):
         click.echo(f"  new values sized {s['new_values_rule']}; --n-new-values sets their number")
+    if s.get("new_values_doubted_as_topics"):
+        click.echo(f"  {s['new_values_doubted_as_topics']} new value(s) sent to review: their rationales mostly "
+                   "judge one dilemma (see taxonomy show)")
 
 
 # -- export / import -------------------------------------------------------------------------

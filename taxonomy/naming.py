@@ -5,8 +5,10 @@ its most typical expressions, keywords, size and how many rationales it spans) a
 views to a *namer*, anything with ``describe(views) -> list[Naming]``:
 
 - :class:`MemberNamer` (default) names a value after its own most typical expressions
-  ("rude / disrespectful") and writes no definition: a definition is a claim about what people
-  meant, which a reviewer or a language model makes, not a template;
+  ("rude / disrespectful"), or after the phrase most of its members say when its most typical
+  expression is one comment's wording ("owe" for "owe her anything", "owe them", ...), and
+  writes no definition: a definition is a claim about what people meant, which a reviewer or a
+  language model makes, not a template;
 - :class:`PriorNamer` names a cluster after a prior (the value lexicon, or given values) only
   when the prior's name is itself close to the cluster and most mentions carry it, and otherwise
   falls back to the members;
@@ -144,7 +146,7 @@ def cluster_views(members: list[list[int]], norms: list[str], counts: np.ndarray
 
 
 # Shared phrases are read from the normal forms' words; a phrase opens on a content word and may
-# close on "to", which carries the meaning of "right to", "free to", "allowed to".
+# close on "to", which carries the meaning of "free to", "allowed to".
 SHARED_MAX_WORDS = 3
 SHARED_MAY_CLOSE = {"to"}
 
@@ -164,7 +166,7 @@ NAMING_FRAMES = {"owe"}
 def shared_phrase(idx: Sequence[int], norms: Sequence[str], surface: Sequence[str],
                   rationales: Sequence[set[str]]) -> tuple[str, int]:
     """The phrase said by the most rationales among a cluster's members, as written, and that
-    number of rationales; the longer phrase wins a tie ("right to" over "right")."""
+    number of rationales; the longer phrase wins a tie ("free to" over "free")."""
     said: dict[str, set[str]] = {}
     written: dict[str, str] = {}
     for i in sorted(idx, key=lambda i: norms[i]):

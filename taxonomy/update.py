@@ -28,6 +28,7 @@ values stay exactly as reviewed.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -43,6 +44,7 @@ from .edits import ACTIVE, fresh_value_id, new_version
 from .folder import TaxonomyFolder
 from .naming import disambiguate, recorded_namer
 from .quality import refresh_quality
+from .topics import dilemma_spread, flag_topics
 from .space import EmbeddingSpace
 from .span_filter import filter_spans, recorded_span_filter
 from .value_filter import count_excluded, excluded_stats
@@ -59,6 +61,10 @@ MIN_THRESHOLD = 0.5
 class UpdateResult:
     folder: TaxonomyFolder
     stats: dict = field(default_factory=dict)
+
+
+# Where the rationales of earlier versions count among the dilemmas (their own are not known).
+EARLIER = "\x00earlier versions"
 
 
 def build_rule_threshold(folder: TaxonomyFolder, floor: float) -> float:
@@ -146,12 +152,16 @@ class TaxonomyUpdater:
             expressions = extractor.extract(judgments)
         return self.update_expressions(folder, expressions, rationale_ids={j.id for j in judgments},
                                        texts={j.id: j.rationale for j in judgments}, author=author, reason=reason,
-                                       source=source)
+                                       source=source, dilemmas={j.id: j.dilemma_id for j in judgments})
 
     def update_expressions(self, folder: TaxonomyFolder, expressions: Sequence[Expression], *,
                            rationale_ids: set[str] | None = None, texts: dict[str, str] | None = None,
-                           author: str = "moralgap", reason: str = "", source: str | None = None) -> UpdateResult:
-        """Steps 2-5 for already-extracted expressions of the rationales ``rationale_ids``."""
+                           author: str = "moralgap", reason: str = "", source: str | None = None,
+                           dilemmas: dict[str, str] | None = None) -> UpdateResult:
+        """Steps 2-5 for already-extracted expressions of the rationales ``rationale_ids``.
+
+        ``dilemmas`` (rationale id -> dilemma id) lets the values this update adds be doubted as
+        one dilemma's topic, as a build's are (``taxonomy.topics``); existing values keep their status."""
         rationale_ids = rationale_ids if rationale_ids is not None else {e.rationale_id for e in expressions}
         # The taxonomy's own space: its model (a different one is refused) and its embed-text rule.
         space = self.space = EmbeddingSpace.of(folder, embedder=self._embedder)
@@ -199,6 +209,14 @@ class TaxonomyUpdater:
         new.expressions = out_expr
         flagged = self._recount(new)
         refresh_quality(new, space)
+        if dilemmas and new_ids:
+            added = set(new_ids)
+            pairs = ((e.value_id, e.rationale_id) for e in left_expr if e.value_id in added)
+            # The earlier rationales' dilemmas are not known; they count as other dilemmas, so a
+            # value found in an update of one dilemma's judgments stands out from the corpus.
+            sizes = Counter(dilemmas.values())
+            sizes[EARLIER] = len({e.rationale_id for e in kept})
+            stats["new_values_doubted_as_topics"] = flag_topics(new.taxonomy, dilemma_spread(pairs, dilemmas), sizes)
         stats["flagged_no_support"] = len(flagged)
         stats["n_active_values"] = len(new.taxonomy.active_values())
         new.taxonomy.lineage[-1].args = {"source": source, "replace": self.replace, "new_values": new_ids,

@@ -54,3 +54,19 @@ def test_a_build_sends_a_single_dilemma_value_to_review_and_keeps_its_members(sa
     again = TaxonomyBuilder(60, seed=13, embedder=embedder, extractor=extractor).fit(alone)
     assert not any("topic" in (v.review_reason or "") for v in again.taxonomy.values)
     assert {v.id for v in again.taxonomy.values} == {v.id for v in result.taxonomy.values}
+
+
+def test_an_update_doubts_the_values_it_adds_and_leaves_the_others(sample_judgments, embedder, extractor):
+    from moralgap.taxonomy.update import TaxonomyUpdater
+
+    topic = "d03"  # the sample's dilemma whose subject, authorship, forms a value of its own
+    base = TaxonomyBuilder(40, seed=13, embedder=embedder, extractor=extractor).fit(
+        [j for j in sample_judgments if j.dilemma_id != topic])
+    before = {v.id: (v.status, v.review_reason) for v in base.taxonomy.values}
+    result = TaxonomyUpdater(seed=13, embedder=embedder, extractor=extractor).update(
+        base.folder, [j for j in sample_judgments if j.dilemma_id == topic])
+    added = set(result.folder.taxonomy.lineage[-1].args["new_values"])
+    doubted = [v for v in result.folder.taxonomy.values if v.id in added and "topic" in (v.review_reason or "")]
+    assert doubted and all(v.status == "needs_review" and f'"{topic}"' in v.review_reason for v in doubted)
+    assert result.stats["new_values_doubted_as_topics"] == len(doubted)
+    assert {v.id: (v.status, v.review_reason) for v in result.folder.taxonomy.values if v.id in before} == before
