@@ -9,9 +9,10 @@ published as ``needs_review`` with the dilemma named, never dropped: in a corpus
 truly belongs to one dilemma, the reviewer says so.
 
 The doubt needs a dilemma to dominate the value three ways: it holds at least
-``TOPIC_MIN_RATIONALES`` of the value's rationales, at least half of them, and at least
+``TOPIC_MIN_RATIONALES`` of the value's rationales, at least two thirds of them, and at least
 ``TOPIC_LIFT`` times its share of the whole corpus (a corpus of one dilemma has no topics to
-tell apart). Where each dilemma has one rationale, as with one top comment per AITA post, no
+tell apart). Half would not do: on the bundled sample, 5 of the 9 rationales of "Protect"
+judge the dilemma about a premature newborn, whose core that value is. Where each dilemma has one rationale, as with one top comment per AITA post, no
 value can be doubted this way.
 
 Each value's ``quality`` gets ``n_dilemmas`` and ``top_dilemma_share`` (the figures at the
@@ -23,7 +24,7 @@ from collections import Counter
 from typing import Iterable, Mapping
 
 TOPIC_MIN_RATIONALES = 5
-TOPIC_SHARE = 0.5
+TOPIC_SHARE = 2 / 3
 TOPIC_LIFT = 3.0
 
 

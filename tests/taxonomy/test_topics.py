@@ -15,8 +15,9 @@ from moralgap.taxonomy.topics import dilemma_spread, topic_reason
     ({"sanctions": 85, "killing": 3, "trade": 2}, {"sanctions": 20, "killing": 20, "trade": 20, "other": 5333}, True),
     # Fewer than five rationales from the dilemma: too little to call it a topic.
     ({"d1": 4, "d2": 1}, {"d1": 12, "d2": 12, "d3": 500}, False),
-    # Less than half of the value's rationales.
-    ({"d1": 5, "d2": 3, "d3": 3}, {"d1": 12, "d2": 12, "d3": 12, "d4": 500}, False),
+    # Less than two thirds of the value's rationales (the bundled sample's "Protect", five of whose
+    # nine rationales judge the dilemma about a premature newborn).
+    ({"d27": 5, "d1": 1, "d2": 1, "d3": 1, "d4": 1}, {"d27": 12, "d1": 12, "d2": 12, "d3": 12, "d5": 457}, False),
     # One dilemma holds most of the corpus: the value only follows the corpus.
     ({"d1": 9, "d2": 1}, {"d1": 80, "d2": 20}, False),
 ])
