@@ -216,17 +216,21 @@ def show(taxonomy, limit, as_json, show_all, show_excluded):
         click.echo(f"set apart as not values: {sum(excluded.values())} expressions "
                    f"({excluded.get('unlikely_value', 0)} of them by the span filter '{span_filter}'); "
                    "see --excluded")
-    click.echo("size: mentions; rats: rationales it spans; coh: cohesion (mean cosine of members to the centroid); "
-               "lexfree: share of mentions no lexicon word found")
+    # Where dilemmas have several rationales, how many a value spans tells a value from a topic.
+    by_dilemma = any("n_dilemmas" in q and q["n_dilemmas"] < q.get("n_rationales", 0) for q in (v.quality or {} for v in values))
+    click.echo("size: mentions; rats: rationales it spans; " + ("dlm: dilemmas it spans; " if by_dilemma else "")
+               + "coh: cohesion (mean cosine of members to the centroid); lexfree: share of mentions no lexicon word found")
     width = min(40, max([len(v.name) for v in values] + [4]))
-    click.echo(f"{'id':12} {'name':{width}} {'size':>5} {'rats':>5} {'coh':>5} {'lexfree':>7} {'status':12} typical expressions")
+    dlm = f" {'dlm':>5}" if by_dilemma else ""
+    click.echo(f"{'id':12} {'name':{width}} {'size':>5} {'rats':>5}{dlm} {'coh':>5} {'lexfree':>7} {'status':12} typical expressions")
     for v in values:
         q = v.quality or {}
         coh = f"{q['cohesion']:.2f}" if "cohesion" in q else "-"
         free = f"{q['lexicon_free_share']:.0%}" if "lexicon_free_share" in q else "-"
         rats = str(q.get("n_rationales", "-"))
+        dlm = f" {str(q.get('n_dilemmas', '-')):>5}" if by_dilemma else ""
         examples = "; ".join(f'"{x}"' for x in v.exemplars[:4])
-        click.echo(f"{v.id:12} {v.name[:width]:{width}} {v.size:5d} {rats:>5} {coh:>5} {free:>7} {v.status:12} {examples}")
+        click.echo(f"{v.id:12} {v.name[:width]:{width}} {v.size:5d} {rats:>5}{dlm} {coh:>5} {free:>7} {v.status:12} {examples}")
         pad = " " * (12 + 1 + width + 1)
         if v.definition:
             click.echo(f"{pad}definition ({v.name_source or 'given'}): {v.definition}")

@@ -140,6 +140,8 @@ def test_cli_builds_the_sample_end_to_end(sample_dir, tmp_path):
     show = run_cli("taxonomy", "show", str(out), "--limit", "5")
     assert show.returncode == 0 and show.stdout.count("\nv") == 5
     assert "rats" in show.stdout and "coh" in show.stdout and "lexfree" in show.stdout
+    # The sample's dilemmas have several rationales each, so how many dilemmas a value spans shows.
+    assert "dlm: dilemmas it spans" in show.stdout
     shown = json.loads(run_cli("taxonomy", "show", str(out), "--json").stdout)
     assert len(shown) == 60
     review = [v for v in shown if v["status"] == "needs_review"]
