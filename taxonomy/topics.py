@@ -3,8 +3,8 @@ from a single dilemma.
 
 A value is what people hold across the situations they judge. On argument premises, where many
 premises argue each conclusion, the build also forms clusters of what the premises argue
-*about*: "Economic Sanctions" (94% of its premises argue one conclusion on sanctions),
-"Cosmetic Surgery", "Right To Keep" (the right to keep and bear arms). Such a value is
+*about*: "Economic Sanctions" (91% of its premises argue one conclusion on sanctions),
+"Capital Punishment", "Right To Keep" (the right to keep and bear arms). Such a value is
 published as ``needs_review`` with the dilemma named, never dropped: in a corpus where a value
 truly belongs to one dilemma, the reviewer says so.
 
@@ -12,11 +12,11 @@ The doubt needs a dilemma to dominate the value three ways: it holds at least
 ``TOPIC_MIN_RATIONALES`` of the value's rationales, at least two thirds of them, and at least
 ``TOPIC_LIFT`` times its share of the whole corpus (a corpus of one dilemma has no topics to
 tell apart). Half would not do: on the bundled sample, 5 of the 9 rationales of "Protect"
-judge the dilemma about a premature newborn, whose core that value is. Where each dilemma has one rationale, as with one top comment per AITA post, no
-value can be doubted this way.
+judge the dilemma about a premature newborn, whose core that value is. Where each dilemma has
+one rationale, as with one top comment per AITA post, no value can be doubted this way.
 
-Each value's ``quality`` gets ``n_dilemmas`` and ``top_dilemma_share`` (the figures at the
-build; an update or edit does not recount them, as it does not read the dilemmas).
+Each value's ``quality`` gets ``n_dilemmas`` and ``top_dilemma_share``: the build's figures,
+which an edit does not recount; an update records them for the values it adds.
 """
 from __future__ import annotations
 

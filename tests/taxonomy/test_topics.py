@@ -7,7 +7,7 @@ import pytest
 
 from moralgap.datasets import load_judgments
 from moralgap.taxonomy.build import TaxonomyBuilder
-from moralgap.taxonomy.topics import dilemma_spread, topic_reason
+from moralgap.taxonomy.topics import TOPIC_SHARE, dilemma_spread, topic_reason
 
 
 @pytest.mark.parametrize("spread, sizes, doubted", [
@@ -47,7 +47,7 @@ def test_a_build_sends_a_single_dilemma_value_to_review_and_keeps_its_members(sa
         members = [e for e in result.expressions if e.value_id == v.id]
         top, n = Counter(dilemma_of[r] for r in {e.rationale_id for e in members}).most_common(1)[0]
         assert v.status == "needs_review" and members and n >= 5
-        assert v.quality["top_dilemma_share"] >= 0.5 and f'"{top}"' in v.review_reason
+        assert v.quality["top_dilemma_share"] >= TOPIC_SHARE and f'"{top}"' in v.review_reason
     assert all("n_dilemmas" in v.quality for v in result.taxonomy.values if v.size)
     assert result.stats["values_needing_review"] == sum(v.status == "needs_review" for v in result.taxonomy.values)
     # Each rationale its own dilemma (one comment per post): no value can be one dilemma's topic.
