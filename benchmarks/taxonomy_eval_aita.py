@@ -6,7 +6,7 @@ placed in a fitting value, judged by the team on the real AITA top comments.
     python benchmarks/taxonomy_eval_aita.py --export FILE         # write the sample, with text, to label
     python benchmarks/taxonomy_eval_aita.py --seed 14 --sample-seed 2026   # the same sample, another build
                                                                   # (results: ..._sample2026_build14.json)
-    python benchmarks/taxonomy_eval_aita.py --pool 2026 13 7      # the saved samples' results as one share
+    python benchmarks/taxonomy_eval_aita.py --pool 2026 13 7 99   # the saved samples' results as one share
 
 The sample is ``--n`` expressions drawn at random (``--sample-seed``) from everything the
 default build (``--seed``) found, kept or set apart. The draws the labels were made on are
@@ -14,7 +14,8 @@ frozen in ``benchmarks/data/aita_eval_samples.json`` (span keys only): a changed
 scored on the same spans, less those it no longer finds (``sample_gone``; spans it newly finds
 are counted in ``rule_spans_new_since_frozen`` but cannot be drawn). The sample with seed 13 was read while the
 filter and clustering were developed; the sample with seed 2026 was labelled only once they were
-fixed, so it is the unbiased figure. Labels live in
+fixed, so it is the unbiased figure, and so were seed 7 and seed 99 (each labelled once, after
+every change of the round it was drawn in). Labels live in
 ``benchmarks/data/aita_expression_labels.jsonl``, one per line, keyed by ``rationale_id``,
 ``start`` and ``end`` (character offsets in the comment); they hold no comment text, which stays
 in ../shared/data. Fields:

@@ -3,7 +3,7 @@ from a single dilemma.
 
 A value is what people hold across the situations they judge. On argument premises, where many
 premises argue each conclusion, the build also forms clusters of what the premises argue
-*about*: "Economic Sanctions" (91% of its premises argue one conclusion on sanctions),
+*about*: "Economic Sanctions" (over 90% of its premises argue one conclusion on sanctions),
 "Capital Punishment", "Right To Keep" (the right to keep and bear arms). Such a value is
 published as ``needs_review`` with the dilemma named, never dropped: in a corpus where a value
 truly belongs to one dilemma, the reviewer says so.
