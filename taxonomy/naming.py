@@ -168,7 +168,7 @@ def shared_phrase(idx: Sequence[int], norms: Sequence[str], surface: Sequence[st
     """The phrase said by the most rationales among a cluster's members, as written, and that
     number of rationales; the longer phrase wins a tie ("free to" over "free")."""
     said: dict[str, set[str]] = {}
-    written: dict[str, str] = {}
+    first: dict[str, int] = {}  # the member whose text shows how the phrase was written
     for i in sorted(idx, key=lambda i: norms[i]):
         words = words_of(norms[i])
         grams = {" ".join(words[a:b]) for a in range(len(words)) if words[a] not in STOP
@@ -176,11 +176,11 @@ def shared_phrase(idx: Sequence[int], norms: Sequence[str], surface: Sequence[st
                  if words[b - 1] not in STOP or words[b - 1] in SHARED_MAY_CLOSE}
         for g in filter(_may_name, grams):
             said.setdefault(g, set()).update(rationales[i])
-            written.setdefault(g, as_written(g, surface[i]))
+            first.setdefault(g, i)
     if not said:
         return "", 0
     best = max(said, key=lambda g: (len(said[g]), len(g.split()), g))
-    return written[best], len(said[best])
+    return as_written(best, surface[first[best]]), len(said[best])
 
 
 class MemberNamer:

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from moralgap.datasets import load_judgments
+
 
 @pytest.fixture(scope="session")
 def extractor():
@@ -16,3 +18,9 @@ def open_extractor(extractor):
     extractor.open_words = True
     yield extractor
     extractor.open_words = False
+
+
+@pytest.fixture(scope="module")
+def sample_judgments(sample_dir):
+    """The bundled sample's judgments with a rationale."""
+    return load_judgments(sample_dir / "judgments.jsonl", require_rationale=True).records

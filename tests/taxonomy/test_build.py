@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import pytest
 
-from moralgap.datasets import load_judgments
 from moralgap.errors import InputError
 from moralgap.taxonomy_file import load_taxonomy
 from moralgap.taxonomy.build import TaxonomyBuilder
@@ -17,11 +16,6 @@ from moralgap.taxonomy.written import as_written
 from moralgap.taxonomy.seed_values import load_seed_values
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def sample_judgments(sample_dir):
-    return load_judgments(sample_dir / "judgments.jsonl", require_rationale=True).records
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from collections import Counter
 
 import pytest
 
-from moralgap.datasets import load_judgments
 from moralgap.taxonomy.build import TaxonomyBuilder
 from moralgap.taxonomy.topics import TOPIC_SHARE, dilemma_spread, topic_reason
 
@@ -31,11 +30,6 @@ def test_topic_reason_needs_a_dilemma_to_dominate_the_value(spread, sizes, doubt
 def test_dilemma_spread_counts_a_rationale_once_per_value():
     pairs = [("v1", "r1"), ("v1", "r1"), ("v1", "r2"), ("v2", "r1"), (None, "r3"), ("v1", "unknown")]
     assert dilemma_spread(pairs, {"r1": "d1", "r2": "d2", "r3": "d1"}) == {"v1": Counter(d1=1, d2=1), "v2": Counter(d1=1)}
-
-
-@pytest.fixture(scope="module")
-def sample_judgments(sample_dir):
-    return load_judgments(sample_dir / "judgments.jsonl", require_rationale=True).records
 
 
 def test_a_build_sends_a_single_dilemma_value_to_review_and_keeps_its_members(sample_judgments, embedder, extractor):
