@@ -1,6 +1,6 @@
 """Issue 2 benchmark: induced values vs the 20 gold value categories of Touché23-ValueEval.
 
-    python benchmarks/taxonomy_touche23.py [--skip-bertopic] [--limit N]
+    python benchmarks/taxonomy_touche23.py [--skip-bertopic] [--limit N] [--also-seeds 14,15,16,17]
 
 Builds a 20-value taxonomy from the 5,393 training premises with moralgap; each text gets the
 value most of its expressions fall in. Metrics:
@@ -13,9 +13,13 @@ value most of its expressions fall in. Metrics:
 Reference rows: BERTopic (default settings, UMAP random_state fixed, nr_topics=20, the same
 MiniLM embeddings of whole premises) and k-means (k=20) on those embeddings, scored on all
 premises and on only those moralgap gives a value (the premises moralgap's scores count).
+A second moralgap row builds with ``--embed-text context``: each expression's vector also
+carries its premise's, so values lean towards what the premises argue about (their topics).
 ``--corpus argvalues22`` runs the same comparison on Webis-ArgValues-22 (5,270 premises from the
 USA, China, India and Africa, with the same 20 level-2 categories; about two thirds of its
 premises are also in the Touché23 training split), the corpus a new user reaches for next.
+``--also-seeds`` repeats the default build and k-means with further seeds (a table of its
+own, with their mean): at 20 values either moves by a point or two with the seed.
 ``--seed-values FILE`` adds a row for a build guided by given values (for instance
 benchmarks/data/touche23_categories.yaml: the 20 category names with the team's definitions).
 
@@ -91,14 +95,14 @@ def ceiling_rows(df: pd.DataFrame, gold: np.ndarray, cats: list[str]) -> list[di
     ]
 
 
-def run_moralgap(texts: list[str], ids: list[str], conclusions: list[str], embedder, extractor, **kw):
+def run_moralgap(texts: list[str], ids: list[str], conclusions: list[str], embedder, extractor, seed: int = SEED, **kw):
     from moralgap.records import Judgment
     from moralgap.taxonomy.build import TaxonomyBuilder
 
     # A premise's dilemma is the conclusion it argues, as a user would give it.
     judgments = [Judgment(id=i, dilemma_id=c, verdict="acceptable", rationale=t) for i, t, c in zip(ids, texts, conclusions)]
     t = time.perf_counter()
-    result = TaxonomyBuilder(20, seed=SEED, embedder=embedder, extractor=extractor, **kw).fit(judgments)
+    result = TaxonomyBuilder(20, seed=seed, embedder=embedder, extractor=extractor, **kw).fit(judgments)
     elapsed = time.perf_counter() - t
     votes: dict[str, Counter] = {}
     weight: dict[str, Counter] = {}
@@ -117,6 +121,17 @@ def run_moralgap(texts: list[str], ids: list[str], conclusions: list[str], embed
     return assigned, elapsed, {**result.stats, "topic_values": topics}
 
 
+def seed_row(seed: int, assigned: list, km, gold: np.ndarray, cats: list[str]) -> dict:
+    """The default build and k-means with one seed: both move with it, by about as much as they
+    differ, so one seed alone does not say which is ahead."""
+    mg = evaluate(assigned, gold, cats)
+    every = evaluate(list(km), gold, cats)
+    same = evaluate([k if a is not None else None for k, a in zip(km, assigned)], gold, cats)
+    return {"seed": seed, "moralgap_purity": mg["purity"], "moralgap_nmi": mg["nmi"], "no_value": mg["no_value"],
+            "kmeans_purity": every["purity"], "kmeans_nmi": every["nmi"],
+            "kmeans_same_premises_purity": same["purity"], "kmeans_same_premises_nmi": same["nmi"]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", default="touche23", choices=sorted(CORPORA),
@@ -129,6 +144,9 @@ def main() -> None:
     ap.add_argument("--seed-values", default=None, help="seed values for an extra, guided row "
                     "(e.g. benchmarks/data/touche23_categories.yaml)")
     ap.add_argument("--seed-threshold", type=float, default=None, help="default: the builder's")
+    ap.add_argument("--also-seeds", default="",
+                    help="comma-separated further seeds: the default build and k-means again with each, "
+                         "one row per seed and their mean (a table of its own)")
     opts = ap.parse_args()
 
     from moralgap.taxonomy.embed import Embedder
@@ -150,6 +168,14 @@ def main() -> None:
     assigned, t_mg, st = run_moralgap(texts, ids, conclusions, embedder, extractor, **settings)
     rows.append({"method": "moralgap (expressions, HDBSCAN, 20 values)", **evaluate(assigned, gold, cats), "seconds": t_mg,
                  "topic_values": st["topic_values"]})
+    assigned_c = None
+    if opts.embed_text != "context":
+        # The build's option for corpora where the same words argue different things: each
+        # expression's vector also carries its premise's, which carries the premise's topic.
+        ctx = dict(settings, embed_text="context")
+        assigned_c, t_c, st_c = run_moralgap(texts, ids, conclusions, embedder, extractor, **ctx)
+        rows.append({"method": f"moralgap, --embed-text context (weight {opts.context_weight:g})",
+                     **evaluate(assigned_c, gold, cats), "seconds": t_c, "topic_values": st_c["topic_values"]})
     if opts.seed_values:
         from moralgap.taxonomy.seed_values import load_seed_values
 
@@ -173,6 +199,9 @@ def main() -> None:
     # k-means clusters scored on moralgap's premises compare like with like.
     rows.append({"method": "k-means, scored on the premises moralgap gives a value",
                  **evaluate([k if a is not None else None for k, a in zip(km, assigned)], gold, cats)})
+    if assigned_c is not None:
+        rows.append({"method": "k-means, scored on the premises the context build gives a value",
+                     **evaluate([k if a is not None else None for k, a in zip(km, assigned_c)], gold, cats)})
     if not opts.skip_bertopic:
         from bertopic import BERTopic
         from umap import UMAP
@@ -188,6 +217,16 @@ def main() -> None:
     print(f"{opts.corpus} premises: {len(texts)} texts, {len(cats)} gold categories")
     print_table(rows, ["method", "purity", "nmi", "no_value", "values", "topic_values", "seconds", "speed_vs_bertopic"],
                 name="main")
+    also = [int(x) for x in opts.also_seeds.split(",") if x.strip()]
+    if also:
+        by_seed = [seed_row(SEED, assigned, km, gold, cats)]
+        for seed in also:
+            assigned_s, _, _ = run_moralgap(texts, ids, conclusions, embedder, extractor, seed=seed, **settings)
+            km_s = KMeans(20, n_init=10, random_state=seed).fit_predict(doc_vecs)
+            by_seed.append(seed_row(seed, assigned_s, km_s, gold, cats))
+        cols = list(by_seed[0])
+        by_seed.append({"seed": "mean", **{c: float(np.mean([r[c] for r in by_seed])) for c in cols[1:]}})
+        print_table(by_seed, cols, name="seeds")
     save_results(None if opts.corpus == "touche23" else f"taxonomy_{opts.corpus}")
 
 

@@ -78,6 +78,9 @@ FACT_NOUNS = {
     "post", "comment", "update", "edit", "detail", "details", "context", "case", "example", "idea", "option", "plan",
     "deal", "time", "day", "year", "moment", "chance", "sense", "fact of life", "logic", "proof", "documentation",
     "same logic", "argument", "opinion on",
+    # What an argument cites as its ground ("the data", "research shows"), like "evidence"; spaCy
+    # lemmatises "data" to "datum".
+    "data", "datum", "research", "statistic", "statistics",
     # Abstract nouns (by their suffix) that name a thing, an event or a state, not a value.
     "information", "position", "location", "vacation", "relationship", "relationships", "membership", "apartment",
     "comment", "moment", "statement", "government", "department", "payment", "appointment", "attention", "reaction",

@@ -15,6 +15,9 @@ from moralgap.taxonomy.value_filter import REASONS, exclusion_reason
     ("your house", "evaluative", "NOUN", "bare_noun"),
     ("fact", "explicit_value", "NOUN", "fact"),
     ("no reason", "explicit_value", "NOUN", "fact"),
+    # Seen on the Touché23 premises inside a value "Fair / Innocent": "the data shows".
+    ("datum", "explicit_value", "NOUN", "fact"),
+    ("research", "explicit_value", "NOUN", "fact"),
     ("funny", "evaluative", "ADJ", "not_moral"),
     ("should", "duty", "VERB", "fragment"),
     ("should yta", "duty", "VERB", "verdict"),
