@@ -28,8 +28,7 @@ from taxonomy_update import assignment_agreement
 
 
 def by_span(result) -> dict[tuple, str | None]:
-    # Expression ids differ between builds of different inputs only through the rationale, so
-    # the span (rationale, offsets) names the same mention in both.
+    # The span (rationale, offsets) names the same mention in both builds, whatever else moved.
     return {(e.rationale_id, e.start, e.end): e.value_id for e in result.expressions}
 
 
