@@ -32,6 +32,16 @@ def read_jsonl_gz(path: Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+def aita_judgments() -> list:
+    """The real AITA top comments (../shared/data/aita_boraske) as judgments, one per post with a
+    comment; each post is its own dilemma."""
+    from moralgap.records import Judgment
+
+    posts = read_jsonl_gz(shared_data() / "aita_boraske" / "posts.jsonl.gz")
+    return [Judgment(id=p["post_key"], dilemma_id=p["post_key"], verdict="acceptable", rationale=p["human_top_comment"])
+            for p in posts if (p.get("human_top_comment") or "").strip()]
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process and its finished children, in MB."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import print_table, read_jsonl_gz, save_results, shared_data
+from _common import aita_judgments, print_table, save_results
 
 
 def main() -> None:
@@ -25,14 +25,11 @@ def main() -> None:
     ap.add_argument("--embed-text", default="norm", choices=["norm", "norm+value", "context"])
     opts = ap.parse_args()
 
-    from moralgap.records import Judgment
     from moralgap.diversity import normalised_entropy, top_k_share
     from moralgap.taxonomy.build import TaxonomyBuilder
     from moralgap.taxonomy.seed_values import load_seed_values
 
-    posts = read_jsonl_gz(shared_data() / "aita_boraske" / "posts.jsonl.gz")
-    judgments = [Judgment(id=p["post_key"], dilemma_id=p["post_key"], verdict="acceptable", rationale=p["human_top_comment"])
-                 for p in posts if (p.get("human_top_comment") or "").strip()]
+    judgments = aita_judgments()
     seeds = load_seed_values(opts.seed_values) if opts.seed_values else None
     builder = TaxonomyBuilder(opts.n_values, seed=opts.seed, seed_values=seeds, embed_text=opts.embed_text,
                               **({"seed_match_threshold": opts.seed_threshold} if opts.seed_threshold is not None else {}))

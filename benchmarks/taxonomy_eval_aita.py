@@ -42,7 +42,7 @@ import random
 import time
 from pathlib import Path
 
-from _common import REPO, print_table, read_jsonl_gz, save_results, shared_data
+from _common import REPO, aita_judgments, print_table, save_results
 from moralgap.taxonomy.span_filter import is_open_word
 
 LABELS = REPO / "benchmarks" / "data" / "aita_expression_labels.jsonl"
@@ -52,12 +52,9 @@ SAMPLES = REPO / "benchmarks" / "data" / "aita_eval_samples.json"
 
 
 def build(seed: int, n_values: int, span_filter: str = "default"):
-    from moralgap.records import Judgment
     from moralgap.taxonomy.build import TaxonomyBuilder
 
-    posts = read_jsonl_gz(shared_data() / "aita_boraske" / "posts.jsonl.gz")
-    judgments = [Judgment(id=p["post_key"], dilemma_id=p["post_key"], verdict="acceptable", rationale=p["human_top_comment"])
-                 for p in posts if (p.get("human_top_comment") or "").strip()]
+    judgments = aita_judgments()
     builder = TaxonomyBuilder(n_values, seed=seed, span_filter=span_filter)
     builder.extractor, builder.embedder  # load models before timing
     texts = {j.id: j.rationale for j in judgments}

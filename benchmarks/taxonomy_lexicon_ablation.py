@@ -44,17 +44,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from _common import print_table, read_jsonl_gz, save_results, shared_data
+from _common import aita_judgments, print_table, save_results
 from moralgap.taxonomy.span_filter import SpanFilter
 from moralgap.taxonomy.value_filter import OPEN_CANDIDATE
-
-
-def judgments():
-    from moralgap.records import Judgment
-
-    posts = read_jsonl_gz(shared_data() / "aita_boraske" / "posts.jsonl.gz")
-    return [Judgment(id=p["post_key"], dilemma_id=p["post_key"], verdict="acceptable", rationale=p["human_top_comment"])
-            for p in posts if (p.get("human_top_comment") or "").strip()]
 
 
 def build(js, lexicon_path, seed, n_values, embedder, span_filter="default"):
@@ -125,7 +117,7 @@ def main() -> None:
 
     from moralgap.taxonomy.embed import Embedder
 
-    js = judgments()
+    js = aita_judgments()
     embedder = Embedder()
     training = training_spans(embedder, opts.lexicon_free_copies)
     summaries = []

@@ -22,8 +22,7 @@ import argparse
 
 import numpy as np
 
-from _common import print_table, save_results
-from taxonomy_lexicon_ablation import judgments
+from _common import aita_judgments, print_table, save_results
 from taxonomy_update import assignment_agreement
 
 
@@ -44,7 +43,7 @@ def main() -> None:
     from moralgap.taxonomy.embed import Embedder
     from moralgap.taxonomy.extract import ValueExtractor
 
-    js = judgments()
+    js = aita_judgments()
     embedder, extractor = Embedder(), ValueExtractor(open_words=True)
 
     def build(subset):
