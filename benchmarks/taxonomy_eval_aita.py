@@ -25,8 +25,10 @@ in ../shared/data. Fields:
 - ``fits``: for spans the build assigned to a value, whether that value (its name and typical
   expressions as ``taxonomy show`` prints them) is the right home; ``null`` where not assigned;
 - ``value_id``: the value the span was assigned to when it was labelled: a ``fits`` label counts
-  only while the build still gives that value id (ids are hashes of the value's members, so a
-  changed build shows up as stale labels, which are reported, never guessed);
+  only while the build still gives that value id. An id is a hash of the value's most frequent
+  form, so a value keeps its labels while that form leads it (a kept id keeps about 98% of its
+  mentions, ``taxonomy_stability.py``); a span in a value with a new id has no fit label, which
+  is reported, never guessed. Labels given under the ids of earlier builds stay in the file;
 - ``fits_by_value``: ``{value_id: fits}`` for every value the span was judged against (a span
   drawn by both samples can sit in a different value in each sample's build).
 

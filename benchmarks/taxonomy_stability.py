@@ -7,14 +7,16 @@ For each share in ``--drop`` and each of ``--draws`` random draws (seeded), the 
 that share are built with the same settings and seed as the full build, and compared with it:
 
 - ``ids_kept``: share of the full build's value ids the smaller build has too (an id is a hash
-  of a value's most frequent forms, so it survives only if those forms still lead the value);
+  of a value's most frequent form, so it survives only while that form still leads the value);
+- ``kept_id_mentions_same``: whether a kept id still names the same value: of the mentions the
+  full build gives a kept id and the smaller build assigns too, the share under that same id;
 - ``names_kept``: share of the full build's value names the smaller build has too;
 - ``ari`` and ``matched_share``: over the expressions both builds assign, the adjusted Rand
   index and the share in matching values (values paired one to one by overlap), as
   ``taxonomy_update.py`` counts them.
 
-Ids move more than expressions do: most expressions keep their company while a value's leading
-forms, and with them its id and name, change.
+Ids and names move more than expressions do: most expressions keep their company while a
+value's leading form, and with it its id and name, changes.
 """
 from __future__ import annotations
 
@@ -60,9 +62,13 @@ def main() -> None:
             n_out = max(1, round(share * len(js)))
             out = set(rng.choice(len(js), size=n_out, replace=False).tolist())
             part = build([j for i, j in enumerate(js) if i not in out])
-            agree = assignment_agreement(whole, by_span(part))
+            piece = by_span(part)
+            agree = assignment_agreement(whole, piece)
+            kept = ids & {v.id for v in part.taxonomy.values}
+            both = [(v, piece[k]) for k, v in whole.items() if v in kept and piece.get(k)]
             rows.append({"dropped_share": share, "draw": draw, "comments_dropped": n_out,
-                         "ids_kept": len(ids & {v.id for v in part.taxonomy.values}) / len(ids),
+                         "ids_kept": len(kept) / len(ids),
+                         "kept_id_mentions_same": sum(a == b for a, b in both) / len(both),
                          "names_kept": len(names & {v.name for v in part.taxonomy.values}) / len(names),
                          "ari": agree["ari"], "matched_share": agree["matched_share"]})
     cols = list(rows[0])
