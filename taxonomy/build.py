@@ -25,9 +25,9 @@ from .cluster import cluster_expressions, weighted_centroids
 from .folder import TaxonomyFolder
 from .naming import NAMERS, cluster_views, make_namer, name_values
 from .quality import review_reasons, value_quality
-from .topics import dilemma_spread, flag_topics
+from .topics import dilemma_spread, flag_topics, form_spread
 from .seed_values import SeedValue
-from .space import EMBED_TEXT_MODES, EmbeddingSpace, embed_key, meaning_text  # noqa: F401 (re-exported)
+from .space import EMBED_TEXT_MODES, EmbeddingSpace, embed_key, form_key, meaning_text  # noqa: F401 (re-exported)
 from .span_filter import describe as describe_span_filter
 from .span_filter import filter_spans, resolve_span_filter, span_filter_texts
 from .value_filter import count_excluded, excluded_stats
@@ -85,15 +85,18 @@ class BuildResult:
                           rationale_coverage=round(len(with_value) / n_rationales, 4))
         self.taxonomy.stats.update(self.stats)
 
-    def flag_topics(self, dilemma_of: Mapping[str, str]) -> None:
-        """Send to review the values whose rationales mostly judge one dilemma (``taxonomy.topics``);
-        ``dilemma_of`` maps each rationale id to its dilemma id."""
-        spread = dilemma_spread(((e.value_id, e.rationale_id) for e in self.expressions if e.value_id), dilemma_of)
-        self.apply_topics(spread, Counter(dilemma_of.values()))
+    def flag_topics(self, dilemma_of: Mapping[str, str], embed_text: str = "norm") -> None:
+        """Send to review the values whose rationales, or most of whose mentions' forms, mostly
+        judge one dilemma (``taxonomy.topics``); ``dilemma_of`` maps each rationale id to its
+        dilemma id, ``embed_text`` is the build's (it says what counts as one form)."""
+        assigned = [e for e in self.expressions if e.value_id]
+        spread = dilemma_spread(((e.value_id, e.rationale_id) for e in assigned), dilemma_of)
+        forms = form_spread(((e.value_id, form_key(embed_text, e), e.rationale_id) for e in assigned), dilemma_of)
+        self.apply_topics(spread, Counter(dilemma_of.values()), forms)
 
-    def apply_topics(self, spread: Mapping[str, Counter], dilemma_sizes: Mapping[str, int]) -> None:
+    def apply_topics(self, spread: Mapping[str, Counter], dilemma_sizes: Mapping[str, int], forms=None) -> None:
         """:meth:`flag_topics` from counts already made (the Ray path counts them from its arrays)."""
-        flag_topics(self.taxonomy, spread, dilemma_sizes)
+        flag_topics(self.taxonomy, spread, dilemma_sizes, forms)
         n = sum(v.status == "needs_review" for v in self.taxonomy.values)
         self.stats["values_needing_review"] = self.taxonomy.stats["values_needing_review"] = n
 
@@ -284,7 +287,7 @@ class TaxonomyBuilder:
         expressions = self.extractor.extract(judgments)
         result = self.fit_expressions(expressions, texts={j.id: j.rationale for j in judgments})
         result.add_coverage(len(judgments))
-        result.flag_topics({j.id: j.dilemma_id for j in judgments})
+        result.flag_topics({j.id: j.dilemma_id for j in judgments}, self.embed_text)
         return result
 
     def _key_function(self, texts: dict[str, str] | None):

@@ -45,6 +45,12 @@ def embed_key(embed_text: str, e: Expression) -> str:
     return meaning_text(e.norm)
 
 
+def form_key(embed_text: str, e: Expression) -> str:
+    """The form a mention counts under when forms are compared across rationales: its embedding
+    key, except under ``context``, whose keys are each one rationale's."""
+    return embed_key("norm" if embed_text == "context" else embed_text, e)
+
+
 def _default_factory(model: str | None):
     from .embed import Embedder
 

@@ -44,8 +44,8 @@ from .edits import ACTIVE, fresh_value_id, new_version
 from .folder import TaxonomyFolder
 from .naming import disambiguate, recorded_namer
 from .quality import refresh_quality
-from .topics import dilemma_spread, flag_topics
-from .space import EmbeddingSpace
+from .topics import dilemma_spread, flag_topics, form_spread
+from .space import EmbeddingSpace, form_key
 from .span_filter import filter_spans, recorded_span_filter
 from .value_filter import count_excluded, excluded_stats
 
@@ -211,12 +211,14 @@ class TaxonomyUpdater:
         refresh_quality(new, space)
         if dilemmas and new_ids:
             added = set(new_ids)
-            pairs = ((e.value_id, e.rationale_id) for e in left_expr if e.value_id in added)
+            mine = [e for e in left_expr if e.value_id in added]
             # The earlier rationales' dilemmas are not known; they count as other dilemmas, so a
             # value found in an update of one dilemma's judgments stands out from the corpus.
             sizes = Counter(dilemmas.values())
             sizes[EARLIER] = len({e.rationale_id for e in kept})
-            stats["new_values_doubted_as_topics"] = flag_topics(new.taxonomy, dilemma_spread(pairs, dilemmas), sizes)
+            forms = form_spread(((e.value_id, form_key(space.embed_text, e), e.rationale_id) for e in mine), dilemmas)
+            stats["new_values_doubted_as_topics"] = flag_topics(
+                new.taxonomy, dilemma_spread(((e.value_id, e.rationale_id) for e in mine), dilemmas), sizes, forms)
         stats["flagged_no_support"] = len(flagged)
         stats["n_active_values"] = len(new.taxonomy.active_values())
         new.taxonomy.lineage[-1].args = {"source": source, "replace": self.replace, "new_values": new_ids,

@@ -291,23 +291,37 @@ def build_streaming(builder, read: Callable[[ReadResult], Iterator[Judgment]], s
     result.stats.update(n_rationales=read_result.n_read, rationales_with_value=with_value,
                         rationale_coverage=round(with_value / read_result.n_read, 4))
     result.taxonomy.stats.update(result.stats)
-    result.apply_topics(*_dilemma_spread(table, rationale_of[valued], value_of[form_of[valued]], value_ids))
+    result.apply_topics(*_dilemma_spread(table, rationale_of[valued], form_of[valued], value_of, value_ids))
     result.folder.expressions = SpilledExpressions(spill, form_of, value_of, sim_of, value_ids)
     return result, record, read_result
 
 
-def _dilemma_spread(table: FormTable, rationales: np.ndarray, values: np.ndarray, value_ids: list[str]):
-    """What ``BuildResult.flag_topics`` counts from the records, from the arrays: per value, its
-    rationales per dilemma, and every dilemma's rationales."""
+def _dilemma_spread(table: FormTable, rationales: np.ndarray, forms: np.ndarray, value_of: np.ndarray,
+                    value_ids: list[str]):
+    """What ``BuildResult.flag_topics`` counts from the records, from the arrays of the assigned
+    mentions: per value, its rationales per dilemma; every dilemma's rationales; and the form
+    counts of ``taxonomy.topics.form_spread`` (a form here is the build's key, as there)."""
     dilemma_of = np.frombuffer(table.dilemma_of, dtype=np.int32)
     names = list(table.dilemmas)
-    pairs = np.unique(values.astype(np.int64) * (len(dilemma_of) + 1) + rationales)
-    value, rationale = np.divmod(pairs, len(dilemma_of) + 1)
+    values = value_of[forms]
+
+    def per_dilemma(groups: np.ndarray) -> Counter:
+        # (group, dilemma) -> rationales, each rationale counted once per group.
+        pairs = np.unique(groups.astype(np.int64) * (len(dilemma_of) + 1) + rationales)
+        group, rationale = np.divmod(pairs, len(dilemma_of) + 1)
+        return Counter(zip(group.tolist(), dilemma_of[rationale].tolist()))
+
     spread: dict[str, Counter] = {}
-    for (v, d), n in Counter(zip(value.tolist(), dilemma_of[rationale].tolist())).items():
+    for (v, d), n in per_dilemma(values).items():
         spread.setdefault(value_ids[v], Counter())[names[d]] = n
+    by_form: dict[str, Counter] = {}
+    for (f, d), n in per_dilemma(forms).items():
+        by_form.setdefault(table.keys[f], Counter())[names[d]] = n
+    mentions: dict[str, Counter] = {}
+    for (v, f), n in Counter(zip(values.tolist(), forms.tolist())).items():
+        mentions.setdefault(value_ids[v], Counter())[table.keys[f]] = n
     sizes = Counter({names[d]: int(n) for d, n in enumerate(np.bincount(dilemma_of, minlength=len(names))) if n})
-    return spread, sizes
+    return spread, sizes, (mentions, by_form)
 
 
 def _fit(builder, read, spill: ExpressionSpill, table: FormTable, max_forms: int):

@@ -6,7 +6,9 @@ from collections import Counter
 import pytest
 
 from moralgap.taxonomy.build import TaxonomyBuilder
-from moralgap.taxonomy.topics import TOPIC_SHARE, dilemma_spread, topic_reason
+from moralgap.records import Taxonomy, Value
+from moralgap.taxonomy.topics import (TOPIC_FORM_SHARE, TOPIC_SHARE, dilemma_spread, flag_topics, form_spread,
+                                      topic_reason)
 
 
 @pytest.mark.parametrize("spread, sizes, doubted", [
@@ -65,3 +67,74 @@ def test_an_update_doubts_the_values_it_adds_and_leaves_the_others(sample_judgme
     assert doubted and all(v.status == "needs_review" and f'"{topic}"' in v.review_reason for v in doubted)
     assert result.stats["new_values_doubted_as_topics"] == len(doubted)
     assert {v.id: (v.status, v.review_reason) for v in result.folder.taxonomy.values if v.id in before} == before
+
+
+def _many_topics(topical_mentions: int, other_mentions: int):
+    """A value like Touché23's "Economic Sanctions": each of its topical forms is argued in one
+    dilemma of its own, so no single dilemma dominates the value."""
+    triples = []
+    for k, form in enumerate(["economic sanction", "limit executive compensation", "abolish intellectual property"]):
+        for i in range(topical_mentions):
+            triples.append(("v1", form, f"{form}-{i}"))
+    for i in range(other_mentions):  # said across the rest of the corpus
+        triples.append(("v1", "fairness", f"other{i % 40}-{i}"))
+    dilemma_of = {r: r.split("-")[0] for _, _, r in triples}
+    sizes = Counter(dilemma_of.values())
+    for d in range(40):
+        sizes[f"other{d}"] = 20
+    return triples, dilemma_of, sizes
+
+
+@pytest.mark.parametrize("topical, other, doubted", [(10, 20, True), (6, 30, False)])
+def test_a_value_made_of_many_dilemmas_topics_is_sent_to_review_naming_them(topical, other, doubted):
+    triples, dilemma_of, sizes = _many_topics(topical, other)
+    taxonomy = Taxonomy(values=[Value(id="v1", name="Economic Sanctions"), Value(id="v2", name="Kept", status="accepted")])
+    spread = dilemma_spread(((v, r) for v, _, r in triples), dilemma_of)
+    assert topic_reason(spread["v1"], sizes, sum(sizes.values())) is None  # no one dilemma dominates it
+    forms = form_spread(triples, dilemma_of)
+    assert forms[0]["v1"]["economic sanction"] == topical and sum(forms[1]["fairness"].values()) == other
+    assert flag_topics(taxonomy, spread, sizes, forms) == int(doubted)
+    v = taxonomy.values[0]
+    share = 3 * topical / (3 * topical + other)
+    assert v.quality["topical_form_share"] == round(share, 4) and (share >= TOPIC_FORM_SHARE) == doubted
+    assert (v.status == "needs_review") == doubted
+    if doubted:
+        assert '"economic sanction" in "economic sanction"' in v.review_reason and "topics, not a value" in v.review_reason
+
+
+def test_form_spread_counts_a_rationale_once_per_form_and_every_mention():
+    triples = [("v1", "honesty", "r1"), ("v1", "honesty", "r1"), ("v1", "honesty", "r2"), (None, "honesty", "r3"),
+               ("v2", "trust", "r1"), ("v1", "trust", "unknown")]
+    mentions, spread = form_spread(triples, {"r1": "d1", "r2": "d2", "r3": "d1"})
+    assert mentions == {"v1": Counter(honesty=3), "v2": Counter(trust=1)}
+    assert spread == {"honesty": Counter(d1=1, d2=1), "trust": Counter(d1=1)}
+
+
+def test_a_build_records_each_values_share_of_topical_forms(shared_data, embedder, extractor):
+    # Real debate premises: many premises argue each conclusion, so some forms are topical.
+    import csv
+    import gzip
+
+    from moralgap.records import Judgment
+    from moralgap.taxonomy.space import form_key
+    from moralgap.taxonomy.topics import topical_forms
+
+    with gzip.open(shared_data / "valueeval" / "touche23" / "arguments-training.tsv.gz", "rt", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    conclusions = {c for c, _ in Counter(r["Conclusion"] for r in rows).most_common(12)}  # ~110 premises each
+    judgments = [Judgment(id=r["Argument ID"], dilemma_id=r["Conclusion"], verdict="acceptable", rationale=r["Premise"])
+                 for r in rows if r["Conclusion"] in conclusions]
+    result = TaxonomyBuilder(20, seed=13, embedder=embedder, extractor=extractor).fit(judgments)
+    dilemma_of = {j.id: j.dilemma_id for j in judgments}
+    assigned = [e for e in result.expressions if e.value_id]
+    topical = topical_forms(form_spread(((e.value_id, form_key("norm", e), e.rationale_id) for e in assigned),
+                                        dilemma_of)[1], Counter(dilemma_of.values()))
+    assert topical
+    shares = []
+    for v in result.taxonomy.values:
+        mine = [form_key("norm", e) for e in assigned if e.value_id == v.id]
+        shares.append(v.quality["topical_form_share"])
+        assert shares[-1] == round(sum(f in topical for f in mine) / len(mine), 4)
+        if shares[-1] >= TOPIC_FORM_SHARE:
+            assert v.status == "needs_review" and "topic" in v.review_reason
+    assert max(shares) > 0
