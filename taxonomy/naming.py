@@ -300,14 +300,17 @@ class PriorNamer:
 def disambiguate(names: list[str], keywords: list[list[str]], taken: Iterable[str] = ()) -> list[str]:
     """Two clusters may earn the same name; the first (biggest) keeps it, others get a keyword suffix.
 
+    A one-part name that is a part of a name already given clashes too: on the bundled sample
+    "Respect" (cultural respect) beside "Respect / Respectful" read as one value listed twice.
     ``taken`` are names other values already hold (the taxonomy a split or an update adds to):
     a new name equal to one of them gets the suffix too.
     """
     seen: Counter = Counter(t.lower() for t in taken)
+    parts: Counter = Counter(p.strip() for t in taken for p in t.lower().split(" / "))
     out = []
     for name, kws in zip(names, keywords):
         key = name.lower()
-        if seen[key]:
+        if seen[key] or ("/" not in key and parts[key]):
             extra = next((k for k in kws if k.lower() not in key), None) or str(seen[key] + 1)
             new = f"{name} ({extra})"
             while seen[new.lower()]:
@@ -315,6 +318,7 @@ def disambiguate(names: list[str], keywords: list[list[str]], taken: Iterable[st
             seen[key] += 1
             name = new
         seen[name.lower()] += 1
+        parts.update(p.strip() for p in name.lower().split(" / "))
         out.append(name)
     return out
 

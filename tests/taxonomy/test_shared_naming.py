@@ -83,6 +83,14 @@ def test_disambiguate_keeps_new_names_clear_of_taken_ones():
     assert disambiguate(["Rude", "Rude"], [["mean"], ["cruel"]]) == ["Rude", "Rude (cruel)"]
 
 
+def test_a_one_part_name_that_repeats_a_part_of_a_given_name_gets_a_keyword():
+    # Seen on the bundled sample: "Respect" (cultural respect) listed below "Respect / Respectful".
+    assert disambiguate(["Respect / Respectful", "Respect", "Respect / Dignity"],
+                        [["respect"], ["respect", "cultural"], ["dignity"]]) == \
+        ["Respect / Respectful", "Respect (cultural)", "Respect / Dignity"]
+    assert disambiguate(["Fair"], [["fair", "share"]], taken=["Unfair / Fair"]) == ["Fair (share)"]
+
+
 def test_member_names_skip_a_form_that_only_repeats_a_picked_one():
     # Seen on the AITA comments: "Manipulative / Manipjulative" named one idea twice.
     view = ClusterView(exemplars=[], keywords=["manipulative"], size=9, n_rationales=7,
