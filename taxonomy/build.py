@@ -78,6 +78,11 @@ class BuildResult:
     def save(self, out) -> None:
         self.folder.save(out)
 
+    def add_corpus(self, judgments: Sequence, embed_text: str = "norm") -> None:
+        """What a build records of the judgments it was given: their coverage and the topic doubt."""
+        self.add_coverage(len(judgments))
+        self.flag_topics({j.id: j.dilemma_id for j in judgments}, embed_text)
+
     def add_coverage(self, n_rationales: int) -> None:
         """Record how many of the ``n_rationales`` given rationales got at least one value."""
         with_value = {e.rationale_id for e in self.expressions if e.value_id}
@@ -286,8 +291,7 @@ class TaxonomyBuilder:
             raise InputError(None, "no rationales to build a taxonomy from (every rationale is empty)", field="rationale")
         expressions = self.extractor.extract(judgments)
         result = self.fit_expressions(expressions, texts={j.id: j.rationale for j in judgments})
-        result.add_coverage(len(judgments))
-        result.flag_topics({j.id: j.dilemma_id for j in judgments}, self.embed_text)
+        result.add_corpus(judgments, self.embed_text)
         return result
 
     def _key_function(self, texts: dict[str, str] | None):

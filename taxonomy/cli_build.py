@@ -141,8 +141,7 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
         with manifest.timed("embed_and_cluster"):
             result, fit_record = fit_bounded(builder, expressions, texts={j.id: j.rationale for j in read.records},
                                              max_forms=fit_max_forms)
-        result.add_coverage(n_judgments)
-        result.flag_topics({j.id: j.dilemma_id for j in read.records}, builder.embed_text)
+        result.add_corpus(read.records, builder.embed_text)
     manifest.set_engine(eng.describe())
     manifest.set_fit_sample(fit_record)
     eng.close()
