@@ -25,7 +25,7 @@ from .cluster import cluster_expressions, weighted_centroids
 from .folder import TaxonomyFolder
 from .naming import NAMERS, cluster_views, make_namer, name_values
 from .quality import review_reasons, value_quality
-from .topics import dilemma_spread, flag_topics, form_spread
+from .topics import flag_topics, spreads
 from .seed_values import SeedValue
 from .space import EMBED_TEXT_MODES, EmbeddingSpace, embed_key, form_key, meaning_text  # noqa: F401 (re-exported)
 from .span_filter import describe as describe_span_filter
@@ -94,9 +94,7 @@ class BuildResult:
         """Send to review the values whose rationales, or most of whose mentions' forms, mostly
         judge one dilemma (``taxonomy.topics``); ``dilemma_of`` maps each rationale id to its
         dilemma id, ``embed_text`` is the build's (it says what counts as one form)."""
-        assigned = [e for e in self.expressions if e.value_id]
-        spread = dilemma_spread(((e.value_id, e.rationale_id) for e in assigned), dilemma_of)
-        forms = form_spread(((e.value_id, form_key(embed_text, e), e.rationale_id) for e in assigned), dilemma_of)
+        spread, forms = spreads(self.expressions, dilemma_of, lambda e: form_key(embed_text, e))
         self.apply_topics(spread, Counter(dilemma_of.values()), forms)
 
     def apply_topics(self, spread: Mapping[str, Counter], dilemma_sizes: Mapping[str, int], forms=None) -> None:

@@ -90,6 +90,14 @@ def form_spread(triples: Iterable[tuple[str, str, str]], dilemma_of: Mapping[str
     return mentions, spread
 
 
+def spreads(expressions, dilemma_of: Mapping[str, str], form_of) -> tuple[dict, tuple[dict, dict]]:
+    """What :func:`flag_topics` reads, counted from expressions: :func:`dilemma_spread` and
+    :func:`form_spread` over the assigned ones; ``form_of(e)`` names an expression's form."""
+    assigned = [e for e in expressions if e.value_id]
+    return (dilemma_spread(((e.value_id, e.rationale_id) for e in assigned), dilemma_of),
+            form_spread(((e.value_id, form_of(e), e.rationale_id) for e in assigned), dilemma_of))
+
+
 def topical_forms(spread: Mapping[str, Counter], dilemma_sizes: Mapping[str, int]) -> dict[str, str]:
     """``{form: dilemma}`` for the forms one dilemma dominates, by the same test as a value."""
     n_rationales = sum(dilemma_sizes.values())

@@ -44,7 +44,7 @@ from .edits import ACTIVE, fresh_value_id, new_version
 from .folder import TaxonomyFolder
 from .naming import disambiguate, recorded_namer
 from .quality import refresh_quality
-from .topics import dilemma_spread, flag_topics, form_spread
+from .topics import flag_topics, spreads
 from .space import EmbeddingSpace, form_key
 from .span_filter import filter_spans, recorded_span_filter
 from .value_filter import count_excluded, excluded_stats
@@ -216,9 +216,8 @@ class TaxonomyUpdater:
             # value found in an update of one dilemma's judgments stands out from the corpus.
             sizes = Counter(dilemmas.values())
             sizes[EARLIER] = len({e.rationale_id for e in kept})
-            forms = form_spread(((e.value_id, form_key(space.embed_text, e), e.rationale_id) for e in mine), dilemmas)
-            stats["new_values_doubted_as_topics"] = flag_topics(
-                new.taxonomy, dilemma_spread(((e.value_id, e.rationale_id) for e in mine), dilemmas), sizes, forms)
+            spread, forms = spreads(mine, dilemmas, lambda e: form_key(space.embed_text, e))
+            stats["new_values_doubted_as_topics"] = flag_topics(new.taxonomy, spread, sizes, forms)
         stats["flagged_no_support"] = len(flagged)
         stats["n_active_values"] = len(new.taxonomy.active_values())
         new.taxonomy.lineage[-1].args = {"source": source, "replace": self.replace, "new_values": new_ids,

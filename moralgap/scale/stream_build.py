@@ -318,8 +318,9 @@ def _dilemma_spread(table: FormTable, rationales: np.ndarray, forms: np.ndarray,
     for (f, d), n in per_dilemma(forms).items():
         by_form.setdefault(table.keys[f], Counter())[names[d]] = n
     mentions: dict[str, Counter] = {}
-    for (v, f), n in Counter(zip(values.tolist(), forms.tolist())).items():
-        mentions.setdefault(value_ids[v], Counter())[table.keys[f]] = n
+    pairs, counts = np.unique(values.astype(np.int64) * len(table.keys) + forms, return_counts=True)
+    for (v, f), n in zip(zip(*np.divmod(pairs, len(table.keys))), counts.tolist()):
+        mentions.setdefault(value_ids[int(v)], Counter())[table.keys[int(f)]] = n
     sizes = Counter({names[d]: int(n) for d, n in enumerate(np.bincount(dilemma_of, minlength=len(names))) if n})
     return spread, sizes, (mentions, by_form)
 
