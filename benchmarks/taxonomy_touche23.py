@@ -121,12 +121,17 @@ def run_moralgap(texts: list[str], ids: list[str], conclusions: list[str], embed
     return assigned, elapsed, {**result.stats, "topic_values": topics}
 
 
+def on_premises_of(km, assigned: list) -> list:
+    """The k-means clusters of only the premises a build gives a value: the premises its scores count."""
+    return [k if a is not None else None for k, a in zip(km, assigned)]
+
+
 def seed_row(seed: int, assigned: list, km, gold: np.ndarray, cats: list[str]) -> dict:
     """The default build and k-means with one seed: both move with it, by about as much as they
     differ, so one seed alone does not say which is ahead."""
     mg = evaluate(assigned, gold, cats)
     every = evaluate(list(km), gold, cats)
-    same = evaluate([k if a is not None else None for k, a in zip(km, assigned)], gold, cats)
+    same = evaluate(on_premises_of(km, assigned), gold, cats)
     return {"seed": seed, "moralgap_purity": mg["purity"], "moralgap_nmi": mg["nmi"], "no_value": mg["no_value"],
             "kmeans_purity": every["purity"], "kmeans_nmi": every["nmi"],
             "kmeans_same_premises_purity": same["purity"], "kmeans_same_premises_nmi": same["nmi"]}
@@ -198,10 +203,10 @@ def main() -> None:
     # moralgap is scored on the premises it gives a value, k-means on all of them; the same
     # k-means clusters scored on moralgap's premises compare like with like.
     rows.append({"method": "k-means, scored on the premises moralgap gives a value",
-                 **evaluate([k if a is not None else None for k, a in zip(km, assigned)], gold, cats)})
+                 **evaluate(on_premises_of(km, assigned), gold, cats)})
     if assigned_c is not None:
         rows.append({"method": "k-means, scored on the premises the context build gives a value",
-                     **evaluate([k if a is not None else None for k, a in zip(km, assigned_c)], gold, cats)})
+                     **evaluate(on_premises_of(km, assigned_c), gold, cats)})
     if not opts.skip_bertopic:
         from bertopic import BERTopic
         from umap import UMAP
