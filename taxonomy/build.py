@@ -377,7 +377,7 @@ class TaxonomyBuilder:
         values: list[Value] = []
         taken: set[str] = set()
         for c, view in enumerate(views):
-            # Only the leading form: a rebuild without 1% of the AITA comments kept 97% of ids
+            # Only the leading form: a rebuild without 1% of the AITA comments kept 96% of ids
             # hashed from it and 84% of ids hashed from the five leading forms, which reshuffle
             # sooner (benchmarks/taxonomy_stability.py).
             lead = min(members[c], key=lambda i: (-d.counts[i], d.keys[i]))

@@ -73,7 +73,7 @@ def _many_topics(topical_mentions: int, other_mentions: int):
     """A value like Touché23's "Economic Sanctions": each of its topical forms is argued in one
     dilemma of its own, so no single dilemma dominates the value."""
     triples = []
-    for k, form in enumerate(["economic sanction", "limit executive compensation", "abolish intellectual property"]):
+    for form in ["economic sanction", "limit executive compensation", "abolish intellectual property"]:
         for i in range(topical_mentions):
             triples.append(("v1", form, f"{form}-{i}"))
     for i in range(other_mentions):  # said across the rest of the corpus
