@@ -8,6 +8,9 @@
    overlap, Hungarian). For scale, the same figures for two full builds that differ only in
    the seed, and the agreement of other update threshold rules. Also: values of the half-A build that an independent half-B build also finds
    (centroid match) and whether the update kept their ids and names.
+   ``--regroup`` rows: the same update clustering the unreviewed values again, once with no
+   value reviewed and once with those values found by both halves accepted first (a reviewer
+   keeping what both halves agree on); accepted values must come out unchanged.
 2. Time of a 10% addition: build on 90%, then time ``update`` with the other 10% (extraction,
    embedding with the cache the base build left, assignment, clustering of leftovers), against
    a full build on 100% from an empty embedding cache and from a warm one. Model loading is
@@ -56,6 +59,7 @@ def main() -> None:
 
     from moralgap.records import Judgment
     from moralgap.seeding import rng
+    from moralgap.taxonomy import edits
     from moralgap.taxonomy.build import TaxonomyBuilder
     from moralgap.taxonomy.diff import diff_taxonomies
     from moralgap.taxonomy.embed import Embedder
@@ -100,8 +104,24 @@ def main() -> None:
     a_ids = {e.id for e in base_a.expressions}
     half_vs_full = assignment_agreement(labels(base_a), {k: v for k, v in labels(full).items() if k in a_ids})
     st = updated.taxonomy.stats["last_update"]
+    regroup = TaxonomyUpdater(embedder=warm, extractor=extractor, seed=opts.seed, regroup=True)
+    regrouped = regroup.update(base_a, shuffled[half:]).folder
+    reviewed = base_a
+    for o, _ in in_both:
+        reviewed = edits.accept(reviewed, o, author="benchmark")
+    regrouped_reviewed = regroup.update(reviewed, shuffled[half:]).folder
+    after = regrouped_reviewed.taxonomy.by_id()
+    accepted_unchanged = all(
+        (after[o].name, after[o].status) == (reviewed.taxonomy.by_id()[o].name, "accepted")
+        and {e.id for e in reviewed.expressions if e.value_id == o} <= {e.id for e in regrouped_reviewed.expressions if e.value_id == o}
+        for o, _ in in_both)
+    live = regrouped.taxonomy.by_id()
+    regroup_kept = sum(1 for o, _ in in_both if o in live and live[o].status != "merged")
     rows = [
         {"comparison": "update(half A + half B) vs full build", **upd_vs_full},
+        {"comparison": "update --regroup, no value reviewed, vs full build", **assignment_agreement(labels(regrouped), labels(full))},
+        {"comparison": f"update --regroup, the {len(in_both)} values both halves find accepted, vs full build",
+         **assignment_agreement(labels(regrouped_reviewed), labels(full))},
         {"comparison": "half-A build vs full build, on half-A expressions", **half_vs_full},
         {"comparison": f"full build seed {opts.seed + 1} vs seed {opts.seed}", **seed_vs_seed},
     ]
@@ -121,6 +141,8 @@ def main() -> None:
           f"(centroid cosine >= 0.8): {len(in_both)}; ids and names kept by the update: {kept}/{len(in_both)}; "
           f"all {len(base_a.taxonomy.values)} half-A ids kept: "
           f"{all(v.id in updated.taxonomy.by_id() for v in base_a.taxonomy.values)}")
+    print(f"update --regroup, no value reviewed: {regroup_kept}/{len(in_both)} of those ids still name a value; "
+          f"with them accepted first, each accepted value unchanged (name, status, members kept): {accepted_unchanged}")
     print(f"update: {st['n_new_expressions']} new expressions, {st['assigned_to_existing']} joined existing values, "
           f"{st['assigned_to_new']} formed {st['new_values']} new values, {st['unassigned']} unassigned "
           f"(thresholds min {st.get('threshold_min')}, median {st.get('threshold_median')})")
@@ -133,17 +155,23 @@ def main() -> None:
     ten = embedder("ten")  # the cache the base build filled, as on a user's machine
     _, t_update = timed(lambda: TaxonomyUpdater(embedder=ten, extractor=extractor, seed=opts.seed)
                         .update(base90, shuffled[ninety:]))
+    _, t_regroup = timed(lambda: TaxonomyUpdater(embedder=ten, extractor=extractor, seed=opts.seed, regroup=True)
+                         .update(base90, shuffled[ninety:]))
     _, t_full_cold = timed(lambda: build(shuffled, embedder("cold")))
     _, t_full_warm = timed(lambda: build(shuffled, embedder("cold")))
     times = [{"run": f"update: +{len(shuffled) - ninety} comments (10%)", "seconds": t_update, "share_of_cold_full": t_update / t_full_cold,
               "share_of_warm_full": t_update / t_full_warm},
+             {"run": f"update --regroup: +{len(shuffled) - ninety} comments (10%)", "seconds": t_regroup,
+              "share_of_cold_full": t_regroup / t_full_cold, "share_of_warm_full": t_regroup / t_full_warm},
              {"run": f"full build, {len(shuffled)} comments, empty cache", "seconds": t_full_cold},
              {"run": f"full build, {len(shuffled)} comments, warm cache", "seconds": t_full_warm}]
     print()
     print_table(times, ["run", "seconds", "share_of_cold_full", "share_of_warm_full"], name="timings")
     if opts.json:
         Path(opts.json).write_text(json.dumps({"agreement": rows, "update_settings": settings, "values_in_both_halves": len(in_both),
-                                               "kept": kept, "update_stats": st, "timings": times}, indent=2))
+                                               "kept": kept, "update_stats": st, "timings": times,
+                                               "regroup_ids_kept": regroup_kept, "accepted_unchanged": accepted_unchanged},
+                                              indent=2))
     save_results()
 
 

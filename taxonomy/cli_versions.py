@@ -228,13 +228,16 @@ def diff(old, new, threshold, as_json, out):
 @click.option("--min-new-size", type=int, default=3, show_default=True, help="Smallest new value offered.")
 @click.option("--n-new-values", type=int, default=None, help="Clusters for the leftovers (default: by average value size).")
 @click.option("--replace", is_flag=True, help="JUDGMENTS is the whole corpus: drop the old expressions.")
+@click.option("--regroup", is_flag=True,
+              help="Cluster the values nobody reviewed again, with the new expressions, by the build's settings; "
+                   "accepted, rejected and edited values stay as they are.")
 @click.option("--spacy-model", default=None, help="spaCy pipeline for extraction (default as for build).")
 @engine_options
 @seed_option
 @skip_invalid_option
 @verdict_map_option
 @version_options
-def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size, n_new_values, replace,
+def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size, n_new_values, replace, regroup,
            spacy_model, seed, skip_invalid, verdict_map, out, in_place, author, reason,
            engine="local", ray_address=None, ray_workers=None):
     """Add the rationales in JUDGMENTS to the taxonomy in TAXDIR, keeping every existing id."""
@@ -248,7 +251,7 @@ def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size
     target = _target(taxdir, out, in_place)
     manifest = Manifest("taxonomy update", seed=seed, params=dict(
         threshold=threshold, percentile=percentile, min_threshold=min_threshold, min_new_size=min_new_size,
-        n_new_values=n_new_values, replace=replace, spacy_model=spacy_model, skip_invalid=skip_invalid,
+        n_new_values=n_new_values, replace=replace, regroup=regroup, spacy_model=spacy_model, skip_invalid=skip_invalid,
         verdict_map=verdict_map, author=author, reason=reason, in_place=in_place))
     manifest.add_input(Path(taxdir) / TAXONOMY_FILE, "taxonomy")
     manifest.add_input(judgments, "judgments")
@@ -269,7 +272,8 @@ def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size
         embedder = EmbeddingSpace.of(folder, factory=eng.embedder).embedder
     updater = TaxonomyUpdater(threshold=threshold, percentile=percentile,
                               min_threshold=MIN_THRESHOLD if min_threshold is None else min_threshold,
-                              min_new_size=min_new_size, n_new_values=n_new_values, replace=replace, seed=seed,
+                              min_new_size=min_new_size, n_new_values=n_new_values, replace=replace,
+                              regroup=regroup, seed=seed,
                               embedder=embedder, extractor=extractor)
     with manifest.timed("update"):
         result = updater.update(folder, read.records, author=author, reason=reason, source=str(judgments))
@@ -287,6 +291,10 @@ def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size
                f"{s['set_apart']} set apart as not values; "
                f"{s['flagged_no_support']} values flagged no_support; embedded {s['embedded']} new texts "
                f"({s['embedding_cache_hits']} from cache)")
+    if regroup:
+        click.echo(f"  regrouped {s['regrouped_expressions']} expressions around {s['pinned_values']} reviewed "
+                   f"value(s): {s['values_kept_ids']} earlier values came back under their ids, "
+                   f"{s['values_merged']} merged into their successors")
     if s.get("new_values_rule"):
         click.echo(f"  new values sized {s['new_values_rule']}; --n-new-values sets their number")
     if s.get("new_values_doubted_as_topics"):

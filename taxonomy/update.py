@@ -44,6 +44,7 @@ from .edits import ACTIVE, fresh_value_id, new_version
 from .folder import TaxonomyFolder
 from .naming import disambiguate, recorded_namer
 from .quality import refresh_quality
+from .regroup import Regrouped, apply_regroup, check_regroupable, regroup, regroup_builder, regroup_target, reviewed_value_ids, split_pool
 from .topics import flag_topics, spreads
 from .space import EmbeddingSpace, form_key
 from .span_filter import filter_spans, recorded_span_filter
@@ -102,19 +103,24 @@ class TaxonomyUpdater:
     n_new_values: how many values to cluster the leftovers into; default: leftovers divided by
         the average size of the existing active values (at least 1).
     replace: the new judgments are the whole corpus (old expressions are dropped).
+    regroup: cluster the values nobody reviewed again, from their members and the new
+        expressions together, instead of keeping them as they are (``taxonomy.regroup``).
     seed, embedder, extractor: as for :class:`~taxonomy.build.TaxonomyBuilder`.
     """
 
     def __init__(self, *, threshold: float | None = None, percentile: float | None = None,
                  min_value_members: int = 5, min_threshold: float = MIN_THRESHOLD, min_new_size: int = 3,
-                 n_new_values: int | None = None, replace: bool = False, seed: int = DEFAULT_SEED,
-                 embedder=None, extractor=None):
+                 n_new_values: int | None = None, replace: bool = False, regroup: bool = False,
+                 seed: int = DEFAULT_SEED, embedder=None, extractor=None):
         if threshold is not None and not -1.0 <= threshold <= 1.0:
             raise InputError(None, "threshold is a cosine similarity in [-1, 1]", field="threshold")
         if percentile is not None and not 0.0 <= percentile <= 100.0:
             raise InputError(None, "percentile must be in [0, 100]", field="percentile")
         if n_new_values is not None and n_new_values < 1:
             raise InputError(None, "n_new_values must be at least 1", field="n_new_values")
+        if regroup and n_new_values is not None:
+            raise InputError(None, "n_new_values does not apply when regrouping: the regrouped values number "
+                                   "as many as the build asked for, less the reviewed ones", field="n_new_values")
         self.threshold = threshold
         self.percentile = percentile
         self.min_value_members = min_value_members
@@ -122,6 +128,7 @@ class TaxonomyUpdater:
         self.min_new_size = min_new_size
         self.n_new_values = n_new_values
         self.replace = replace
+        self.regroup = regroup
         self.seed = seed
         self.new_value_rule = ""
         self._embedder = embedder
@@ -131,7 +138,7 @@ class TaxonomyUpdater:
     def params(self) -> dict:
         return {"threshold": self.threshold, "percentile": self.percentile, "min_value_members": self.min_value_members,
                 "min_threshold": self.min_threshold, "min_new_size": self.min_new_size,
-                "n_new_values": self.n_new_values, "replace": self.replace, "seed": self.seed}
+                "n_new_values": self.n_new_values, "replace": self.replace, "regroup": self.regroup, "seed": self.seed}
 
     @property
     def extractor(self):
@@ -163,6 +170,8 @@ class TaxonomyUpdater:
         ``dilemmas`` (rationale id -> dilemma id) lets the values this update adds be doubted as
         one dilemma's topic, as a build's are (``taxonomy.topics``); existing values keep their status."""
         rationale_ids = rationale_ids if rationale_ids is not None else {e.rationale_id for e in expressions}
+        if self.regroup:
+            check_regroupable(folder)
         # The taxonomy's own space: its model (a different one is refused) and its embed-text rule.
         space = self.space = EmbeddingSpace.of(folder, embedder=self._embedder)
         embedder = self._embedder = space.embedder
@@ -183,25 +192,39 @@ class TaxonomyUpdater:
 
         ids, value_of_expr, sim_of_expr, assign_stats = self.assign(folder, expressions, vectors, kept)
         stats.update(assign_stats)
+        pinned: set[str] = set()
+        if self.regroup:
+            # Only a reviewed value keeps what it holds; a new expression whose nearest value is
+            # an unreviewed one is regrouped with that value's members instead of joining it.
+            pinned = reviewed_value_ids(folder) & set(ids)
+            joins_pinned = np.array([c >= 0 and ids[c] in pinned for c in value_of_expr], dtype=bool)
+            value_of_expr = np.where(joins_pinned, value_of_expr, -1)
         stats["assigned_to_existing"] = int((value_of_expr >= 0).sum())
 
         # New version first, so fresh ids are checked against everything the old one ever held.
         new = new_version(folder, "update", {}, author=author, reason=reason)
-        out_expr: list[Expression] = list(kept)
         gained: dict[str, list[int]] = {}
+        joined: list[Expression] = []
         for i, e in enumerate(expressions):
             c = int(value_of_expr[i])
             if c >= 0:
                 gained.setdefault(ids[c], []).append(i)
-                out_expr.append(e.model_copy(update={"value_id": ids[c], "similarity": round(float(sim_of_expr[i]), 4)}))
-        leftovers = [i for i in range(len(expressions)) if value_of_expr[i] == -1]
-        new_ids, left_expr = self._new_values(folder, new, [expressions[i] for i in leftovers], texts, gained)
-        out_expr.extend(left_expr)
-        out_expr.extend(set_apart)
+                joined.append(e.model_copy(update={"value_id": ids[c], "similarity": round(float(sim_of_expr[i]), 4)}))
+        leftovers = [expressions[i] for i in range(len(expressions)) if value_of_expr[i] < 0]
+        if self.regroup:
+            kept, pool = split_pool(kept, pinned)
+            r = self._regroup(folder, new, pinned, pool + leftovers, texts)
+            new_ids, left_expr, doubted = r.new_ids, r.expressions, r.new_ids + r.kept_ids
+            stats.update(regrouped_expressions=len(pool) + len(leftovers), pinned_values=len(pinned),
+                         values_kept_ids=len(r.kept_ids), values_merged=len(r.merged))
+        else:
+            new_ids, left_expr = self._new_values(folder, new, leftovers, texts, gained)
+            doubted = new_ids
+            if new_ids:
+                stats["new_values_rule"] = self.new_value_rule
+        out_expr: list[Expression] = [*kept, *joined, *left_expr, *set_apart]
         stats["leftover_expressions"] = len(leftovers)
         stats["new_values"] = len(new_ids)
-        if new_ids:
-            stats["new_values_rule"] = self.new_value_rule
         stats["assigned_to_new"] = sum(1 for e in left_expr if e.value_id is not None)
         stats["unassigned"] = sum(1 for e in left_expr if e.value_id is None)
 
@@ -209,18 +232,23 @@ class TaxonomyUpdater:
         new.expressions = out_expr
         flagged = self._recount(new)
         refresh_quality(new, space)
-        if dilemmas and new_ids:
-            added = set(new_ids)
+        if dilemmas and doubted:
+            added = set(doubted)
             mine = [e for e in left_expr if e.value_id in added]
-            # The earlier rationales' dilemmas are not known; they count as other dilemmas, so a
-            # value found in an update of one dilemma's judgments stands out from the corpus.
             sizes = Counter(dilemmas.values())
-            sizes[EARLIER] = len({e.rationale_id for e in kept})
+            if not self.regroup:
+                # The earlier rationales' dilemmas are not known; they count as other dilemmas, so a
+                # value found in an update of one dilemma's judgments stands out from the corpus.
+                # A regrouped value is mostly earlier rationales: lumped together they would read
+                # as its one dilemma, so only the rationales whose dilemma is known count there.
+                sizes[EARLIER] = len({e.rationale_id for e in kept})
             spread, forms = spreads(mine, dilemmas, lambda e: form_key(space.embed_text, e))
             stats["new_values_doubted_as_topics"] = flag_topics(new.taxonomy, spread, sizes, forms)
         stats["flagged_no_support"] = len(flagged)
         stats["n_active_values"] = len(new.taxonomy.active_values())
         new.taxonomy.lineage[-1].args = {"source": source, "replace": self.replace, "new_values": new_ids,
+                                         **({"regroup": True, "kept_ids": r.kept_ids, "merged": r.merged}
+                                            if self.regroup else {}),
                                          "flagged": flagged, **{k: stats[k] for k in (
                                              "n_new_rationales", "n_new_expressions", "assigned_to_existing",
                                              "assigned_to_new", "unassigned", "set_apart")}}
@@ -313,6 +341,15 @@ class TaxonomyUpdater:
             rule = (f"as large as the values this update filled (mean {np.mean(sizes):.1f} expressions; "
                     "the taxonomy's values had no members, as after an import)")
         return max(1, int(round(n_leftover / float(np.mean(sizes))))), rule
+
+    def _regroup(self, old: TaxonomyFolder, new: TaxonomyFolder, pinned: set[str], pool: list[Expression],
+                 texts: dict[str, str] | None) -> Regrouped:
+        n_pinned = sum(1 for v in old.taxonomy.active_values() if v.id in pinned)
+        builder = regroup_builder(old, regroup_target(old, n_pinned), seed=self.seed, space=self.space,
+                                  extractor=self._extractor)
+        r = regroup(old, new, pool, pinned=pinned, builder=builder, texts=texts)
+        apply_regroup(new, r)
+        return r
 
     def _new_values(self, old: TaxonomyFolder, new: TaxonomyFolder, leftovers: list[Expression],
                     texts: dict[str, str] | None, gained: dict[str, list[int]]) -> tuple[list[str], list[Expression]]:

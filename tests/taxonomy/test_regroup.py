@@ -1,0 +1,112 @@
+"""Regrouping updates: the unreviewed values form again from all the data, reviewed ones stay."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from moralgap.cli import main
+from moralgap.errors import InputError
+from moralgap.taxonomy import edits
+from moralgap.taxonomy.build import TaxonomyBuilder
+from moralgap.taxonomy.folder import TaxonomyFolder
+from moralgap.taxonomy.regroup import reviewed_value_ids
+from moralgap.taxonomy.update import NO_SUPPORT, TaxonomyUpdater
+
+from test_update import BASE, NEW, judgments
+
+pytestmark = pytest.mark.slow  # real spaCy pipeline and MiniLM
+
+
+def build(js, embedder, extractor):
+    return TaxonomyBuilder(5, seed=13, embedder=embedder, extractor=extractor).fit(js).folder
+
+
+def members(folder: TaxonomyFolder) -> dict[str, str | None]:
+    return {e.id: e.value_id for e in folder.expressions}
+
+
+@pytest.fixture(scope="module")
+def unreviewed(embedder, extractor) -> TaxonomyFolder:
+    return build(judgments(BASE, "b"), embedder, extractor)
+
+
+def test_with_nothing_reviewed_a_regroup_is_the_build_on_all_the_data(unreviewed, embedder, extractor):
+    full = build(judgments(BASE, "b") + judgments(NEW, "n"), embedder, extractor)
+    res = TaxonomyUpdater(embedder=embedder, extractor=extractor, seed=13, regroup=True).update(
+        unreviewed, judgments(NEW, "n"))
+    live = {v.id: v for v in res.folder.taxonomy.values if v.status != "merged" and v.size}
+    assert {v.id: v.name for v in full.taxonomy.values} == {vid: v.name for vid, v in live.items()}
+    assert members(res.folder) == members(full)
+    # The plain update keeps the half's grouping instead: its new values are extra ones.
+    plain = TaxonomyUpdater(embedder=embedder, extractor=extractor, seed=13).update(unreviewed, judgments(NEW, "n"))
+    assert members(plain.folder) != members(full)
+
+
+def test_reviewed_values_stay_and_every_old_id_still_leads_somewhere(unreviewed, embedder, extractor):
+    big, second = sorted(unreviewed.taxonomy.values, key=lambda v: -v.size)[:2]
+    folder = edits.accept(unreviewed, big.id, author="ana")
+    folder = edits.rename(folder, second.id, "Renamed by a person", author="ana")
+    res = TaxonomyUpdater(embedder=embedder, extractor=extractor, seed=13, regroup=True).update(
+        folder, judgments(NEW, "n"), author="bot")
+    new = res.folder
+    by_id = new.taxonomy.by_id()
+    for vid in (big.id, second.id):
+        before, after = folder.taxonomy.by_id()[vid], by_id[vid]
+        assert (after.name, after.status, after.definition) == (before.name, before.status, before.definition)
+        old_members = {e.id for e in folder.expressions if e.value_id == vid}
+        assert old_members <= {e.id for e in new.expressions if e.value_id == vid}
+    assert res.stats["pinned_values"] == 2
+    entry = new.taxonomy.lineage[-1]
+    assert entry.op == "update" and entry.args["regroup"] is True and entry.author == "bot"
+    # Each earlier unreviewed value came back, was merged into the value holding most of its
+    # members, or kept its id with no members left.
+    for v in folder.taxonomy.values:
+        w = by_id[v.id]
+        if w.status == "merged":
+            target = by_id[edits.resolve(new, v.id)]
+            assert entry.args["merged"][v.id] == w.merged_into and target.status != "merged" and target.size > 0
+            went = [m.value_id for m in new.expressions if m.id in {e.id for e in folder.expressions if e.value_id == v.id}]
+            assert max(set(went) - {None}, key=went.count) == w.merged_into
+        else:
+            assert w.size > 0 or NO_SUPPORT in w.flags
+    assert all(e.value_id is None or e.value_id in by_id for e in new.expressions)
+    assert len(new.expressions) == len(folder.expressions) + res.stats["n_new_expressions"]
+
+
+def test_what_counts_as_reviewed(unreviewed, embedder):
+    values = sorted(unreviewed.taxonomy.values, key=lambda v: -v.size)
+    assert reviewed_value_ids(unreviewed) == set()
+    folder = edits.reject(unreviewed, values[0].id, author="ana")
+    folder = edits.set_definition(folder, values[1].id, "a definition", author="ana")
+    folder = edits.merge(folder, values[3].id, values[2].id, author="ana")
+    assert reviewed_value_ids(folder) == {values[0].id, values[1].id, values[2].id, values[3].id}
+    split = edits.split(folder, values[4].id, k=2, embedder=embedder, author="ana")
+    child = next(e.args["children"] for e in split.taxonomy.lineage if e.op == "split")
+    assert set(child) | {values[4].id} <= reviewed_value_ids(split)
+
+
+def test_bad_regroup_requests_are_refused(unreviewed, embedder, extractor):
+    with pytest.raises(InputError, match="n_new_values does not apply"):
+        TaxonomyUpdater(regroup=True, n_new_values=3)
+    ctx = TaxonomyBuilder(5, seed=13, embedder=embedder, extractor=extractor, embed_text="context").fit(
+        judgments(BASE, "b")).folder
+    with pytest.raises(InputError, match="cannot be regrouped"):
+        TaxonomyUpdater(embedder=embedder, extractor=extractor, regroup=True).update(ctx, judgments(NEW, "n"))
+
+
+def test_cli_update_regroup(unreviewed, tmp_path):
+    folder = edits.accept(unreviewed, unreviewed.taxonomy.values[0].id, author="ana")
+    folder.save(tmp_path / "tax")
+    new = tmp_path / "new.jsonl"
+    new.write_text("".join(json.dumps({"id": j.id, "dilemma_id": j.dilemma_id, "verdict": "YTA", "rationale": j.rationale})
+                           + "\n" for j in judgments(NEW, "n")))
+    r = CliRunner().invoke(main, ["taxonomy", "update", str(tmp_path / "tax"), str(new), "--regroup", "--seed", "13",
+                                  "--out", str(tmp_path / "v2"), "--author", "bot"])
+    assert r.exit_code == 0, r.output
+    assert "around 1 reviewed value(s)" in r.output
+    out = TaxonomyFolder.load(tmp_path / "v2")
+    assert out.taxonomy.lineage[-1].args["regroup"] is True
+    manifest = json.loads((tmp_path / "v2" / "manifest.json").read_text())
+    assert manifest["params"]["regroup"] is True and manifest["counts"]["pinned_values"] == 1
