@@ -190,6 +190,10 @@ def diff_taxonomies(old: TaxonomyFolder, new: TaxonomyFolder, *, threshold: floa
         if n.status == "merged" and o.status != "merged":
             target = _follow(n_by, o.id)
             id_map[o.id] = target
+            if target not in o_by:
+                # A successor the new version made for it (``taxonomy update --regroup``): the
+                # merge explains it; matched by centroid, it would read as split from its own source.
+                explained_new.add(target)
             tgt = n_by.get(target)
             changes.append(Change("merged", o.id, target, old=o.size, new=tgt.size if tgt else None,
                                   name=f"{o.name} -> {tgt.name if tgt else target}"))

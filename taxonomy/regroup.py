@@ -22,12 +22,13 @@ person has touched stays exactly as it is:
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 
 from moralgap.errors import InputError
-from moralgap.records import Expression
+from moralgap.records import Expression, Value
 
 from .build import DEFAULT_PCA_COMPONENTS, BuildResult, TaxonomyBuilder
 from .edits import ACTIVE, fresh_value_id, ids_ever_seen
@@ -75,21 +76,22 @@ def regroup_builder(folder: TaxonomyFolder, n_values: int | None, *, seed: int, 
 
 
 def regroup_target(folder: TaxonomyFolder, n_pinned_active: int) -> int | None:
-    """How many values the regrouped expressions form: the build's count less the pinned ones."""
+    """How many values the regrouped expressions form: the build's count less the pinned ones
+    (``None``, HDBSCAN's own count, for a build with ``--n-values auto``)."""
     n = (folder.taxonomy.params or {}).get("n_values")
     return None if n is None else max(1, int(n) - n_pinned_active)
 
 
+@dataclass
 class Regrouped:
     """What :func:`regroup` decided, for the update to write into its new version."""
 
-    def __init__(self) -> None:
-        self.expressions: list[Expression] = []   # regrouped expressions, with their new value ids
-        self.new_ids: list[str] = []              # values this regroup added (fresh ids)
-        self.kept_ids: list[str] = []             # old unpinned values that came back under their id
-        self.merged: dict[str, str] = {}          # old unpinned value -> the value now holding most of it
-        self.centroids: dict[str, np.ndarray] = {}
-        self.values: list = []
+    expressions: list[Expression] = field(default_factory=list)  # the regrouped ones, with value ids
+    values: list[Value] = field(default_factory=list)
+    centroids: dict[str, np.ndarray] = field(default_factory=dict)
+    new_ids: list[str] = field(default_factory=list)   # values it added (ids the taxonomy never held)
+    kept_ids: list[str] = field(default_factory=list)  # earlier unreviewed values back under their id
+    merged: dict[str, str] = field(default_factory=dict)  # earlier unreviewed value -> its successor
 
 
 def regroup(old: TaxonomyFolder, new: TaxonomyFolder, pool: Sequence[Expression], *, pinned: set[str],

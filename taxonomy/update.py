@@ -172,6 +172,7 @@ class TaxonomyUpdater:
         rationale_ids = rationale_ids if rationale_ids is not None else {e.rationale_id for e in expressions}
         if self.regroup:
             check_regroupable(folder)
+        self.new_value_rule = ""
         # The taxonomy's own space: its model (a different one is refused) and its embed-text rule.
         space = self.space = EmbeddingSpace.of(folder, embedder=self._embedder)
         embedder = self._embedder = space.embedder
@@ -213,15 +214,19 @@ class TaxonomyUpdater:
         leftovers = [expressions[i] for i in range(len(expressions)) if value_of_expr[i] < 0]
         if self.regroup:
             kept, pool = split_pool(kept, pinned)
-            r = self._regroup(folder, new, pinned, pool + leftovers, texts)
-            new_ids, left_expr, doubted = r.new_ids, r.expressions, r.new_ids + r.kept_ids
+            r = self._regroup(folder, new, pinned, pool + leftovers, texts, gained)
+            new_ids, left_expr = r.new_ids, r.expressions
+            # Dilemmas are known for the new file's rationales only: a value with earlier members
+            # would be counted over part of what it spans, so it gets no dilemma record at all.
+            unknown = {e.value_id for e in left_expr if e.value_id and e.rationale_id not in (dilemmas or {})}
+            doubted = [vid for vid in r.new_ids + r.kept_ids if vid not in unknown]
             stats.update(regrouped_expressions=len(pool) + len(leftovers), pinned_values=len(pinned),
                          values_kept_ids=len(r.kept_ids), values_merged=len(r.merged))
         else:
             new_ids, left_expr = self._new_values(folder, new, leftovers, texts, gained)
             doubted = new_ids
-            if new_ids:
-                stats["new_values_rule"] = self.new_value_rule
+        if new_ids and self.new_value_rule:
+            stats["new_values_rule"] = self.new_value_rule
         out_expr: list[Expression] = [*kept, *joined, *left_expr, *set_apart]
         stats["leftover_expressions"] = len(leftovers)
         stats["new_values"] = len(new_ids)
@@ -239,8 +244,6 @@ class TaxonomyUpdater:
             if not self.regroup:
                 # The earlier rationales' dilemmas are not known; they count as other dilemmas, so a
                 # value found in an update of one dilemma's judgments stands out from the corpus.
-                # A regrouped value is mostly earlier rationales: lumped together they would read
-                # as its one dilemma, so only the rationales whose dilemma is known count there.
                 sizes[EARLIER] = len({e.rationale_id for e in kept})
             spread, forms = spreads(mine, dilemmas, lambda e: form_key(space.embed_text, e))
             stats["new_values_doubted_as_topics"] = flag_topics(new.taxonomy, spread, sizes, forms)
@@ -343,10 +346,12 @@ class TaxonomyUpdater:
         return max(1, int(round(n_leftover / float(np.mean(sizes))))), rule
 
     def _regroup(self, old: TaxonomyFolder, new: TaxonomyFolder, pinned: set[str], pool: list[Expression],
-                 texts: dict[str, str] | None) -> Regrouped:
-        n_pinned = sum(1 for v in old.taxonomy.active_values() if v.id in pinned)
-        builder = regroup_builder(old, regroup_target(old, n_pinned), seed=self.seed, space=self.space,
-                                  extractor=self._extractor)
+                 texts: dict[str, str] | None, gained: dict[str, list[int]]) -> Regrouped:
+        if "n_values" in (old.taxonomy.params or {}):
+            n_values = regroup_target(old, sum(1 for v in old.taxonomy.active_values() if v.id in pinned))
+        else:  # imported: no build to follow, so sized as a plain update sizes its new values
+            n_values, self.new_value_rule = self._n_new(old, len(pool), gained)
+        builder = regroup_builder(old, n_values, seed=self.seed, space=self.space, extractor=self._extractor)
         r = regroup(old, new, pool, pinned=pinned, builder=builder, texts=texts)
         apply_regroup(new, r)
         return r

@@ -10,6 +10,7 @@ from moralgap.cli import main
 from moralgap.errors import InputError
 from moralgap.taxonomy import edits
 from moralgap.taxonomy.build import TaxonomyBuilder
+from moralgap.taxonomy.diff import diff_taxonomies
 from moralgap.taxonomy.folder import TaxonomyFolder
 from moralgap.taxonomy.regroup import reviewed_value_ids
 from moralgap.taxonomy.update import NO_SUPPORT, TaxonomyUpdater
@@ -73,6 +74,11 @@ def test_reviewed_values_stay_and_every_old_id_still_leads_somewhere(unreviewed,
             assert w.size > 0 or NO_SUPPORT in w.flags
     assert all(e.value_id is None or e.value_id in by_id for e in new.expressions)
     assert len(new.expressions) == len(folder.expressions) + res.stats["n_new_expressions"]
+    # The diff reads the merges from the lineage; a successor is not also "split" from its source.
+    assert entry.args["merged"] and entry.args["kept_ids"]  # this data exercises both
+    d = diff_taxonomies(folder, new)
+    assert {c.old_id: c.new_id for c in d.of_kind("merged")} == entry.args["merged"]
+    assert not d.of_kind("split")
 
 
 def test_what_counts_as_reviewed(unreviewed, embedder):
@@ -110,3 +116,32 @@ def test_cli_update_regroup(unreviewed, tmp_path):
     assert out.taxonomy.lineage[-1].args["regroup"] is True
     manifest = json.loads((tmp_path / "v2" / "manifest.json").read_text())
     assert manifest["params"]["regroup"] is True and manifest["counts"]["pinned_values"] == 1
+
+
+def test_an_imported_list_keeps_its_values_and_the_rest_forms_new_ones(tmp_path, embedder, extractor):
+    from moralgap.taxonomy.export_import import import_taxonomy
+
+    p = tmp_path / "list.yaml"
+    p.write_text("- name: Honesty\n  definition: telling the truth, not lying\n"
+                 "- name: Punctuality\n  definition: being on time\n")
+    imported = import_taxonomy(p, embedder=embedder)
+    res = TaxonomyUpdater(embedder=embedder, extractor=extractor, seed=13, regroup=True).update(
+        imported, judgments(BASE + NEW, "n"))
+    by_name = {v.name: v for v in res.folder.taxonomy.values}
+    assert by_name["Honesty"].status == "accepted" and by_name["Honesty"].size >= 3
+    assert NO_SUPPORT in by_name["Punctuality"].flags and by_name["Punctuality"].status == "accepted"
+    assert res.stats["pinned_values"] == 2 and res.stats["new_values"] >= 2
+    assert res.stats["new_values_rule"].startswith("as large as the values this update filled")
+
+
+def test_dilemma_counts_only_where_every_rationale_s_dilemma_is_known(unreviewed, embedder, extractor):
+    up = TaxonomyUpdater(embedder=embedder, extractor=extractor, seed=13, regroup=True)
+    res = up.update(unreviewed, judgments(NEW, "n"))
+    with_earlier = {e.value_id for e in res.folder.expressions if e.value_id and e.rationale_id.startswith("b")}
+    regrouped = [v for v in res.folder.taxonomy.values if v.status != "merged" and v.size]
+    assert with_earlier and all("n_dilemmas" not in (v.quality or {}) for v in regrouped if v.id in with_earlier)
+    # With --replace the file is the whole corpus, so every regrouped value is counted.
+    whole = TaxonomyUpdater(embedder=embedder, extractor=extractor, seed=13, regroup=True, replace=True).update(
+        unreviewed, judgments(BASE, "b") + judgments(NEW, "n"))
+    live = [v for v in whole.folder.taxonomy.values if v.status != "merged" and v.size]
+    assert live and all(v.quality["n_dilemmas"] >= 1 for v in live)
