@@ -135,12 +135,14 @@ def test_annotate_auto_on_ray_gives_the_same_records(cluster, local_build, work)
     assert json.loads((ray_out / "manifest.json").read_text())["engine"]["engine"] == "ray"
 
 
-def test_taxonomy_update_on_ray_gives_the_same_version(cluster, local_build, work):
+@pytest.mark.parametrize("mode", ["assign", "regroup"])
+def test_taxonomy_update_on_ray_gives_the_same_version(cluster, local_build, work, mode):
     # The 42 sample dilemmas' judgments again, as new rationales: every one is re-extracted
-    # (on Ray), re-embedded through the cache and assigned by the update rule.
-    args = ["taxonomy", "update", local_build, SAMPLE / "judgments.jsonl", "--author", "test"]
-    moralgap([*args, "--out", work / "upd-ray", *on_ray(cluster)], work / "cache")
-    moralgap([*args, "--out", work / "upd-local"], work / "cache")
+    # (on Ray), re-embedded through the cache and assigned by the update rule, or regrouped.
+    args = ["taxonomy", "update", local_build, SAMPLE / "judgments.jsonl", "--author", "test",
+            *(["--regroup"] if mode == "regroup" else [])]
+    moralgap([*args, "--out", work / f"upd-ray-{mode}", *on_ray(cluster)], work / "cache")
+    moralgap([*args, "--out", work / f"upd-local-{mode}"], work / "cache")
 
     def without_times(folder: Path) -> dict:
         tax = json.loads((folder / "taxonomy.json").read_text())
@@ -150,9 +152,10 @@ def test_taxonomy_update_on_ray_gives_the_same_version(cluster, local_build, wor
         assert tax["stats"]["last_update"].pop("embedded") + tax["stats"]["last_update"].pop("embedding_cache_hits") > 0
         return tax
 
-    assert without_times(work / "upd-ray") == without_times(work / "upd-local")
-    assert (work / "upd-ray" / "expressions.jsonl").read_bytes() == (work / "upd-local" / "expressions.jsonl").read_bytes()
-    assert json.loads((work / "upd-ray" / "manifest.json").read_text())["engine"]["engine"] == "ray"
+    ray, local = work / f"upd-ray-{mode}", work / f"upd-local-{mode}"
+    assert without_times(ray) == without_times(local)
+    assert (ray / "expressions.jsonl").read_bytes() == (local / "expressions.jsonl").read_bytes()
+    assert json.loads((ray / "manifest.json").read_text())["engine"]["engine"] == "ray"
 
 
 def _prompts(work: Path) -> tuple[Path, Path]:
