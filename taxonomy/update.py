@@ -23,7 +23,9 @@
    recounted from its members now.
 
 Ids, names, definitions, statuses and parents of existing values are never changed, so accepted
-values stay exactly as reviewed.
+values stay exactly as reviewed. With ``regroup=True``, steps 3 and 4 change: only the values a
+person reviewed keep their members and take new ones, and everything else is clustered again by
+the build's settings (``taxonomy.regroup``).
 """
 from __future__ import annotations
 
@@ -44,7 +46,8 @@ from .edits import ACTIVE, fresh_value_id, new_version
 from .folder import TaxonomyFolder
 from .naming import disambiguate, recorded_namer
 from .quality import refresh_quality
-from .regroup import Regrouped, apply_regroup, check_regroupable, regroup, regroup_builder, regroup_target, reviewed_value_ids, split_pool
+from .regroup import (Regrouped, apply_regroup, check_regroupable, regroup, regroup_builder, regroup_target,
+                      reviewed_value_ids, split_pool)
 from .topics import flag_topics, spreads
 from .space import EmbeddingSpace, form_key
 from .span_filter import filter_spans, recorded_span_filter
