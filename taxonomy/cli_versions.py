@@ -226,7 +226,9 @@ def diff(old, new, threshold, as_json, out):
 @click.option("--min-threshold", type=float, default=None,
               help="Floor under the build's outlier threshold and every per-value threshold (default 0.5).")
 @click.option("--min-new-size", type=int, default=3, show_default=True, help="Smallest new value offered.")
-@click.option("--n-new-values", type=int, default=None, help="Clusters for the leftovers (default: by average value size).")
+@click.option("--n-new-values", type=int, default=None,
+              help="Clusters for the leftovers (default: by average value size); with --regroup, values the "
+                   "regrouped expressions form (default: the build's count less the reviewed values).")
 @click.option("--replace", is_flag=True, help="JUDGMENTS is the whole corpus: drop the old expressions.")
 @click.option("--regroup", is_flag=True,
               help="Cluster the values nobody reviewed again, with the new expressions, by the build's settings; "
@@ -296,7 +298,8 @@ def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size
                    f"value(s): {s['values_kept_ids']} earlier values came back under their ids, "
                    f"{s['values_merged']} merged into their successors")
     if s.get("new_values_rule"):
-        click.echo(f"  new values sized {s['new_values_rule']}; --n-new-values sets their number")
+        what = "regrouped" if regroup else "new"
+        click.echo(f"  {what} values sized {s['new_values_rule']}; --n-new-values sets their number")
     if s.get("new_values_doubted_as_topics"):
         click.echo(f"  {s['new_values_doubted_as_topics']} new value(s) sent to review: their rationales mostly "
                    "judge one dilemma (see taxonomy show)")

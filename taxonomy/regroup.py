@@ -76,10 +76,15 @@ def regroup_builder(folder: TaxonomyFolder, n_values: int | None, *, seed: int, 
 
 
 def regroup_target(folder: TaxonomyFolder, n_pinned_active: int) -> int | None:
-    """How many values the regrouped expressions form: the build's count less the pinned ones
-    (``None``, HDBSCAN's own count, for a build with ``--n-values auto``)."""
-    n = (folder.taxonomy.params or {}).get("n_values")
-    return None if n is None else max(1, int(n) - n_pinned_active)
+    """How many values the regrouped expressions form: the build's count less the reviewed
+    active values; ``None`` (HDBSCAN's own count) for a build with ``--n-values auto``; 0 when
+    there is no count to follow (an imported taxonomy, or reviewed values that fill the count),
+    and the update then sizes them as it sizes new values."""
+    p = folder.taxonomy.params or {}
+    if "n_values" not in p:
+        return 0
+    n = p["n_values"]
+    return None if n is None else max(0, int(n) - n_pinned_active)
 
 
 @dataclass

@@ -104,7 +104,8 @@ class TaxonomyUpdater:
     percentile, min_value_members: per-value thresholds instead (None: the default rule).
     min_new_size: smallest cluster of leftovers offered as a new value.
     n_new_values: how many values to cluster the leftovers into; default: leftovers divided by
-        the average size of the existing active values (at least 1).
+        the average size of the existing active values (at least 1). With ``regroup``: how many
+        values the regrouped expressions form (default: see :func:`taxonomy.regroup.regroup_target`).
     replace: the new judgments are the whole corpus (old expressions are dropped).
     regroup: cluster the values nobody reviewed again, from their members and the new
         expressions together, instead of keeping them as they are (``taxonomy.regroup``).
@@ -121,9 +122,6 @@ class TaxonomyUpdater:
             raise InputError(None, "percentile must be in [0, 100]", field="percentile")
         if n_new_values is not None and n_new_values < 1:
             raise InputError(None, "n_new_values must be at least 1", field="n_new_values")
-        if regroup and n_new_values is not None:
-            raise InputError(None, "n_new_values does not apply when regrouping: the regrouped values number "
-                                   "as many as the build asked for, less the reviewed ones", field="n_new_values")
         self.threshold = threshold
         self.percentile = percentile
         self.min_value_members = min_value_members
@@ -228,7 +226,7 @@ class TaxonomyUpdater:
         else:
             new_ids, left_expr = self._new_values(folder, new, leftovers, texts, gained)
             doubted = new_ids
-        if new_ids and self.new_value_rule:
+        if self.new_value_rule and (new_ids or self.regroup):
             stats["new_values_rule"] = self.new_value_rule
         out_expr: list[Expression] = [*kept, *joined, *left_expr, *set_apart]
         stats["leftover_expressions"] = len(leftovers)
@@ -350,9 +348,10 @@ class TaxonomyUpdater:
 
     def _regroup(self, old: TaxonomyFolder, new: TaxonomyFolder, pinned: set[str], pool: list[Expression],
                  texts: dict[str, str] | None, gained: dict[str, list[int]]) -> Regrouped:
-        if "n_values" in (old.taxonomy.params or {}):
-            n_values = regroup_target(old, sum(1 for v in old.taxonomy.active_values() if v.id in pinned))
-        else:  # imported: no build to follow, so sized as a plain update sizes its new values
+        n_values = regroup_target(old, sum(1 for v in old.taxonomy.active_values() if v.id in pinned))
+        if self.n_new_values or n_values == 0:
+            # Asked for, or nothing to follow: an imported taxonomy records no build, and the
+            # reviewed values may fill the build's count. Sized as a plain update sizes new values.
             n_values, self.new_value_rule = self._n_new(old, len(pool), gained)
         builder = regroup_builder(old, n_values, seed=self.seed, space=self.space, extractor=self._extractor)
         r = regroup(old, new, pool, pinned=pinned, builder=builder, texts=texts)

@@ -93,13 +93,29 @@ def test_what_counts_as_reviewed(unreviewed, embedder):
     assert set(child) | {values[4].id} <= reviewed_value_ids(split)
 
 
-def test_bad_regroup_requests_are_refused(unreviewed, embedder, extractor):
-    with pytest.raises(InputError, match="n_new_values does not apply"):
-        TaxonomyUpdater(regroup=True, n_new_values=3)
+def test_a_context_embedded_taxonomy_cannot_be_regrouped(embedder, extractor):
     ctx = TaxonomyBuilder(5, seed=13, embedder=embedder, extractor=extractor, embed_text="context").fit(
         judgments(BASE, "b")).folder
     with pytest.raises(InputError, match="cannot be regrouped"):
         TaxonomyUpdater(embedder=embedder, extractor=extractor, regroup=True).update(ctx, judgments(NEW, "n"))
+
+
+def test_how_many_values_a_regroup_forms(unreviewed, embedder, extractor):
+    def live(res):
+        return [v for v in res.folder.taxonomy.values if v.status != "merged" and v.size]
+
+    two = TaxonomyUpdater(embedder=embedder, extractor=extractor, seed=13, regroup=True, n_new_values=2).update(
+        unreviewed, judgments(NEW, "n"))
+    assert len(live(two)) == 2 and two.stats["new_values_rule"] == "--n-new-values"
+    # Every value reviewed fills the build's count of 5: what no reviewed value takes is sized as
+    # a plain update sizes new values, not lumped into one value.
+    folder = unreviewed
+    for v in unreviewed.taxonomy.values:
+        folder = edits.accept(folder, v.id, author="ana")
+    res = TaxonomyUpdater(embedder=embedder, extractor=extractor, seed=13, regroup=True).update(
+        folder, judgments(NEW, "n"))
+    assert res.stats["pinned_values"] == 5 and res.stats["new_values_rule"].startswith("as large as the existing")
+    assert [v.id for v in res.folder.taxonomy.values][:5] == [v.id for v in unreviewed.taxonomy.values]
 
 
 def test_cli_update_regroup(unreviewed, tmp_path):
