@@ -61,12 +61,13 @@ def reviewed_value_ids(folder: TaxonomyFolder) -> set[str]:
 
 
 def regroup_builder(folder: TaxonomyFolder, n_values: int | None, *, seed: int, space, extractor) -> TaxonomyBuilder:
-    """A builder with the taxonomy's recorded build settings, so that regrouping with nothing
-    pinned clusters as a build on the same expressions would. Seed values are recorded by name
-    only, so a seed-guided taxonomy regroups without their guidance."""
+    """A builder with the taxonomy's recorded build settings, its seed included (``seed`` only
+    where none is recorded), so that regrouping with nothing pinned clusters as a build on the
+    same expressions would. Seed values are recorded by name only, so a seed-guided taxonomy
+    regroups without their guidance."""
     p = folder.taxonomy.params or {}
     return TaxonomyBuilder(
-        n_values, seed=seed, space=space, extractor=extractor, namer=recorded_namer(p), name=folder.taxonomy.name,
+        n_values, seed=p.get("seed", seed), space=space, extractor=extractor, namer=recorded_namer(p), name=folder.taxonomy.name,
         min_cluster_size=p.get("min_cluster_size"), min_samples=p.get("min_samples", 1),
         pca_components=p.get("pca_components", DEFAULT_PCA_COMPONENTS), reducer=p.get("reducer", "pca"),
         assign_threshold=p.get("assign_threshold"), n_exemplars=p.get("n_exemplars", 10),

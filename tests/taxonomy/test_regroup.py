@@ -12,7 +12,8 @@ from moralgap.taxonomy import edits
 from moralgap.taxonomy.build import TaxonomyBuilder
 from moralgap.taxonomy.diff import diff_taxonomies
 from moralgap.taxonomy.folder import TaxonomyFolder
-from moralgap.taxonomy.regroup import reviewed_value_ids
+from moralgap.taxonomy.regroup import regroup_builder, reviewed_value_ids
+from moralgap.taxonomy.space import EmbeddingSpace
 from moralgap.taxonomy.update import NO_SUPPORT, TaxonomyUpdater
 
 from test_update import BASE, NEW, judgments
@@ -33,15 +34,18 @@ def unreviewed(embedder, extractor) -> TaxonomyFolder:
     return build(judgments(BASE, "b"), embedder, extractor)
 
 
-def test_with_nothing_reviewed_a_regroup_is_the_build_on_all_the_data(unreviewed, embedder, extractor):
-    full = build(judgments(BASE, "b") + judgments(NEW, "n"), embedder, extractor)
-    res = TaxonomyUpdater(embedder=embedder, extractor=extractor, seed=13, regroup=True).update(
-        unreviewed, judgments(NEW, "n"))
+def test_with_nothing_reviewed_a_regroup_is_the_build_on_all_the_data(embedder, extractor):
+    # The build's recorded seed is the regroup's, whatever the updater's own (13 by default).
+    half = TaxonomyBuilder(5, seed=14, embedder=embedder, extractor=extractor).fit(judgments(BASE, "b")).folder
+    full = TaxonomyBuilder(5, seed=14, embedder=embedder, extractor=extractor).fit(
+        judgments(BASE, "b") + judgments(NEW, "n")).folder
+    res = TaxonomyUpdater(embedder=embedder, extractor=extractor, regroup=True).update(half, judgments(NEW, "n"))
+    assert regroup_builder(half, 5, seed=13, space=EmbeddingSpace.of(half, embedder=embedder), extractor=None).seed == 14
     live = {v.id: v for v in res.folder.taxonomy.values if v.status != "merged" and v.size}
     assert {v.id: v.name for v in full.taxonomy.values} == {vid: v.name for vid, v in live.items()}
     assert members(res.folder) == members(full)
     # The plain update keeps the half's grouping instead: its new values are extra ones.
-    plain = TaxonomyUpdater(embedder=embedder, extractor=extractor, seed=13).update(unreviewed, judgments(NEW, "n"))
+    plain = TaxonomyUpdater(embedder=embedder, extractor=extractor, seed=14).update(half, judgments(NEW, "n"))
     assert members(plain.folder) != members(full)
 
 
