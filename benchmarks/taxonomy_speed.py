@@ -1,13 +1,16 @@
 """Issue 2 benchmark: build speed and memory.
 
     python benchmarks/taxonomy_speed.py sample          # the bundled sample, models loaded first
-    python benchmarks/taxonomy_speed.py scale [--n 50000] [--workers 2]
+    python benchmarks/taxonomy_speed.py scale [--n 50000] [--workers 2] [--update]
 
 ``scale`` composes N rationales of about 200 characters from the sentences of real texts
 in ../shared/data (AITA comments and LLM rationales, Touché23 premises, Webis-ArgValues-22
 arguments), seeded, so most rationales are distinct while their sentences are real; it then
 runs ``moralgap taxonomy build`` as a subprocess (cold embedding cache, both cores for spaCy)
 and reports wall time per stage and the peak resident memory of that process.
+``--update`` then adds 10% more composed rationales to that taxonomy with ``taxonomy update``
+and with ``taxonomy update --regroup`` (each a subprocess on the build's warm cache) and reports
+their wall time against the build's.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import REPO, read_jsonl_gz, record_table, save_results, shared_data
+from _common import REPO, print_table, read_jsonl_gz, record_table, save_results, shared_data
 
 
 def sentence_pool() -> list[str]:
@@ -73,22 +76,41 @@ def run_sample() -> None:
           f"{builder.embedder.stats['embedded']} texts embedded)")
 
 
-def run_scale(n: int, workers: int, seed: int) -> None:
+def write_judgments(path: Path, texts: list[str], first: int = 0) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for i, t in enumerate(texts, start=first):
+            fh.write(json.dumps({"id": f"r{i}", "dilemma_id": f"d{i % 1618}", "verdict": "NTA", "rationale": t}) + "\n")
+
+
+def timed_cli(args: list[str], env: dict) -> float:
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "moralgap.cli", *args], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(proc.stderr)
+    return time.perf_counter() - t
+
+
+def run_scale(n: int, workers: int, seed: int, update: bool = False) -> None:
     texts = compose(n, seed)
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "judgments.jsonl"
-        with open(src, "w", encoding="utf-8") as fh:
-            for i, t in enumerate(texts):
-                fh.write(json.dumps({"id": f"r{i}", "dilemma_id": f"d{i % 1618}", "verdict": "NTA", "rationale": t}) + "\n")
+        write_judgments(src, texts)
         env = dict(os.environ, MORALGAP_CACHE_DIR=str(Path(tmp) / "cache"))
-        t = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "moralgap.cli", "taxonomy", "build", str(src), "--out", str(Path(tmp) / "tax"),
-                               "--workers", str(workers)], env=env, capture_output=True, text=True)
-        wall = time.perf_counter() - t
-        if proc.returncode != 0:
-            sys.exit(proc.stderr)
+        wall = timed_cli(["taxonomy", "build", str(src), "--out", str(Path(tmp) / "tax"), "--workers", str(workers)], env)
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         manifest = json.loads((Path(tmp) / "tax" / "manifest.json").read_text())
+        if update:
+            more = Path(tmp) / "more.jsonl"
+            write_judgments(more, compose(n // 10, seed + 1), first=n)
+            rows = []
+            for label, extra in (("update", []), ("update --regroup", ["--regroup"])):
+                out = Path(tmp) / label.replace(" ", "").replace("-", "_")
+                took = timed_cli(["taxonomy", "update", str(Path(tmp) / "tax"), str(more), "--out", str(out),
+                                  "--author", "benchmark", *extra], env)
+                counts = json.loads((out / "manifest.json").read_text())["counts"]
+                rows.append({"run": f"{label}: +{n // 10} rationales", "wall_s": round(took), "share_of_build": took / wall,
+                             "new_values": counts.get("new_values"), "values_merged": counts.get("values_merged")})
+            print_table(rows, ["run", "wall_s", "share_of_build", "new_values", "values_merged"], name="update")
     mean_len = sum(map(len, texts)) / len(texts)
     record_table([{"rationales": n, "mean_chars": round(mean_len), "workers": workers, "wall_s": round(wall),
                    **{f"{k}_s": round(v) for k, v in manifest["timings_s"].items()}, "peak_rss_mb": round(peak)}],
@@ -106,8 +128,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=50000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--update", action="store_true", help="scale: also time updates adding 10%% more rationales")
     opts = ap.parse_args()
-    run_sample() if opts.what == "sample" else run_scale(opts.n, opts.workers, opts.seed)
+    run_sample() if opts.what == "sample" else run_scale(opts.n, opts.workers, opts.seed, opts.update)
     save_results(f"taxonomy_speed_{opts.what}")
 
 
