@@ -1,6 +1,7 @@
 """The report's figures, drawn with matplotlib's Agg backend and saved as PNG."""
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 from typing import Mapping, Optional
 
@@ -13,6 +14,21 @@ import numpy as np  # noqa: E402
 from .metrics import DilemmaFrame, GapAnalysis  # noqa: E402
 
 _DPI = 110
+
+
+def _shown(text) -> str:
+    """Text from the data as a figure can draw it: control, private-use and unassigned
+    characters, which no font has, become "?" (matplotlib would warn and draw boxes)."""
+    return "".join("?" if unicodedata.category(ch).startswith("C") else ch for ch in str(text))
+
+
+def _pearson(a, b) -> Optional[float]:
+    """Pearson's r, or ``None`` where it is undefined: under three points, or a side that never
+    varies (a model that always answers the same)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) < 3 or a.std() == 0 or b.std() == 0:
+        return None
+    return float(np.corrcoef(a, b)[0, 1])
 
 
 def _save(fig, path: Path) -> Path:
@@ -37,7 +53,7 @@ def gap_by_consensus(analysis: GapAnalysis, path: Path) -> Path:
         floor = np.array([r["mean_noise_floor"] for r in rows])
         xs = x - 0.4 + width * (i + 0.5)
         c = colors[i % len(colors)]
-        ax.bar(xs, mean, width * 0.92, color=c, alpha=0.85, label=label)
+        ax.bar(xs, mean, width * 0.92, color=c, alpha=0.85, label=_shown(label))
         ax.errorbar(xs, mean, yerr=[np.clip(mean - lo, 0, None), np.clip(hi - mean, 0, None)], fmt="none",
                     ecolor="black", elinewidth=1, capsize=3)
         ax.hlines(floor, xs - width * 0.46, xs + width * 0.46, colors="black", linestyles="dashed", linewidth=1.4,
@@ -68,8 +84,8 @@ def scatter_p(frames: Mapping[str, DilemmaFrame], path: Path) -> Path:
         f = frames[label]
         ax.plot([0, 1], [0, 1], color="grey", linewidth=1, linestyle=":")
         ax.scatter(f.p_human, f.p_model, s=12, alpha=0.55, edgecolors="none")
-        r = np.corrcoef(f.p_human, f.p_model)[0, 1] if len(f) > 2 else float("nan")
-        ax.set_title(f"{label}  (n={len(f)}, r={r:.2f})", fontsize=9)
+        r = _pearson(f.p_human, f.p_model)
+        ax.set_title(f"{_shown(label)}  (n={len(f)}, r={'n/a' if r is None else f'{r:.2f}'})", fontsize=9)
         ax.set_xlim(-0.03, 1.03)
         ax.set_ylim(-0.03, 1.03)
         ax.set_xlabel("P_human(acceptable)")
@@ -85,7 +101,7 @@ def rank_frequency(counts: Mapping[str, Mapping[str, int]], path: Path) -> Path:
             continue
         v = v[v > 0] / v.sum()
         ax.plot(np.arange(1, len(v) + 1), v, marker="o", markersize=3, linewidth=1.8 if side == "human" else 1.2,
-                color="black" if side == "human" else None, label=side)
+                color="black" if side == "human" else None, label=_shown(side))
     ax.set_yscale("log")
     ax.set_xlabel("value rank")
     ax.set_ylabel("share of value mentions")
@@ -106,11 +122,11 @@ def topic_profiles(profiles: Mapping[str, Mapping[str, Mapping[str, float]]], pa
         h = 0.8 / max(1, len(sides))
         ordered = sorted(sides.items(), key=lambda kv: kv[0] != "human")
         for i, (side, shares) in enumerate(ordered):
-            ax.barh(y - 0.4 + h * (i + 0.5), [shares.get(v, 0.0) for v in values], h * 0.9, label=side,
+            ax.barh(y - 0.4 + h * (i + 0.5), [shares.get(v, 0.0) for v in values], h * 0.9, label=_shown(side),
                     color="0.25" if side == "human" else None)
-        ax.set_yticks(y, [(names or {}).get(v, v) for v in values], fontsize=8)
+        ax.set_yticks(y, [_shown((names or {}).get(v, v)) for v in values], fontsize=8)
         ax.invert_yaxis()
         ax.set_xlabel("share of the topic's value mentions")
-        ax.set_title(f"topic: {topic}", fontsize=10)
+        ax.set_title(f"topic: {_shown(topic)}", fontsize=10)
         ax.legend(fontsize=7, frameon=False)
     return _save(fig, path)
