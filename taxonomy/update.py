@@ -46,8 +46,8 @@ from .edits import ACTIVE, fresh_value_id, new_version
 from .folder import TaxonomyFolder
 from .naming import disambiguate, recorded_namer
 from .quality import refresh_quality
-from .regroup import (Regrouped, apply_regroup, check_regroupable, regroup, regroup_builder, regroup_target,
-                      reviewed_value_ids, split_pool)
+from .regroup import (Claims, Fitted, Regrouped, apply_regroup, check_regroupable, claims, regroup, regroup_builder,
+                      regroup_target, reviewed_value_ids, split_pool)
 from .topics import flag_topics, spreads
 from .space import EmbeddingSpace, form_key
 from .span_filter import filter_spans, recorded_span_filter
@@ -196,11 +196,14 @@ class TaxonomyUpdater:
         stats.update(assign_stats)
         pinned: set[str] = set()
         if self.regroup:
-            # Only a reviewed value keeps what it holds; a new expression whose nearest value is
-            # an unreviewed one is regrouped with that value's members instead of joining it.
+            # Every new expression is clustered with the old ones; a reviewed value takes those
+            # that cluster with its members (taxonomy.regroup), not those nearest its centroid.
+            # One with no members yet (imported from a list) has only its centroid to go by.
             pinned = reviewed_value_ids(folder) & set(ids)
-            joins_pinned = np.array([c >= 0 and ids[c] in pinned for c in value_of_expr], dtype=bool)
-            value_of_expr = np.where(joins_pinned, value_of_expr, -1)
+            held = {e.value_id for e in kept if e.value_id}
+            empty = pinned - held
+            joins_empty = np.array([c >= 0 and ids[c] in empty for c in value_of_expr], dtype=bool)
+            value_of_expr = np.where(joins_empty, value_of_expr, -1)
         stats["assigned_to_existing"] = int((value_of_expr >= 0).sum())
 
         # New version first, so fresh ids are checked against everything the old one ever held.
@@ -213,16 +216,26 @@ class TaxonomyUpdater:
                 gained.setdefault(ids[c], []).append(i)
                 joined.append(e.model_copy(update={"value_id": ids[c], "similarity": round(float(sim_of_expr[i]), 4)}))
         leftovers = [expressions[i] for i in range(len(expressions)) if value_of_expr[i] < 0]
+        gain_vectors = vectors
         if self.regroup:
             kept, pool = split_pool(kept, pinned)
-            r = self._regroup(folder, new, pinned, pool + leftovers, texts, gained)
+            r, claim = self._regroup(folder, new, pinned, kept, pool + leftovers, texts, gained)
             new_ids, left_expr = r.new_ids, r.expressions
+            if claim.claimed:  # the centroid moves of both kinds of joining, one vector matrix
+                offset = len(vectors)
+                for vid, rows in claim.gained.items():
+                    gained.setdefault(vid, []).extend(offset + i for i in rows)
+                gain_vectors = np.vstack([vectors, claim.vectors]) if len(vectors) else claim.vectors
+            joined = joined + claim.claimed
+            fresh = {e.id for e in expressions}
+            stats["assigned_to_existing"] = sum(1 for e in joined if e.id in fresh)
             # Dilemmas are known for the new file's rationales only: a value with earlier members
             # would be counted over part of what it spans, so it gets no dilemma record at all.
             unknown = {e.value_id for e in left_expr if e.value_id and e.rationale_id not in (dilemmas or {})}
             doubted = [vid for vid in r.new_ids + r.kept_ids if vid not in unknown]
-            stats.update(regrouped_expressions=len(pool) + len(leftovers), pinned_values=len(pinned),
-                         values_kept_ids=len(r.kept_ids), values_merged=len(r.merged))
+            stats.update(regrouped_expressions=len(pool) + len(leftovers) - len(joined), pinned_values=len(pinned),
+                         claimed_by_reviewed_values=len(joined), values_kept_ids=len(r.kept_ids),
+                         values_merged=len(r.merged))
         else:
             new_ids, left_expr = self._new_values(folder, new, leftovers, texts, gained)
             doubted = new_ids
@@ -234,7 +247,7 @@ class TaxonomyUpdater:
         stats["assigned_to_new"] = sum(1 for e in left_expr if e.value_id is not None)
         stats["unassigned"] = sum(1 for e in left_expr if e.value_id is None)
 
-        self._move_centroids(folder, new, gained, vectors, kept)
+        self._move_centroids(folder, new, gained, gain_vectors, kept)
         new.expressions = out_expr
         flagged = self._recount(new)
         refresh_quality(new, space)
@@ -346,17 +359,39 @@ class TaxonomyUpdater:
                     "the taxonomy's values had no members, as after an import)")
         return max(1, int(round(n_leftover / float(np.mean(sizes))))), rule
 
-    def _regroup(self, old: TaxonomyFolder, new: TaxonomyFolder, pinned: set[str], pool: list[Expression],
-                 texts: dict[str, str] | None, gained: dict[str, list[int]]) -> Regrouped:
-        n_values = regroup_target(old, sum(1 for v in old.taxonomy.active_values() if v.id in pinned))
-        if self.n_new_values or n_values == 0:
-            # Asked for, or nothing to follow: an imported taxonomy records no build, and the
-            # reviewed values may fill the build's count. Sized as a plain update sizes new values.
-            n_values, self.new_value_rule = self._n_new(old, len(pool), gained)
-        builder = regroup_builder(old, n_values, seed=self.seed, space=self.space, extractor=self._extractor)
-        r = regroup(old, new, pool, pinned=pinned, builder=builder, texts=texts)
+    def _regroup(self, old: TaxonomyFolder, new: TaxonomyFolder, pinned: set[str], stay: list[Expression],
+                 pool: list[Expression], texts: dict[str, str] | None,
+                 gained: dict[str, list[int]]) -> tuple[Regrouped, Claims]:
+        def builder(n_values):
+            return regroup_builder(old, n_values, seed=self.seed, space=self.space, extractor=self._extractor)
+
+        # First every expression together, the reviewed values' members too, into the build's count.
+        members = [e for e in stay if not e.excluded and e.value_id in pinned]
+        n_all = regroup_target(old)
+        if n_all == 0:  # imported: no build to follow, so sized as a plain update sizes new values
+            n_all, self.new_value_rule = self._n_new(old, len(members) + len(pool), gained)
+        ids = sorted(pinned & set(old.centroids))
+        bar = dict(zip(ids, np.full(len(ids), self.threshold) if self.threshold is not None else value_thresholds(
+            old, ids, percentile=self.percentile, min_members=self.min_value_members, floor=self.min_threshold)))
+        claim = claims(builder(n_all), old, members, pool, texts=texts, bar=bar)
+        if self.n_new_values:
+            # Asked for: everything the reviewed values do not claim, into that many values.
+            taken = {e.id for e in claim.claimed}
+            self.new_value_rule = "--n-new-values"
+            fitted = Fitted.fit(builder(self.n_new_values), [e for e in pool if e.id not in taken], texts)
+        elif claim.clustered:
+            # The joint clustering's own values where no reviewed value took part; those that
+            # held reviewed members clustered again from the rest of their members.
+            fitted = claim.clean + Fitted.fit(builder(claim.n_mixed) if claim.n_mixed else None, claim.mixed, texts)
+        else:
+            # Nothing reviewed that has members: the build on all, or an import sized as new values.
+            n_rest = regroup_target(old)
+            if n_rest == 0:
+                n_rest, self.new_value_rule = self._n_new(old, len(pool), gained)
+            fitted = Fitted.fit(builder(n_rest), pool, texts)
+        r = regroup(old, new, fitted, pinned=pinned)
         apply_regroup(new, r)
-        return r
+        return r, claim
 
     def _new_values(self, old: TaxonomyFolder, new: TaxonomyFolder, leftovers: list[Expression],
                     texts: dict[str, str] | None, gained: dict[str, list[int]]) -> tuple[list[str], list[Expression]]:

@@ -111,15 +111,21 @@ def test_how_many_values_a_regroup_forms(unreviewed, embedder, extractor):
     two = TaxonomyUpdater(embedder=embedder, extractor=extractor, seed=13, regroup=True, n_new_values=2).update(
         unreviewed, judgments(NEW, "n"))
     assert len(live(two)) == 2 and two.stats["new_values_rule"] == "--n-new-values"
-    # Every value reviewed fills the build's count of 5: what no reviewed value takes is sized as
-    # a plain update sizes new values, not lumped into one value.
+    # Every value reviewed: the new expressions that cluster with their members join them (a form
+    # a reviewed value holds joins that value), and the animal-welfare ones form a value of their own.
     folder = unreviewed
     for v in unreviewed.taxonomy.values:
         folder = edits.accept(folder, v.id, author="ana")
     res = TaxonomyUpdater(embedder=embedder, extractor=extractor, seed=13, regroup=True).update(
         folder, judgments(NEW, "n"))
-    assert res.stats["pinned_values"] == 5 and res.stats["new_values_rule"].startswith("as large as the existing")
+    assert res.stats["pinned_values"] == 5 and res.stats["claimed_by_reviewed_values"] > 0
     assert [v.id for v in res.folder.taxonomy.values][:5] == [v.id for v in unreviewed.taxonomy.values]
+    new_values = [v for v in res.folder.taxonomy.values if v.id in res.folder.taxonomy.lineage[-1].args["new_values"]]
+    animal = {e.value_id for e in res.folder.expressions if e.rationale_id in {"n2", "n10"} and e.value_id}
+    assert len(new_values) == 1 and animal == {new_values[0].id}
+    holder = {e.norm: e.value_id for e in unreviewed.expressions if e.value_id}
+    placed = [e for e in res.folder.expressions if e.rationale_id.startswith("n") and e.norm in holder]
+    assert placed and all(e.value_id == holder[e.norm] for e in placed)
 
 
 def test_cli_update_regroup(unreviewed, tmp_path):
@@ -131,7 +137,7 @@ def test_cli_update_regroup(unreviewed, tmp_path):
     r = CliRunner().invoke(main, ["taxonomy", "update", str(tmp_path / "tax"), str(new), "--regroup", "--seed", "13",
                                   "--out", str(tmp_path / "v2"), "--author", "bot"])
     assert r.exit_code == 0, r.output
-    assert "around 1 reviewed value(s)" in r.output
+    assert "1 reviewed value(s) kept" in r.output
     out = TaxonomyFolder.load(tmp_path / "v2")
     assert out.taxonomy.lineage[-1].args["regroup"] is True
     manifest = json.loads((tmp_path / "v2" / "manifest.json").read_text())
