@@ -294,8 +294,8 @@ def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size
                f"{s['flagged_no_support']} values flagged no_support; embedded {s['embedded']} new texts "
                f"({s['embedding_cache_hits']} from cache)")
     if regroup:
-        click.echo(f"  {s['pinned_values']} reviewed value(s) kept, taking {s['claimed_by_reviewed_values']} expressions "
-                   f"that cluster with their members; regrouped {s['regrouped_expressions']} expressions: "
+        click.echo(f"  {s['pinned_values']} reviewed value(s) kept, taking {s['claimed_by_reviewed_values']} expressions; "
+                   f"regrouped {s['regrouped_expressions']} expressions: "
                    f"{s['values_kept_ids']} earlier values came back under their ids, "
                    f"{s['values_merged']} merged into their successors")
     if s.get("new_values_rule"):

@@ -233,7 +233,7 @@ class TaxonomyUpdater:
             # would be counted over part of what it spans, so it gets no dilemma record at all.
             unknown = {e.value_id for e in left_expr if e.value_id and e.rationale_id not in (dilemmas or {})}
             doubted = [vid for vid in r.new_ids + r.kept_ids if vid not in unknown]
-            stats.update(regrouped_expressions=len(pool) + len(leftovers) - len(joined), pinned_values=len(pinned),
+            stats.update(regrouped_expressions=len(pool) + len(leftovers) - len(claim.claimed), pinned_values=len(pinned),
                          claimed_by_reviewed_values=len(joined), values_kept_ids=len(r.kept_ids),
                          values_merged=len(r.merged))
         else:
