@@ -34,24 +34,22 @@ MAX_KEYWORDS = 8
 
 
 # -- ids and versions ---------------------------------------------------------------------
+def strings_in(x) -> set[str]:
+    """Every string in a lineage entry's arguments, dictionary keys included (a split's sizes
+    are keyed by value id): the ids an edit names are among them."""
+    if isinstance(x, str):
+        return {x}
+    if isinstance(x, dict):
+        return set().union(*(strings_in(k) | strings_in(v) for k, v in x.items()))
+    if isinstance(x, (list, tuple)):
+        return set().union(*(strings_in(v) for v in x))
+    return set()
+
+
 def ids_ever_seen(folder: TaxonomyFolder) -> set[str]:
     """Every value id the taxonomy holds or its lineage names (split children, merges, ...)."""
     seen = {v.id for v in folder.taxonomy.values} | set(folder.centroids)
-
-    def walk(x) -> None:
-        if isinstance(x, str):
-            seen.add(x)
-        elif isinstance(x, dict):
-            for k, v in x.items():
-                walk(k)
-                walk(v)
-        elif isinstance(x, (list, tuple)):
-            for v in x:
-                walk(v)
-
-    for entry in folder.taxonomy.lineage:
-        walk(entry.args)
-    return seen
+    return seen.union(*(strings_in(entry.args) for entry in folder.taxonomy.lineage))
 
 
 def fresh_value_id(folder: TaxonomyFolder, *anchors: str, taken: set[str] | None = None) -> str:

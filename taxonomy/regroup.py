@@ -30,7 +30,7 @@ from moralgap.errors import InputError
 from moralgap.records import Expression, Value
 
 from .build import DEFAULT_PCA_COMPONENTS, TaxonomyBuilder
-from .edits import ACTIVE, fresh_value_id, ids_ever_seen
+from .edits import ACTIVE, fresh_value_id, ids_ever_seen, strings_in
 from .folder import TaxonomyFolder
 from .naming import disambiguate, recorded_namer
 
@@ -41,21 +41,8 @@ MACHINE_OPS = ("build", "update")
 def reviewed_value_ids(folder: TaxonomyFolder) -> set[str]:
     """Values a person has decided something about: accepted or rejected, or named by an edit."""
     ids = {v.id for v in folder.taxonomy.values}
-    named: set[str] = set()
-
-    def walk(x) -> None:
-        if isinstance(x, str) and x in ids:
-            named.add(x)
-        elif isinstance(x, dict):
-            for v in x.values():
-                walk(v)
-        elif isinstance(x, (list, tuple)):
-            for v in x:
-                walk(v)
-
-    for entry in folder.taxonomy.lineage:
-        if entry.op not in MACHINE_OPS:
-            walk(entry.args)
+    named = set().union(*(strings_in(entry.args) & ids for entry in folder.taxonomy.lineage
+                          if entry.op not in MACHINE_OPS))
     return named | {v.id for v in folder.taxonomy.values if v.status in ("accepted", "rejected")}
 
 
