@@ -273,6 +273,14 @@ class TaxonomyUpdater:
         new.taxonomy.stats = {**new.taxonomy.stats, **excluded_stats(count_excluded(out_expr)), "last_update": stats}
         return UpdateResult(new, stats)
 
+    def thresholds(self, folder: TaxonomyFolder, value_ids: Sequence[str]) -> np.ndarray:
+        """The similarity each value requires of an expression joining it: ``threshold`` for all,
+        or else the per-value rule (:func:`value_thresholds`)."""
+        if self.threshold is not None:
+            return np.full(len(value_ids), self.threshold)
+        return value_thresholds(folder, value_ids, percentile=self.percentile, min_members=self.min_value_members,
+                                floor=self.min_threshold)
+
     def assign(self, folder: TaxonomyFolder, expressions: Sequence[Expression], vectors: np.ndarray,
                kept: Sequence[Expression], *, into: Sequence[str] | None = None
                ) -> tuple[list[str], np.ndarray, np.ndarray, dict]:
@@ -295,11 +303,7 @@ class TaxonomyUpdater:
         sim_of_expr = np.zeros(len(expressions))
         stats: dict = {}
         if ids and len(expressions):
-            if self.threshold is not None:
-                thr = np.full(len(ids), self.threshold)
-            else:
-                thr = value_thresholds(folder, ids, percentile=self.percentile, min_members=self.min_value_members,
-                                       floor=self.min_threshold)
+            thr = self.thresholds(folder, ids)
             sims = vectors @ cents.T
             nearest = np.argmax(sims, axis=1)
             best = sims[np.arange(len(nearest)), nearest]
@@ -371,8 +375,7 @@ class TaxonomyUpdater:
         if n_all == 0:  # imported: no build to follow, so sized as a plain update sizes new values
             n_all, self.new_value_rule = self._n_new(old, len(members) + len(pool), gained)
         ids = sorted(pinned & set(old.centroids))
-        bar = dict(zip(ids, np.full(len(ids), self.threshold) if self.threshold is not None else value_thresholds(
-            old, ids, percentile=self.percentile, min_members=self.min_value_members, floor=self.min_threshold)))
+        bar = dict(zip(ids, self.thresholds(old, ids)))
         claim = claims(builder(n_all), old, members, pool, texts=texts, bar=bar)
         if self.n_new_values:
             # Asked for: everything the reviewed values do not claim, into that many values.
