@@ -227,8 +227,9 @@ def diff(old, new, threshold, as_json, out):
               help="Floor under the build's outlier threshold and every per-value threshold (default 0.5).")
 @click.option("--min-new-size", type=int, default=3, show_default=True, help="Smallest new value offered.")
 @click.option("--n-new-values", type=int, default=None,
-              help="Clusters for the leftovers (default: by average value size); with --regroup, values the "
-                   "regrouped expressions form (default: the build's count less the reviewed values).")
+              help="Clusters for the leftovers (default: by average value size); with --regroup, values formed "
+                   "from everything the reviewed values do not take (default: the build's count, clustered "
+                   "with the reviewed values' members).")
 @click.option("--replace", is_flag=True, help="JUDGMENTS is the whole corpus: drop the old expressions.")
 @click.option("--regroup", is_flag=True,
               help="Cluster the values nobody reviewed again, with the new expressions, by the build's settings; "

@@ -105,7 +105,8 @@ class TaxonomyUpdater:
     min_new_size: smallest cluster of leftovers offered as a new value.
     n_new_values: how many values to cluster the leftovers into; default: leftovers divided by
         the average size of the existing active values (at least 1). With ``regroup``: how many
-        values the regrouped expressions form (default: see :func:`taxonomy.regroup.regroup_target`).
+        values everything the reviewed values do not take forms (default: the clusters of the
+        joint clustering they do not claim; see :func:`taxonomy.regroup.claims`).
     replace: the new judgments are the whole corpus (old expressions are dropped).
     regroup: cluster the values nobody reviewed again, from their members and the new
         expressions together, instead of keeping them as they are (``taxonomy.regroup``).
