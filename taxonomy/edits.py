@@ -234,14 +234,16 @@ def merge(folder: TaxonomyFolder, source_id: str, target_id: str, *, author: str
 def _part_views(folder: TaxonomyFolder, space: EmbeddingSpace, parts: list[list[Expression]],
                 centrality: list[np.ndarray], texts: dict[str, str] | None):
     """Views of a split's parts, made as the build makes them of its clusters (distinct forms by
-    embedding key, most typical first), with the taxonomy's other active values as the background
-    their keywords stand out from, as a build's keywords stand out from every other cluster."""
+    embedding key, most typical first), with the taxonomy's other values that hold members as the
+    background their keywords stand out from, as a build's keywords stand out from every other
+    cluster. Values under review count too: the build counted them, and without their words a
+    part's keywords could come out in another order than the build gave the same members."""
     from .build import _around, _group
     from .naming import cluster_views
 
     in_parts = {e.id for part in parts for e in part}
     others = [[e for e in folder.expressions if e.value_id == v.id and e.id not in in_parts]
-              for v in folder.taxonomy.active_values()]
+              for v in folder.taxonomy.values]
     groups = parts + [g for g in others if g]
     label = {e.id: n for n, g in enumerate(groups) for e in g}
     sim = {e.id: float(c) for part, cs in zip(parts, centrality) for e, c in zip(part, cs)}
