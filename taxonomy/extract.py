@@ -37,9 +37,10 @@ from moralgap.progress import progress
 from moralgap.records import Expression
 
 from .chunking import ChunkPlan
+from .hyphens import COMPONENT as HYPHENS, is_word, merge_hyphenated
 from .imperative import is_command, known_verbs
 from .lexicon import Sense, ValueLexicon
-from .value_filter import IDIOMS, KIN_AND_PEOPLE, OBJECTS_AND_PLACES, OPEN_CANDIDATE, SpanSyntax, exclusion_reason
+from .value_filter import IDIOMS, KIN_AND_PEOPLE, OBJECTS_AND_PLACES, OPEN_CANDIDATE, SpanSyntax, exclusion_reason, in_list
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +83,12 @@ NON_EVALUATIVE = {"sure", "able", "glad", "fine", "okay", "ok", "true", "possibl
                   "available", "young", "older", "younger", "home", "alone", "here", "there", "right", "wrong",
                   "better", "worse", "best", "worst", "sad", "mad", "angry", "upset", "allowed", "able", "interested",
                   "surprised", "confused", "likely", "important", "necessary", "similar", "normal", "common"}
-# Lexicon words that are something else in some uses: "pretty petty", "I mean", "all right".
+# Lexicon words that are something else in some uses: "pretty petty", "I mean", "all right",
+# and "regarding", a preposition however the tagger reads it ("boundaries regarding discipline"
+# made a value "Regarding" of the noun "regard" on LLM rationales).
 AMBIGUOUS = {("pretty", "ADV"), ("mean", "VERB"), ("right", "ADJ"), ("right", "ADV"), ("right", "INTJ"),
-             ("fair", "ADV"), ("kind", "ADV"), ("kind", "NOUN"), ("fine", "ADJ"), ("cheap", "ADV")}
+             ("fair", "ADV"), ("kind", "ADV"), ("kind", "NOUN"), ("fine", "ADJ"), ("cheap", "ADV"),
+             ("regarding", "VERB"), ("regarding", "ADP")}
 
 if not Doc.has_extension("value_expressions"):
     Doc.set_extension("value_expressions", default=None)
@@ -347,10 +351,11 @@ class ValueExpressionComponent:
             [{"LEMMA": {"IN": ["prerogative", "permission"]}}],
         ])
         self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.phrases.add("LEX_PHRASE", [nlp.make_doc(p) for p in lexicon.phrases()])
+        # Patterns are tokenized as the docs they match are: hyphenated words whole.
+        self.phrases.add("LEX_PHRASE", [merge_hyphenated(nlp.make_doc(p)) for p in lexicon.phrases()])
         self.inflected = _inflected_phrases(nlp, lexicon.phrases())
         self.idioms = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.idioms.add("IDIOM", [nlp.make_doc(p) for p in sorted(IDIOMS)])
+        self.idioms.add("IDIOM", [merge_hyphenated(nlp.make_doc(p)) for p in sorted(IDIOMS)])
 
     def __call__(self, doc: Doc) -> Doc:
         found: list[dict] = []
@@ -372,7 +377,7 @@ class ValueExpressionComponent:
                         head_pos=anchor.pos_, head_dep=_role(anchor).dep_, governor=_role(anchor).head.lemma_.lower(),
                         negated=any(t.dep_ == "neg" or t.lower_ in NEGATORS for t in span) or _is_negated(anchor),
                         value_words=sum(1 for t in span if t.i != anchor.i and t.pos_ in ("NOUN", "VERB", "ADJ", "ADV")
-                                        and t.lemma_.lower() not in PLAIN_NOUNS and _is_value_word(t, self.lexicon)),
+                                        and not in_list(t.lemma_.lower(), PLAIN_NOUNS) and _is_value_word(t, self.lexicon)),
                         # Only a duty's object decides anything (a stance, value_filter.py).
                         object_value=rule == "duty" and _names_a_value(span, anchor, self.lexicon),
                         self_state=self_state, idiom=anchor.i in in_idiom, quoted=_quoted(doc, start, end, anchor.i))}
@@ -609,7 +614,7 @@ class ValueExpressionComponent:
         sets apart the abstract nouns that name no value ("the situation", "a conversation").
         """
         for tok in doc:
-            if tok.pos_ != "NOUN" or not tok.lower_.isalpha() or len(tok.lower_) < 6:
+            if tok.pos_ != "NOUN" or not is_word(tok) or len(tok.lower_) < 6:
                 continue
             lemma = tok.lemma_.lower()
             if not lemma.endswith(ABSTRACT_SUFFIXES) or _is_value_word(tok, self.lexicon):
@@ -633,8 +638,8 @@ class ValueExpressionComponent:
             verbed = _verbed_noun(tok) if tok.i not in covered else None
             if verbed is not None:
                 covered.update(range(tok.i + 1, verbed[0]))
-            if tok.i in covered or tok.i in in_idiom or tok.pos_ not in OPEN_RULE or not tok.is_alpha or len(lemma) < 3 or tok.is_stop \
-                    or lemma in PLAIN_NOUNS or lemma in LIGHT_VERBS or lemma in NON_EVALUATIVE or lemma in VERDICT_WORDS \
+            if tok.i in covered or tok.i in in_idiom or tok.pos_ not in OPEN_RULE or not is_word(tok) or len(lemma) < 3 or tok.is_stop \
+                    or in_list(lemma, PLAIN_NOUNS) or lemma in LIGHT_VERBS or lemma in NON_EVALUATIVE or lemma in VERDICT_WORDS \
                     or tok.dep_ == "compound":
                 continue
             start = tok.i
@@ -725,6 +730,7 @@ def load_pipeline(model: str | None = None, lexicon_path: str | None = None, ope
     missing = {"parser", "lemmatizer"} - set(nlp.pipe_names)
     if missing:
         raise ConfigError(f"spaCy pipeline {name!r} lacks {', '.join(sorted(missing))}, which the value rules need")
+    nlp.add_pipe(HYPHENS)
     nlp.add_pipe(COMPONENT, config={"lexicon_path": lexicon_path, "open_words": open_words})
     return nlp
 

@@ -190,6 +190,20 @@ class SpanSyntax:
     object_value: bool = False
 
 
+def listed_forms(word: str) -> tuple[str, ...]:
+    """The forms under which the word lists here know a hyphenated word: as written, without its
+    hyphens ("co-worker" as "coworker") and by what follows each hyphen ("mother-in-law" as
+    "in-law", "ex-wife" as "wife")."""
+    if "-" not in word:
+        return (word,)
+    parts = word.split("-")
+    return (word, "".join(parts), *("-".join(parts[i:]) for i in range(1, len(parts))))
+
+
+def in_list(word: str, words: "set[str] | frozenset[str]") -> bool:
+    return any(form in words for form in listed_forms(word))
+
+
 def _content(words: Iterable[str]) -> list[str]:
     return [w for w in words if w not in DETERMINERS]
 
@@ -236,7 +250,7 @@ def exclusion_reason(norm: str, rule: str, *, text: str | None = None, syntax: S
         # "child support", "the trash can": the word only classifies the noun after it.
         return "modifier"
     if rule == "evaluative" and head_pos == "ADJ" and syn.head_dep == "amod" and syn.governor not in JUDGEABLE \
-            and syn.governor not in KIN_AND_PEOPLE:
+            and not in_list(syn.governor, KIN_AND_PEOPLE):
         return "description"
     phrase = " ".join(words)
     if phrase in THIN or (len(words) <= 2 and words[-1] in THIN and words[0] in ("not", "so", "very", "really", "pretty", "totally")):
@@ -244,7 +258,7 @@ def exclusion_reason(norm: str, rule: str, *, text: str | None = None, syntax: S
     if phrase in FACT_NOUNS or (len(words) <= 2 and words[-1] in FACT_NOUNS):
         return "fact"
     head = words[-1]
-    if (head in KIN_AND_PEOPLE or head in OBJECTS_AND_PLACES) and head_pos in (None, "NOUN", "PROPN"):
+    if (in_list(head, KIN_AND_PEOPLE) or in_list(head, OBJECTS_AND_PLACES)) and head_pos in (None, "NOUN", "PROPN"):
         # A noun phrase headed by a person or a thing ("your house", "the whole family") names
         # something and judges nothing; an evaluation of it ("a controlling family") is found
         # by the evaluative rule on its adjective, and a priority ("family comes first") by the

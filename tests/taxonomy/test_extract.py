@@ -303,3 +303,38 @@ def test_an_open_phrasal_verb_keeps_its_particle(open_extractor, text, surface, 
 def test_a_duty_keeps_its_particle(extractor, text, surface, norm):
     duties = [(e.text, e.norm) for e in find(extractor, text) if e.rule == "duty"]
     assert (surface, norm) in duties, duties
+
+
+@pytest.mark.parametrize("text, rule, surface, norm", [
+    # The whole word, not its last part: "protect being", "spirited", "refundable" before.
+    ("You should protect your well-being.", "duty", "should protect your well-being", "should protect well-being"),
+    ("That presentation was certainly mean-spirited.", "evaluative", "presentation was certainly mean-spirited", "mean-spirited"),
+    # Lexicon entries written with a hyphen match at all ("self-centered" was two open words).
+    ("He is so self-centered.", "evaluative", "He is so self-centered", "self-centered"),
+    ("She was being passive-aggressive.", "evaluative", "She was being passive-aggressive", "passive-aggressive"),
+    ("Honestly, he showed no self-awareness.", "explicit_value", "no self-awareness", "self-awareness"),
+])
+def test_hyphenated_words_are_read_whole(extractor, text, rule, surface, norm):
+    e = one(extractor, text, rule)
+    assert (e.text, e.norm) == (surface, norm)
+    assert text[e.start:e.end] == e.text
+
+
+def test_a_word_inside_a_hyphenated_word_is_not_a_value_word(extractor):
+    # "law" in "mother-in-law" was the lexicon's value word; the relative is a person, not a value.
+    found = find(extractor, "Your mother-in-law came over again.")
+    assert not any("law" in e.norm for e in found), found
+    # An expression starts where its word does: "-wife's choice" before.
+    e = one(extractor, "Your ex-wife's choice is hers.", "explicit_value")
+    assert e.text == "ex-wife's choice"
+
+
+def test_a_dash_after_a_verdict_joins_nothing(extractor):
+    # Reddit glues the verdict to the next word with a dash: "NTA-he" is no compound.
+    doc = extractor.nlp("NTA-he was rude to you.")
+    assert [t.text for t in doc[:3]] == ["NTA", "-", "he"]
+    assert [e.norm for e in find(extractor, "NTA-he was rude to you.") if e.rule == "evaluative"] == ["rude"]
+
+
+def test_regarding_is_a_preposition_not_the_value_verb_regard(extractor):
+    assert not any(e.norm == "regard" for e in find(extractor, "You set clear boundaries regarding discipline."))

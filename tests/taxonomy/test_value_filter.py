@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from moralgap.taxonomy.value_filter import REASONS, exclusion_reason
+from moralgap.taxonomy.value_filter import REASONS, exclusion_reason, listed_forms
 
 
 @pytest.mark.parametrize("norm,rule,head_pos,reason", [
@@ -102,3 +102,12 @@ def test_two_processes_find_and_filter_what_one_finds():
     two = ValueExtractor(n_process=2, batch_size=2).extract_texts(texts)
     assert [e.model_dump() for e in one] == [e.model_dump() for e in two]
     assert any(e.excluded for e in two) and any(not e.excluded for e in two)
+
+
+def test_hyphenated_people_and_things_are_known_by_their_last_part():
+    assert listed_forms("mother-in-law") == ("mother-in-law", "motherinlaw", "in-law", "law")
+    assert exclusion_reason("ex-wife", "explicit_value", head_pos="NOUN") == "bare_noun"
+    assert exclusion_reason("mother-in-law", "explicit_value", head_pos="NOUN") == "bare_noun"
+    assert exclusion_reason("co-worker", "explicit_value", head_pos="NOUN") == "bare_noun"
+    # A word list never matches on a first part: "name-calling" is no name.
+    assert exclusion_reason("name-calling", "explicit_value", head_pos="NOUN") is None
