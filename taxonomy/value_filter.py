@@ -204,6 +204,20 @@ def in_list(word: str, words: "set[str] | frozenset[str]") -> bool:
     return any(form in words for form in listed_forms(word))
 
 
+# The prepositions a named value takes its object with ("respect for your wife's family").
+OBJECT_PREPOSITIONS = {"for", "of", "to", "toward", "towards"}
+
+
+def _head(words: list[str]) -> str:
+    """The word a normal form is about: the last word, or the word before the preposition that
+    brings its object, so "respect for family" is about respect, not about the family it is for
+    (read by its last word it was a bare noun, and "no respect for people" was set apart)."""
+    for i in range(1, len(words)):
+        if words[i] in OBJECT_PREPOSITIONS:
+            return words[i - 1]
+    return words[-1]
+
+
 def _content(words: Iterable[str]) -> list[str]:
     return [w for w in words if w not in DETERMINERS]
 
@@ -257,7 +271,7 @@ def exclusion_reason(norm: str, rule: str, *, text: str | None = None, syntax: S
         return "thin_evaluation"
     if phrase in FACT_NOUNS or (len(words) <= 2 and words[-1] in FACT_NOUNS):
         return "fact"
-    head = words[-1]
+    head = _head(words)
     if (in_list(head, KIN_AND_PEOPLE) or in_list(head, OBJECTS_AND_PLACES)) and head_pos in (None, "NOUN", "PROPN"):
         # A noun phrase headed by a person or a thing ("your house", "the whole family") names
         # something and judges nothing; an evaluation of it ("a controlling family") is found

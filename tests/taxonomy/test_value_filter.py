@@ -111,3 +111,16 @@ def test_hyphenated_people_and_things_are_known_by_their_last_part():
     assert exclusion_reason("co-worker", "explicit_value", head_pos="NOUN") == "bare_noun"
     # A word list never matches on a first part: "name-calling" is no name.
     assert exclusion_reason("name-calling", "explicit_value", head_pos="NOUN") is None
+
+
+@pytest.mark.parametrize("norm, reason", [
+    # A named value is about itself, not about the person its object names.
+    ("basic respect for family", None),
+    ("concern for sister-in-law", None),
+    ("privacy of family", None),
+    # A person or a thing with an object is still a person or a thing.
+    ("birthday gift for friend", "bare_noun"),
+    ("mother of bride", "bare_noun"),
+])
+def test_a_noun_phrase_is_judged_by_its_head_not_by_its_object(norm, reason):
+    assert exclusion_reason(norm, "explicit_value", head_pos="NOUN") == reason
