@@ -121,4 +121,3 @@ def test_two_processes_find_and_filter_what_one_finds():
     two = ValueExtractor(n_process=2, batch_size=2).extract_texts(texts)
     assert [e.model_dump() for e in one] == [e.model_dump() for e in two]
     assert any(e.excluded for e in two) and any(not e.excluded for e in two)
-
