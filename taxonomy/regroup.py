@@ -151,7 +151,9 @@ def claims(builder: TaxonomyBuilder, old: TaxonomyFolder, members: Sequence[Expr
     if not members or len(members) + len(pool) < 2:
         return out
     try:
-        result = builder.fit_expressions([*members, *pool])
+        # With the texts, as every other regroup clustering: the values it forms unclaimed are
+        # kept as formed, names included, and an LLM namer reads each form's words around it.
+        result = builder.fit_expressions([*members, *pool], texts=texts)
     except InputError:  # too few or too scattered to cluster: nothing is claimed
         return out
     reviewed = {e.id: e.value_id for e in members}
