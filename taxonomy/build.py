@@ -24,6 +24,7 @@ from moralgap.diversity import normalised_entropy, top_k_share
 from .cluster import cluster_expressions, weighted_centroids
 from .folder import TaxonomyFolder
 from .naming import NAMERS, cluster_views, make_namer, name_values
+from .people import vectors_without_people
 from .quality import review_reasons, value_quality
 from .topics import flag_topics, spreads
 from .seed_values import SeedValue
@@ -368,7 +369,8 @@ class TaxonomyBuilder:
         views = cluster_views(members, d.norms, d.counts, centrality, d.surface, d.rationales, d.lexicon,
                               self.n_exemplars, contexts=contexts)
         namings = name_values(views, self._namer_for(views, cents))
-        quality = value_quality(vectors, d.counts, cents, members, d.lexicon, views)
+        quality = value_quality(vectors, d.counts, cents, members, d.lexicon, views, keys=d.keys,
+                                without_people=vectors_without_people(self.space, d.keys, vectors, texts))
         reasons = review_reasons(quality, namings)
         seed_match = {int(remap[c]): self.seed_values[a] for c, a in enumerate(clusters.anchor) if a >= 0}
         got = {sv.name for sv in seed_match.values()}

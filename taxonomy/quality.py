@@ -8,12 +8,17 @@ Per value (``Value.quality``):
 - ``lexicon_free_share``: share of mentions that no lexicon word produced, i.e. what the
   lexicon alone would have missed;
 - ``n_rationales``: how many distinct rationales the value's mentions come from;
-- ``top_form_share``: share of mentions taken by the single most frequent form.
+- ``top_form_share``: share of mentions taken by the single most frequent form;
+- ``cohesion_without_people`` / ``people_named``: where members name people ("discipline your
+  sister"), their cohesion once those words are left out (``people.py``), and the people named
+  most.
 
 A value is published as ``needs_review`` (with the reason) when it rests on too few rationales
 to say anything about people, when its members are less alike than the build's other values
 (cohesion below first quartile minus half the interquartile range: on the real AITA comments
 this marks the mixed bags a reader picks out, e.g. "help" with "did nothing wrong" and "say no"),
+when they are alike only through the people they name (their cohesion without those words is
+below that same fence: "coerce sibling", "discipline sister", "respect brother identity"),
 when it nearly duplicates a larger value, or when the namer says it is not a value.
 """
 from __future__ import annotations
@@ -24,6 +29,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .people import people_named, vectors_without_people
+
 # Fewer rationales than this and a value says more about one writer than about people.
 MIN_RATIONALES = 3
 # Centroids this similar are one value found twice (MiniLM cosine; synonyms sit near 0.7-0.8).
@@ -32,7 +39,11 @@ FENCE_IQR = 0.5
 
 
 def value_quality(vectors: np.ndarray, counts: np.ndarray, centroids: np.ndarray,
-                  members: list[list[int]], prior_values: list, views: Sequence) -> list[dict]:
+                  members: list[list[int]], prior_values: list, views: Sequence, *,
+                  keys: Sequence[str] | None = None, without_people: np.ndarray | None = None) -> list[dict]:
+    """One quality record per value; ``keys`` and ``without_people`` (each row's embedding key,
+    and its vector with the people it names left out: ``people.vectors_without_people``) add the
+    people figures."""
     k = len(members)
     between = centroids @ centroids.T if k else np.zeros((0, 0))
     if k:
@@ -49,6 +60,8 @@ def value_quality(vectors: np.ndarray, counts: np.ndarray, centroids: np.ndarray
             "n_rationales": int(views[c].n_rationales),
             "top_form_share": round(float(w.max() / total), 4) if len(idx) else 0.0,
         }
+        if keys is not None and without_people is not None and len(idx):
+            q.update(_people_figures([keys[i] for i in idx], w, without_people[idx]))
         if k > 1:
             j = int(np.argmax(between[c]))
             q["nearest_value"] = j  # replaced by the value id once ids exist
@@ -56,6 +69,16 @@ def value_quality(vectors: np.ndarray, counts: np.ndarray, centroids: np.ndarray
             q["separation"] = round(1.0 - float(between[c, j]), 4)
         out.append(q)
     return out
+
+
+def _people_figures(keys: Sequence[str], w: np.ndarray, vectors: np.ndarray) -> dict:
+    named = people_named(keys, w)
+    if not named:
+        return {}
+    centroid = (vectors * w[:, None]).sum(axis=0)
+    centroid = centroid / (np.linalg.norm(centroid) or 1.0)
+    return {"cohesion_without_people": round(float((vectors @ centroid * w).sum() / (float(w.sum()) or 1.0)), 4),
+            "people_named": named}
 
 
 def cohesion_fence(quality: list[dict]) -> float:
@@ -78,6 +101,11 @@ def review_reasons(quality: list[dict], namings: Sequence) -> list[str | None]:
             why.append(f"found in only {q['n_rationales']} rationale(s)")
         if q["cohesion"] < fence:
             why.append(f"members are unlike each other (cohesion {q['cohesion']:.2f}, build's lower fence {fence:.2f})")
+        elif q.get("cohesion_without_people", np.inf) < fence:
+            # A topic (whom the rationales discuss) rather than a value; its members may each be
+            # a value expression, so they stay, and a reviewer splits or renames it.
+            why.append(f"members are alike through the people they name ({', '.join(q['people_named'])}) more than "
+                       f"through a value: without them {q['cohesion_without_people']:.2f}, build's lower fence {fence:.2f}")
         j = q.get("nearest_value")
         # Values are numbered by size, so the smaller of a near-duplicate pair is the one flagged.
         if j is not None and q["nearest_similarity"] >= DUPLICATE_SIMILARITY and j < c:
@@ -127,7 +155,9 @@ def refresh_quality(folder, space, *, embed: bool = True) -> None:
     vectors = space.key_vectors(keys).astype(np.float64) if embed else np.zeros((len(keys), cents.shape[1]))
     quality = value_quality(vectors, np.asarray(counts, dtype=np.float64), cents, members,
                             [{"lexicon": n} for n in with_lexicon],
-                            [SimpleNamespace(n_rationales=len(r)) for r in rationales])
+                            [SimpleNamespace(n_rationales=len(r)) for r in rationales],
+                            keys=keys if embed else None,
+                            without_people=vectors_without_people(space, keys, vectors) if embed else None)
     for c, (v, q) in enumerate(zip(values, quality)):
         if not members[c]:
             continue  # no members left: the no_support flag says so, the record keeps its last figures
@@ -135,6 +165,10 @@ def refresh_quality(folder, space, *, embed: bool = True) -> None:
             q["nearest_value"] = values[q["nearest_value"]].id
         if not embed:
             q.pop("cohesion")
+        elif "cohesion_without_people" not in q:
+            # An edit may have taken away the members that named people.
+            (v.quality or {}).pop("cohesion_without_people", None)
+            (v.quality or {}).pop("people_named", None)
         v.quality = {**(v.quality or {}), **q}
         if v.review_reason:
             v.review_reason = reason_now(v.review_reason, v.quality)
@@ -156,5 +190,10 @@ def reason_now(reason: str, quality: dict) -> str:
         found, now = m.group(1), quality.get("cohesion")
         return f"cohesion {found}" if now is None or f"{now:.2f}" == found else f"cohesion {found} when found, {now:.2f} now"
 
+    def without(m: re.Match) -> str:
+        found, now = m.group(1), quality.get("cohesion_without_people")
+        return f"without them {found}" if now is None or f"{now:.2f}" == found else f"without them {found} when found, {now:.2f} now"
+
+    reason = re.sub(r"without them (\d\.\d\d)(?: when found, \d\.\d\d now)?", without, reason)
     reason = re.sub(r"found in only (\d+) rationale\(s\)(?: when found, \d+ now)?", rationales, reason)
     return re.sub(r"cohesion (\d\.\d\d)(?: when found, \d\.\d\d now)?", cohesion, reason)

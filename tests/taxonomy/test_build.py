@@ -58,6 +58,10 @@ def test_build_gives_the_requested_values_named_by_their_members(small_build, sa
         assert 0 < q["cohesion"] <= 1 and q["n_rationales"] >= 1 and 0 <= q["lexicon_free_share"] <= 1
         assert q["nearest_value"] in ids and q["nearest_value"] != v.id
         assert (v.status == "needs_review") == bool(v.review_reason)
+        if "cohesion_without_people" in q:
+            assert 0 < q["cohesion_without_people"] <= 1 and q["people_named"]
+    # Members that name people ("respect your wife") are also measured without them.
+    assert any("cohesion_without_people" in v.quality for v in tax.values)
     sizes = [v.size for v in tax.values]
     assert sizes == sorted(sizes, reverse=True)
     assigned = [e for e in result.expressions if e.value_id]
