@@ -1,6 +1,6 @@
 """Issue 3 benchmark: updating a taxonomy vs rebuilding it, on the real AITA top comments.
 
-    python benchmarks/taxonomy_update.py [--n-values 60] [--seed 13] [--json out.json]
+    python benchmarks/taxonomy_update.py [--n-values 60] [--seed 13] [--also-seeds 14,15] [--json out.json]
 
 1. Halves: build on a random half of the comments, update with the other half, and compare
    with one build on all comments: adjusted Rand index over the expressions both assign, and
@@ -11,6 +11,9 @@
    ``--regroup`` rows: the same update clustering the unreviewed values again, once with no
    value reviewed and once with those values found by both halves accepted first (a reviewer
    keeping what both halves agree on); accepted values must come out unchanged.
+   ``--also-seeds`` repeats the halves with other seeds (another split and other builds): one
+   split moves these shares by several points, so a table of its own gives each seed's and
+   their mean.
 2. Time of a 10% addition: build on 90%, then time ``update`` with the other 10% (extraction,
    embedding with the cache the base build left, assignment, clustering of leftovers), against
    a full build on 100% from an empty embedding cache and from a warm one. Model loading is
@@ -23,6 +26,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -50,10 +54,19 @@ def labels(folder) -> dict[str, str | None]:
     return {e.id: e.value_id for e in folder.expressions}
 
 
+def seed_row(seed: int, run) -> dict:
+    """The halves' matched shares with one seed (the rows of :func:`main`'s ``halves``)."""
+    share = [r["matched_share"] for r in run.rows]
+    return {"seed": seed, "update": share[0], "update_regroup_reviewed": share[2], "values_in_both_halves": len(run.in_both),
+            "half_build": share[3], "two_full_builds": share[4]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n-values", type=int, default=60)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--also-seeds", default="",
+                    help="comma-separated further seeds: the halves comparison again with each (split and builds)")
     ap.add_argument("--json", default=None, help="Also write the figures to this file.")
     opts = ap.parse_args()
 
@@ -69,8 +82,11 @@ def main() -> None:
     posts = read_jsonl_gz(shared_data() / "aita_boraske" / "posts.jsonl.gz")
     judgments = [Judgment(id=p["post_key"], dilemma_id=p["post_key"], rationale=p["human_top_comment"])
                  for p in sorted(posts, key=lambda p: p["post_key"]) if (p.get("human_top_comment") or "").strip()]
-    order = rng(opts.seed, "update-benchmark").permutation(len(judgments))
-    shuffled = [judgments[i] for i in order]
+
+    def split(seed: int) -> list:
+        return [judgments[i] for i in rng(seed, "update-benchmark").permutation(len(judgments))]
+
+    shuffled = split(opts.seed)
     half = len(shuffled) // 2
     ninety = int(round(0.9 * len(shuffled)))
 
@@ -90,41 +106,48 @@ def main() -> None:
         return out, time.perf_counter() - t
 
     warm = embedder("warm")
+
     # -- 1. halves ------------------------------------------------------------------------
-    full = build(shuffled, warm)
-    full_other_seed = build(shuffled, warm, seed=opts.seed + 1)
-    base_a = build(shuffled[:half], warm)
-    base_b = build(shuffled[half:], warm)
-    updated = TaxonomyUpdater(embedder=warm, extractor=extractor, seed=opts.seed).update(base_a, shuffled[half:]).folder
-    in_both = [(o, n) for o, n in diff_taxonomies(base_a, base_b).id_map.items()]
-    kept = sum(1 for o, _ in in_both if o in updated.taxonomy.by_id()
-               and updated.taxonomy.by_id()[o].name == base_a.taxonomy.by_id()[o].name)
-    upd_vs_full = assignment_agreement(labels(updated), labels(full))
-    seed_vs_seed = assignment_agreement(labels(full_other_seed), labels(full))
-    a_ids = {e.id for e in base_a.expressions}
-    half_vs_full = assignment_agreement(labels(base_a), {k: v for k, v in labels(full).items() if k in a_ids})
+    def halves(seed: int) -> SimpleNamespace:
+        shuffled = split(seed)
+        full = build(shuffled, warm, seed)
+        full_other_seed = build(shuffled, warm, seed + 1)
+        base_a = build(shuffled[:half], warm, seed)
+        base_b = build(shuffled[half:], warm, seed)
+        updated = TaxonomyUpdater(embedder=warm, extractor=extractor, seed=seed).update(base_a, shuffled[half:]).folder
+        in_both = [(o, n) for o, n in diff_taxonomies(base_a, base_b).id_map.items()]
+        kept = sum(1 for o, _ in in_both if o in updated.taxonomy.by_id()
+                   and updated.taxonomy.by_id()[o].name == base_a.taxonomy.by_id()[o].name)
+        a_ids = {e.id for e in base_a.expressions}
+        half_vs_full = assignment_agreement(labels(base_a), {k: v for k, v in labels(full).items() if k in a_ids})
+        regroup = TaxonomyUpdater(embedder=warm, extractor=extractor, seed=seed, regroup=True)
+        regrouped = regroup.update(base_a, shuffled[half:]).folder
+        reviewed = base_a
+        for o, _ in in_both:
+            reviewed = edits.accept(reviewed, o, author="benchmark")
+        regrouped_reviewed = regroup.update(reviewed, shuffled[half:]).folder
+        after = regrouped_reviewed.taxonomy.by_id()
+        accepted_unchanged = all(
+            (after[o].name, after[o].status) == (reviewed.taxonomy.by_id()[o].name, "accepted")
+            and {e.id for e in reviewed.expressions if e.value_id == o} <= {e.id for e in regrouped_reviewed.expressions if e.value_id == o}
+            for o, _ in in_both)
+        live = regrouped.taxonomy.by_id()
+        rows = [
+            {"comparison": "update(half A + half B) vs full build", **assignment_agreement(labels(updated), labels(full))},
+            {"comparison": "update --regroup, no value reviewed, vs full build", **assignment_agreement(labels(regrouped), labels(full))},
+            {"comparison": f"update --regroup, the {len(in_both)} values both halves find accepted, vs full build",
+             **assignment_agreement(labels(regrouped_reviewed), labels(full))},
+            {"comparison": "half-A build vs full build, on half-A expressions", **half_vs_full},
+            {"comparison": f"full build seed {seed + 1} vs seed {seed}", **assignment_agreement(labels(full_other_seed), labels(full))},
+        ]
+        return SimpleNamespace(rows=rows, shuffled=shuffled, full=full, base_a=base_a, updated=updated, in_both=in_both,
+                               kept=kept, accepted_unchanged=accepted_unchanged,
+                               regroup_kept=sum(1 for o, _ in in_both if o in live and live[o].status != "merged"))
+
+    main_run = halves(opts.seed)
+    rows, full, base_a, updated, in_both = main_run.rows, main_run.full, main_run.base_a, main_run.updated, main_run.in_both
+    kept, accepted_unchanged, regroup_kept = main_run.kept, main_run.accepted_unchanged, main_run.regroup_kept
     st = updated.taxonomy.stats["last_update"]
-    regroup = TaxonomyUpdater(embedder=warm, extractor=extractor, seed=opts.seed, regroup=True)
-    regrouped = regroup.update(base_a, shuffled[half:]).folder
-    reviewed = base_a
-    for o, _ in in_both:
-        reviewed = edits.accept(reviewed, o, author="benchmark")
-    regrouped_reviewed = regroup.update(reviewed, shuffled[half:]).folder
-    after = regrouped_reviewed.taxonomy.by_id()
-    accepted_unchanged = all(
-        (after[o].name, after[o].status) == (reviewed.taxonomy.by_id()[o].name, "accepted")
-        and {e.id for e in reviewed.expressions if e.value_id == o} <= {e.id for e in regrouped_reviewed.expressions if e.value_id == o}
-        for o, _ in in_both)
-    live = regrouped.taxonomy.by_id()
-    regroup_kept = sum(1 for o, _ in in_both if o in live and live[o].status != "merged")
-    rows = [
-        {"comparison": "update(half A + half B) vs full build", **upd_vs_full},
-        {"comparison": "update --regroup, no value reviewed, vs full build", **assignment_agreement(labels(regrouped), labels(full))},
-        {"comparison": f"update --regroup, the {len(in_both)} values both halves find accepted, vs full build",
-         **assignment_agreement(labels(regrouped_reviewed), labels(full))},
-        {"comparison": "half-A build vs full build, on half-A expressions", **half_vs_full},
-        {"comparison": f"full build seed {opts.seed + 1} vs seed {opts.seed}", **seed_vs_seed},
-    ]
     # Other update rules, same halves: how the default threshold rule was chosen.
     settings = []
     for label, kw in (("default: the build's outlier threshold, floor 0.5", {}),
@@ -149,6 +172,13 @@ def main() -> None:
 
     print()
     print_table(settings, ["update setting", "ari", "matched_share", "new_values", "unassigned"], name="settings")
+
+    seeds = [opts.seed] + [int(x) for x in opts.also_seeds.split(",") if x.strip()]
+    if len(seeds) > 1:
+        per_seed = [seed_row(opts.seed, main_run)] + [seed_row(seed, halves(seed)) for seed in seeds[1:]]
+        per_seed.append({"seed": "mean", **{k: float(np.mean([r[k] for r in per_seed])) for k in per_seed[0] if k != "seed"}})
+        print()
+        print_table(per_seed, list(per_seed[0]), name="seeds")
 
     # -- 2. a 10% addition -------------------------------------------------------------------
     base90 = build(shuffled[:ninety], embedder("ten"))

@@ -9,7 +9,9 @@ lemmatizer, merges each such word back into one token before the value rules rea
 
 A word is merged only when its parts are letters written with no space around the hyphens;
 a dash between words ("NTA-I think", "celebrities- and") is punctuation, not a compound, and
-a part that is a verdict tag or an abbreviation keeps the hyphen apart.
+a part that is a verdict tag or an abbreviation keeps the hyphen apart. One compound is also
+written without its hyphens so often that it is merged the same way: "mother in law", "your in
+laws", whose "law" was otherwise read as the value.
 """
 from __future__ import annotations
 
@@ -42,6 +44,26 @@ def hyphenated_runs(doc: Doc) -> list[tuple[int, int]]:
     return runs
 
 
+# Kin that take "in law" ("brother in law", "cousins in law"), and the words before a bare "in
+# laws" that make it the relatives ("your in laws"), not a place in the law ("written in laws").
+IN_LAW_KIN = {"mother", "father", "brother", "sister", "son", "daughter", "cousin", "parent"}
+IN_LAW_OWNERS = {"my", "your", "his", "her", "our", "their", "the", "future", "new", "both"}
+
+
+def spaced_in_law_runs(doc: Doc) -> list[tuple[int, int, str]]:
+    """Token ranges ``[start, end)`` of in-laws written with spaces, each with its lemma."""
+    runs = []
+    for i in range(len(doc) - 1):
+        if doc[i].lower_ != "in" or doc[i + 1].lower_ not in ("law", "laws"):
+            continue
+        before = doc[i - 1] if i else None
+        if before is not None and before.lemma_.lower() in IN_LAW_KIN and before.pos_ in ("NOUN", "PROPN"):
+            runs.append((i - 1, i + 2, f"{before.lemma_.lower()}-in-law"))
+        elif before is not None and before.lower_ in IN_LAW_OWNERS and doc[i + 1].lower_ == "laws":
+            runs.append((i, i + 2, "in-law"))
+    return runs
+
+
 def _lemma(parts: list[Token], root: Token) -> str:
     """The merged word's lemma: a noun or a finite verb by its last part's lemma ("in-laws" ->
     "in-law", "de-escalated" -> "de-escalate"); anything else as written ("self-centered",
@@ -56,12 +78,13 @@ def _lemma(parts: list[Token], root: Token) -> str:
 def merge_hyphenated(doc: Doc) -> Doc:
     """Merge every hyphenated word of ``doc`` into one token, which keeps the part of speech and
     the place in the parse of its head part (spaCy's retokenizer) and gets a whole-word lemma."""
-    runs = hyphenated_runs(doc)
+    runs = [(s, e, _lemma(list(doc[s:e]), doc[s:e].root)) for s, e in hyphenated_runs(doc)]
+    taken = {i for s, e, _ in runs for i in range(s, e)}
+    runs += [r for r in spaced_in_law_runs(doc) if not taken.intersection(range(r[0], r[1]))]
     if not runs:
         return doc
-    lemmas = [_lemma(list(doc[s:e]), doc[s:e].root) for s, e in runs]
     with doc.retokenize() as retokenizer:
-        for (s, e), lemma in zip(runs, lemmas):
+        for s, e, lemma in runs:
             retokenizer.merge(doc[s:e], attrs={"LEMMA": lemma})
     return doc
 

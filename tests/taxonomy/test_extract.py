@@ -320,10 +320,25 @@ def test_hyphenated_words_are_read_whole(extractor, text, rule, surface, norm):
     assert text[e.start:e.end] == e.text
 
 
-def test_a_word_inside_a_hyphenated_word_is_not_a_value_word(extractor):
+@pytest.mark.parametrize("text", [
+    "Your mother-in-law came over again.",
+    # Written without hyphens, as often on Reddit (both seen on the AITA comments).
+    "You will be getting a great mother in law.",
+    "You aren't ready yet. Your in laws should respect that.",
+    "The cousins in law were rude.",
+])
+def test_a_word_inside_an_in_law_is_not_a_value_word(extractor, text):
     # "law" in "mother-in-law" was the lexicon's value word; the relative is a person, not a value.
-    found = find(extractor, "Your mother-in-law came over again.")
-    assert not any("law" in e.norm for e in found), found
+    found = find(extractor, text)
+    assert not any("law" in e.norm.split() for e in found), found
+
+
+def test_the_law_itself_stays_a_value_word(extractor):
+    found = find(extractor, "It is written in laws of the land, and you broke the law.")
+    assert {"law of land", "break law"} <= {e.norm for e in found}
+
+
+def test_a_word_inside_a_hyphenated_word_starts_no_expression(extractor):
     # An expression starts where its word does: "-wife's choice" before.
     e = one(extractor, "Your ex-wife's choice is hers.", "explicit_value")
     assert e.text == "ex-wife's choice"
