@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Sequence
 
+import numpy as np
+
 from .value_filter import KIN_AND_PEOPLE, OBJECT_PREPOSITIONS, in_list
 
 # "responsibility of brother" without its person is "responsibility", not "responsibility of".
@@ -51,8 +53,6 @@ def people_named(keys: Sequence[str], counts: Sequence[float], top: int = 3) -> 
 def vectors_without_people(space, keys: Sequence[str], vectors, texts: dict[str, str] | None = None):
     """``vectors`` (one row per key, from ``space``) with each row whose key names a person
     embedded again without them; the other rows are shared."""
-    import numpy as np
-
     stripped = [without_people(k)[0] for k in keys]
     changed = [i for i, (k, s) in enumerate(zip(keys, stripped)) if k != s]
     out = np.array(vectors, copy=True)
