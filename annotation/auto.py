@@ -40,6 +40,13 @@ from .thresholds import per_value_report, tune_thresholds
 log = logging.getLogger(__name__)
 
 
+def similarities(vectors: np.ndarray, prototypes: np.ndarray) -> np.ndarray:
+    """Cosine similarities of unit rows, in float64: a float32 product's last bits depend on how
+    many rows are multiplied at once (BLAS picks its kernel by shape), so a rationale scored in a
+    Ray shard could round to another fourth decimal than the same rationale scored locally."""
+    return np.asarray(vectors, dtype=np.float64) @ np.asarray(prototypes, dtype=np.float64).T
+
+
 def within_item_z(sims: np.ndarray) -> np.ndarray:
     """Standardise each row across values; a single value keeps its raw similarity."""
     if sims.shape[1] < 2:
@@ -166,7 +173,7 @@ class ZeroShotAnnotator(Annotator):
         self.prototypes = unit_rows(sums).astype(np.float32)
 
         # Leave-one-out: a component is scored against its own value's prototype without it.
-        sims = comp_vecs @ self.prototypes.T
+        sims = similarities(comp_vecs, self.prototypes)
         for i, j in enumerate(comp_owner):
             if counts[j] > 1:
                 loo = unit_rows(sums[j] - comp_vecs[i])
@@ -177,7 +184,8 @@ class ZeroShotAnnotator(Annotator):
         sims, owner = sims[keep], [o for o, k in zip(comp_owner, keep) if k]
         extra_texts, extra_owner = self._held_out_items()
         if extra_texts:
-            sims = np.vstack([sims, self.embedder.encode(extra_texts, desc="embedding calibration items") @ self.prototypes.T])
+            sims = np.vstack([sims, similarities(self.embedder.encode(extra_texts, desc="embedding calibration items"),
+                                                 self.prototypes)])
             owner += extra_owner
         truth = np.zeros((len(owner), n_values), dtype=bool)
         truth[np.arange(len(owner)), owner] = True
@@ -206,7 +214,7 @@ class ZeroShotAnnotator(Annotator):
         self._check_fitted()
         if not texts:
             return np.zeros((0, len(self.value_ids)))
-        sims = self.embedder.encode(list(texts), desc="embedding rationales") @ self.prototypes.T
+        sims = similarities(self.embedder.encode(list(texts), desc="embedding rationales"), self.prototypes)
         return self.calibration.probability(within_item_z(sims))
 
     def expression_scores(self, ids: Sequence[str], expressions) -> np.ndarray:
@@ -218,7 +226,7 @@ class ZeroShotAnnotator(Annotator):
         if not exprs:
             return out
         vecs = self.embedder.encode([e.norm or e.text for e in exprs], desc="embedding expressions")
-        probs = self.calibration.probability(within_item_z(vecs @ self.prototypes.T))
+        probs = self.calibration.probability(within_item_z(similarities(vecs, self.prototypes)))
         nearest = probs.argmax(axis=1)
         for e, j, p in zip(exprs, nearest, probs[np.arange(len(exprs)), nearest]):
             i = row[e.rationale_id]
