@@ -375,6 +375,7 @@ class ValueExpressionComponent:
                     # A plain dict: docs cross process boundaries (n_process > 1) as msgpack.
                     "syntax": dict(
                         head_pos=anchor.pos_, head_dep=_role(anchor).dep_, governor=_role(anchor).head.lemma_.lower(),
+                        governor_pos=_role(anchor).head.pos_,
                         negated=any(t.dep_ == "neg" or t.lower_ in NEGATORS for t in span) or _is_negated(anchor),
                         value_words=sum(1 for t in span if t.i != anchor.i and t.pos_ in ("NOUN", "VERB", "ADJ", "ADV")
                                         and not in_list(t.lemma_.lower(), PLAIN_NOUNS) and _is_value_word(t, self.lexicon)),
@@ -651,6 +652,7 @@ class ValueExpressionComponent:
             out.append({"rule": rule, "start_tok": start, "end_tok": end, "norm": norm,
                         "polarity": "violated" if negated else "upheld", "lexicon_value": None, "anchor": tok.i,
                         "syntax": dict(head_pos="VERB" if verbed else tok.pos_, head_dep=_role(tok).dep_, governor=_role(tok).head.lemma_.lower(),
+                                       governor_pos=_role(tok).head.pos_,
                                        negated=negated, value_words=0, quoted=_quoted(doc, start, end, tok.i))})
         return out
 

@@ -125,6 +125,14 @@ EVERYDAY_ACTS = {
     # Seen as values of their own on the AITA comments ("Handle": "needs to handle it").
     "handle", "receive", "kick", "notify", "circle", "disable", "dump", "split", "remain", "come",
 }
+# Everyday verbs in fixed phrases that judge conduct by themselves: "taking advantage of you",
+# "playing favorites", "going back on her word", "you escalated the situation". Read by the verb
+# alone they were narration, the commonest exclusion of a judgment on the AITA comments (7 of 7
+# "take advantage") and on gpt-4o's rationales ("escalated the situation", 13).
+JUDGING_PHRASES = {
+    "take advantage", "play favorite", "play favorites", "go back on", "do part", "look out for", "take side",
+    "take credit", "work hard", "escalate situation", "escalate thing", "escalate matter", "escalate conflict",
+}
 # Verbs of permitting and forbidding: "should (not) VERB X" with nothing valued in X is a stance
 # on X ("Should Not Be Banned / Should Be Allowed" was the largest value of argument premises).
 # Only verbs that rule on permission: "limit" or "restrict" also set a boundary ("should limit
@@ -151,7 +159,11 @@ JUDGEABLE = {"person", "people", "thing", "move", "behavior", "behaviour", "act"
              "remark", "joke", "way", "response", "reaction", "request", "demand", "decision", "choice", "treatment",
              "manner", "tone", "gesture", "excuse", "lie", "stunt", "parent", "mother", "father", "friend", "partner",
              "husband", "wife", "boyfriend", "girlfriend", "sister", "brother", "family", "human", "individual", "guy",
-             "woman", "man", "kid", "child", "boss", "roommate", "neighbor", "neighbour", "mil", "fil", "op"}
+             "woman", "man", "kid", "child", "boss", "roommate", "neighbor", "neighbour", "mil", "fil", "op",
+             # Acts, motives and insults: "a cruel trick", "your own selfish need", "a selfish ass",
+             # "a fair split", "a little on the rude side".
+             "trick", "prank", "incident", "ask", "slur", "insult", "need", "motive", "intent", "intention",
+             "conduct", "deed", "habit", "split", "share", "deal", "arrangement", "side", "ass", "bitch"}
 # Not a reason but a state: an open word (extract.py) waiting for the span filter's decision.
 OPEN_CANDIDATE = "open_candidate"
 
@@ -188,6 +200,8 @@ class SpanSyntax:
     quoted: bool = False
     # The span's last noun (a duty's object) is a value word: "should ban discrimination".
     object_value: bool = False
+    # The governor's part of speech (None: not known).
+    governor_pos: str | None = None
 
 
 def listed_forms(word: str) -> tuple[str, ...]:
@@ -203,6 +217,11 @@ def listed_forms(word: str) -> tuple[str, ...]:
 def in_list(word: str, words: "set[str] | frozenset[str]") -> bool:
     return any(form in words for form in listed_forms(word))
 
+
+# An adjective describes a thing only when it modifies a noun (or the adjective before one: "a
+# nice long nap"); the parser also calls "selfish" in "could be seen as selfish" a modifier, of
+# "as", and there it is said of an act.
+DESCRIBED_POS = {"NOUN", "PROPN", "ADJ", None}
 
 # The prepositions a named value takes its object with ("respect for your wife's family").
 OBJECT_PREPOSITIONS = {"for", "of", "to", "toward", "towards"}
@@ -258,13 +277,15 @@ def exclusion_reason(norm: str, rule: str, *, text: str | None = None, syntax: S
             if verb in STANCE_VERBS and not syn.object_value:
                 return "stance"
         return None
+    if rule == "value_verb" and any(" ".join(words[:n]) in JUDGING_PHRASES for n in (2, 3)):
+        return None
     if rule == "value_verb" and words[0] in EVERYDAY_ACTS and not syn.negated and syn.value_words == 0:
         return "narration"
     if rule in ("explicit_value", "evaluative") and syn.head_dep == "compound":
         # "child support", "the trash can": the word only classifies the noun after it.
         return "modifier"
     if rule == "evaluative" and head_pos == "ADJ" and syn.head_dep == "amod" and syn.governor not in JUDGEABLE \
-            and not in_list(syn.governor, KIN_AND_PEOPLE):
+            and not in_list(syn.governor, KIN_AND_PEOPLE) and syn.governor_pos in DESCRIBED_POS:
         return "description"
     phrase = " ".join(words)
     if phrase in THIN or (len(words) <= 2 and words[-1] in THIN and words[0] in ("not", "so", "very", "really", "pretty", "totally")):

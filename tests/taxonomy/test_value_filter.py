@@ -92,6 +92,30 @@ def test_a_position_on_what_to_allow_is_a_stance_unless_its_object_is_a_value(ex
     assert ends["should end racism"].excluded is None
 
 
+def test_an_everyday_verb_in_a_phrase_that_judges_is_no_narration(extractor):
+    # All seven "take advantage" on the AITA comments, and gpt-4o's "escalated the situation"
+    # (13 times), were set apart as narration by their everyday verb.
+    found = _by_norm(extractor, "Your aunt is taking advantage of you. You escalated the situation. "
+                                "She is going back on her word. I told her about it.")
+    assert found["take advantage"].excluded is None
+    assert found["escalate situation"].excluded is None
+    assert found["go back on"].excluded is None
+    assert found["tell"].excluded == "narration"
+
+
+def test_an_adjective_after_as_judges_the_act_and_one_before_an_act_noun_too(extractor):
+    # The parser calls "selfish" a modifier of "as": seen on gpt-4o's rationales, which hedge
+    # their judgments this way, as "description" 30 times.
+    assert _by_norm(extractor, "Leaving early could be seen as selfish.")["selfish"].excluded is None
+    assert _by_norm(extractor, "It came off as disrespectful to her family.")["disrespectful"].excluded is None
+    assert _by_norm(extractor, "What he did was beyond disrespectful.")["disrespectful"].excluded is None
+    assert _by_norm(extractor, "You played a cruel trick on your sister.")["cruel"].excluded is None
+    assert _by_norm(extractor, "An equal split would keep the family together.")["equal"].excluded is None
+    # Said of a thing, an adjective still only describes it, stacked or not.
+    assert _by_norm(extractor, "She took a nice long nap.")["nice"].excluded == "description"
+    assert _by_norm(extractor, "The proper terminology is a support animal.")["proper"].excluded == "description"
+
+
 def test_guess_about_the_past_is_not_a_duty(extractor):
     norms = set(_by_norm(extractor, "That must have hurt a lot. You should have told her."))
     assert "should hurt" not in norms
