@@ -153,14 +153,17 @@ SHARED_MAY_CLOSE = {"to"}
 
 def _may_name(phrase: str) -> bool:
     """A phrase the value filter would set apart on its own names no value: a verdict or thin
-    word ("bad" of "play the bad guy", "bad mood"), a person ("sister"), or the frame of a claim
-    ("right to": the members' names differ in what they claim a right to)."""
+    word ("bad" of "play the bad guy", "bad mood") or a person ("sister"); of the frames of a
+    claim only those in NAMING_FRAMES name."""
     return exclusion_reason(phrase, "evaluative") is None or phrase in NAMING_FRAMES
 
 
 # "owe" alone is a fragment as an expression (owed what?) but names the kind of claim its
-# members make ("owe her anything", "owe them", "owe someone").
-NAMING_FRAMES = {"owe"}
+# members make ("owe her anything", "owe them", "owe someone"). "right to" names it too, as the
+# noun (rights to decide, to leave, to keep a dog: seen on the AITA comments as "Right To
+# Keep", after the one right two comments claimed).
+NAMING_FRAMES = {"owe", "right to"}
+FRAME_NAMES = {"right to": "rights"}
 
 
 def shared_phrase(idx: Sequence[int], norms: Sequence[str], surface: Sequence[str],
@@ -180,7 +183,7 @@ def shared_phrase(idx: Sequence[int], norms: Sequence[str], surface: Sequence[st
     if not said:
         return "", 0
     best = max(said, key=lambda g: (len(said[g]), len(g.split()), g))
-    return as_written(best, surface[first[best]]), len(said[best])
+    return FRAME_NAMES.get(best) or as_written(best, surface[first[best]]), len(said[best])
 
 
 class MemberNamer:
@@ -219,7 +222,10 @@ def member_name(view: ClusterView, parts: int = 2) -> str:
              for k, f in enumerate(listed) if f.strip()]
     picked = _name_parts(forms, [], parts)
     if picked and _names_better(view, *picked[0][::2]):
-        picked = _name_parts(forms, [(view.shared, view.shared, view.shared_rationales)], parts)
+        # Beside "Rights", "right to say" is one of them, not a second idea.
+        frame = next((f for f, n in FRAME_NAMES.items() if n == view.shared), None)
+        rest = [f for f in forms if not (frame and f[0].startswith(frame + " "))]
+        picked = _name_parts(rest, [(view.shared, view.shared, view.shared_rationales)], parts)
     return " / ".join(title(w) for _, w, _ in picked) or (title(view.keywords[0]) if view.keywords else "Unnamed")
 
 

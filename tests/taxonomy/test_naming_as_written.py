@@ -122,7 +122,7 @@ def test_the_phrase_most_members_share_names_a_value_that_its_typical_form_would
     assert member_name(important) == "Important"
 
 
-def test_a_shared_phrase_names_no_value_when_it_is_a_verdict_a_person_or_a_frame():
+def test_a_shared_phrase_names_no_value_when_it_is_a_verdict_or_a_person_and_a_frame_as_its_noun():
     # "bad" is shared by "play the bad guy" and "bad mood" (seen on the AITA comments as "Bad").
     bad = members_view(("should play bad guy", "need to play the bad guy", "r1"),
                        ("force bad mood", "forcing her bad mood", "r2"),
@@ -131,11 +131,13 @@ def test_a_shared_phrase_names_no_value_when_it_is_a_verdict_a_person_or_a_frame
     sister = members_view(("should discipline sister", "need to discipline your sister", "r1"),
                           ("coerce sister", "coerce your sister", "r2"), ("sister trump", "your sister trumps", "r3"))
     assert sister.shared_rationales == 1 and member_name(sister) == "Discipline Your Sister"
-    # Rights to different things keep the right their typical form names, not "Right To".
+    # Rights to different things are named for what they share, as the noun: "Rights", not the
+    # one right two of them claim ("Right To Say") nor the bare frame ("Right To").
     rights = members_view(("right to say", "allowed to say", "r1"), ("right to say", "allowed to say it", "r2"),
                           ("right to leave", "right to leave", "r3"), ("right to rest", "right to rest", "r4"),
-                          ("right to know", "right to know", "r5"))
-    assert member_name(rights) == "Right To Say"
+                          ("right to know", "right to know", "r5"), ("consent", "consent", "r6 r7"))
+    assert (rights.shared, rights.shared_rationales) == ("rights", 5)
+    assert member_name(rights) == "Rights / Consent"
 
 
 def test_a_shared_phrase_does_not_replace_a_typical_form_that_says_as_much():
