@@ -12,6 +12,7 @@ import pytest
 from moralgap.errors import InputError
 from moralgap.taxonomy_file import load_taxonomy
 from moralgap.taxonomy.build import TaxonomyBuilder
+from moralgap.taxonomy.naming import FRAME_NAMES
 from moralgap.taxonomy.folder import TaxonomyFolder
 from moralgap.taxonomy.written import as_written
 from moralgap.taxonomy.seed_values import load_seed_values
@@ -48,11 +49,13 @@ def test_build_gives_the_requested_values_named_by_their_members(small_build, sa
         # Default names come from the value's own expressions, and no definition is invented.
         assert v.name_source == "members" and v.definition == ""
         # ... read as they were written ("bailing", not the lemma "bail"): a member, or the
-        # phrase three or more of the members' rationales say ("owe" of "owe you", "owed you nothing").
+        # phrase three or more of the members' rationales say ("owe" of "owe you", "owed you
+        # nothing"; "Rights" of "right to decide", "allowed to say", whose forms share "right to").
         first = v.name.split(" / ")[0].split(" (")[0].lower()
+        frame = {noun: phrase for phrase, noun in FRAME_NAMES.items()}.get(first)
         members = {as_written(e.norm, e.text) for e in result.expressions if e.value_id == v.id}
-        saying = {e.rationale_id for e in result.expressions
-                  if e.value_id == v.id and f" {first} " in f" {as_written(e.norm, e.text)} "}
+        saying = {e.rationale_id for e in result.expressions if e.value_id == v.id and (
+            f" {frame} " in f" {e.norm} " if frame else f" {first} " in f" {as_written(e.norm, e.text)} ")}
         assert first in members or len(saying) >= 3, (v.name, sorted(members)[:10])
         q = v.quality
         assert 0 < q["cohesion"] <= 1 and q["n_rationales"] >= 1 and 0 <= q["lexicon_free_share"] <= 1
