@@ -24,7 +24,10 @@ from moralgap.taxonomy.space import EmbeddingSpace
     ("protect friend\x00r1", "protect\x00r1", ("friend",)),
     # Nobody named, or nothing named but people: the key as it was.
     ("apologize", "apologize", ()),
-    ("not family", "not family", ()),
+    ("not friend", "not friend", ()),
+    # A family is people and a value: "family come first" names the value Family.
+    ("family come first", "family come first", ()),
+    ("harmony in family with sister", "harmony in family", ("sister",)),
 ])
 def test_without_people(key, left, people):
     assert without_people(key) == (left, people)
