@@ -191,8 +191,10 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
 def show(taxonomy, limit, as_json, show_all, show_excluded):
     """Print a taxonomy (folder or taxonomy.json): each value with its size, status, how many
     rationales it spans, its cohesion, its typical expressions and, for values the build doubts,
-    why it should be reviewed."""
+    why it should be reviewed; last, the closest pairs of values, candidates to merge."""
     from moralgap.taxonomy_file import load_taxonomy
+
+    from .quality import closest_pairs
 
     if show_excluded:
         _show_excluded(taxonomy)
@@ -235,6 +237,14 @@ def show(taxonomy, limit, as_json, show_all, show_excluded):
             click.echo(f"{pad}definition ({v.name_source or 'given'}): {v.definition}")
         if v.review_reason:
             click.echo(f"{pad}review: {v.review_reason}")
+    pairs = closest_pairs(values)
+    if pairs:
+        # Centroids of different values rarely come near the duplicate bar (0.92), yet a reader
+        # still finds pairs such as "Private" and "Privacy": the closest mutual pairs are shown.
+        click.echo("closest values, each the other's nearest (centroid similarity; two that say one thing are joined "
+                   "with `taxonomy edit merge TAXDIR SMALLER LARGER`):")
+        for big, small, sim in pairs:
+            click.echo(f"  {sim:.2f}  {big.id} {big.name} ({big.size})  |  {small.id} {small.name} ({small.size})")
 
 
 def _show_excluded(taxonomy: Path) -> None:

@@ -89,6 +89,25 @@ def cohesion_fence(quality: list[dict]) -> float:
     return float(q1 - FENCE_IQR * (q3 - q1))
 
 
+def closest_pairs(values: Sequence, top: int = 5) -> list[tuple]:
+    """Pairs of values each of which is the other's nearest (``quality.nearest_value``), closest
+    first, as ``(larger value, smaller value, centroid similarity)``: where a reviewer looks for
+    two values that say one thing. Only the given values are paired, so a merged or rejected one
+    drops out."""
+    by_id = {v.id: v for v in values}
+    pairs = []
+    for v in values:
+        q = v.quality or {}
+        other = by_id.get(q.get("nearest_value"))
+        if other is None or "nearest_similarity" not in q or v.id >= other.id:
+            continue
+        if (other.quality or {}).get("nearest_value") == v.id:
+            big, small = sorted((v, other), key=lambda x: (-x.size, x.id))
+            pairs.append((big, small, float(q["nearest_similarity"])))
+    pairs.sort(key=lambda p: (-p[2], p[0].id))
+    return pairs[:top]
+
+
 def review_reasons(quality: list[dict], namings: Sequence) -> list[str | None]:
     """One reason per value (``None`` when the build has no doubt about it)."""
     fence = cohesion_fence(quality)

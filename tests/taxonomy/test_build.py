@@ -171,6 +171,14 @@ def test_cli_builds_the_sample_end_to_end(sample_dir, tmp_path):
     review = [v for v in shown if v["status"] == "needs_review"]
     full = run_cli("taxonomy", "show", str(out)).stdout
     assert full.count("review: ") == len(review)
+    # The closest pairs a reviewer may merge: each value is the other's nearest, the larger first.
+    by_id = {v["id"]: v for v in shown}
+    pairs = [line.split() for line in full.split("closest values", 1)[1].splitlines()[1:]]
+    assert 1 <= len(pairs) <= 5
+    for line in pairs:
+        sim, a, b = float(line[0]), line[1], line[line.index("|") + 1]
+        assert by_id[a]["quality"]["nearest_value"] == b and by_id[b]["quality"]["nearest_value"] == a
+        assert by_id[a]["size"] >= by_id[b]["size"] and sim == round(by_id[a]["quality"]["nearest_similarity"], 2)
     # What the filter set apart is listed by reason, and the counts add up to the expressions file.
     excluded = run_cli("taxonomy", "show", str(out), "--excluded")
     assert excluded.returncode == 0, excluded.stderr
