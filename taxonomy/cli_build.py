@@ -237,7 +237,8 @@ def show(taxonomy, limit, as_json, show_all, show_excluded):
             click.echo(f"{pad}definition ({v.name_source or 'given'}): {v.definition}")
         if v.review_reason:
             click.echo(f"{pad}review: {v.review_reason}")
-    pairs = closest_pairs(values)
+    # Merged and rejected values (listed with --all) are no candidates to merge.
+    pairs = closest_pairs([v for v in values if v.status in ("proposed", "accepted", "needs_review")])
     if pairs:
         # Centroids of different values rarely come near the duplicate bar (0.92), yet a reader
         # still finds pairs such as "Private" and "Privacy": the closest mutual pairs are shown.

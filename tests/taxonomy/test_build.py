@@ -179,6 +179,12 @@ def test_cli_builds_the_sample_end_to_end(sample_dir, tmp_path):
         sim, a, b = float(line[0]), line[1], line[line.index("|") + 1]
         assert by_id[a]["quality"]["nearest_value"] == b and by_id[b]["quality"]["nearest_value"] == a
         assert by_id[a]["size"] >= by_id[b]["size"] and sim == round(by_id[a]["quality"]["nearest_similarity"], 2)
+    # Merging the closest pair as the hint says leaves the merged value out of the pairs, --all or not.
+    big, small = pairs[0][1], pairs[0][pairs[0].index("|") + 1]
+    merged = tmp_path / "merged"
+    assert run_cli("taxonomy", "edit", "merge", str(out), small, big, "--out", str(merged)).returncode == 0
+    after = run_cli("taxonomy", "show", str(merged), "--all").stdout
+    assert small in after.split("closest values", 1)[0] and small not in after.split("closest values", 1)[1]
     # What the filter set apart is listed by reason, and the counts add up to the expressions file.
     excluded = run_cli("taxonomy", "show", str(out), "--excluded")
     assert excluded.returncode == 0, excluded.stderr
