@@ -56,6 +56,8 @@ class ClusterView:
     # how many rationales said it (empty and 0: not known).
     shared: str = ""
     shared_rationales: int = 0
+    # That phrase as the normal forms say it ("owe" for "owed"; "right to" for "Rights").
+    shared_form: str = ""
 
 
 @dataclass
@@ -137,11 +139,11 @@ def cluster_views(members: list[list[int]], norms: list[str], counts: np.ndarray
         for i in idx:
             prior.update(prior_values[i])
         spans = set().union(*(rationales[i] for i in idx)) if idx else set()
-        shared, shared_in = shared_phrase(idx, norms, surface, rationales)
+        shared, shared_in, shared_form = shared_phrase(idx, norms, surface, rationales)
         views.append(ClusterView(exemplars=exemplars, keywords=keywords[c] or words_of(forms[0] if forms else "")[:3],
                                  size=int(sum(counts[i] for i in idx)), n_rationales=len(spans), forms=forms,
                                  contexts=ctx, prior_values=dict(sorted(prior.items())), form_rationales=said_in,
-                                 shared=shared, shared_rationales=shared_in))
+                                 shared=shared, shared_rationales=shared_in, shared_form=shared_form))
     return views
 
 
@@ -167,9 +169,10 @@ FRAME_NAMES = {"right to": "rights"}
 
 
 def shared_phrase(idx: Sequence[int], norms: Sequence[str], surface: Sequence[str],
-                  rationales: Sequence[set[str]]) -> tuple[str, int]:
-    """The phrase said by the most rationales among a cluster's members, as written, and that
-    number of rationales; the longer phrase wins a tie ("free to" over "free")."""
+                  rationales: Sequence[set[str]]) -> tuple[str, int, str]:
+    """The phrase said by the most rationales among a cluster's members, as written, that
+    number of rationales, and the phrase as the normal forms have it; the longer phrase wins a
+    tie ("free to" over "free")."""
     said: dict[str, set[str]] = {}
     first: dict[str, int] = {}  # the member whose text shows how the phrase was written
     for i in sorted(idx, key=lambda i: norms[i]):
@@ -181,9 +184,9 @@ def shared_phrase(idx: Sequence[int], norms: Sequence[str], surface: Sequence[st
             said.setdefault(g, set()).update(rationales[i])
             first.setdefault(g, i)
     if not said:
-        return "", 0
+        return "", 0, ""
     best = max(said, key=lambda g: (len(said[g]), len(g.split()), g))
-    return FRAME_NAMES.get(best) or as_written(best, surface[first[best]]), len(said[best])
+    return FRAME_NAMES.get(best) or as_written(best, surface[first[best]]), len(said[best]), best
 
 
 class MemberNamer:

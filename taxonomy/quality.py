@@ -11,14 +11,17 @@ Per value (``Value.quality``):
 - ``top_form_share``: share of mentions taken by the single most frequent form;
 - ``cohesion_without_people`` / ``people_named``: where members name people ("discipline your
   sister"), their cohesion once those words are left out (``people.py``), and the people named
-  most.
+  most; with them, at a build, ``shared_word`` / ``shared_word_share``: the phrase most members
+  say (``naming.shared_phrase``) and the share of the value's rationales that say it.
 
 A value is published as ``needs_review`` (with the reason) when it rests on too few rationales
 to say anything about people, when its members are less alike than the build's other values
 (cohesion below first quartile minus half the interquartile range: on the real AITA comments
 this marks the mixed bags a reader picks out, e.g. "help" with "did nothing wrong" and "say no"),
 when they are alike only through the people they name (their cohesion without those words is
-below that same fence: "coerce sibling", "discipline sister", "respect brother identity"),
+below that same fence: "coerce sibling", "discipline sister", "respect brother identity"; not
+when most of its rationales say one phrase besides, "protect your child", "protect your
+daughter's privacy": the value is that phrase's),
 when it nearly duplicates a larger value, or when the namer says it is not a value.
 """
 from __future__ import annotations
@@ -30,12 +33,19 @@ from typing import Sequence
 import numpy as np
 
 from .people import people_named, vectors_without_people
+from .value_filter import EVERYDAY_ACTS
 
 # Fewer rationales than this and a value says more about one writer than about people.
 MIN_RATIONALES = 3
 # Centroids this similar are one value found twice (MiniLM cosine; synonyms sit near 0.7-0.8).
 DUPLICATE_SIMILARITY = 0.92
 FENCE_IQR = 0.5
+# Members alike through the people they name are still one value when at least this share of
+# its rationales say one phrase besides ("protect" in "protect your child", "protect your
+# daughter's privacy", "protect your child's belongings": 9 of 12 gpt-4o rationales). The values
+# the check is for share far less: on gpt-4o's rationales "Respecting" (4 of 10) and "Informing
+# Your Husband" (2 of 5), on Touché23 premises "Encourage Children" (11 of 47).
+SHARED_WORD_SHARE = 2 / 3
 
 
 def value_quality(vectors: np.ndarray, counts: np.ndarray, centroids: np.ndarray,
@@ -62,6 +72,12 @@ def value_quality(vectors: np.ndarray, counts: np.ndarray, centroids: np.ndarray
         }
         if keys is not None and without_people is not None and len(idx):
             q.update(_people_figures([keys[i] for i in idx], w, without_people[idx]))
+            shared = getattr(views[c], "shared", "")
+            # An everyday verb ("take" of "take advantage", "take ownership") holds no value together.
+            lead = (getattr(views[c], "shared_form", "") or shared).split()[:1]
+            if "people_named" in q and shared and q["n_rationales"] and lead and lead[0] not in EVERYDAY_ACTS:
+                q["shared_word"] = shared
+                q["shared_word_share"] = round(views[c].shared_rationales / q["n_rationales"], 4)
         if k > 1:
             j = int(np.argmax(between[c]))
             q["nearest_value"] = j  # replaced by the value id once ids exist
@@ -120,7 +136,7 @@ def review_reasons(quality: list[dict], namings: Sequence) -> list[str | None]:
             why.append(f"found in only {q['n_rationales']} rationale(s)")
         if q["cohesion"] < fence:
             why.append(f"members are unlike each other (cohesion {q['cohesion']:.2f}, build's lower fence {fence:.2f})")
-        elif q.get("cohesion_without_people", np.inf) < fence:
+        elif q.get("cohesion_without_people", np.inf) < fence and q.get("shared_word_share", 0.0) < SHARED_WORD_SHARE:
             # A topic (whom the rationales discuss) rather than a value; its members may each be
             # a value expression, so they stay, and a reviewer splits or renames it.
             why.append(f"members are alike through the people they name ({', '.join(q['people_named'])}) more than "
@@ -186,8 +202,8 @@ def refresh_quality(folder, space, *, embed: bool = True) -> None:
             q.pop("cohesion")
         elif "cohesion_without_people" not in q:
             # An edit may have taken away the members that named people.
-            (v.quality or {}).pop("cohesion_without_people", None)
-            (v.quality or {}).pop("people_named", None)
+            for gone in ("cohesion_without_people", "people_named", "shared_word", "shared_word_share"):
+                (v.quality or {}).pop(gone, None)
         v.quality = {**(v.quality or {}), **q}
         if v.review_reason:
             v.review_reason = reason_now(v.review_reason, v.quality)

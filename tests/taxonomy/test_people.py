@@ -83,6 +83,16 @@ def test_a_value_alike_only_through_its_people_goes_to_review(embedder):
     assert reasons[1] is None
     # A value whose members are unlike each other anyway gets that reason alone.
     assert reasons[-1].startswith("members are unlike each other")
+    # Members that name the same people and also say one phrase in most of the value's
+    # rationales ("protect your child", "protect your daughter's privacy") are that phrase's
+    # value: from two thirds of its rationales on, the people doubt is not raised.
+    for said_in, doubted in ((4, False), (3, True)):
+        views[0] = SimpleNamespace(n_rationales=5, shared="discipline", shared_rationales=said_in)
+        quality = value_quality(vectors, counts, cents, members, [{}] * len(keys), views,
+                                keys=keys, without_people=vectors_without_people(space, keys, vectors))
+        assert (quality[0]["shared_word"], quality[0]["shared_word_share"]) == ("discipline", said_in / 5)
+        reason = review_reasons(quality, [SimpleNamespace() for _ in VALUES])[0]
+        assert bool(reason and "people they name" in reason) is doubted
 
 
 def test_the_people_figure_in_a_doubt_is_brought_up_to_date():
