@@ -194,13 +194,14 @@ def show(taxonomy, limit, as_json, show_all, show_excluded):
     why it should be reviewed; last, the closest pairs of values, candidates to merge."""
     from moralgap.taxonomy_file import load_taxonomy
 
+    from .edits import ACTIVE
     from .quality import closest_pairs
 
     if show_excluded:
         _show_excluded(taxonomy)
         return
     tax = load_taxonomy(taxonomy)
-    values = tax.values if show_all else [v for v in tax.values if v.status in ("proposed", "accepted", "needs_review")]
+    values = tax.values if show_all else [v for v in tax.values if v.status in ACTIVE]
     values = sorted(values, key=lambda v: (v.status == "needs_review", -v.size, v.name))[:limit]
     if as_json:
         json.dump([v.to_json_dict() for v in values], sys.stdout, ensure_ascii=False, indent=2)
@@ -238,7 +239,7 @@ def show(taxonomy, limit, as_json, show_all, show_excluded):
         if v.review_reason:
             click.echo(f"{pad}review: {v.review_reason}")
     # Merged and rejected values (listed with --all) are no candidates to merge.
-    pairs = closest_pairs([v for v in values if v.status in ("proposed", "accepted", "needs_review")])
+    pairs = closest_pairs([v for v in values if v.status in ACTIVE])
     if pairs:
         # Centroids of different values rarely come near the duplicate bar (0.92), yet a reader
         # still finds pairs such as "Private" and "Privacy": the closest mutual pairs are shown.
