@@ -226,7 +226,7 @@ def member_name(view: ClusterView, parts: int = 2) -> str:
     picked = _name_parts(forms, [], parts)
     if picked and _names_better(view, *picked[0][::2]):
         # Beside "Rights", "right to say" is one of them, not a second idea.
-        frame = next((f for f, n in FRAME_NAMES.items() if n == view.shared), None)
+        frame = view.shared_form if view.shared_form in FRAME_NAMES else None
         rest = [f for f in forms if not (frame and f[0].startswith(frame + " "))]
         picked = _name_parts(rest, [(view.shared, view.shared, view.shared_rationales)], parts)
     return " / ".join(title(w) for _, w, _ in picked) or (title(view.keywords[0]) if view.keywords else "Unnamed")
