@@ -8,7 +8,7 @@ mean. This module learns that from spans the team labelled value / not a value: 
 regression over the span's sentence embedding (with the default ``--embed-text norm``, the
 vector the build clusters on, so it costs nothing extra) and a few facts about how it was found (which rule, negation, length).
 
-The shipped model (``resources/value_span_filter.json``) was trained on 3,320 spans the team
+The shipped model (``resources/value_span_filter.json``) was trained on 3,348 spans the team
 labelled, from the real AITA top comments and from LLM rationales on the same posts (the label
 files are in ``benchmarks/data/``), by ``python benchmarks/train_span_filter.py``, which prints
 its cross-validated precision and recall and its scores on the bundled sample, which it never
