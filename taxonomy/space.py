@@ -18,6 +18,8 @@ from moralgap.errors import ConfigError, InputError
 from moralgap.models import DEFAULT_EMBEDDING_MODEL
 from moralgap.records import Expression
 
+from .negated_words import negation_spelled_out
+
 EMBED_TEXT_MODES = ("norm", "norm+value", "context")
 DEFAULT_CONTEXT_WEIGHT = 3.0
 
@@ -27,13 +29,15 @@ def meaning_text(norm: str) -> str:
 
     Every duty starts with "should", so embedded whole the duties cluster with each other by that
     one word instead of with the value they invoke ("apology", "apologize"); the rule that found
-    the expression is kept on the record, so nothing is lost by dropping the modal here.
+    the expression is kept on the record, so nothing is lost by dropping the modal here. A word
+    negated by its affix is spelled out ("unfair" -> "not fair", see ``negated_words``), so a
+    value's two sides lie together.
     """
     if norm.startswith("should not "):
-        return "not " + norm[len("should not "):]
-    if norm.startswith("should "):
-        return norm[len("should "):]
-    return norm
+        norm = "not " + norm[len("should not "):]
+    elif norm.startswith("should "):
+        norm = norm[len("should "):]
+    return negation_spelled_out(norm)
 
 
 def embed_key(embed_text: str, e: Expression) -> str:

@@ -185,10 +185,18 @@ def test_cli_builds_the_sample_end_to_end(sample_dir, tmp_path):
     assert run_cli("taxonomy", "edit", "merge", str(out), small, big, "--out", str(merged)).returncode == 0
     listing, _, after_pairs = run_cli("taxonomy", "show", str(merged), "--all").stdout.partition("closest values")
     assert small in listing and small not in after_pairs
+    rows = [json.loads(x) for x in (out / "expressions.jsonl").read_text().splitlines()]
+    # A value and the word that negates it by its affix are one value: each of the sample's
+    # pairs was two values before negated words were embedded as "not" and their base.
+    homes = {}
+    for r in rows:
+        if r.get("value_id") and r["norm"] in ("fair", "unfair", "honest", "dishonest", "considerate", "inconsiderate"):
+            homes.setdefault(r["norm"], set()).add(r["value_id"])
+    assert homes["fair"] == homes["unfair"] and homes["honest"] == homes["dishonest"] and len(homes["unfair"]) == 1
+    assert homes["considerate"] == homes["inconsiderate"]
     # What the filter set apart is listed by reason, and the counts add up to the expressions file.
     excluded = run_cli("taxonomy", "show", str(out), "--excluded")
     assert excluded.returncode == 0, excluded.stderr
-    rows = [json.loads(x) for x in (out / "expressions.jsonl").read_text().splitlines()]
     n_out = sum(1 for r in rows if r.get("excluded"))
     assert excluded.stdout.startswith(f"{n_out} of {len(rows)} expressions set apart")
     assert "verdict" in excluded.stdout and "unlikely_value" in excluded.stdout
