@@ -142,7 +142,10 @@ def _group(expressions: Sequence[Expression], key_of) -> _Distinct:
         norms=[norm_of[k] for k in keys],
         counts=np.array([counts[k] for k in keys], dtype=np.float64),
         lexicon=[lex[k] for k in keys],
-        surface=[sorted(surf[k].items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for k in keys],
+        # The text shown for a form: the one written most often; among texts written as often
+        # (each once, mostly) the shortest, which adds least to the form ("it's unfair", not
+        # "affair was unfair" for being first in the alphabet).
+        surface=[sorted(surf[k].items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))[0][0] for k in keys],
         index={k: i for i, k in enumerate(keys)},
         rationales=[rats[k] for k in keys],
         first=[first[k] for k in keys],

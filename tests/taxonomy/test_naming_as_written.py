@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from moralgap.records import Expression
 from moralgap.taxonomy.naming import ClusterView, member_name
 from moralgap.taxonomy.written import as_written
 
@@ -145,3 +146,20 @@ def test_a_shared_phrase_does_not_replace_a_typical_form_that_says_as_much():
     view_ = members_view(("outweigh", "outweighs", "r1"), ("outweigh", "outweighs", "r2"),
                          ("enjoyment outweigh", "your enjoyment doesn't outweigh", "r3"))
     assert member_name(view_) == "Outweighs"
+
+
+def test_a_form_is_shown_by_its_shortest_text_among_those_written_as_often():
+    """Each "unfair" was written once, in a longer or shorter span: the shortest adds least to the
+    form, so it is the text shown ("it's unfair", not "affair was unfair", first in the alphabet)."""
+    from moralgap.taxonomy.build import _group
+    from moralgap.taxonomy.space import meaning_text
+
+    texts = ["affair was unfair", "it's unfair", "it would be really unfair", "That's fair", "That's fair", "fair"]
+    norms = ["unfair", "unfair", "unfair", "fair", "fair", "fair"]
+    exprs = [Expression(id=f"r{i}#0", rationale_id=f"r{i}", start=0, end=len(t), text=t, norm=n, rule="evaluative")
+             for i, (t, n) in enumerate(zip(texts, norms))]
+    d = _group(exprs, lambda e: meaning_text(e.norm))
+    shown = dict(zip(d.norms, d.surface))
+    # Written most often wins over shorter.
+    assert shown == {"unfair": "it's unfair", "fair": "That's fair"}
+    assert d.keys == ["fair", "not fair"]
