@@ -119,6 +119,13 @@ class _Distinct:
     first: list[Expression]
 
 
+def shown_text(texts: Counter) -> str:
+    """The text shown for a form, of the texts it was written as: the one written most often;
+    among those written as often (each once, mostly) the shortest, which adds least to the form
+    ("it's unfair", not "affair was unfair" for being first in the alphabet)."""
+    return min(texts.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))[0]
+
+
 def _group(expressions: Sequence[Expression], key_of) -> _Distinct:
     counts: Counter = Counter()
     norm_of: dict[str, str] = {}
@@ -142,10 +149,7 @@ def _group(expressions: Sequence[Expression], key_of) -> _Distinct:
         norms=[norm_of[k] for k in keys],
         counts=np.array([counts[k] for k in keys], dtype=np.float64),
         lexicon=[lex[k] for k in keys],
-        # The text shown for a form: the one written most often; among texts written as often
-        # (each once, mostly) the shortest, which adds least to the form ("it's unfair", not
-        # "affair was unfair" for being first in the alphabet).
-        surface=[sorted(surf[k].items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))[0][0] for k in keys],
+        surface=[shown_text(surf[k]) for k in keys],
         index={k: i for i, k in enumerate(keys)},
         rationales=[rats[k] for k in keys],
         first=[first[k] for k in keys],

@@ -40,6 +40,7 @@ NEGATED: dict[str, str] = {
     "irrational": "rational", "irresponsible": "responsible", "irresponsibility": "responsibility",
     # -less against -ful
     "careless": "careful", "harmless": "harmful", "tactless": "tactful", "thoughtless": "thoughtful",
+    # adverbs, which keep their ending as lemmas
     "disrespectfully": "respectfully", "unfairly": "fairly", "dishonestly": "honestly",
 }
 

@@ -221,7 +221,7 @@ def _facts(spill: ExpressionSpill, table: FormTable, fitted: np.ndarray) -> dict
 
 
 def _distinct(table: FormTable, order: list[int], facts: dict[int, _FormFacts]):
-    from moralgap.taxonomy.build import _Distinct
+    from moralgap.taxonomy.build import _Distinct, shown_text
 
     keys = [table.keys[i] for i in order]
     return _Distinct(
@@ -229,7 +229,7 @@ def _distinct(table: FormTable, order: list[int], facts: dict[int, _FormFacts]):
         norms=[facts[i].first.norm for i in order],
         counts=np.array([table.counts[i] for i in order], dtype=np.float64),
         lexicon=[facts[i].lexicon for i in order],
-        surface=[sorted(facts[i].surface.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for i in order],
+        surface=[shown_text(facts[i].surface) for i in order],
         index={k: n for n, k in enumerate(keys)},
         # Rationale numbers stand for ids: the fit only counts how many distinct ones a value spans.
         rationales=[np.unique(np.frombuffer(facts[i].rationales, dtype=np.int32)) for i in order],

@@ -35,8 +35,11 @@ def test_duties_and_negated_words_combine():
     assert meaning_text("should apologize") == "apologize"
     e = Expression(id="r#0", rationale_id="r", start=0, end=6, text="unfair", norm="unfair", rule="evaluative")
     assert embed_key("norm", e) == "not fair"
-    # The rationale-mixed key reads the same meaning; norm+value keeps the form as written.
+    # The rationale-mixed key reads the same meaning; norm+value, the lexicon prior, keeps the
+    # form as written beside its lexicon value, which already says which value it is.
     assert embed_key("context", e).startswith("not fair\x00")
+    tagged = e.model_copy(update={"lexicon_value": "Justice"})
+    assert embed_key("norm+value", tagged) == "unfair (justice)"
 
 
 def test_every_listed_base_differs_and_is_no_listed_word():
