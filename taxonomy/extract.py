@@ -210,6 +210,13 @@ def _role(tok: Token) -> Token:
     return tok
 
 
+def _governed_by(tok: Token) -> dict:
+    """What the value filter reads of the word's place in the sentence: the dependency of the
+    token that says what it does (``_role``), and the lemma and part of speech of its head."""
+    role = _role(tok)
+    return {"head_dep": role.dep_, "governor": role.head.lemma_.lower(), "governor_pos": role.head.pos_}
+
+
 # Nouns that only say how much or what sort of their "of" phrase there is: the object of "put up
 # some kind of a barrier" is the barrier ("kind" read as the value word made "should put kind").
 CLASSIFIER_NOUNS = {"kind", "sort", "type", "lot", "lots", "bit", "piece", "couple", "bunch", "amount", "number"}
@@ -374,8 +381,7 @@ class ValueExpressionComponent:
                     # What the value filter reads about the span's syntax (see value_filter.py).
                     # A plain dict: docs cross process boundaries (n_process > 1) as msgpack.
                     "syntax": dict(
-                        head_pos=anchor.pos_, head_dep=_role(anchor).dep_, governor=_role(anchor).head.lemma_.lower(),
-                        governor_pos=_role(anchor).head.pos_,
+                        head_pos=anchor.pos_, **_governed_by(anchor),
                         negated=any(t.dep_ == "neg" or t.lower_ in NEGATORS for t in span) or _is_negated(anchor),
                         value_words=sum(1 for t in span if t.i != anchor.i and t.pos_ in ("NOUN", "VERB", "ADJ", "ADV")
                                         and not in_list(t.lemma_.lower(), PLAIN_NOUNS) and _is_value_word(t, self.lexicon)),
@@ -651,8 +657,7 @@ class ValueExpressionComponent:
             end, norm, rule = _open_reading(tok, covered, verbed)
             out.append({"rule": rule, "start_tok": start, "end_tok": end, "norm": norm,
                         "polarity": "violated" if negated else "upheld", "lexicon_value": None, "anchor": tok.i,
-                        "syntax": dict(head_pos="VERB" if verbed else tok.pos_, head_dep=_role(tok).dep_, governor=_role(tok).head.lemma_.lower(),
-                                       governor_pos=_role(tok).head.pos_,
+                        "syntax": dict(head_pos="VERB" if verbed else tok.pos_, **_governed_by(tok),
                                        negated=negated, value_words=0, quoted=_quoted(doc, start, end, tok.i))})
         return out
 
