@@ -164,8 +164,9 @@ def _may_name(phrase: str) -> bool:
 # members make ("owe her anything", "owe them", "owe someone"). "right to" names it too, as the
 # noun (rights to decide, to leave, to keep a dog: seen on the AITA comments as "Right To
 # Keep", after the one right two comments claimed).
-NAMING_FRAMES = {"owe", "right to"}
+# Frames that name a value by a word of their own, not as written.
 FRAME_NAMES = {"right to": "rights"}
+NAMING_FRAMES = {"owe", *FRAME_NAMES}
 
 
 def shared_phrase(idx: Sequence[int], norms: Sequence[str], surface: Sequence[str],
