@@ -1,6 +1,7 @@
 """Issue 14: does the default build discover values the lexicon does not list?
 
     python benchmarks/taxonomy_lexicon_ablation.py [--remove 15] [--seed 13] [--also-seeds 14,15,16,17] [--n-values 60]
+        [--show-lost] [--open-threshold T] [--lexicon-free-copies]
 
 1. Draw ``--remove`` values at random with ``--seed`` among the lexicon values with at least
    ``--min-mentions`` spans in a default build on the real AITA top comments
@@ -31,6 +32,10 @@ where the shortfall lies:
   trained on labels of the removed values' spans: the test read literally (only the lexicon
   changes), with that leak. The earlier spans are still those of the retrained filter's full
   build, so all columns count the same mentions.
+
+``--show-lost`` lists, for the first seed, each earlier span the ablated build gives no value
+and how it was lost (an open word the filter scored below its cut, a span set apart, a span
+near no value); ``--open-threshold`` changes the retrained filters' cut for open words.
 """
 from __future__ import annotations
 
@@ -77,11 +82,13 @@ def training_spans(embedder, copies: bool = False):
     return picked, np.array(labels, dtype=bool), SpanFilter.vectors(picked, embedder)
 
 
-def filter_without(training, removed: list[str], gone_words: set[str], seed: int, embedder):
+def filter_without(training, removed: list[str], gone_words: set[str], seed: int, embedder,
+                   open_threshold: float | None = None):
     """The span filter retrained without any label on a removed value's spans or words.
 
     The shipped filter learned from labels of spans such as "a boundary" or "loyalty"; judging
     the ablated build with it would let it recognise the removed values from their labels.
+    ``open_threshold`` replaces the shipped cut for open words (``--open-threshold``).
     """
     from train_span_filter import RULE_THRESHOLD, _Given
 
@@ -98,6 +105,8 @@ def filter_without(training, removed: list[str], gone_words: set[str], seed: int
 
     keep = np.array([not knows_removed(e) for e in picked])
     f = SpanFilter(threshold=RULE_THRESHOLD, random_state=seed)  # the shipped filter's cuts
+    if open_threshold is not None:
+        f.open_threshold = open_threshold
     return f.fit([e for e, k in zip(picked, keep) if k], y[keep], _Given(vectors[keep], embedder)), int((~keep).sum())
 
 
@@ -113,6 +122,12 @@ def main() -> None:
     ap.add_argument("--lexicon-free-copies", action="store_true",
                     help="train every filter, the drawing one included, also on open-word copies of labelled "
                          "lexicon spans (an experiment; see train_span_filter.lexicon_free_copies)")
+    ap.add_argument("--show-lost", action="store_true",
+                    help="for the first seed, list each removed value's earlier spans the ablated build gives no "
+                         "value, with the filter's score for the open word found there")
+    ap.add_argument("--open-threshold", type=float, default=None,
+                    help="the retrained filters' cut for open words (default: the shipped filter's); a lower cut "
+                         "admits more unseen words, the removed values' among them (an experiment)")
     opts = ap.parse_args()
 
     from moralgap.taxonomy.embed import Embedder
@@ -127,7 +142,9 @@ def main() -> None:
         mean = sum(r["came_back"] for r in summaries) / len(summaries)
         print(f"came back, mean over {len(summaries)} seeds: {mean:.1f} of {opts.remove}")
     print_table(summaries, list(summaries[0]), name="summary")
-    save_results("taxonomy_lexicon_ablation" + ("_lexicon_free_copies" if opts.lexicon_free_copies else ""))
+    save_results("taxonomy_lexicon_ablation" + ("_lexicon_free_copies" if opts.lexicon_free_copies else "")
+                 + (f"_open{opts.open_threshold:g}" if opts.open_threshold is not None else "")
+                 + ("_lost" if opts.show_lost else ""))
 
 
 def run(js, embedder, training, opts, seed: int, *, show: bool) -> dict:
@@ -152,7 +169,7 @@ def run(js, embedder, training, opts, seed: int, *, show: bool) -> dict:
         for key in ("nouns", "upheld", "violated"):
             if entry and entry.get(key):
                 entry[key] = [t for t in entry[key] if " ".join(str(t).lower().split()) not in gone_words]
-    span_filter, dropped_labels = filter_without(training, removed, gone_words, seed, embedder)
+    span_filter, dropped_labels = filter_without(training, removed, gone_words, seed, embedder, opts.open_threshold)
     full = build(js, None, seed, opts.n_values, embedder, span_filter)
     tagged = lexicon_tagged(full)
     with tempfile.TemporaryDirectory() as tmp:
@@ -164,6 +181,8 @@ def run(js, embedder, training, opts, seed: int, *, show: bool) -> dict:
         # The test as the issue words it: only the lexicon changes, the shipped filter stays,
         # although it learned the removed values' words from their labels.
         shipped = build(js, str(path), seed, opts.n_values, embedder, "default")
+        if show and opts.show_lost:
+            print_lost(js, str(path), ablated, removed, tagged, span_filter, embedder)
 
     rows = comebacks(ablated, removed, tagged, opts.min_mentions)
     # The same count on the build with the whole lexicon: how many removed values the induction
@@ -186,6 +205,8 @@ def run(js, embedder, training, opts, seed: int, *, show: bool) -> dict:
             "came_back_of_full_build_ones": sum(1 for r in rows if r["came_back"] and r["removed_value"] in control),
             "came_back_with_oracle_filter": with_oracle,
             "came_back_with_shipped_filter": with_shipped,
+            # What a lower open-word cut costs: open words the ablated build gives a value, in mentions.
+            "open_word_mentions_ablated": sum(1 for e in ablated.expressions if e.value_id and e.rule.startswith("open_")),
             "values_full": len(full.taxonomy.values), "values_ablated": len(ablated.taxonomy.values)}
 
 
@@ -235,6 +256,49 @@ class AdmitsRemovedWords(SpanFilter):
                                                         for start, end in self.spans.get(e.rationale_id, ()))
                   for e in expressions]
         return np.where(listed, 1.0, p)
+
+
+def print_lost(js, lexicon_path: str, ablated, removed: list[str], tagged: dict[str, set], span_filter, embedder) -> None:
+    """For each removed value, its earlier spans the ablated build gives no value, and why: the
+    filter's score for the open word found there, the reason a rule-found span was set apart,
+    or that no candidate was found there at all (``--show-lost``, first seed only)."""
+    from moralgap.taxonomy.extract import ValueExtractor
+
+    where = assigned_by_rationale(ablated.expressions)
+    kept: dict[str, list] = {}
+    for e in ablated.expressions:
+        kept.setdefault(e.rationale_id, []).append(e)
+    lost = {v: [s for s in sorted(tagged.get(v, ())) if value_at(where, s) is None] for v in removed}
+    rids = sorted({s[0] for spans in lost.values() for s in spans})
+    text = {j.id: j.rationale or "" for j in js}
+    found = ValueExtractor(lexicon_path=lexicon_path, open_words=True).extract_texts([(r, text[r]) for r in rids])
+    candidates = [e for e in found if e.excluded == OPEN_CANDIDATE]
+    score = dict(zip((e.id for e in candidates),
+                     span_filter.predict_proba(candidates, span_filter.vectors(candidates, embedder)) if candidates else []))
+    by_rationale: dict[str, list] = {}
+    for e in found:
+        by_rationale.setdefault(e.rationale_id, []).append(e)
+
+    def over(e, s) -> bool:
+        return min(s[2], e.end) > max(s[1], e.start)
+
+    print(f"earlier spans the ablated build gives no value (open words judged at {span_filter.open_threshold:g}):")
+    causes: Counter = Counter()
+    for v in removed:
+        print(f"  {v}: {len(lost[v])} of {len(tagged.get(v, ()))}")
+        for s in lost[v]:
+            mine = [e for e in kept.get(s[0], ()) if over(e, s)]
+            why = [(f"{e.text!r} set apart as {e.excluded}", "set apart by a rule or the filter") if e.excluded
+                   else (f"{e.text!r} found, near no value", "found, near no value") for e in mine]
+            why += [(f"open word {e.norm!r} scored {score[e.id]:.2f}", "open word below the cut")
+                    for e in by_rationale.get(s[0], ())
+                    if over(e, s) and e.id in score and not any((k.start, k.end) == (e.start, e.end) for k in mine)]
+            # A span can be lost in more than one way ("invaded your privacy": the rule's "your
+            # privacy" set apart, the open word "invade" below the cut); each way is counted.
+            causes.update({c for _, c in why} or {"no candidate found there"})
+            print(f"    {text[s[0]][s[1]:s[2]]!r}: " + ("; ".join(w for w, _ in why) or "no candidate found there"))
+    print(f"{sum(len(x) for x in lost.values())} earlier spans lost; each way they were lost:")
+    print_table([{"way_lost": c, "spans": n} for c, n in causes.most_common()], ["way_lost", "spans"], name="lost")
 
 
 def lexicon_tagged(result) -> dict[str, set]:
