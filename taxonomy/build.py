@@ -30,7 +30,7 @@ from .topics import flag_topics, spreads
 from .seed_values import SeedValue
 from .space import EMBED_TEXT_MODES, EmbeddingSpace, embed_key, form_key, meaning_text  # noqa: F401 (re-exported)
 from .span_filter import describe as describe_span_filter
-from .span_filter import filter_spans, resolve_span_filter, span_filter_texts
+from .span_filter import BelowCut, filter_spans, resolve_span_filter, span_filter_texts, with_open_threshold
 from .value_filter import count_excluded, excluded_stats
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,12 @@ class BuildResult:
         dilemma id, ``embed_text`` is the build's (it says what counts as one form)."""
         spread, forms = spreads(self.expressions, dilemma_of, lambda e: form_key(embed_text, e))
         self.apply_topics(spread, Counter(dilemma_of.values()), forms)
+
+    def add_below_cut(self, below_cut: BelowCut) -> None:
+        """Record the open words the span filter scored highest without admitting them
+        (``stats.open_words_below_cut``, shown by ``taxonomy show --excluded``)."""
+        if below_cut.mentions:
+            self.stats["open_words_below_cut"] = self.taxonomy.stats["open_words_below_cut"] = below_cut.top()
 
     def apply_topics(self, spread: Mapping[str, Counter], dilemma_sizes: Mapping[str, int], forms=None) -> None:
         """:meth:`flag_topics` from counts already made (the Ray path counts them from its arrays)."""
@@ -194,6 +200,9 @@ class TaxonomyBuilder:
     open_words: also offer every noun, verb and adjective no rule found as a candidate the span
         filter may admit (how values the lexicon lacks are found); off without a span filter. With
         a given ``extractor``, its own ``open_words`` setting counts instead.
+    open_threshold: the probability the span filter asks of an open word (default: the filter's
+        own, 0.5 for the shipped one). Lower admits more words no lexicon lists, plain words among
+        them; updates use the same cut.
     """
 
     def __init__(self, n_values: int | None = 60, *, seed: int = DEFAULT_SEED, embedding_model: str | None = None,
@@ -202,7 +211,7 @@ class TaxonomyBuilder:
                  seed_values: Sequence[SeedValue] | None = None, seed_match_threshold: float = DEFAULT_SEED_THRESHOLD,
                  n_exemplars: int = 10, embed_text: str = "norm", context_weight: float = 3.0,
                  n_process: int = 1, name: str = "taxonomy", namer="members", refine: int = DEFAULT_REFINE,
-                 span_filter="default", open_words: bool = True):
+                 span_filter="default", open_words: bool = True, open_threshold: float | None = None):
         if n_values is not None and n_values < 1:
             raise InputError(None, "n_values must be a positive integer or None (auto)", field="n_values")
         from .cluster import REDUCERS
@@ -235,6 +244,11 @@ class TaxonomyBuilder:
         self.refine = refine
         self.span_filter = span_filter
         self._span_filter = resolve_span_filter(span_filter)
+        if open_threshold is not None:
+            if self._span_filter is None:
+                raise InputError(None, "an open-word cut needs a span filter to judge the open words "
+                                       "(not --span-filter none)", field="open_threshold")
+            self._span_filter = with_open_threshold(self._span_filter, open_threshold)
         self._open_words = bool(open_words)
 
     # -- swappable parts -----------------------------------------------------------------
@@ -295,9 +309,11 @@ class TaxonomyBuilder:
         judgments = [j for j in judgments if (j.rationale or "").strip()]
         if not judgments:
             raise InputError(None, "no rationales to build a taxonomy from (every rationale is empty)", field="rationale")
-        expressions = self.extractor.extract(judgments)
+        below_cut = BelowCut()
+        expressions = self.filter_spans(self.extractor.extract(judgments), below_cut=below_cut)
         result = self.fit_expressions(expressions, texts={j.id: j.rationale for j in judgments})
         result.add_corpus(judgments, self.embed_text)
+        result.add_below_cut(below_cut)
         return result
 
     def _key_function(self, texts: dict[str, str] | None):
@@ -310,12 +326,13 @@ class TaxonomyBuilder:
         """One unit vector per expression, embedded as this builder embeds them for clustering."""
         return self.space.expression_vectors(expressions, texts)
 
-    def filter_spans(self, expressions: Sequence[Expression]) -> list[Expression]:
-        """Set apart the spans the learned span filter doubts (``excluded="unlikely_value"``).
+    def filter_spans(self, expressions: Sequence[Expression], *, below_cut: BelowCut | None = None) -> list[Expression]:
+        """Set apart the spans the learned span filter doubts (``excluded="unlikely_value"``);
+        ``below_cut`` counts the open words it did not admit.
 
         Idempotent, so it is safe to call on expressions that went through it already.
         """
-        return filter_spans(expressions, self._span_filter, self.embedder)
+        return filter_spans(expressions, self._span_filter, self.embedder, below_cut=below_cut)
 
     def span_filter_texts(self, expressions: Sequence[Expression]) -> list[str] | None:
         """The texts :meth:`filter_spans` will embed for these expressions, for a caller that

@@ -53,6 +53,10 @@ def _n_values(text: str) -> int | None:
 @click.option("--open-words/--no-open-words", default=True, show_default=True,
               help="Also offer every noun, verb and adjective that no rule or lexicon entry found, for the span filter "
                    "to admit as a value expression (how values no lexicon lists are found); needs a span filter.")
+@click.option("--open-threshold", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Probability the span filter asks of an open word (default: the filter's own, 0.5 for the shipped "
+                   "one). Lower admits more words no lexicon lists, plain ones too; `taxonomy show --excluded` lists "
+                   "those scored just under it.")
 @click.option("--workers", type=int, default=1, show_default=True, help="spaCy processes for extraction.")
 @click.option("--name", default="taxonomy", show_default=True, help="Taxonomy name (also salts the value ids).")
 @click.option("--fit-max-forms", type=click.IntRange(min=2), default=None,
@@ -65,12 +69,14 @@ def _n_values(text: str) -> int | None:
 @verdict_map_option
 def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model, spacy_model, min_cluster_size, assign_threshold,
           embed_text, context_weight, reducer, workers, name, seed, skip_invalid, verdict_map,
-          span_filter="default", open_words=True, fit_max_forms=None, engine="local", ray_address=None, ray_workers=None, **llm_kw):
+          span_filter="default", open_words=True, open_threshold=None, fit_max_forms=None, engine="local", ray_address=None,
+          ray_workers=None, **llm_kw):
     """Build a value taxonomy from the rationales in JUDGMENTS (JSONL, CSV, Parquet or a folder of shards)."""
     from moralgap.datasets import load_judgments
     from moralgap.verdicts import VerdictMap
 
     from .build import DEFAULT_SEED_THRESHOLD, TaxonomyBuilder
+    from .span_filter import BelowCut
     from moralgap.scale import make_engine
     from moralgap.scale.bounded import DEFAULT_MAX_FORMS, fit_bounded
 
@@ -88,7 +94,7 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
     llm = LLMParts.from_options(llm_kw, out=out, seed=seed)
     if span_filter not in ("default", "none"):
         manifest.add_input(span_filter, "span_filter")
-    manifest.set_params(span_filter=span_filter, open_words=open_words)
+    manifest.set_params(span_filter=span_filter, open_words=open_words, open_threshold=open_threshold)
     manifest.set_params(**llm.params())
     # Scale hook (issue 17): the engine hands out the extractor and the embedder.
     eng = make_engine(engine, address=ray_address, workers=ray_workers)
@@ -111,7 +117,7 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
                               assign_threshold=assign_threshold, seed_values=seeds, embed_text=embed_text, name=name,
                               seed_match_threshold=DEFAULT_SEED_THRESHOLD if seed_threshold is None else seed_threshold,
                               context_weight=context_weight, reducer=reducer, embedding_model=embedding_model,
-                              namer=llm.namer, span_filter=span_filter)
+                              namer=llm.namer, span_filter=span_filter, open_threshold=open_threshold)
     spill = None
     if streaming:
         # The Ray path keeps neither the judgments nor the expressions in this process (docs/scale.md).
@@ -132,16 +138,18 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
         manifest.count(spill_windows_reused=spill.reused)
     else:
         n_judgments = len(read.records)
+        below_cut = BelowCut()
         with manifest.timed("extract"):
             expressions = extractor.extract(read.records)
             if hasattr(builder, "filter_spans"):
                 # Before the fit sample is drawn, as the Ray path does window by window: forms
                 # the filter sets apart are not counted, drawn or assigned.
-                expressions = builder.filter_spans(expressions)
+                expressions = builder.filter_spans(expressions, below_cut=below_cut)
         with manifest.timed("embed_and_cluster"):
             result, fit_record = fit_bounded(builder, expressions, texts={j.id: j.rationale for j in read.records},
                                              max_forms=fit_max_forms)
         result.add_corpus(read.records, builder.embed_text)
+        result.add_below_cut(below_cut)
     manifest.set_engine(eng.describe())
     manifest.set_fit_sample(fit_record)
     eng.close()
@@ -271,6 +279,13 @@ def _show_excluded(taxonomy: Path) -> None:
         forms = by_reason[reason]
         top = ", ".join(f"{f} ({n})" for f, n in forms.most_common(12))
         click.echo(f"  {reason:16} {sum(forms.values()):5d}  {top}")
+    below = (folder.taxonomy.stats or {}).get("open_words_below_cut")
+    if below:
+        # Not admitted, so not in expressions.jsonl: where a value no lexicon lists goes missing.
+        cut = (folder.taxonomy.params or {}).get("span_filter_open_threshold")
+        click.echo(f"open words the span filter scored highest without admitting them (cut {cut}; mentions, score; "
+                   "a lower --open-threshold admits them):")
+        click.echo("  " + ", ".join(f"{b['form']} ({b['mentions']}, {b['score']:.3f})" for b in below))
 
 
 COMMANDS = [build, show]

@@ -27,7 +27,7 @@ import json
 import logging
 import os
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Sequence
@@ -174,11 +174,12 @@ class SpanFilter:
         open words, ``threshold`` for spans the rules found."""
         return self.open_threshold if is_open_word(e) else self.threshold
 
-    def apply(self, expressions: Sequence[Expression], embedder) -> list[Expression]:
+    def apply(self, expressions: Sequence[Expression], embedder, *, below_cut: "BelowCut | None" = None) -> list[Expression]:
         """The expressions, with those the rules kept but the filter doubts set apart as
         ``unlikely_value``; the order and every other field are unchanged. Only spans found by
         the rules the filter was trained on are judged. Open words (``open_candidate``) are
-        always judged: those it accepts become ordinary expressions, the others are dropped."""
+        always judged: those it accepts become ordinary expressions, the others are dropped,
+        and counted in ``below_cut`` when one is given."""
         self._check_fitted()
         if not self.usable_with(embedder):
             raise ConfigError(
@@ -200,6 +201,8 @@ class SpanFilter:
             e = expressions[i]
             if e.excluded == OPEN_CANDIDATE:
                 out[i] = e.model_copy(update={"excluded": None}) if prob >= self.cut_for(e) else None
+                if out[i] is None and below_cut is not None:
+                    below_cut.add(e.norm, float(prob))
             elif prob < self.cut_for(e):
                 out[i] = e.model_copy(update={"excluded": REASON})
         return [e for e in out if e is not None]
@@ -241,6 +244,40 @@ class SpanFilter:
                    embedding_model=raw.get("embedding_model"), trained_on=raw.get("trained_on") or {})
 
 
+@dataclass
+class BelowCut:
+    """The open words a filter did not admit, by normal form: how often each was offered and its
+    score. They leave no record in ``expressions.jsonl`` (most are plain words: "car", "drive"),
+    yet the ones scored just under the cut are where a value the lexicon lacks goes missing
+    ("rude" at 0.26 once a lexicon lacks it): :meth:`top` lists them for ``taxonomy show
+    --excluded``."""
+
+    mentions: Counter = field(default_factory=Counter)
+    score: dict = field(default_factory=dict)
+
+    def add(self, form: str, score: float) -> None:
+        self.mentions[form] += 1
+        # A form's score can differ with its rule or negation ("respect" 0.34, "n't respect" 0.45).
+        self.score[form] = max(score, self.score.get(form, 0.0))
+
+    def merge(self, other: "BelowCut") -> None:
+        for form, n in other.mentions.items():
+            self.mentions[form] += n
+            self.score[form] = max(other.score[form], self.score.get(form, 0.0))
+
+    def to_json(self) -> dict:
+        return {"mentions": dict(self.mentions), "score": self.score}
+
+    @classmethod
+    def from_json(cls, raw: dict) -> "BelowCut":
+        return cls(mentions=Counter(raw.get("mentions") or {}), score=dict(raw.get("score") or {}))
+
+    def top(self, n: int = 20) -> list[dict]:
+        """The ``n`` forms scored highest (ties: said more often, then alphabetical)."""
+        forms = sorted(self.mentions, key=lambda f: (-self.score[f], -self.mentions[f], f))[:n]
+        return [{"form": f, "mentions": self.mentions[f], "score": round(self.score[f], 3)} for f in forms]
+
+
 def default_span_filter() -> SpanFilter:
     """The filter shipped with moralgap (trained on the team's AITA labels)."""
     path = resources.files("moralgap.taxonomy").joinpath("resources/value_span_filter.json")
@@ -264,6 +301,13 @@ def _digest(f: SpanFilter) -> str:
     return hashlib.sha256(json.dumps(f.to_dict(), sort_keys=True).encode()).hexdigest()
 
 
+def with_open_threshold(f: SpanFilter, cut: float) -> SpanFilter:
+    """A copy of ``f`` that admits open words at ``cut`` (``taxonomy build --open-threshold``)."""
+    if not 0.0 <= cut <= 1.0:
+        raise InputError(None, f"the open-word cut is a probability in [0, 1], not {cut}", field="open_threshold")
+    return replace(f, open_threshold=float(cut))
+
+
 def describe(spec: "str | os.PathLike | SpanFilter | None", resolved: SpanFilter | None = None) -> dict:
     """What a taxonomy records about the filter it was built with, so updates use the same one:
     ``{"span_filter": "default" | "none" | a path, "span_filter_sha256": ...}``. ``resolved`` is
@@ -272,7 +316,8 @@ def describe(spec: "str | os.PathLike | SpanFilter | None", resolved: SpanFilter
     if f is None:
         return {"span_filter": "none"}
     name = "default" if str(spec) == "default" else ("custom" if isinstance(spec, SpanFilter) else str(spec))
-    return {"span_filter": name, "span_filter_sha256": _digest(f)}
+    # The cut for open words is recorded apart, since it may differ from the file's own.
+    return {"span_filter": name, "span_filter_sha256": _digest(f), "span_filter_open_threshold": f.open_threshold}
 
 
 def recorded_span_filter(params: dict, *, source: str | None = None) -> SpanFilter | None:
@@ -285,6 +330,8 @@ def recorded_span_filter(params: dict, *, source: str | None = None) -> SpanFilt
         raise InputError(source, "this taxonomy was built with a span filter object that was not saved to a file; "
                                  "rebuild with --span-filter FILE to update it", field="span_filter")
     f = resolve_span_filter(spec)
+    if params.get("span_filter_open_threshold") is not None:
+        f = with_open_threshold(f, params["span_filter_open_threshold"])
     want = params.get("span_filter_sha256")
     if want and _digest(f) != want:
         raise InputError(source, f"the span filter {spec!r} changed since this taxonomy was built "
@@ -292,7 +339,8 @@ def recorded_span_filter(params: dict, *, source: str | None = None) -> SpanFilt
     return f
 
 
-def filter_spans(expressions: Sequence[Expression], span_filter: SpanFilter | None, embedder) -> list[Expression]:
+def filter_spans(expressions: Sequence[Expression], span_filter: SpanFilter | None, embedder, *,
+                 below_cut: BelowCut | None = None) -> list[Expression]:
     """``span_filter.apply`` when there is a filter that fits the embedder; the shipped filter is
     skipped (with a warning) for another embedding model, since its weights mean nothing there."""
     if span_filter is None:
@@ -301,7 +349,7 @@ def filter_spans(expressions: Sequence[Expression], span_filter: SpanFilter | No
         log.warning("span filter skipped: it was trained on %s vectors, this run embeds with %s",
                     span_filter.embedding_model, getattr(embedder, "model_name", "another model"))
         return without_open_words(expressions)
-    return span_filter.apply(expressions, embedder)
+    return span_filter.apply(expressions, embedder, below_cut=below_cut)
 
 
 def span_filter_texts(expressions: Sequence[Expression], span_filter: SpanFilter | None, embedder) -> list[str] | None:

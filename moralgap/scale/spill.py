@@ -89,6 +89,18 @@ class ExpressionSpill:
                 tmp.unlink()
             raise
 
+    def below_cut_path(self, window: int) -> Path:
+        """What the span filter did not admit in window ``window`` (``span_filter.BelowCut``): kept
+        beside the window's shard, so a resumed build reports what an unbroken one does."""
+        return self.folder / f"below-{window:05d}.json"
+
+    def write_below_cut(self, window: int, below: dict) -> None:
+        # Written before the window's shard: a shard on disk always has its record.
+        write_json(self.below_cut_path(window), below)
+
+    def read_below_cut(self, window: int) -> dict:
+        return json.loads(self.below_cut_path(window).read_text(encoding="utf-8"))
+
     def lines(self) -> Iterator[str]:
         """Every expression, in input order."""
         window = 0

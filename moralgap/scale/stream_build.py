@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from operator import itemgetter
 from types import SimpleNamespace
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
@@ -43,6 +43,9 @@ from moralgap.records import Expression, Judgment
 from .batches import batches
 from .bounded import assign_rest, check_sampleable, finish_sampled, fit_sample, new_record
 from .spill import ExpressionSpill
+
+if TYPE_CHECKING:  # imported where used: moralgap.taxonomy imports this package's engine
+    from moralgap.taxonomy.span_filter import BelowCut
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +106,7 @@ class _FormFacts:
 
 
 def extract_to_spill(builder, read: Callable[[ReadResult], Iterator[Judgment]], spill: ExpressionSpill,
-                     result: CountedRead, *, window: int) -> FormTable:
+                     result: CountedRead, *, window: int, below_cut: BelowCut | None = None) -> FormTable:
     """Step 1: every window extracted on Ray (or taken from the spill), the form table filled.
 
     a. The input is read once: the windows a killed run finished are taken from the spill as they
@@ -112,8 +115,12 @@ def extract_to_spill(builder, read: Callable[[ReadResult], Iterator[Judgment]], 
        window); each window's expressions go to a raw shard as they stream back.
     c. Every span the filter will judge, over all windows, is embedded in one more job.
     d. Window by window, the span filter judges the raw shard (its vectors now in the cache) and
-       the expressions go to the window's shard and into the form table, in input order.
+       the expressions go to the window's shard and into the form table, in input order; the open
+       words it does not admit are counted in ``below_cut``, a window's counts kept beside its shard.
     """
+    from moralgap.taxonomy.span_filter import BelowCut
+
+    below_cut = below_cut if below_cut is not None else BelowCut()
     table = FormTable(builder.embed_text)
     extractor = builder.extractor
     todo: list[int] = []
@@ -126,6 +133,7 @@ def extract_to_spill(builder, read: Callable[[ReadResult], Iterator[Judgment]], 
             spill.reused += 1
             spill.drop_raw(w)
             number = {j.id: n + i for i, j in enumerate(judgments)}
+            below_cut.merge(BelowCut.from_json(spill.read_below_cut(w)))
             for line in spill.read(w):
                 e = Expression.model_validate_json(line)
                 table.add(e, number[e.rationale_id])
@@ -152,8 +160,11 @@ def extract_to_spill(builder, read: Callable[[ReadResult], Iterator[Judgment]], 
             e = Expression.model_validate_json(js)
             number[e.rationale_id] = int(k)
             expressions.append(e)
+        mine = BelowCut()
         if filter_spans is not None:
-            expressions = filter_spans(expressions)
+            expressions = filter_spans(expressions, below_cut=mine)
+        spill.write_below_cut(w, mine.to_json())
+        below_cut.merge(mine)
         with spill.writing(w) as fh:
             for e in expressions:
                 fh.write(e.model_dump_json(exclude_none=True) + "\n")
@@ -268,9 +279,12 @@ def build_streaming(builder, read: Callable[[ReadResult], Iterator[Judgment]], s
     from contextlib import nullcontext
 
     timed = timed or (lambda stage: nullcontext())
+    from moralgap.taxonomy.span_filter import BelowCut
+
     read_result = CountedRead()
+    below_cut = BelowCut()
     with timed("extract"):
-        table = extract_to_spill(builder, read, spill, read_result, window=window or window_size())
+        table = extract_to_spill(builder, read, spill, read_result, window=window or window_size(), below_cut=below_cut)
     if not read_result.n_read:
         raise InputError(source, "no usable judgments with rationales")
     n_forms = len(table.keys)
@@ -292,6 +306,7 @@ def build_streaming(builder, read: Callable[[ReadResult], Iterator[Judgment]], s
                         rationale_coverage=round(with_value / read_result.n_read, 4))
     result.taxonomy.stats.update(result.stats)
     result.apply_topics(*_dilemma_spread(table, rationale_of[valued], form_of[valued], value_of, value_ids))
+    result.add_below_cut(below_cut)
     result.folder.expressions = SpilledExpressions(spill, form_of, value_of, sim_of, value_ids)
     return result, record, read_result
 

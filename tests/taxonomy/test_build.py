@@ -203,6 +203,13 @@ def test_cli_builds_the_sample_end_to_end(sample_dir, tmp_path):
     # The value listing says up front how much never reached clustering, and by which filter.
     n_filter = sum(1 for r in rows if r.get("excluded") == "unlikely_value")
     assert f"set apart as not values: {n_out} expressions ({n_filter} of them by the span filter 'default')" in full
+    # Open words the filter did not admit leave no record; those it scored highest are listed,
+    # since a value the lexicon lacks goes missing there.
+    tax = load_taxonomy(out)
+    below, cut = tax.stats["open_words_below_cut"], tax.params["span_filter_open_threshold"]
+    assert below and cut == 0.5 and all(b["score"] < cut and b["mentions"] >= 1 for b in below)
+    assert [b["score"] for b in below] == sorted((b["score"] for b in below), reverse=True)
+    assert f"{below[0]['form']} ({below[0]['mentions']}, {below[0]['score']:.3f})" in excluded.stdout
 
 
 @pytest.mark.parametrize("line, expect", [

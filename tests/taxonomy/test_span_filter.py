@@ -230,3 +230,44 @@ def test_filter_files_from_before_the_open_word_cut_judge_open_words_at_their_on
     raw["threshold"] = 0.42
     old = SpanFilter.from_dict(raw)
     assert old.threshold == old.open_threshold == 0.42
+
+
+def test_a_lower_open_word_cut_admits_the_words_just_under_it_and_updates_keep_it(open_extractor, embedder):
+    from moralgap.taxonomy.build import TaxonomyBuilder
+    from moralgap.taxonomy.update import TaxonomyUpdater
+
+    items = [(f"r{k}", t) for k, (_, t) in enumerate((CLEAR_VALUES + OPEN_TEXTS) * 3)]
+    shipped = TaxonomyBuilder(4, seed=13, embedder=embedder, extractor=open_extractor).fit(_judgments(items))
+    below = shipped.taxonomy.stats["open_words_below_cut"]
+    assert shipped.taxonomy.params["span_filter_open_threshold"] == default_span_filter().open_threshold
+    top = below[0]
+    assert top["score"] < default_span_filter().open_threshold
+    assert top["form"] not in {e.norm for e in shipped.expressions if e.rule.startswith("open_")}
+    # Each of the three copies of a text offers the word again.
+    assert top["mentions"] % 3 == 0
+
+    cut = top["score"] - 1e-3
+    lower = TaxonomyBuilder(4, seed=13, embedder=embedder, extractor=open_extractor,
+                            open_threshold=cut).fit(_judgments(items))
+    admitted = {e.norm for e in lower.expressions if e.rule.startswith("open_")}
+    assert top["form"] in admitted
+    assert all(b["score"] < cut for b in lower.taxonomy.stats.get("open_words_below_cut", []))
+    params = lower.taxonomy.params
+    assert params["span_filter"] == "default" and params["span_filter_open_threshold"] == pytest.approx(cut)
+    # The update judges open words at the build's cut: the recorded filter is the shipped one at
+    # that cut, and its checksum still matches.
+    assert recorded_span_filter(params).open_threshold == pytest.approx(cut)
+    said_in = next(e.rationale_id for e in lower.expressions if e.norm == top["form"])
+    text = dict(items)[said_in]
+    updated = TaxonomyUpdater(seed=13, embedder=embedder, extractor=open_extractor).update(
+        lower.folder, _judgments([("n1", text)]))
+    assert top["form"] in {e.norm for e in updated.folder.expressions if e.rationale_id == "n1"}
+
+
+def test_an_open_word_cut_needs_a_filter_and_a_probability(open_extractor, embedder):
+    from moralgap.taxonomy.build import TaxonomyBuilder
+
+    with pytest.raises(InputError, match="needs a span filter"):
+        TaxonomyBuilder(4, embedder=embedder, extractor=open_extractor, span_filter="none", open_threshold=0.3)
+    with pytest.raises(InputError, match=r"probability in \[0, 1\]"):
+        TaxonomyBuilder(4, embedder=embedder, extractor=open_extractor, open_threshold=1.5)
