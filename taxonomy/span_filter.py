@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -275,7 +276,8 @@ class BelowCut:
     def top(self, n: int = 20) -> list[dict]:
         """The ``n`` forms scored highest (ties: said more often, then alphabetical)."""
         forms = sorted(self.mentions, key=lambda f: (-self.score[f], -self.mentions[f], f))[:n]
-        return [{"form": f, "mentions": self.mentions[f], "score": round(self.score[f], 3)} for f in forms]
+        # Rounded down, so a word scored just under the cut never reads as at it (0.4996 as 0.499).
+        return [{"form": f, "mentions": self.mentions[f], "score": math.floor(self.score[f] * 1000) / 1000} for f in forms]
 
 
 def default_span_filter() -> SpanFilter:
@@ -310,8 +312,9 @@ def with_open_threshold(f: SpanFilter, cut: float) -> SpanFilter:
 
 def describe(spec: "str | os.PathLike | SpanFilter | None", resolved: SpanFilter | None = None) -> dict:
     """What a taxonomy records about the filter it was built with, so updates use the same one:
-    ``{"span_filter": "default" | "none" | a path, "span_filter_sha256": ...}``. ``resolved`` is
-    the filter ``spec`` names, when the caller has loaded it already."""
+    ``{"span_filter": "default" | "none" | a path, "span_filter_sha256": ...,
+    "span_filter_open_threshold": ...}``. ``resolved`` is the filter ``spec`` names, when the
+    caller has loaded it already."""
     f = resolved if resolved is not None else resolve_span_filter(spec)
     if f is None:
         return {"span_filter": "none"}

@@ -278,9 +278,9 @@ def build_streaming(builder, read: Callable[[ReadResult], Iterator[Judgment]], s
     """
     from contextlib import nullcontext
 
-    timed = timed or (lambda stage: nullcontext())
     from moralgap.taxonomy.span_filter import BelowCut
 
+    timed = timed or (lambda stage: nullcontext())
     read_result = CountedRead()
     below_cut = BelowCut()
     with timed("extract"):
