@@ -53,11 +53,11 @@ LABELS = REPO / "benchmarks" / "data" / "aita_expression_labels.jsonl"
 SAMPLES = REPO / "benchmarks" / "data" / "aita_eval_samples.json"
 
 
-def build(seed: int, n_values: int, span_filter: str = "default"):
+def build(seed: int, n_values: int, span_filter: str = "default", open_threshold: float | None = None):
     from moralgap.taxonomy.build import TaxonomyBuilder
 
     judgments = aita_judgments()
-    builder = TaxonomyBuilder(n_values, seed=seed, span_filter=span_filter)
+    builder = TaxonomyBuilder(n_values, seed=seed, span_filter=span_filter, open_threshold=open_threshold)
     builder.extractor, builder.embedder  # load models before timing
     texts = {j.id: j.rationale for j in judgments}
     t = time.perf_counter()
@@ -186,19 +186,21 @@ def wilson(k: int, n: int) -> tuple[float | None, float | None]:
     return float(ci.low), float(ci.high)
 
 
-def result_name(what: str, build_seed: int) -> str:
-    # A build with another seed is a robustness check beside the main figure, not in its place.
-    return f"taxonomy_eval_aita_{what}" + (f"_build{build_seed}" if build_seed != 13 else "")
+def result_name(what: str, build_seed: int, open_threshold: float | None = None) -> str:
+    # A build with another seed, or another open-word cut, is a check beside the main figure,
+    # not in its place.
+    return (f"taxonomy_eval_aita_{what}" + (f"_build{build_seed}" if build_seed != 13 else "")
+            + (f"_open{open_threshold:g}" if open_threshold is not None else ""))
 
 
-def pool(sample_seeds: list[int], build_seed: int) -> None:
+def pool(sample_seeds: list[int], build_seed: int, open_threshold: float | None = None) -> None:
     """One share over several samples' saved results: each sample alone has some 50-70 assigned
     spans, too few to tell 85% from 88%; their sum narrows the interval."""
     from _common import RESULTS_DIR
 
     rows, good, total = [], 0, 0
     for s in sample_seeds:
-        path = RESULTS_DIR / f"{result_name(f'sample{s}', build_seed)}.json"
+        path = RESULTS_DIR / f"{result_name(f'sample{s}', build_seed, open_threshold)}.json"
         if not path.exists():
             raise SystemExit(f"no saved result {path}: run taxonomy_eval_aita.py --seed {build_seed} --sample-seed {s} first")
         table = json.loads(path.read_text(encoding="utf-8"))["tables"][f"aita_expression_eval_sample{s}"]
@@ -211,7 +213,7 @@ def pool(sample_seeds: list[int], build_seed: int) -> None:
     rows.append({"samples": " + ".join(map(str, sample_seeds)), "good": good, "assigned": total,
                  "value_in_fitting_value": good / total if total else None, "fit_ci95_low": low, "fit_ci95_high": high})
     print_table(rows, ["samples", "good", "assigned", "value_in_fitting_value", "fit_ci95_low", "fit_ci95_high"], name="pooled")
-    save_results(result_name("pooled", build_seed))
+    save_results(result_name("pooled", build_seed, open_threshold))
 
 
 def main() -> None:
@@ -234,14 +236,17 @@ def main() -> None:
     ap.add_argument("--pool", type=int, nargs="+", default=None, metavar="SEED",
                     help="pool the saved results of these samples (for the build --seed) into one share "
                          "with its interval, and stop; builds nothing")
+    ap.add_argument("--open-threshold", type=float, default=None,
+                    help="the span filter's cut for open words (taxonomy build --open-threshold); results are "
+                         "saved apart, as a check beside the main figure")
     opts = ap.parse_args()
     if opts.pool:
-        pool(opts.pool, opts.seed)
+        pool(opts.pool, opts.seed, opts.open_threshold)
         return
 
     from moralgap.taxonomy.value_filter import THIN, VERDICT
 
-    result, texts, seconds, candidates = build(opts.seed, opts.n_values, opts.span_filter)
+    result, texts, seconds, candidates = build(opts.seed, opts.n_values, opts.span_filter, opts.open_threshold)
     if opts.freeze:
         freeze(result.expressions, candidates, opts.n, opts.n_open, opts.freeze)
         return
@@ -310,7 +315,7 @@ def main() -> None:
     print_table([row], list(row), name=f"aita_expression_eval_sample{opts.sample_seed}")
     if bad_names:
         print("values named after verdict words:", ", ".join(bad_names))
-    save_results(result_name(f"sample{opts.sample_seed}", opts.seed))
+    save_results(result_name(f"sample{opts.sample_seed}", opts.seed, opts.open_threshold))
 
 
 if __name__ == "__main__":
