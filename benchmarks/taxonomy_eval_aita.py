@@ -202,7 +202,8 @@ def pool(sample_seeds: list[int], build_seed: int, open_threshold: float | None 
     for s in sample_seeds:
         path = RESULTS_DIR / f"{result_name(f'sample{s}', build_seed, open_threshold)}.json"
         if not path.exists():
-            raise SystemExit(f"no saved result {path}: run taxonomy_eval_aita.py --seed {build_seed} --sample-seed {s} first")
+            cut = f" --open-threshold {open_threshold:g}" if open_threshold is not None else ""
+            raise SystemExit(f"no saved result {path}: run taxonomy_eval_aita.py --seed {build_seed} --sample-seed {s}{cut} first")
         table = json.loads(path.read_text(encoding="utf-8"))["tables"][f"aita_expression_eval_sample{s}"]
         row = dict(zip(table["columns"], table["rows"][0]))
         n = row["assigned_with_current_fit_label"]
