@@ -16,7 +16,9 @@ are counted in ``rule_spans_new_since_frozen`` but cannot be drawn). The sample 
 filter and clustering were developed; the sample with seed 2026 was labelled only once they were
 fixed, so it is the unbiased figure, and so were seed 7 and seed 99 (each labelled once, after
 every change of the round it was drawn in). Labels live in
-``benchmarks/data/aita_expression_labels.jsonl``, one per line, keyed by ``rationale_id``,
+``benchmarks/data/aita_expression_labels.jsonl`` (spans only a lower ``--open-threshold``
+admits go to ``aita_expression_labels_open_cut.jsonl``, which the span filter does not train
+on), one per line, keyed by ``rationale_id``,
 ``start`` and ``end`` (character offsets in the comment); they hold no comment text, which stays
 in ../shared/data. Fields:
 
@@ -48,6 +50,10 @@ from _common import REPO, aita_judgments, print_table, save_results
 from moralgap.taxonomy.span_filter import is_open_word
 
 LABELS = REPO / "benchmarks" / "data" / "aita_expression_labels.jsonl"
+# Spans of the samples that only a lower open-word cut (--open-threshold) gives a value. They are
+# kept apart because the span filter trains on LABELS (train_span_filter.py): with them there,
+# retraining would no longer give the shipped filter that the main figures were measured with.
+OPEN_CUT_LABELS = LABELS.with_name("aita_expression_labels_open_cut.jsonl")
 # The spans each sample drew when it was labelled (keys only), so that later extractors are
 # scored on the same spans: see sample().
 SAMPLES = REPO / "benchmarks" / "data" / "aita_eval_samples.json"
@@ -153,13 +159,14 @@ def export(path: Path, picked, texts, taxonomy) -> None:
 
 
 def read_labels() -> dict[tuple, dict]:
-    if not LABELS.exists():
-        return {}
     out = {}
-    for line in LABELS.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            r = json.loads(line)
-            out[(r["rationale_id"], r["start"], r["end"])] = r
+    for path in (LABELS, OPEN_CUT_LABELS):
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                r = json.loads(line)
+                out[(r["rationale_id"], r["start"], r["end"])] = r
     return out
 
 
