@@ -310,8 +310,8 @@ class TaxonomyBuilder:
         if not judgments:
             raise InputError(None, "no rationales to build a taxonomy from (every rationale is empty)", field="rationale")
         below_cut = BelowCut()
-        expressions = self.filter_spans(self.extractor.extract(judgments), below_cut=below_cut)
-        result = self.fit_expressions(expressions, texts={j.id: j.rationale for j in judgments})
+        result = self.fit_expressions(self.extractor.extract(judgments), texts={j.id: j.rationale for j in judgments},
+                                      below_cut=below_cut)
         result.add_corpus(judgments, self.embed_text)
         result.add_below_cut(below_cut)
         return result
@@ -340,15 +340,16 @@ class TaxonomyBuilder:
         return span_filter_texts(expressions, self._span_filter, self.embedder)
 
     def fit_expressions(self, expressions: Sequence[Expression], texts: dict[str, str] | None = None, *,
-                        distinct: _Distinct | None = None) -> BuildResult:
+                        distinct: _Distinct | None = None, below_cut: BelowCut | None = None) -> BuildResult:
         """Cluster already-extracted expressions (used by ``fit`` and by taxonomy updates).
 
         ``texts`` maps rationale ids to their text; only ``embed_text='context'`` needs it.
         ``distinct``: the forms already grouped, for a caller that counted the mentions itself
         and passes one expression per form (moralgap.scale.stream_build, whose corpus is on disk).
-        The span filter is applied here (idempotent), so every caller of the builder gets it.
+        The span filter is applied here (idempotent), so every caller of the builder gets it;
+        ``below_cut`` counts the open words it does not admit.
         """
-        all_expressions = self.filter_spans(expressions)
+        all_expressions = self.filter_spans(expressions, below_cut=below_cut)
         expressions = [e for e in all_expressions if not e.excluded]
         if not expressions:
             what = f" ({len(all_expressions)} found, all set apart as not values)" if all_expressions else ""

@@ -256,15 +256,14 @@ class BelowCut:
     mentions: Counter = field(default_factory=Counter)
     score: dict = field(default_factory=dict)
 
-    def add(self, form: str, score: float) -> None:
-        self.mentions[form] += 1
+    def add(self, form: str, score: float, mentions: int = 1) -> None:
+        self.mentions[form] += mentions
         # A form's score can differ with its rule or negation ("respect" 0.34, "n't respect" 0.45).
         self.score[form] = max(score, self.score.get(form, 0.0))
 
     def merge(self, other: "BelowCut") -> None:
         for form, n in other.mentions.items():
-            self.mentions[form] += n
-            self.score[form] = max(other.score[form], self.score.get(form, 0.0))
+            self.add(form, other.score[form], n)
 
     def to_json(self) -> dict:
         return {"mentions": dict(self.mentions), "score": self.score}

@@ -106,7 +106,7 @@ class _FormFacts:
 
 
 def extract_to_spill(builder, read: Callable[[ReadResult], Iterator[Judgment]], spill: ExpressionSpill,
-                     result: CountedRead, *, window: int, below_cut: BelowCut | None = None) -> FormTable:
+                     result: CountedRead, *, window: int, below_cut: BelowCut) -> FormTable:
     """Step 1: every window extracted on Ray (or taken from the spill), the form table filled.
 
     a. The input is read once: the windows a killed run finished are taken from the spill as they
@@ -120,7 +120,6 @@ def extract_to_spill(builder, read: Callable[[ReadResult], Iterator[Judgment]], 
     """
     from moralgap.taxonomy.span_filter import BelowCut
 
-    below_cut = below_cut if below_cut is not None else BelowCut()
     table = FormTable(builder.embed_text)
     extractor = builder.extractor
     todo: list[int] = []

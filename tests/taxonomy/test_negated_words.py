@@ -57,4 +57,3 @@ def test_minilm_puts_the_spelled_out_form_nearer_the_base(embedder):
     affixed = np.sum(v[:n] * v[n:2 * n], axis=1)
     spelled = np.sum(v[2 * n:] * v[n:2 * n], axis=1)
     assert (spelled > affixed + 0.1).all(), list(zip(words, affixed.round(2), spelled.round(2)))
-
