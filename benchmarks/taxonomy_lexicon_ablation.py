@@ -252,7 +252,7 @@ class AdmitsRemovedWords(SpanFilter):
 
     def predict_proba(self, expressions, vectors):
         p = super().predict_proba(expressions, vectors)
-        listed = [e.excluded == OPEN_CANDIDATE and any(min(end, e.end) > max(start, e.start)
+        listed = [e.excluded == OPEN_CANDIDATE and any(overlaps(e, (e.rationale_id, start, end))
                                                         for start, end in self.spans.get(e.rationale_id, ()))
                   for e in expressions]
         return np.where(listed, 1.0, p)
@@ -279,26 +279,28 @@ def print_lost(js, lexicon_path: str, ablated, removed: list[str], tagged: dict[
     for e in found:
         by_rationale.setdefault(e.rationale_id, []).append(e)
 
-    def over(e, s) -> bool:
-        return min(s[2], e.end) > max(s[1], e.start)
-
     print(f"earlier spans the ablated build gives no value (open words judged at {span_filter.open_threshold:g}):")
     causes: Counter = Counter()
     for v in removed:
         print(f"  {v}: {len(lost[v])} of {len(tagged.get(v, ()))}")
         for s in lost[v]:
-            mine = [e for e in kept.get(s[0], ()) if over(e, s)]
+            mine = [e for e in kept.get(s[0], ()) if overlaps(e, s)]
             why = [(f"{e.text!r} set apart as {e.excluded}", "set apart by a rule or the filter") if e.excluded
                    else (f"{e.text!r} found, near no value", "found, near no value") for e in mine]
             why += [(f"open word {e.norm!r} scored {score[e.id]:.2f}", "open word below the cut")
                     for e in by_rationale.get(s[0], ())
-                    if over(e, s) and e.id in score and not any((k.start, k.end) == (e.start, e.end) for k in mine)]
+                    if overlaps(e, s) and e.id in score and not any((k.start, k.end) == (e.start, e.end) for k in mine)]
             # A span can be lost in more than one way ("invaded your privacy": the rule's "your
             # privacy" set apart, the open word "invade" below the cut); each way is counted.
             causes.update({c for _, c in why} or {"no candidate found there"})
             print(f"    {text[s[0]][s[1]:s[2]]!r}: " + ("; ".join(w for w, _ in why) or "no candidate found there"))
     print(f"{sum(len(x) for x in lost.values())} earlier spans lost; each way they were lost:")
     print_table([{"way_lost": c, "spans": n} for c, n in causes.most_common()], ["way_lost", "spans"], name="lost")
+
+
+def overlaps(e, span: tuple) -> bool:
+    """Whether expression ``e`` shares a character with ``span`` (rationale id, start, end) of its rationale."""
+    return min(span[2], e.end) > max(span[1], e.start)
 
 
 def lexicon_tagged(result) -> dict[str, set]:
