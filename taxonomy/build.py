@@ -32,6 +32,7 @@ from .space import EMBED_TEXT_MODES, EmbeddingSpace, embed_key, form_key, meanin
 from .span_filter import describe as describe_span_filter
 from .span_filter import BelowCut, filter_spans, resolve_span_filter, span_filter_texts, with_open_threshold
 from .value_filter import count_excluded, excluded_stats
+from .word_families import join_word_families, lone_word
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +204,9 @@ class TaxonomyBuilder:
     open_threshold: the probability the span filter asks of an open word (default: the filter's
         own, 0.5 for the shipped one). Lower admits more words no lexicon lists, plain words among
         them; updates use the same cut.
+    join_word_families: after clustering, join values each mostly made of one word said alone,
+        in any of its forms ("respect", "disrespectful"; see ``word_families``); the build may
+        then hold fewer than ``n_values``.
     """
 
     def __init__(self, n_values: int | None = 60, *, seed: int = DEFAULT_SEED, embedding_model: str | None = None,
@@ -211,7 +215,8 @@ class TaxonomyBuilder:
                  seed_values: Sequence[SeedValue] | None = None, seed_match_threshold: float = DEFAULT_SEED_THRESHOLD,
                  n_exemplars: int = 10, embed_text: str = "norm", context_weight: float = 3.0,
                  n_process: int = 1, name: str = "taxonomy", namer="members", refine: int = DEFAULT_REFINE,
-                 span_filter="default", open_words: bool = True, open_threshold: float | None = None):
+                 span_filter="default", open_words: bool = True, open_threshold: float | None = None,
+                 join_word_families: bool = True):
         if n_values is not None and n_values < 1:
             raise InputError(None, "n_values must be a positive integer or None (auto)", field="n_values")
         from .cluster import REDUCERS
@@ -250,6 +255,7 @@ class TaxonomyBuilder:
                                        "(not --span-filter none)", field="open_threshold")
             self._span_filter = with_open_threshold(self._span_filter, open_threshold)
         self._open_words = bool(open_words)
+        self.join_word_families = bool(join_word_families)
 
     # -- swappable parts -----------------------------------------------------------------
     @property
@@ -293,6 +299,7 @@ class TaxonomyBuilder:
             "n_exemplars": self.n_exemplars, "embed_text": self.embed_text, "context_weight": self.context_weight,
             "seed_values": [s.name for s in self.seed_values],
             "refine": self.refine,
+            "join_word_families": self.join_word_families,
             **describe_span_filter(self.span_filter, self._span_filter),
             # Without a filter no open word is kept, so updates need not offer them either.
             "open_words": self.open_words and self._span_filter is not None,
@@ -368,7 +375,14 @@ class TaxonomyBuilder:
             pca_components=self.pca_components, random_state=self.seed, reducer=self.reducer,
             anchors=seed_vecs, anchor_threshold=self.seed_match_threshold, refine=self.refine,
         )
-        labels = clusters.labels
+        labels, anchor, joined = clusters.labels, clusters.anchor, {}
+        if self.join_word_families:
+            words = [lone_word(n) for n in d.norms]
+            labels, anchor, joins = join_word_families(clusters.labels, d.counts, words, anchor=clusters.anchor)
+            # Shown by its most frequent form ("respect"), not by its stem ("respons" for "responsible").
+            for family, parts in joins:
+                said = [i for i in np.where(np.isin(clusters.labels, parts))[0] if words[i] == family]
+                joined[d.norms[min(said, key=lambda i: (-d.counts[i], d.norms[i]))]] = len(parts)
         k = int(labels.max() + 1) if (labels >= 0).any() else 0
         if k == 0:
             raise InputError(None, f"clustering found no values among {n_distinct} distinct expressions; "
@@ -397,7 +411,7 @@ class TaxonomyBuilder:
         quality = value_quality(vectors, d.counts, cents, members, d.lexicon, views, keys=d.keys,
                                 without_people=vectors_without_people(self.space, d.keys, vectors, texts))
         reasons = review_reasons(quality, namings)
-        seed_match = {int(remap[c]): self.seed_values[a] for c, a in enumerate(clusters.anchor) if a >= 0}
+        seed_match = {int(remap[c]): self.seed_values[a] for c, a in enumerate(anchor) if a >= 0}
         got = {sv.name for sv in seed_match.values()}
         unsupported = [sv.name for sv in self.seed_values if sv.name not in got]
 
@@ -448,6 +462,8 @@ class TaxonomyBuilder:
             "frequent_noise_promoted": clusters.promoted,
             "clusters_merged": clusters.merged,
             "clusters_split": clusters.split,
+            # Each word whose values were joined (by its most frequent form), with how many became one.
+            "word_families_joined": dict(sorted(joined.items())),
             "min_cluster_size": mcs,
             "assign_threshold": round(threshold, 4),
             "outlier_rate_before_assignment": round(noise_before, 4),

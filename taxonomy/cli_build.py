@@ -57,6 +57,9 @@ def _n_values(text: str) -> int | None:
               help="Probability the span filter asks of an open word (default: the filter's own, 0.5 for the shipped "
                    "one). Lower admits more words no lexicon lists, plain ones too; `taxonomy show --excluded` lists "
                    "those scored just under it.")
+@click.option("--join-word-families/--no-join-word-families", default=True, show_default=True,
+              help="After clustering, join values each mostly made of one word said alone, in any of its forms "
+                   "(\"respect\", \"disrespectful\"); the build may then hold fewer values than --n-values.")
 @click.option("--workers", type=int, default=1, show_default=True, help="spaCy processes for extraction.")
 @click.option("--name", default="taxonomy", show_default=True, help="Taxonomy name (also salts the value ids).")
 @click.option("--fit-max-forms", type=click.IntRange(min=2), default=None,
@@ -69,7 +72,7 @@ def _n_values(text: str) -> int | None:
 @verdict_map_option
 def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model, spacy_model, min_cluster_size, assign_threshold,
           embed_text, context_weight, reducer, workers, name, seed, skip_invalid, verdict_map,
-          span_filter="default", open_words=True, open_threshold=None, fit_max_forms=None, engine="local", ray_address=None,
+          span_filter="default", open_words=True, open_threshold=None, join_word_families=True, fit_max_forms=None, engine="local", ray_address=None,
           ray_workers=None, **llm_kw):
     """Build a value taxonomy from the rationales in JUDGMENTS (JSONL, CSV, Parquet or a folder of shards)."""
     from moralgap.datasets import load_judgments
@@ -94,7 +97,8 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
     llm = LLMParts.from_options(llm_kw, out=out, seed=seed)
     if span_filter not in ("default", "none"):
         manifest.add_input(span_filter, "span_filter")
-    manifest.set_params(span_filter=span_filter, open_words=open_words, open_threshold=open_threshold)
+    manifest.set_params(span_filter=span_filter, open_words=open_words, open_threshold=open_threshold,
+                        join_word_families=join_word_families)
     manifest.set_params(**llm.params())
     # Scale hook (issue 17): the engine hands out the extractor and the embedder.
     eng = make_engine(engine, address=ray_address, workers=ray_workers)
@@ -117,7 +121,8 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
                               assign_threshold=assign_threshold, seed_values=seeds, embed_text=embed_text, name=name,
                               seed_match_threshold=DEFAULT_SEED_THRESHOLD if seed_threshold is None else seed_threshold,
                               context_weight=context_weight, reducer=reducer, embedding_model=embedding_model,
-                              namer=llm.namer, span_filter=span_filter, open_threshold=open_threshold)
+                              namer=llm.namer, span_filter=span_filter, open_threshold=open_threshold,
+                              join_word_families=join_word_families)
     spill = None
     if streaming:
         # The Ray path keeps neither the judgments nor the expressions in this process (docs/scale.md).
@@ -177,9 +182,15 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
     click.echo(f"{out}: {st['n_values']} values from {st['n_expressions']} expressions "
                f"({st['n_distinct_expressions']} distinct) in {n_judgments} rationales; "
                f"{st['rationale_coverage']:.0%} of rationales have a value, outlier rate {st['outlier_rate']:.1%}")
-    if n is not None and st["n_values"] < n:
+    joined = st.get("word_families_joined") or {}
+    if joined:
+        click.echo("joined values that are one word's forms: "
+                   + ", ".join(f"{k} values of \"{family}\"" for family, k in joined.items())
+                   + " (--no-join-word-families keeps them apart)")
+    clustered = st["n_values"] + sum(k - 1 for k in joined.values())
+    if n is not None and clustered < n:
         # Issue 15: a request the data cannot meet is said, not silently shrunk.
-        click.echo(f"note: --n-values {n} cannot be met: these rationales support {st['n_values']} values "
+        click.echo(f"note: --n-values {n} cannot be met: these rationales support {clustered} values "
                    f"({st['n_distinct_expressions']} distinct expressions); the taxonomy has {st['n_values']}", err=True)
     if seeds:
         missing = st.get("seed_values_unsupported") or []

@@ -58,6 +58,8 @@ def regroup_builder(folder: TaxonomyFolder, n_values: int | None, *, seed: int, 
         pca_components=p.get("pca_components", DEFAULT_PCA_COMPONENTS), reducer=p.get("reducer", "pca"),
         assign_threshold=p.get("assign_threshold"), n_exemplars=p.get("n_exemplars", 10),
         **({"refine": p["refine"]} if "refine" in p else {}),
+        # A build from before word families were joined recorded nothing: it joined none.
+        join_word_families=p.get("join_word_families", False),
         # Every expression here went through the taxonomy's own span filter already.
         span_filter=None)
 

@@ -411,6 +411,7 @@ class TaxonomyUpdater:
         builder = TaxonomyBuilder(n_new, seed=self.seed, space=self.space, extractor=self._extractor,
                                   namer=recorded_namer(params), name=old.taxonomy.name,
                                   pca_components=params.get("pca_components", DEFAULT_PCA_COMPONENTS), reducer=params.get("reducer", "pca"),
+                                  join_word_families=params.get("join_word_families", False),
                                   # The leftovers went through the taxonomy's own span filter already.
                                   span_filter=None)
         try:

@@ -123,6 +123,22 @@ def test_a_value_keeps_its_id_while_its_most_frequent_form_leads_it(small_build,
     assert {vid for vid in lead_part if vid in lead_full} == {b for _, b in shared}
 
 
+def test_values_of_one_word_stay_apart_when_joining_is_off(sample_judgments, embedder, open_extractor):
+    from moralgap.taxonomy.word_families import leading_word, lone_word
+
+    result = TaxonomyBuilder(60, seed=13, embedder=embedder, extractor=open_extractor,
+                             join_word_families=False).fit(sample_judgments)
+    tax = result.taxonomy
+    assert len(tax.values) == 60 and tax.stats["word_families_joined"] == {}
+    assert tax.params["join_word_families"] is False
+    leads = Counter()
+    for v in tax.values:
+        members = [e.norm for e in result.expressions if e.value_id == v.id]
+        leads[leading_word(range(len(members)), np.ones(len(members)), [lone_word(m) for m in members])] += 1
+    # What the default joins: on the sample, "fair" / "unfair" and "fairness" are two values without it.
+    assert leads["fair"] >= 2
+
+
 def test_table5_seed_file_loads(shared_data):
     seeds = load_seed_values(shared_data / "reference_taxonomies" / "russo2025_moral_values_table5.yaml")
     assert len(seeds) == 59 and seeds[0].name == "Aesthetics"
@@ -156,18 +172,25 @@ def test_cli_builds_the_sample_end_to_end(sample_dir, tmp_path):
     out = tmp_path / "tax"
     proc = run_cli("taxonomy", "build", str(sample_dir / "judgments.jsonl"), "--out", str(out), "--n-values", "60")
     assert proc.returncode == 0, proc.stderr
-    assert "60 values" in proc.stdout
+    # Values that were one word's forms ("fair", "fairness") were joined after clustering to 60,
+    # and the build says which and how many.
+    joined = load_taxonomy(out).stats["word_families_joined"]
+    n_values = 60 - sum(k - 1 for k in joined.values())
+    assert joined.get("fair", 0) >= 2 and n_values < 60
+    assert f"{n_values} values" in proc.stdout and 'values of "fair"' in proc.stdout
+    assert "cannot be met" not in proc.stderr
     assert sorted(p.name for p in out.iterdir()) == ["centroids.npz", "expressions.jsonl", "manifest.json", "taxonomy.json"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["inputs"]["judgments"]["sha256"] and manifest["models"]["embedding"]["fingerprint"]
-    assert manifest["seed"] == 13 and manifest["counts"]["n_values"] == 60
+    assert manifest["seed"] == 13 and manifest["counts"]["n_values"] == n_values
+    assert manifest["params"]["join_word_families"] is True
     show = run_cli("taxonomy", "show", str(out), "--limit", "5")
     assert show.returncode == 0 and show.stdout.count("\nv") == 5
     assert "rats" in show.stdout and "coh" in show.stdout and "lexfree" in show.stdout
     # The sample's dilemmas have several rationales each, so how many dilemmas a value spans shows.
     assert "dlm: dilemmas it spans" in show.stdout
     shown = json.loads(run_cli("taxonomy", "show", str(out), "--json").stdout)
-    assert len(shown) == 60
+    assert len(shown) == n_values
     review = [v for v in shown if v["status"] == "needs_review"]
     full = run_cli("taxonomy", "show", str(out)).stdout
     assert full.count("review: ") == len(review)
@@ -194,6 +217,14 @@ def test_cli_builds_the_sample_end_to_end(sample_dir, tmp_path):
             homes.setdefault(r["norm"], set()).add(r["value_id"])
     assert homes["fair"] == homes["unfair"] and homes["honest"] == homes["dishonest"] and len(homes["unfair"]) == 1
     assert homes["considerate"] == homes["inconsiderate"]
+    # No two values are left each mostly made of one word said alone.
+    from moralgap.taxonomy.word_families import leading_word, lone_word
+
+    leads = []
+    for v in shown:
+        members = [r["norm"] for r in rows if r.get("value_id") == v["id"]]
+        leads.append(leading_word(range(len(members)), np.ones(len(members)), [lone_word(m) for m in members]))
+    assert "fair" in leads and len([f for f in leads if f]) == len({f for f in leads if f})
     # What the filter set apart is listed by reason, and the counts add up to the expressions file.
     excluded = run_cli("taxonomy", "show", str(out), "--excluded")
     assert excluded.returncode == 0, excluded.stderr
