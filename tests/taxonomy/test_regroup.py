@@ -49,6 +49,17 @@ def test_with_nothing_reviewed_a_regroup_is_the_build_on_all_the_data(embedder, 
     assert members(plain.folder) != members(full)
 
 
+def test_a_regroup_joins_values_of_one_word_as_its_build_did(unreviewed, embedder):
+    space = EmbeddingSpace.of(unreviewed, embedder=embedder)
+    assert unreviewed.taxonomy.params["join_word_families"] is True
+    assert regroup_builder(unreviewed, 5, seed=13, space=space, extractor=None).join_word_families
+    # A build recorded before the join existed never joined values, so neither does its regroup.
+    older = TaxonomyFolder(unreviewed.taxonomy.model_copy(update={"params": {
+        k: v for k, v in unreviewed.taxonomy.params.items() if k != "join_word_families"}}),
+        unreviewed.expressions, unreviewed.centroids)
+    assert not regroup_builder(older, 5, seed=13, space=space, extractor=None).join_word_families
+
+
 def test_reviewed_values_stay_and_every_old_id_still_leads_somewhere(unreviewed, embedder, extractor):
     big, second = sorted(unreviewed.taxonomy.values, key=lambda v: -v.size)[:2]
     folder = edits.accept(unreviewed, big.id, author="ana")
