@@ -180,7 +180,7 @@ def review_push(taxonomy, judgments, title, reviewers, exemplars, out, skip_inva
               help="Rewrite TAXONOMY's folder instead; the previous taxonomy.json is kept as taxonomy.v<N>.json.")
 @click.option("--from-export", type=PathArg, default=None, help="Read a Label Studio JSON export file instead of the server.")
 @click.option("--judgments", type=PathArg, default=None,
-              help="Judgments JSONL: rationale texts for split decisions on taxonomies built with --embed-text context.")
+              help="Judgments JSONL: rationale texts for split decisions on taxonomies built with --embed-text context or sentence.")
 @_export_option
 @seed_option
 @skip_invalid_option

@@ -22,7 +22,10 @@ def main() -> None:
     ap.add_argument("--seed-values", default=None)
     ap.add_argument("--seed-threshold", type=float, default=None)
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--embed-text", default="norm", choices=["norm", "norm+value", "context"])
+    ap.add_argument("--embed-text", default="norm", choices=["norm", "norm+value", "context", "sentence"],
+                    help="anything but norm saves its results under a name of its own")
+    ap.add_argument("--context-weight", type=float, default=3.0, help="the weight of the rationale (sentence) "
+                    "under --embed-text context (sentence)")
     opts = ap.parse_args()
 
     from moralgap.diversity import normalised_entropy, top_k_share
@@ -32,6 +35,7 @@ def main() -> None:
     judgments = aita_judgments()
     seeds = load_seed_values(opts.seed_values) if opts.seed_values else None
     builder = TaxonomyBuilder(opts.n_values, seed=opts.seed, seed_values=seeds, embed_text=opts.embed_text,
+                              context_weight=opts.context_weight,
                               **({"seed_match_threshold": opts.seed_threshold} if opts.seed_threshold is not None else {}))
     builder.extractor, builder.embedder  # load models before timing
     t = time.perf_counter()
@@ -72,7 +76,9 @@ def main() -> None:
     print("\nlargest values:")
     for v in result.taxonomy.values[:15]:
         print(f"  {v.size:4d}  {v.name:28}  {v.status:12}  {'; '.join(v.exemplars[:6])}")
-    save_results()
+    suffix = "" if opts.embed_text == "norm" else f"_{opts.embed_text.replace('+', '_')}" + (
+        f"_w{opts.context_weight:g}" if opts.embed_text in ("context", "sentence") else "")
+    save_results(("taxonomy_aita" + suffix) if suffix else None)
 
 
 if __name__ == "__main__":

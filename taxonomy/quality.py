@@ -33,6 +33,7 @@ from typing import Sequence
 import numpy as np
 
 from .people import people_named, vectors_without_people
+from .space import embeds_context
 from .value_filter import EVERYDAY_ACTS
 
 # Fewer rationales than this and a value says more about one writer than about people.
@@ -184,7 +185,7 @@ def refresh_quality(folder, space, *, embed: bool = True) -> None:
         members[c].append(r)
     keys = [k for _, k in rows]
     cents = np.stack([folder.centroids[v.id] for v in values]).astype(np.float64) if values else np.zeros((0, 1))
-    embed = embed and space.embed_text != "context" and bool(keys)
+    embed = embed and not embeds_context(space.embed_text) and bool(keys)
     # Without vectors the cohesion value_quality computes is meaningless and is dropped below;
     # everything else it reads from counts and centroids.
     vectors = space.key_vectors(keys).astype(np.float64) if embed else np.zeros((len(keys), cents.shape[1]))

@@ -33,6 +33,7 @@ from .build import DEFAULT_PCA_COMPONENTS, TaxonomyBuilder
 from .edits import ACTIVE, fresh_value_id, ids_ever_seen, strings_in
 from .folder import TaxonomyFolder
 from .naming import disambiguate, recorded_namer
+from .space import embeds_context
 
 # Lineage entries that record what a person decided about values (an update or a build does not).
 MACHINE_OPS = ("build", "update")
@@ -273,6 +274,7 @@ def split_pool(old_kept: Sequence[Expression], pinned: set[str]) -> tuple[list[E
 
 
 def check_regroupable(folder: TaxonomyFolder) -> None:
-    if (folder.taxonomy.params or {}).get("embed_text") == "context":
-        raise InputError(None, "a taxonomy embedded with its rationales (--embed-text context) cannot be regrouped: "
-                               "its earlier rationales' texts are not kept; rebuild it instead", field="regroup")
+    embed_text = (folder.taxonomy.params or {}).get("embed_text") or "norm"
+    if embeds_context(embed_text):
+        raise InputError(None, f"a taxonomy embedded with its rationales (--embed-text {embed_text}) cannot be "
+                               "regrouped: its earlier rationales' texts are not kept; rebuild it instead", field="regroup")

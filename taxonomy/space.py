@@ -10,6 +10,7 @@ recorded one is refused in one place.
 """
 from __future__ import annotations
 
+import re
 from typing import Callable, Sequence
 
 import numpy as np
@@ -20,8 +21,29 @@ from moralgap.records import Expression
 
 from .negated_words import negation_spelled_out
 
-EMBED_TEXT_MODES = ("norm", "norm+value", "context")
+EMBED_TEXT_MODES = ("norm", "norm+value", "context", "sentence")
+# Modes that mix each mention's surroundings into its vector: every key is one rationale's.
+CONTEXT_MODES = ("context", "sentence")
 DEFAULT_CONTEXT_WEIGHT = 3.0
+# A sentence ends at ".", "!" or "?" (with any closing quotes or brackets) before white space,
+# or at a line break: rationales are informal text, where a parser's sentences cost a pass of
+# their own and differ little for this purpose.
+_SENTENCE_END = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s)|\n")
+
+
+def embeds_context(embed_text: str) -> bool:
+    """Whether ``embed_text`` mixes a mention's surroundings into its vector (``context``, ``sentence``)."""
+    return embed_text in CONTEXT_MODES
+
+
+def sentence_around(text: str, offset: int) -> str:
+    """The sentence of ``text`` that holds character ``offset`` (stripped)."""
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.end() > offset:
+            return text[start:m.end()].strip() or text.strip()
+        start = m.end()
+    return text[start:].strip() or text.strip()
 
 
 def meaning_text(norm: str) -> str:
@@ -44,6 +66,9 @@ def embed_key(embed_text: str, e: Expression) -> str:
     """What a build embeds for an expression: expressions with one key share one vector and one value."""
     if embed_text == "context":
         return f"{meaning_text(e.norm)}\x00{e.rationale_id}"
+    if embed_text == "sentence":
+        # The mention's offset finds its sentence in the rationale when the key is embedded.
+        return f"{meaning_text(e.norm)}\x00{e.rationale_id}\x00{e.start}"
     if embed_text == "norm+value" and e.lexicon_value:
         return f"{e.norm} ({e.lexicon_value.lower()})"
     return meaning_text(e.norm)
@@ -51,8 +76,8 @@ def embed_key(embed_text: str, e: Expression) -> str:
 
 def form_key(embed_text: str, e: Expression) -> str:
     """The form a mention counts under when forms are compared across rationales: its embedding
-    key, except under ``context``, whose keys are each one rationale's."""
-    return embed_key("norm" if embed_text == "context" else embed_text, e)
+    key, except under ``context`` and ``sentence``, whose keys are each one rationale's."""
+    return embed_key("norm" if embeds_context(embed_text) else embed_text, e)
 
 
 def _default_factory(model: str | None):
@@ -68,8 +93,8 @@ class EmbeddingSpace:
     ----------
     model: a model name or folder; ``None`` is the default all-MiniLM-L6-v2 (or
         ``MORALGAP_EMBEDDING_MODEL``), as for :class:`~taxonomy.embed.Embedder`.
-    embed_text: ``norm``, ``norm+value`` or ``context`` (see :class:`~taxonomy.build.TaxonomyBuilder`).
-    context_weight: weight of the rationale's vector under ``context``.
+    embed_text: ``norm``, ``norm+value``, ``context`` or ``sentence`` (see :class:`~taxonomy.build.TaxonomyBuilder`).
+    context_weight: weight of the rationale's (or the sentence's) vector under ``context`` (``sentence``).
     embedder: a ready embedder (anything with ``encode(texts, desc=)``), used instead of loading ``model``.
     fingerprint: the fingerprint a taxonomy recorded; an embedder with another one is refused.
     factory: makes the embedder from ``model`` when none is given (e.g. a scale engine's).
@@ -164,29 +189,42 @@ class EmbeddingSpace:
         return embed_key(self.embed_text, e)
 
     def texts(self, expressions: Sequence[Expression]) -> list[str]:
-        """The text embedded for each expression; under ``context`` its rationale is embedded too and mixed in."""
-        if self.embed_text == "context":
+        """The text embedded for each expression; under ``context`` (``sentence``) its rationale (its
+        sentence) is embedded too and mixed in."""
+        if embeds_context(self.embed_text):
             return [meaning_text(e.norm) for e in expressions]
         return [self.key(e) for e in expressions]
 
     def key_vectors(self, keys: Sequence[str], rationales: dict[str, str] | None = None) -> np.ndarray:
-        """One unit vector per key (from :meth:`key`); ``rationales`` maps rationale ids to texts (``context`` only)."""
-        if self.embed_text != "context":
+        """One unit vector per key (from :meth:`key`); ``rationales`` maps rationale ids to texts
+        (``context`` and ``sentence`` only)."""
+        if not embeds_context(self.embed_text):
             return self.encode(keys, desc="embedding expressions")
         if rationales is None:
-            raise ConfigError(f"{self.origin} embeds each expression with its rationale (--embed-text context): "
-                              "give the rationale texts (the judgments file)")
+            raise ConfigError(f"{self.origin} embeds each expression with its {self._surroundings} "
+                              f"(--embed-text {self.embed_text}): give the rationale texts (the judgments file)")
         from .cluster import unit_rows
 
-        # Each distinct norm is embedded once and each rationale once; an expression's vector
-        # mixes the two, so the same words in different arguments can land in different values.
-        split = [k.split("\x00", 1) for k in keys]
-        norms = sorted({n for n, _ in split})
+        # Each distinct norm is embedded once and each rationale (sentence) once; an expression's
+        # vector mixes the two, so the same words in different arguments can land in different values.
+        split = [k.split("\x00") for k in keys]
+        around = [self._around(rationales.get(parts[1], ""), parts[2:]) for parts in split]
+        norms = sorted({parts[0] for parts in split})
         norm_vec = dict(zip(norms, self.encode(norms, desc="embedding expressions")))
-        rids = sorted({r for _, r in split})
-        text_vec = dict(zip(rids, self.encode([rationales.get(r, "") for r in rids], desc="embedding rationales")))
-        mixed = np.stack([norm_vec[n] + self.context_weight * text_vec[r] for n, r in split])
+        texts = sorted(set(around))
+        text_vec = dict(zip(texts, self.encode(texts, desc=f"embedding {self._surroundings}s")))
+        mixed = np.stack([norm_vec[parts[0]] + self.context_weight * text_vec[t] for parts, t in zip(split, around)])
         return unit_rows(mixed).astype(np.float32)
+
+    @property
+    def _surroundings(self) -> str:
+        return "sentence" if self.embed_text == "sentence" else "rationale"
+
+    def _around(self, text: str, offset: list[str]) -> str:
+        """The text mixed into a key's vector: its rationale, or the sentence at its offset."""
+        if self.embed_text == "sentence" and offset:
+            return sentence_around(text, int(offset[0]))
+        return text
 
     def expression_vectors(self, expressions: Sequence[Expression],
                            rationales: dict[str, str] | None = None) -> np.ndarray:

@@ -49,7 +49,7 @@ from .quality import refresh_quality
 from .regroup import (Claims, Fitted, Regrouped, apply_regroup, check_regroupable, claims, regroup, regroup_builder,
                       regroup_target, reviewed_value_ids, split_pool)
 from .topics import flag_topics, spreads
-from .space import EmbeddingSpace, form_key
+from .space import EmbeddingSpace, embeds_context, form_key
 from .span_filter import filter_spans, recorded_span_filter
 from .value_filter import count_excluded, excluded_stats
 
@@ -333,7 +333,7 @@ class TaxonomyUpdater:
         to its rationale, so nothing is matched then.
         """
         space = EmbeddingSpace.of(folder)
-        if space.embed_text == "context":
+        if embeds_context(space.embed_text):
             return {}
         counts: dict[str, dict[str, int]] = {}
         for e in kept:

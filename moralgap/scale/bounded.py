@@ -115,9 +115,12 @@ def new_record(max_forms: int | None, forms_total: int, mentions_total: int, see
 
 
 def check_sampleable(builder, n_forms: int, max_forms: int) -> None:
-    if builder.embed_text == "context":
+    from moralgap.taxonomy.space import embeds_context
+
+    if embeds_context(builder.embed_text):
         raise ConfigError(f"{n_forms} distinct expressions exceed --fit-max-forms {max_forms}, and --embed-text "
-                          "context makes every mention its own form: raise --fit-max-forms or use another --embed-text")
+                          f"{builder.embed_text} makes every mention its own form: raise --fit-max-forms or use "
+                          "another --embed-text")
 
 
 def finish_sampled(result, record: dict, *, in_fit, mentions_fitted: int, forms_assigned: int, forms_rest: int,

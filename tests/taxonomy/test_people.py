@@ -22,6 +22,8 @@ from moralgap.taxonomy.space import EmbeddingSpace
     ("should protect mother-in-law", "should protect", ("mother-in-law",)),
     # Under --embed-text context the rationale id stays on the key.
     ("protect friend\x00r1", "protect\x00r1", ("friend",)),
+    # Under --embed-text sentence, the rationale id and the mention's offset.
+    ("protect friend\x00r1\x0042", "protect\x00r1\x0042", ("friend",)),
     # Nobody named, or nothing named but people: the key as it was.
     ("apologize", "apologize", ()),
     ("not friend", "not friend", ()),

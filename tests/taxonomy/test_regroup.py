@@ -108,11 +108,17 @@ def test_what_counts_as_reviewed(unreviewed, embedder):
     assert set(child) | {values[4].id} <= reviewed_value_ids(split)
 
 
-def test_a_context_embedded_taxonomy_cannot_be_regrouped(embedder, extractor):
-    ctx = TaxonomyBuilder(5, seed=13, embedder=embedder, extractor=extractor, embed_text="context").fit(
+@pytest.mark.parametrize("embed_text", ["context", "sentence"])
+def test_a_context_embedded_taxonomy_cannot_be_regrouped(embedder, extractor, embed_text):
+    ctx = TaxonomyBuilder(5, seed=13, embedder=embedder, extractor=extractor, embed_text=embed_text).fit(
         judgments(BASE, "b")).folder
-    with pytest.raises(InputError, match="cannot be regrouped"):
+    assert ctx.taxonomy.params["embed_text"] == embed_text
+    with pytest.raises(InputError, match=f"--embed-text {embed_text}.*cannot be regrouped"):
         TaxonomyUpdater(embedder=embedder, extractor=extractor, regroup=True).update(ctx, judgments(NEW, "n"))
+    # A plain update embeds the new mentions the way the build did, each with its own sentence.
+    res = TaxonomyUpdater(embedder=embedder, extractor=extractor).update(ctx, judgments(NEW, "n"))
+    assert res.folder.taxonomy.params["embed_text"] == embed_text
+    assert any(e.value_id for e in res.folder.expressions if e.rationale_id.startswith("n"))
 
 
 def test_how_many_values_a_regroup_forms(unreviewed, embedder, extractor):
@@ -182,3 +188,17 @@ def test_dilemma_counts_only_where_every_rationale_s_dilemma_is_known(unreviewed
         unreviewed, judgments(BASE, "b") + judgments(NEW, "n"))
     live = [v for v in whole.folder.taxonomy.values if v.status != "merged" and v.size]
     assert live and all(v.quality["n_dilemmas"] >= 1 for v in live)
+
+
+def test_cli_builds_with_each_mention_in_its_sentence(tmp_path):
+    data = tmp_path / "base.jsonl"
+    data.write_text("".join(json.dumps({"id": j.id, "dilemma_id": j.dilemma_id, "verdict": "YTA", "rationale": j.rationale})
+                            + "\n" for j in judgments(BASE, "b")))
+    r = CliRunner().invoke(main, ["taxonomy", "build", str(data), "--out", str(tmp_path / "tax"), "--n-values", "5",
+                                  "--embed-text", "sentence", "--context-weight", "1"])
+    assert r.exit_code == 0, r.output
+    params = TaxonomyFolder.load(tmp_path / "tax").taxonomy.params
+    assert (params["embed_text"], params["context_weight"]) == ("sentence", 1.0)
+    # Under --embed-text sentence every mention is a point of its own, as under context.
+    distinct = r.output.split("expressions (")[1].split(" distinct")[0]
+    assert int(distinct) == int(r.output.split(" values from ")[1].split(" expressions")[0])

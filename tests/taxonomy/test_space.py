@@ -11,7 +11,7 @@ from moralgap.records import Judgment, Taxonomy
 from moralgap.taxonomy.build import TaxonomyBuilder
 from moralgap.taxonomy.diff import diff_taxonomies
 from moralgap.taxonomy.folder import TaxonomyFolder
-from moralgap.taxonomy.space import EmbeddingSpace
+from moralgap.taxonomy.space import EmbeddingSpace, sentence_around
 
 pytestmark = pytest.mark.slow  # real spaCy pipeline and MiniLM
 
@@ -113,3 +113,35 @@ def test_context_needs_the_rationales(embedder):
     with pytest.raises(ConfigError, match="rationale texts"):
         space.expression_vectors([e])
     assert space.expression_vectors([e], {"r": "You were rude to her."}).shape == (1, embedder.dimension)
+
+
+@pytest.mark.parametrize("offset, sentence", [
+    (0, "You were rude."), (9, "You were rude."),
+    (16, 'She "lied"!'),  # closing quotes stay with their sentence
+    (29, "Why?"),
+    (34, "No more"),  # a line break ends a sentence without a full stop
+    (43, "Trust matters"),  # the last sentence needs no full stop
+])
+def test_sentence_around(offset, sentence):
+    text = 'You were rude. She "lied"! Why?\nNo more\n\nTrust matters'
+    assert sentence_around(text, offset) == sentence
+    assert sentence_around("", 0) == "" and sentence_around("  one  ", 3) == "one"
+
+
+def test_sentence_embeds_each_mention_with_its_own_sentence(embedder):
+    from moralgap.records import Expression
+
+    text = "You lied about the money. Later you were rude to the waiter at the wedding."
+    rude = text.index("rude")
+    e = Expression(id="r#0", rationale_id="r", start=rude, end=rude + 4, text="rude", norm="rude", rule="evaluative")
+    space = EmbeddingSpace.from_params({"embed_text": "sentence", "context_weight": 1.0}, embedder=embedder)
+    assert space.key(e) == f"rude\x00r\x00{rude}"
+    with pytest.raises(ConfigError, match="--embed-text sentence"):
+        space.expression_vectors([e])
+    got = space.expression_vectors([e], {"r": text})[0]
+    # The form's vector plus the weighted vector of its sentence, not of the whole rationale.
+    parts = embedder.encode(["rude", "Later you were rude to the waiter at the wedding.", text])
+    want = parts[0] + parts[1]
+    whole = parts[0] + parts[2]
+    assert np.allclose(got, want / np.linalg.norm(want), atol=1e-5)
+    assert not np.allclose(got, whole / np.linalg.norm(whole), atol=1e-3)
