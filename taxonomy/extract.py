@@ -135,8 +135,43 @@ def _judgment_word(tok: Token) -> str:
     """A one-word judgment's normal form. A participle said of someone keeps its form:
     "entitled" judges a person where its lemma "entitle" grants a right, and "controlling" is
     not "control"; the verb itself ("we talked") is read by its lemma."""
-    adjectival = tok.tag_ in ("VBN", "VBG") and _role(tok).dep_ in ("acomp", "amod", "attr", "oprd")
-    return _clean(tok.lower_ if adjectival else tok.lemma_.lower())
+    return _clean(tok.lower_ if _describes(tok) else tok.lemma_.lower())
+
+
+# Where a participle describes its subject, as an adjective would.
+DESCRIBING_ROLES = ("acomp", "amod", "attr", "oprd")
+# A participle with one of these is an act: an object, or a verb it leads to ("forced to accept").
+ACTING_DEPS = ("dobj", "xcomp", "ccomp")
+PASSIVE_DEPS = ("auxpass", "nsubjpass", "agent")
+
+
+def _describes(tok: Token) -> bool:
+    """A participle said of someone: "so controlling", "manipulative and controlling", "calling
+    your kids spoiled", "parents being controlling about weddings". "Spoiled" said of a child is
+    not "spoil" (a surprise), and "controlling" is not "control"."""
+    if tok.tag_ not in ("VBN", "VBG"):
+        return False
+    role = _role(tok)
+    if role.dep_ in DESCRIBING_ROLES:
+        return True
+    if _acts(tok):
+        return False
+    if tok.tag_ == "VBN":
+        return role.dep_ == "xcomp"
+    return any(c.dep_ == "aux" and c.lower_ == "being" for c in role.children)
+
+
+def _acts(tok: Token) -> bool:
+    """A verb that reports an act, whatever its place: with an object ("killing the whale
+    population", "not listening to the people"), a verb it leads to ("forced to accept"), or as
+    a passive, its own or its first conjunct's ("needs to be upheld and respected", "regulated
+    by the state"). "About" says what a trait is shown in, not what is acted on."""
+    if any(c.dep_ in ACTING_DEPS for c in tok.children):
+        return True
+    if any(c.dep_ in PASSIVE_DEPS for t in (tok, _role(tok)) for c in t.children):
+        return True
+    obj = _object_tokens(tok)
+    return bool(obj) and obj[0].lower_ != "about"
 
 
 def _phrase_norm(span: Span) -> str:
@@ -555,7 +590,7 @@ class ValueExpressionComponent:
             names_value = sense.kind == "noun" and (len(span) > 1 or anchor.pos_ in ("NOUN", "PROPN", "ADJ", "X"))
             if names_value:
                 self._explicit(doc, span, anchor, sign, sense, add)
-            elif anchor.pos_ == "VERB" and anchor.dep_ not in ("amod", "acomp"):
+            elif anchor.pos_ == "VERB" and anchor.dep_ not in ("amod", "acomp") and (_acts(anchor) or not _describes(anchor)):
                 obj = _object_tokens(anchor) or _passive_subject(anchor)
                 s = min([span.start, *[t.i for t in obj]])
                 e = max([span.end, *[t.i + 1 for t in obj]])

@@ -237,6 +237,25 @@ def test_a_participle_said_of_someone_keeps_its_form(extractor):
     assert [e.norm for e in find(extractor, "We talked about it.") if e.lexicon_value == "Communication"] == ["talk about"]
 
 
+@pytest.mark.parametrize("text, norm, not_norm", [
+    # Named as what someone is, beyond "is X": read as the judgment, not as the verb's act
+    # ("spoil" a surprise, "entitle" someone to a right, "control" something).
+    ("Now he is calling your kids spoiled and entitled?", "spoiled", "spoil"),
+    ("Now he is calling your kids spoiled and entitled?", "entitled", "entitle"),
+    ("So many parents are being controlling about weddings.", "controlling", "control about wedding"),
+    ("Your mom is being manipulative and controlling.", "controlling", "control"),
+    # Acts stay verbs: with an object, leading to another verb, or as a passive.
+    ("He is controlling her life.", "control life", "controlling"),
+    ("Whaling is unnecessary and killing the whale population.", "kill whale population", "killing"),
+    ("It is undemocratic and not listening to the people.", "listen to people", "listening"),
+    ("Religion needs to be upheld and respected.", "respect", "respected"),
+    ("She was abused by him.", "abuse", "abused"),
+])
+def test_a_participle_is_a_judgment_only_where_it_describes(extractor, text, norm, not_norm):
+    got = [e.norm for e in find(extractor, text) if e.rule in ("evaluative", "value_verb") and not e.excluded]
+    assert norm in got and not_norm not in got
+
+
 def test_a_value_word_in_quotation_marks_of_its_own_is_set_apart_as_quoted(extractor):
     # Scare quotes and words mentioned: the writer holds the word at a distance or reports it.
     assert {e.norm: e.excluded for e in find(extractor, 'I find this "punishment" hilarious.')}["punishment"] == "quoted"
