@@ -88,6 +88,16 @@ def _plain(v):
     return v if v is None or isinstance(v, (str, int, float, bool)) else str(v)
 
 
+def embed_text_suffix(embed_text: str, context_weight: float) -> str:
+    """What a run with a non-default ``--embed-text`` adds to its results name (``_sentence_w3``),
+    so that it never overwrites the default build's figures; ``""`` for the default."""
+    from moralgap.taxonomy.space import embeds_context
+
+    if embed_text == "norm":
+        return ""
+    return f"_{embed_text.replace('+', '_')}" + (f"_w{context_weight:g}" if embeds_context(embed_text) else "")
+
+
 def save_results(name: str | None = None) -> Path:
     """Write the tables printed so far, the command and the machine's state to the results folder."""
     import platform

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import aita_judgments, print_table, save_results
+from _common import aita_judgments, embed_text_suffix, print_table, save_results
 
 
 def main() -> None:
@@ -76,8 +76,7 @@ def main() -> None:
     print("\nlargest values:")
     for v in result.taxonomy.values[:15]:
         print(f"  {v.size:4d}  {v.name:28}  {v.status:12}  {'; '.join(v.exemplars[:6])}")
-    suffix = "" if opts.embed_text == "norm" else f"_{opts.embed_text.replace('+', '_')}" + (
-        f"_w{opts.context_weight:g}" if opts.embed_text in ("context", "sentence") else "")
+    suffix = embed_text_suffix(opts.embed_text, opts.context_weight)
     save_results(("taxonomy_aita" + suffix) if suffix else None)
 
 

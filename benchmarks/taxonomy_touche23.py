@@ -41,7 +41,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from _common import print_table, save_results, shared_data
+from _common import embed_text_suffix, print_table, save_results, shared_data
 
 SEED = 13
 
@@ -160,6 +160,7 @@ def main() -> None:
 
     from moralgap.taxonomy.embed import Embedder
     from moralgap.taxonomy.extract import ValueExtractor
+    from moralgap.taxonomy.space import embeds_context
 
     df, cats = load(corpus=opts.corpus)
     if opts.limit:
@@ -176,7 +177,7 @@ def main() -> None:
     conclusions = df["Conclusion"].astype(str).tolist()
     assigned, t_mg, st = run_moralgap(texts, ids, conclusions, embedder, extractor, **settings)
     label = "" if opts.embed_text == "norm" else f", --embed-text {opts.embed_text}" + (
-        f" (weight {opts.context_weight:g})" if opts.embed_text in ("context", "sentence") else "")
+        f" (weight {opts.context_weight:g})" if embeds_context(opts.embed_text) else "")
     rows.append({"method": f"moralgap (expressions, HDBSCAN, 20 values{label})", **evaluate(assigned, gold, cats), "seconds": t_mg,
                  "topic_values": st["topic_values"]})
     assigned_c = None
@@ -238,10 +239,7 @@ def main() -> None:
         cols = list(by_seed[0])
         by_seed.append({"seed": "mean", **{c: float(np.mean([r[c] for r in by_seed])) for c in cols[1:]}})
         print_table(by_seed, cols, name="seeds")
-    name = f"taxonomy_{opts.corpus}"
-    if opts.embed_text != "norm":
-        name += f"_{opts.embed_text.replace('+', '_')}" + (f"_w{opts.context_weight:g}" if opts.embed_text in ("context", "sentence") else "")
-    save_results(name)
+    save_results(f"taxonomy_{opts.corpus}" + embed_text_suffix(opts.embed_text, opts.context_weight))
 
 
 if __name__ == "__main__":
