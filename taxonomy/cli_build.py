@@ -253,7 +253,7 @@ def show(taxonomy, limit, as_json, show_all, show_excluded):
         rats = str(q.get("n_rationales", "-"))
         dlm = f" {str(q.get('n_dilemmas', '-')):>5}" if by_dilemma else ""
         examples = "; ".join(f'"{x}"' for x in v.exemplars[:4])
-        click.echo(f"{v.id:12} {v.name[:width]:{width}} {v.size:5d} {rats:>5}{dlm} {coh:>5} {free:>7} {v.status:12} {examples}")
+        click.echo(f"{v.id:12} {clip(v.name, width):{width}} {v.size:5d} {rats:>5}{dlm} {coh:>5} {free:>7} {v.status:12} {examples}")
         pad = " " * (12 + 1 + width + 1)
         if v.definition:
             click.echo(f"{pad}definition ({v.name_source or 'given'}): {v.definition}")
@@ -268,6 +268,17 @@ def show(taxonomy, limit, as_json, show_all, show_excluded):
                    "with `taxonomy edit merge TAXDIR SMALLER LARGER`):")
         for big, small, sim in pairs:
             click.echo(f"  {sim:.2f}  {big.id} {big.name} ({big.size})  |  {small.id} {small.name} ({small.size})")
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters: a longer one ends at a word with "…", so a reader
+    sees that the name goes on (the whole name is in ``--json``) and never half a word."""
+    if len(text) <= width:
+        return text
+    cut = text[:width - 1]
+    if text[width - 1] != " " and " " in cut:
+        cut = cut[:cut.rindex(" ")]
+    return cut.rstrip(" /") + "…"
 
 
 def _show_excluded(taxonomy: Path) -> None:

@@ -231,6 +231,29 @@ def test_cli_edit_out_and_in_place(folder, tmp_path):
     assert not (src / "taxonomy.v2.json").exists()
 
 
+def test_show_clips_a_long_name_at_a_word(folder, tmp_path):
+    from click.testing import CliRunner
+
+    from moralgap.cli import main
+
+    src = tmp_path / "tax"
+    folder.save(src)
+    vid = ids(folder)["respect"]
+    long_name = "Economic Sanctions / Should Limit Executive Compensation"
+    runner = CliRunner()
+    assert runner.invoke(main, ["taxonomy", "edit", "rename", str(src), vid, long_name, "--in-place",
+                                "--author", "ana"]).exit_code == 0
+    r = runner.invoke(main, ["taxonomy", "show", str(src)])
+    assert r.exit_code == 0, r.output
+    row = next(line for line in r.output.splitlines() if line.startswith(vid))
+    # 40 columns hold "... / Should Limit" and the cut is shown, never half a word ("Execut")
+    assert "Economic Sanctions / Should Limit…" in row and "Execut" not in row
+    shown = [line for line in r.output.splitlines() if line.startswith("v")]
+    assert len({line.index(" 6 ") for line in shown if " 6 " in line}) == 1  # columns still line up
+    r = runner.invoke(main, ["taxonomy", "show", str(src), "--json"])
+    assert long_name in r.output
+
+
 def test_cli_edit_split(folder, tmp_path):
     from click.testing import CliRunner
 
