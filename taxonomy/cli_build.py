@@ -209,17 +209,29 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
 @click.option("--all", "show_all", is_flag=True, help="Include rejected and merged values.")
 @click.option("--excluded", "show_excluded", is_flag=True,
               help="List what the build set apart as not value expressions, by reason, with the most frequent forms.")
-def show(taxonomy, limit, as_json, show_all, show_excluded):
+@click.option("--value", "value", default=None, metavar="ID|NAME",
+              help="List every form one value holds, closest to its centroid first, with its mentions and "
+                   "similarity (with --limit: the first N).")
+@click.option("--judgments", type=click.Path(exists=True, dir_okay=True, path_type=Path), default=None,
+              help="With --value: the rationales the taxonomy was built from, to print the sentence each form "
+                   "was said in.")
+def show(taxonomy, limit, as_json, show_all, show_excluded, value, judgments):
     """Print a taxonomy (folder or taxonomy.json): each value with its size, status, how many
     rationales it spans, its cohesion, its typical expressions and, for values the build doubts,
-    why it should be reviewed; last, the closest pairs of values, candidates to merge."""
+    why it should be reviewed; last, the closest pairs of values, candidates to merge.
+    With --value, one value's members, form by form."""
     from moralgap.taxonomy_file import load_taxonomy
 
     from .edits import ACTIVE
     from .quality import closest_pairs
 
+    if judgments is not None and value is None:
+        raise click.UsageError("--judgments only serves --value (the sentences of one value's forms)")
     if show_excluded:
         _show_excluded(taxonomy)
+        return
+    if value is not None:
+        _show_members(taxonomy, value, judgments, limit, as_json)
         return
     tax = load_taxonomy(taxonomy)
     values = tax.values if show_all else [v for v in tax.values if v.status in ACTIVE]
@@ -281,17 +293,72 @@ def clip(text: str, width: int) -> str:
     return cut.rstrip(" /") + "…"
 
 
-def _show_excluded(taxonomy: Path) -> None:
-    from collections import Counter, defaultdict
-
+def _build_folder(taxonomy: Path, option: str):
     from moralgap.errors import InputError as _InputError
 
     from .folder import TaxonomyFolder
 
     folder_path = taxonomy.parent if taxonomy.name.endswith(".json") else taxonomy
     if not (folder_path / "expressions.jsonl").exists():
-        raise _InputError(folder_path, "no expressions.jsonl here: --excluded needs a build folder")
-    folder = TaxonomyFolder.load(folder_path)
+        raise _InputError(folder_path, f"no expressions.jsonl here: {option} needs a build folder")
+    return TaxonomyFolder.load(folder_path)
+
+
+def _show_members(taxonomy: Path, wanted: str, judgments: Path | None, limit: int | None, as_json: bool) -> None:
+    from moralgap.datasets import load_judgments
+
+    from .members import find_value, member_forms
+
+    folder = _build_folder(taxonomy, "--value")
+    v = find_value(folder, wanted)
+    forms = member_forms(folder, v.id)
+    texts = {}
+    if judgments is not None:
+        wanted_ids = {m.example_rationale for m in forms}
+        texts = {j.id: j.rationale for j in load_judgments(judgments, skip_invalid=True).records
+                 if j.id in wanted_ids and j.rationale}
+    shown = forms[:limit] if limit else forms
+    if as_json:
+        json.dump({"value": v.to_json_dict(), "forms": [m.to_json_dict(texts) for m in shown]}, sys.stdout,
+                  ensure_ascii=False, indent=2)
+        click.echo()
+        return
+    q = v.quality or {}
+    if v.id != wanted and wanted in folder.taxonomy.by_id():
+        click.echo(f"{wanted} was merged; its expressions are in {v.id}")
+    facts = f"{v.size} mentions" + (f" in {q['n_rationales']} rationales" if "n_rationales" in q else "") \
+        + (f", cohesion {q['cohesion']:.2f}" if "cohesion" in q else "")
+    click.echo(f"{v.id}  {v.name}  ({v.status}): {facts}")
+    if v.definition:
+        click.echo(f"definition ({v.name_source or 'given'}): {v.definition}")
+    if v.review_reason:
+        click.echo(f"review: {v.review_reason}")
+    if not forms:
+        click.echo("no expression of this version is assigned to it (values made by an edit or an import gain "
+                   "members in `taxonomy update`)")
+        return
+    click.echo(f"{len(forms)} forms, closest to the value's centroid first (sim: mean cosine of its mentions to the "
+               "centroid; n: mentions; rats: rationales):")
+    click.echo(f"{'sim':>6} {'n':>4} {'rats':>4}  form")
+    for m in shown:
+        sim = f"{m.similarity:.2f}" if m.similarity is not None else "-"
+        click.echo(f"{sim:>6} {m.mentions:4d} {m.rationales:4d}  \"{m.written}\"")
+        sentence = m.sentence(texts)
+        if sentence:
+            click.echo(f"{'':18}in {m.example_rationale}: {clip(sentence, 160)}")
+    if len(shown) < len(forms):
+        click.echo(f"... {len(forms) - len(shown)} more (without --limit: all)")
+    click.echo("(--json adds each form's expression ids, which `taxonomy edit split --group` takes)")
+    if judgments is not None:
+        missing = sum(1 for m in shown if m.example_rationale not in texts)
+        if missing:
+            click.echo(f"{missing} forms' rationales are not in {judgments}: is it the file the taxonomy was built from?")
+
+
+def _show_excluded(taxonomy: Path) -> None:
+    from collections import Counter, defaultdict
+
+    folder = _build_folder(taxonomy, "--excluded")
     by_reason: dict[str, Counter] = defaultdict(Counter)
     for e in folder.expressions:
         if e.excluded:
