@@ -12,7 +12,9 @@ value most of its expressions fall in. Metrics:
   (each premise's dilemma is its conclusion; see taxonomy/topics.py).
 Reference rows: BERTopic (default settings, UMAP random_state fixed, nr_topics=20, the same
 MiniLM embeddings of whole premises) and k-means (k=20) on those embeddings, scored on all
-premises and on only those moralgap gives a value (the premises moralgap's scores count).
+premises and on only those moralgap gives a value (the premises moralgap's scores count), and
+k-means on the conclusions' embeddings, each premise in its conclusion's group: the topic
+alone, with no gold label and nothing of the premise's own reasons.
 A second moralgap row builds with ``--embed-text context``: each expression's vector also
 carries its premise's, so values lean towards what the premises argue about (their topics).
 ``--corpus argvalues22`` runs the same comparison on Webis-ArgValues-22 (5,270 premises from the
@@ -124,20 +126,36 @@ def run_moralgap(texts: list[str], ids: list[str], conclusions: list[str], embed
     return assigned, elapsed, {**result.stats, "topic_values": topics}
 
 
+def topic_kmeans(conclusions: list[str], conclusion_vecs: dict[str, np.ndarray], seed: int) -> list[int]:
+    """k-means (k=20) on the conclusions' own embeddings, weighted by their premises; each premise
+    takes its conclusion's group. The topic alone, without the gold labels the ceiling rows use:
+    what a clustering of topics, knowing nothing of the premises' reasons, reaches."""
+    from sklearn.cluster import KMeans
+
+    names = sorted(conclusion_vecs)
+    count = Counter(conclusions)
+    groups = KMeans(20, n_init=10, random_state=seed).fit_predict(np.stack([conclusion_vecs[c] for c in names]),
+                                                                  sample_weight=[count[c] for c in names])
+    group = dict(zip(names, groups.tolist()))
+    return [group[c] for c in conclusions]
+
+
 def on_premises_of(km, assigned: list) -> list:
     """The k-means clusters of only the premises a build gives a value: the premises its scores count."""
     return [k if a is not None else None for k, a in zip(km, assigned)]
 
 
-def seed_row(seed: int, assigned: list, km, gold: np.ndarray, cats: list[str]) -> dict:
-    """The default build and k-means with one seed: both move with it, by about as much as they
-    differ, so one seed alone does not say which is ahead."""
+def seed_row(seed: int, assigned: list, km, topic: list, gold: np.ndarray, cats: list[str]) -> dict:
+    """The default build, k-means and the topic-only k-means with one seed: they move with it, by
+    about as much as they differ, so one seed alone does not say which is ahead."""
     mg = evaluate(assigned, gold, cats)
     every = evaluate(list(km), gold, cats)
     same = evaluate(on_premises_of(km, assigned), gold, cats)
+    by_topic = evaluate(topic, gold, cats)
     return {"seed": seed, "moralgap_purity": mg["purity"], "moralgap_nmi": mg["nmi"], "no_value": mg["no_value"],
             "kmeans_purity": every["purity"], "kmeans_nmi": every["nmi"],
-            "kmeans_same_premises_purity": same["purity"], "kmeans_same_premises_nmi": same["nmi"]}
+            "kmeans_same_premises_purity": same["purity"], "kmeans_same_premises_nmi": same["nmi"],
+            "topic_kmeans_purity": by_topic["purity"], "topic_kmeans_nmi": by_topic["nmi"]}
 
 
 def main() -> None:
@@ -214,6 +232,10 @@ def main() -> None:
     if assigned_c is not None:
         rows.append({"method": "k-means, scored on the premises the context build gives a value",
                      **evaluate(on_premises_of(km, assigned_c), gold, cats)})
+    names = sorted(set(conclusions))
+    conclusion_vecs = dict(zip(names, embedder.encode(names, desc="embedding conclusions")))
+    topic = topic_kmeans(conclusions, conclusion_vecs, SEED)
+    rows.append({"method": "k-means on conclusion embeddings (k=20; the topic alone)", **evaluate(topic, gold, cats)})
     if not opts.skip_bertopic:
         from bertopic import BERTopic
         from umap import UMAP
@@ -231,11 +253,11 @@ def main() -> None:
                 name="main")
     also = [int(x) for x in opts.also_seeds.split(",") if x.strip()]
     if also:
-        by_seed = [seed_row(SEED, assigned, km, gold, cats)]
+        by_seed = [seed_row(SEED, assigned, km, topic, gold, cats)]
         for seed in also:
             assigned_s, _, _ = run_moralgap(texts, ids, conclusions, embedder, extractor, seed=seed, **settings)
             km_s = KMeans(20, n_init=10, random_state=seed).fit_predict(doc_vecs)
-            by_seed.append(seed_row(seed, assigned_s, km_s, gold, cats))
+            by_seed.append(seed_row(seed, assigned_s, km_s, topic_kmeans(conclusions, conclusion_vecs, seed), gold, cats))
         cols = list(by_seed[0])
         by_seed.append({"seed": "mean", **{c: float(np.mean([r[c] for r in by_seed])) for c in cols[1:]}})
         print_table(by_seed, cols, name="seeds")

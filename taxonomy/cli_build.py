@@ -254,7 +254,8 @@ def show(taxonomy, limit, as_json, show_all, show_excluded, value, judgments):
     # Where dilemmas have several rationales, how many a value spans tells a value from a topic.
     by_dilemma = any("n_dilemmas" in q and q["n_dilemmas"] < q.get("n_rationales", 0) for q in (v.quality or {} for v in values))
     click.echo("size: mentions; rats: rationales it spans; " + ("dlm: dilemmas it spans; " if by_dilemma else "")
-               + "coh: cohesion (mean cosine of members to the centroid); lexfree: share of mentions no lexicon word found")
+               + "coh: cohesion (mean cosine of members to the centroid); lexfree: share of mentions no lexicon word found; "
+               "every form of one value: --value ID")
     width = min(40, max([len(v.name) for v in values] + [4]))
     dlm = f" {'dlm':>5}" if by_dilemma else ""
     click.echo(f"{'id':12} {'name':{width}} {'size':>5} {'rats':>5}{dlm} {'coh':>5} {'lexfree':>7} {'status':12} typical expressions")
