@@ -2,6 +2,7 @@
 
     python benchmarks/taxonomy_speed.py sample          # the bundled sample, models loaded first
     python benchmarks/taxonomy_speed.py scale [--n 50000] [--workers 2] [--update]
+        [--embed-text sentence --context-weight 3]
 
 ``scale`` composes N rationales of about 200 characters from the sentences of real texts
 in ../shared/data (AITA comments and LLM rationales, Touché23 premises, Webis-ArgValues-22
@@ -10,7 +11,11 @@ runs ``moralgap taxonomy build`` as a subprocess (cold embedding cache, both cor
 and reports wall time per stage and the peak resident memory of that process.
 ``--update`` then adds 10% more composed rationales to that taxonomy with ``taxonomy update``
 and with ``taxonomy update --regroup`` (each a subprocess on the build's warm cache) and reports
-their wall time against the build's.
+their wall time against the build's. ``--embed-text sentence`` (or ``context``) builds and
+updates with each mention's sentence (rationale) mixed in: every mention is then a form of its
+own, so the fit is a sample of 50,000 mentions and the rest are embedded with their sentences;
+such a taxonomy cannot be regrouped, so only the plain update is timed. Its results are saved
+under a name of their own (``taxonomy_speed_scale_sentence_w3.json``).
 """
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import REPO, print_table, read_jsonl_gz, record_table, save_results, shared_data
+from _common import REPO, embed_text_suffix, print_table, read_jsonl_gz, record_table, save_results, shared_data
 
 
 def sentence_pool() -> list[str]:
@@ -93,20 +98,23 @@ def timed_cli(args: list[str], env: dict) -> float:
     return time.perf_counter() - t
 
 
-def run_scale(n: int, workers: int, seed: int, update: bool = False) -> None:
+def run_scale(n: int, workers: int, seed: int, update: bool = False, embed: list[str] | None = None) -> None:
     texts = compose(n, seed)
+    embed = embed or []
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "judgments.jsonl"
         write_judgments(src, texts)
         env = dict(os.environ, MORALGAP_CACHE_DIR=str(Path(tmp) / "cache"))
-        wall = timed_cli(["taxonomy", "build", str(src), "--out", str(Path(tmp) / "tax"), "--workers", str(workers)], env)
+        wall = timed_cli(["taxonomy", "build", str(src), "--out", str(Path(tmp) / "tax"), "--workers", str(workers),
+                          *embed], env)
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         manifest = json.loads((Path(tmp) / "tax" / "manifest.json").read_text())
         if update:
             more = Path(tmp) / "more.jsonl"
             write_judgments(more, compose(n // 10, seed + 1), first=n)
             rows = []
-            for label, extra in (("update", []), ("update --regroup", ["--regroup"])):
+            # A taxonomy embedded with its rationales cannot be regrouped (docs/taxonomy.md).
+            for label, extra in (("update", []), ("update --regroup", ["--regroup"]))[: 1 if embed else 2]:
                 out = Path(tmp) / label.replace(" ", "").replace("-", "_")
                 took = timed_cli(["taxonomy", "update", str(Path(tmp) / "tax"), str(more), "--out", str(out),
                                   "--author", "benchmark", *extra], env)
@@ -132,9 +140,18 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--update", action="store_true", help="scale: also time updates adding 10%% more rationales")
+    ap.add_argument("--embed-text", default="norm", choices=["norm", "context", "sentence"],
+                    help="scale: the build's --embed-text; anything but norm saves its results under a name of its own")
+    ap.add_argument("--context-weight", type=float, default=3.0)
     opts = ap.parse_args()
-    run_sample() if opts.what == "sample" else run_scale(opts.n, opts.workers, opts.seed, opts.update)
-    save_results(f"taxonomy_speed_{opts.what}")
+    if opts.what == "sample":
+        run_sample()
+        save_results("taxonomy_speed_sample")
+        return
+    embed = [] if opts.embed_text == "norm" else ["--embed-text", opts.embed_text,
+                                                 "--context-weight", f"{opts.context_weight:g}"]
+    run_scale(opts.n, opts.workers, opts.seed, opts.update, embed)
+    save_results("taxonomy_speed_scale" + embed_text_suffix(opts.embed_text, opts.context_weight))
 
 
 if __name__ == "__main__":

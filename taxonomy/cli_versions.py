@@ -234,6 +234,9 @@ def diff(old, new, threshold, as_json, out):
 @click.option("--regroup", is_flag=True,
               help="Cluster the values nobody reviewed again, with the new expressions, by the build's settings; "
                    "accepted, rejected and edited values stay as they are.")
+@click.option("--earlier-judgments", type=click.Path(exists=True, path_type=Path), default=None,
+              help="The judgments the taxonomy already holds, read for their texts only: --regroup needs them for "
+                   "a taxonomy built with --embed-text context or sentence.")
 @click.option("--spacy-model", default=None, help="spaCy pipeline for extraction (default as for build).")
 @engine_options
 @seed_option
@@ -241,7 +244,7 @@ def diff(old, new, threshold, as_json, out):
 @verdict_map_option
 @version_options
 def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size, n_new_values, replace, regroup,
-           spacy_model, seed, skip_invalid, verdict_map, out, in_place, author, reason,
+           earlier_judgments, spacy_model, seed, skip_invalid, verdict_map, out, in_place, author, reason,
            engine="local", ray_address=None, ray_workers=None):
     """Add the rationales in JUDGMENTS to the taxonomy in TAXDIR, keeping every existing id."""
     from moralgap.datasets import load_judgments
@@ -265,6 +268,14 @@ def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size
     report_read(read, judgments)
     if not read.records:
         raise InputError(judgments, "no usable judgments with rationales")
+    earlier = None
+    if earlier_judgments is not None:
+        manifest.add_input(earlier_judgments, "earlier_judgments")
+        with manifest.timed("read"):
+            earlier_read = load_judgments(earlier_judgments, verdict_map=VerdictMap.parse_option(verdict_map),
+                                          require_rationale=True, skip_invalid=skip_invalid)
+        report_read(earlier_read, earlier_judgments)
+        earlier = earlier_read.records
     # Scale hook (issue 17): on Ray the same updater gets an extractor and embedder that run there.
     from moralgap.scale import make_engine
 
@@ -279,7 +290,8 @@ def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size
                               regroup=regroup, seed=seed,
                               embedder=embedder, extractor=extractor)
     with manifest.timed("update"):
-        result = updater.update(folder, read.records, author=author, reason=reason, source=str(judgments))
+        result = updater.update(folder, read.records, author=author, reason=reason, source=str(judgments),
+                                earlier=earlier)
     manifest.set_engine(eng.describe())
     eng.close()
     manifest.add_model("spacy", extractor.spacy_model)

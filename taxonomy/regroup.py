@@ -273,8 +273,15 @@ def split_pool(old_kept: Sequence[Expression], pinned: set[str]) -> tuple[list[E
     return stay, pool
 
 
-def check_regroupable(folder: TaxonomyFolder) -> None:
+def check_regroupable(folder: TaxonomyFolder, kept: Sequence[Expression], texts: Mapping[str, str] | None) -> None:
+    """A regroup embeds every earlier mention it clusters again; under ``--embed-text context``
+    (``sentence``) that needs its rationale's text, which a taxonomy does not keep."""
     embed_text = (folder.taxonomy.params or {}).get("embed_text") or "norm"
-    if embeds_context(embed_text):
-        raise InputError(None, f"a taxonomy embedded with its rationales (--embed-text {embed_text}) cannot be "
-                               "regrouped: its earlier rationales' texts are not kept; rebuild it instead", field="regroup")
+    if not embeds_context(embed_text):
+        return
+    missing = {e.rationale_id for e in kept if not e.excluded} - set(texts or {})
+    if missing:
+        raise InputError(None, f"a taxonomy embedded with its rationales (--embed-text {embed_text}) regroups only "
+                               f"with the texts of its earlier rationales, and {len(missing)} of them are not given "
+                               f"(e.g. {sorted(missing)[0]!r}): give the judgments it was built from with "
+                               "--earlier-judgments, or the whole corpus with --replace", field="regroup")

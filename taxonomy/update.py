@@ -151,7 +151,9 @@ class TaxonomyUpdater:
         return self._extractor
 
     def update(self, folder: TaxonomyFolder, judgments: Iterable, *, author: str = "moralgap", reason: str = "",
-               source: str | None = None) -> UpdateResult:
+               source: str | None = None, earlier: Iterable | None = None) -> UpdateResult:
+        """Add ``judgments`` to ``folder``. ``earlier`` (judgments the taxonomy already holds) lends
+        only their texts, which a regroup of a taxonomy embedded with its rationales needs."""
         judgments = [j for j in judgments if (j.rationale or "").strip()]
         if not judgments:
             raise InputError(source, "no rationales in the new judgments", field="rationale")
@@ -159,8 +161,10 @@ class TaxonomyUpdater:
 
         with extracting_as_built(self.extractor, folder.taxonomy.params or {}) as extractor:
             expressions = extractor.extract(judgments)
+        texts = {j.id: j.rationale for j in earlier or () if j.rationale}
+        texts.update({j.id: j.rationale for j in judgments})
         return self.update_expressions(folder, expressions, rationale_ids={j.id for j in judgments},
-                                       texts={j.id: j.rationale for j in judgments}, author=author, reason=reason,
+                                       texts=texts, author=author, reason=reason,
                                        source=source, dilemmas={j.id: j.dilemma_id for j in judgments})
 
     def update_expressions(self, folder: TaxonomyFolder, expressions: Sequence[Expression], *,
@@ -172,15 +176,15 @@ class TaxonomyUpdater:
         ``dilemmas`` (rationale id -> dilemma id) lets the values this update adds be doubted as
         one dilemma's topic, as a build's are (``taxonomy.topics``); existing values keep their status."""
         rationale_ids = rationale_ids if rationale_ids is not None else {e.rationale_id for e in expressions}
+        kept = [] if self.replace else [e for e in folder.expressions if e.rationale_id not in rationale_ids]
         if self.regroup:
-            check_regroupable(folder)
+            check_regroupable(folder, kept, texts)
         self.new_value_rule = ""
         # The taxonomy's own space: its model (a different one is refused) and its embed-text rule.
         space = self.space = EmbeddingSpace.of(folder, embedder=self._embedder)
         embedder = self._embedder = space.embedder
         # The same span filter as the build (none for taxonomies built before there was one).
         expressions = filter_spans(expressions, recorded_span_filter(folder.taxonomy.params or {}), embedder)
-        kept = [] if self.replace else [e for e in folder.expressions if e.rationale_id not in rationale_ids]
         stats: dict = {"n_new_rationales": len(rationale_ids), "n_new_expressions": len(expressions),
                        "replaced_expressions": len(folder.expressions) - len(kept)}
         # What the rules or the filter set apart (verdicts, facts, "the income") is kept as such,

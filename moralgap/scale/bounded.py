@@ -17,6 +17,10 @@ distinct forms still grows with the corpus. So:
 5. Value sizes are recounted over every mention; names, definitions, exemplars and centroids
    are the fitted ones.
 
+Under ``--embed-text context`` or ``sentence`` every mention is a form of its own (its key holds
+its rationale, and its offset), so the sample is of mentions, drawn evenly, and the rest are
+embedded as the build embeds them: each one's form mixed with its rationale (its sentence).
+
 Both engines call :func:`fit_bounded`, so the forms drawn, and therefore the taxonomy, do not
 depend on the engine. Memory of the fit: ``max_forms`` vectors of the embedding dimension (384
 float32 for MiniLM: 1.5 KB each, 77 MB for the default 50,000) plus HDBSCAN on their PCA
@@ -78,7 +82,6 @@ def fit_bounded(builder, expressions: Sequence[Expression], texts: dict[str, str
         result = builder.fit_expressions(expressions, texts=texts)
         record.update(sampled=False, forms_fitted=len(keys), mentions_fitted=record["mentions_total"])
         return result, record
-    check_sampleable(builder, len(keys), max_forms)
     w = np.array([counts[k] for k in keys], dtype=np.float64)
     picked = fit_sample(keys, w, max_forms, builder.seed)
     in_fit = {keys[i] for i in picked}
@@ -93,7 +96,7 @@ def fit_bounded(builder, expressions: Sequence[Expression], texts: dict[str, str
     for e in expressions:
         if _clusterable(e):
             rep.setdefault(key_of(e), e)
-    assigned = assign_rest(builder, result.folder, rest, [rep[k] for k in rest])
+    assigned = assign_rest(builder, result.folder, rest, [rep[k] for k in rest], texts=texts)
     del rep
     value_of.update(assigned)
 
@@ -115,12 +118,13 @@ def new_record(max_forms: int | None, forms_total: int, mentions_total: int, see
 
 
 def check_sampleable(builder, n_forms: int, max_forms: int) -> None:
+    """The streaming build (:mod:`.stream_build`) keeps no rationale texts to embed the rest with."""
     from moralgap.taxonomy.space import embeds_context
 
     if embeds_context(builder.embed_text):
-        raise ConfigError(f"{n_forms} distinct expressions exceed --fit-max-forms {max_forms}, and --embed-text "
-                          f"{builder.embed_text} makes every mention its own form: raise --fit-max-forms or use "
-                          "another --embed-text")
+        raise ConfigError(f"{n_forms} distinct expressions exceed --fit-max-forms {max_forms}, and a streaming "
+                          f"build keeps no rationale texts to embed the rest with under --embed-text "
+                          f"{builder.embed_text}: build without streaming or raise --fit-max-forms")
 
 
 def finish_sampled(result, record: dict, *, in_fit, mentions_fitted: int, forms_assigned: int, forms_rest: int,
@@ -147,19 +151,25 @@ def finish_sampled(result, record: dict, *, in_fit, mentions_fitted: int, forms_
     result.stats = dict(stats)
 
 
-def assign_rest(builder, folder, rest: list[str], reps: Sequence) -> dict[str, tuple[str | None, float | None]]:
+def assign_rest(builder, folder, rest: list[str], reps: Sequence,
+                texts: dict[str, str] | None = None) -> dict[str, tuple[str | None, float | None]]:
     """``taxonomy update``'s rule (:meth:`TaxonomyUpdater.assign`) for forms outside the fit sample.
 
     ``reps[i]`` stands for every mention of form ``rest[i]`` (they share its vector); vectors are
-    held one chunk at a time.
+    held one chunk at a time. ``texts`` (rationale id -> text) is needed when the build mixes each
+    mention's rationale or sentence into its vector.
     """
+    from moralgap.taxonomy.space import embeds_context
     from moralgap.taxonomy.update import TaxonomyUpdater
 
     updater = TaxonomyUpdater(seed=builder.seed)
     out: dict[str, tuple[str | None, float | None]] = {}
     for start in range(0, len(rest), ASSIGN_CHUNK):
         chunk = rest[start: start + ASSIGN_CHUNK]
-        vectors = builder.embedder.encode(chunk, desc="embedding forms outside the fit sample")
+        if embeds_context(builder.embed_text):
+            vectors = builder.space.key_vectors(chunk, texts)
+        else:
+            vectors = builder.embedder.encode(chunk, desc="embedding forms outside the fit sample")
         ids, column, sim, _ = updater.assign(folder, reps[start: start + ASSIGN_CHUNK], vectors, kept=[])
         for k, c, s in zip(chunk, column, sim):
             out[k] = (ids[c], round(float(s), 4)) if c >= 0 else (None, None)

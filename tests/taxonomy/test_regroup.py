@@ -109,12 +109,22 @@ def test_what_counts_as_reviewed(unreviewed, embedder):
 
 
 @pytest.mark.parametrize("embed_text", ["context", "sentence"])
-def test_a_context_embedded_taxonomy_cannot_be_regrouped(embedder, extractor, embed_text):
-    ctx = TaxonomyBuilder(5, seed=13, embedder=embedder, extractor=extractor, embed_text=embed_text).fit(
-        judgments(BASE, "b")).folder
+def test_a_context_embedded_taxonomy_regroups_with_its_earlier_rationales(embedder, extractor, embed_text):
+    def fit(js):
+        return TaxonomyBuilder(5, seed=13, embedder=embedder, extractor=extractor, embed_text=embed_text).fit(js).folder
+
+    ctx = fit(judgments(BASE, "b"))
     assert ctx.taxonomy.params["embed_text"] == embed_text
-    with pytest.raises(InputError, match=f"--embed-text {embed_text}.*cannot be regrouped"):
+    # Its earlier mentions are embedded in their rationales, whose texts a taxonomy does not keep.
+    with pytest.raises(InputError, match=f"--embed-text {embed_text}.*regroups only with the texts of its earlier"):
         TaxonomyUpdater(embedder=embedder, extractor=extractor, regroup=True).update(ctx, judgments(NEW, "n"))
+    # Given them, with nothing reviewed the regroup is the build on all the data, as under norm.
+    res = TaxonomyUpdater(embedder=embedder, extractor=extractor, regroup=True).update(
+        ctx, judgments(NEW, "n"), earlier=judgments(BASE, "b"))
+    full = fit(judgments(BASE, "b") + judgments(NEW, "n"))
+    assert members(res.folder) == members(full)
+    live = {v.id: v.name for v in res.folder.taxonomy.values if v.status != "merged" and v.size}
+    assert live == {v.id: v.name for v in full.taxonomy.values}
     # A plain update embeds the new mentions the way the build did, each with its own sentence.
     res = TaxonomyUpdater(embedder=embedder, extractor=extractor).update(ctx, judgments(NEW, "n"))
     assert res.folder.taxonomy.params["embed_text"] == embed_text
@@ -202,3 +212,15 @@ def test_cli_builds_with_each_mention_in_its_sentence(tmp_path):
     # Under --embed-text sentence every mention is a point of its own, as under context.
     distinct = r.output.split("expressions (")[1].split(" distinct")[0]
     assert int(distinct) == int(r.output.split(" values from ")[1].split(" expressions")[0])
+    # A regroup reads the earlier rationales' texts from --earlier-judgments, and says so without them.
+    new = tmp_path / "new.jsonl"
+    new.write_text("".join(json.dumps({"id": j.id, "dilemma_id": j.dilemma_id, "verdict": "YTA", "rationale": j.rationale})
+                           + "\n" for j in judgments(NEW, "n")))
+    update = ["taxonomy", "update", str(tmp_path / "tax"), str(new), "--regroup", "--author", "bot"]
+    r = CliRunner().invoke(main, [*update, "--out", str(tmp_path / "v2")])
+    assert isinstance(r.exception, InputError) and "--earlier-judgments" in str(r.exception)
+    assert not (tmp_path / "v2").exists()
+    r = CliRunner().invoke(main, [*update, "--earlier-judgments", str(data), "--out", str(tmp_path / "v2")])
+    assert r.exit_code == 0, r.output
+    manifest = json.loads((tmp_path / "v2" / "manifest.json").read_text())
+    assert "earlier_judgments" in json.dumps(manifest["inputs"]) and manifest["params"]["regroup"] is True
