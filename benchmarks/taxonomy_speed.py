@@ -14,7 +14,8 @@ and with ``taxonomy update --regroup`` (each a subprocess on the build's warm ca
 their wall time against the build's. ``--embed-text sentence`` (or ``context``) builds and
 updates with each mention's sentence (rationale) mixed in: every mention is then a form of its
 own, so the fit is a sample of 50,000 mentions and the rest are embedded with their sentences;
-such a taxonomy cannot be regrouped, so only the plain update is timed. Its results are saved
+only the plain update is timed (such a taxonomy regroups with ``--earlier-judgments``, not timed
+here). Its results are saved
 under a name of their own (``taxonomy_speed_scale_sentence_w3.json``).
 """
 from __future__ import annotations
@@ -113,7 +114,7 @@ def run_scale(n: int, workers: int, seed: int, update: bool = False, embed: list
             more = Path(tmp) / "more.jsonl"
             write_judgments(more, compose(n // 10, seed + 1), first=n)
             rows = []
-            # A taxonomy embedded with its rationales cannot be regrouped (docs/taxonomy.md).
+            # A taxonomy embedded with its rationales regroups only with --earlier-judgments (docs/taxonomy.md).
             for label, extra in (("update", []), ("update --regroup", ["--regroup"]))[: 1 if embed else 2]:
                 out = Path(tmp) / label.replace(" ", "").replace("-", "_")
                 took = timed_cli(["taxonomy", "update", str(Path(tmp) / "tax"), str(more), "--out", str(out),
