@@ -27,6 +27,10 @@ from .labelstudio_files import ExportTask, choice_values, results_by_control, te
 log = logging.getLogger(__name__)
 
 N_EXEMPLARS = 10
+# Beside the closest members, a reviewer sees this many of the furthest (the members to doubt):
+# exemplars alone show a value at its best, and a misfit ("a civic duty" in "Undermining") sits
+# at the other end.
+N_FURTHEST = 3
 CONTEXT_CHARS = 160
 
 
@@ -41,31 +45,57 @@ def highlight(text: str, start: int, end: int, context: int = CONTEXT_CHARS) -> 
     return f"{pre}<mark>{html.escape(text[start:end])}</mark>{post}"
 
 
-def _exemplar_html(value: Value, expressions: list[Expression], rationales: dict[str, str], n: int) -> list[str]:
+def _mention_html(e: Expression, rationales: dict[str, str]) -> str:
+    text = rationales.get(e.rationale_id)
+    return highlight(text, e.start, e.end) if text else f"<mark>{html.escape(e.text)}</mark>"
+
+
+def _exemplar_html(value: Value, expressions: list[Expression], rationales: dict[str, str], n: int,
+                   n_furthest: int = 0) -> tuple[list[str], list[str]]:
+    """The ``n`` mentions closest to the value's centroid, and up to ``n_furthest`` of the rest,
+    furthest first, one per form, each with its similarity."""
     mine = sorted((e for e in expressions if e.value_id == value.id),
                   key=lambda e: (-(e.similarity if e.similarity is not None else -1.0), e.id))
-    out = []
-    for e in mine[:n]:
-        text = rationales.get(e.rationale_id)
-        out.append(highlight(text, e.start, e.end) if text else f"<mark>{html.escape(e.text)}</mark>")
-    if not out:
-        out = [html.escape(x) for x in value.exemplars[:n]]
-    return out
+    closest = [_mention_html(e, rationales) for e in mine[:n]]
+    if not closest:
+        closest = [html.escape(x) for x in value.exemplars[:n]]
+    shown = {e.norm for e in mine[:n]}
+    by_form: dict[str, list[Expression]] = {}
+    for e in reversed(mine[n:]):
+        if e.norm not in shown and e.similarity is not None:
+            by_form.setdefault(e.norm, []).append(e)
+    furthest = []
+    for norm, es in list(by_form.items())[:n_furthest]:
+        # A mention whose rationale is at hand shows the form in its sentence.
+        e = next((x for x in es if x.rationale_id in rationales), es[0])
+        furthest.append(f"{_mention_html(e, rationales)} <i>(similarity {e.similarity:.2f})</i>")
+    return closest, furthest
 
 
 def review_tasks(taxonomy: Taxonomy, expressions: list[Expression] | None = None,
                  rationales: dict[str, str] | None = None, *, n_exemplars: int = N_EXEMPLARS) -> list[dict]:
-    """Label Studio tasks (data + prediction) for every active value of ``taxonomy``."""
+    """Label Studio tasks (data + prediction) for every value of ``taxonomy`` a reviewer can still
+    decide on: proposed, accepted, and those the build sent to review (``needs_review``), which
+    need a reviewer most."""
+    from moralgap.taxonomy.edits import ACTIVE
+
     expressions, rationales = expressions or [], rationales or {}
     tasks = []
-    for v in taxonomy.active_values():
-        examples = _exemplar_html(v, expressions, rationales, n_exemplars)
+    for v in (v for v in taxonomy.values if v.status in ACTIVE):
+        examples, furthest = _exemplar_html(v, expressions, rationales, n_exemplars, N_FURTHEST)
         card = (f"<p><b>Definition:</b> {html.escape(v.definition or '(none)')}</p>"
-                f"<p><b>Keywords:</b> {html.escape(', '.join(v.keywords) or '(none)')}</p>"
-                "<p><b>Exemplars:</b></p><ol>" + "".join(f"<li>{x}</li>" for x in examples) + "</ol>")
+                + (f"<p><b>Why the build doubts it:</b> {html.escape(v.review_reason)}</p>" if v.review_reason else "")
+                + f"<p><b>Keywords:</b> {html.escape(', '.join(v.keywords) or '(none)')}</p>"
+                "<p><b>Exemplars</b> (closest to the value first):</p><ol>" + "".join(f"<li>{x}</li>" for x in examples)
+                + "</ol>")
+        if furthest:
+            card += ("<p><b>Furthest from the value</b> (the members to doubt: a few that do not belong are "
+                     "noted under Why; many make it a split):</p><ul>" + "".join(f"<li>{x}</li>" for x in furthest)
+                     + "</ul>")
         summary = (f"id {v.id} · {v.status} · {v.size} expressions · group: {v.parent or lc.UNGROUPED}")
-        prefill = [lc.choices_result(lc.DECISION, lc.REVIEW_TARGET, ["keep"]),
-                   lc.textarea_result(lc.NEW_NAME, lc.REVIEW_TARGET, [v.name])]
+        # The current proposal is pre-filled, except "keep" for a value the build itself doubts.
+        prefill = ([] if v.status == "needs_review" else [lc.choices_result(lc.DECISION, lc.REVIEW_TARGET, ["keep"])]) \
+            + [lc.textarea_result(lc.NEW_NAME, lc.REVIEW_TARGET, [v.name])]
         if v.definition:
             prefill.append(lc.textarea_result(lc.NEW_DEFINITION, lc.REVIEW_TARGET, [v.definition]))
         tasks.append({
