@@ -80,11 +80,19 @@ def review_tasks(taxonomy: Taxonomy, expressions: list[Expression] | None = None
     from moralgap.taxonomy.edits import ACTIVE
 
     expressions, rationales = expressions or [], rationales or {}
+    by_id = taxonomy.by_id()
     tasks = []
     for v in (v for v in taxonomy.values if v.status in ACTIVE):
         examples, furthest = _exemplar_html(v, expressions, rationales, n_exemplars, N_FURTHEST)
+        q = v.quality or {}
+        # The value a merge would most likely go into, as `taxonomy show` pairs them.
+        near = by_id.get(q.get("nearest_value") or "")
+        nearest = (f"<p><b>Nearest value:</b> {html.escape(near.name)} ({near.id}, centroid similarity "
+                   f"{q['nearest_similarity']:.2f})</p>" if near is not None and q.get("nearest_similarity") is not None
+                   else "")
         card = (f"<p><b>Definition:</b> {html.escape(v.definition or '(none)')}</p>"
                 + (f"<p><b>Why the build doubts it:</b> {html.escape(v.review_reason)}</p>" if v.review_reason else "")
+                + nearest
                 + f"<p><b>Keywords:</b> {html.escape(', '.join(v.keywords) or '(none)')}</p>"
                 "<p><b>Exemplars</b> (closest to the value first):</p><ol>" + "".join(f"<li>{x}</li>" for x in examples)
                 + "</ol>")
