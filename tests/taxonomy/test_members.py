@@ -85,3 +85,15 @@ def test_cli_lists_forms_with_their_sentences_and_ids_for_a_split(folder, tmp_pa
     assert r.exit_code == 2 and "--judgments only serves --value" in r.output
     r = runner.invoke(main, ["taxonomy", "show", str(src), "--value", "nothing like it"], standalone_mode=False)
     assert isinstance(r.exception, InputError)
+
+
+def test_cli_value_needs_a_build_folder(folder, tmp_path):
+    src = tmp_path / "tax"
+    folder.save(src)
+    runner = CliRunner()
+    # the taxonomy.json of a build folder leads to its folder
+    r = runner.invoke(main, ["taxonomy", "show", str(src / "taxonomy.json"), "--value", "Honesty"])
+    assert r.exit_code == 0 and '"lying"' in r.output
+    (src / "expressions.jsonl").unlink()
+    r = runner.invoke(main, ["taxonomy", "show", str(src), "--value", "Honesty"], standalone_mode=False)
+    assert isinstance(r.exception, InputError) and "--value needs a build folder" in str(r.exception)
