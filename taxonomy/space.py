@@ -195,11 +195,12 @@ class EmbeddingSpace:
             return [meaning_text(e.norm) for e in expressions]
         return [self.key(e) for e in expressions]
 
-    def key_vectors(self, keys: Sequence[str], rationales: dict[str, str] | None = None) -> np.ndarray:
+    def key_vectors(self, keys: Sequence[str], rationales: dict[str, str] | None = None, *,
+                    desc: str = "embedding expressions") -> np.ndarray:
         """One unit vector per key (from :meth:`key`); ``rationales`` maps rationale ids to texts
-        (``context`` and ``sentence`` only)."""
+        (``context`` and ``sentence`` only); ``desc`` labels the progress of the keys' own texts."""
         if not embeds_context(self.embed_text):
-            return self.encode(keys, desc="embedding expressions")
+            return self.encode(keys, desc=desc)
         if rationales is None:
             raise ConfigError(f"{self.origin} embeds each expression with its {self._surroundings} "
                               f"(--embed-text {self.embed_text}): give the rationale texts (the judgments file)")
@@ -210,7 +211,7 @@ class EmbeddingSpace:
         split = [k.split("\x00") for k in keys]
         around = [self._around(rationales.get(parts[1], ""), parts[2:]) for parts in split]
         norms = sorted({parts[0] for parts in split})
-        norm_vec = dict(zip(norms, self.encode(norms, desc="embedding expressions")))
+        norm_vec = dict(zip(norms, self.encode(norms, desc=desc)))
         texts = sorted(set(around))
         text_vec = dict(zip(texts, self.encode(texts, desc=f"embedding {self._surroundings}s")))
         mixed = np.stack([norm_vec[parts[0]] + self.context_weight * text_vec[t] for parts, t in zip(split, around)])

@@ -159,17 +159,13 @@ def assign_rest(builder, folder, rest: list[str], reps: Sequence,
     held one chunk at a time. ``texts`` (rationale id -> text) is needed when the build mixes each
     mention's rationale or sentence into its vector.
     """
-    from moralgap.taxonomy.space import embeds_context
     from moralgap.taxonomy.update import TaxonomyUpdater
 
     updater = TaxonomyUpdater(seed=builder.seed)
     out: dict[str, tuple[str | None, float | None]] = {}
     for start in range(0, len(rest), ASSIGN_CHUNK):
         chunk = rest[start: start + ASSIGN_CHUNK]
-        if embeds_context(builder.embed_text):
-            vectors = builder.space.key_vectors(chunk, texts)
-        else:
-            vectors = builder.embedder.encode(chunk, desc="embedding forms outside the fit sample")
+        vectors = builder.space.key_vectors(chunk, texts, desc="embedding forms outside the fit sample")
         ids, column, sim, _ = updater.assign(folder, reps[start: start + ASSIGN_CHUNK], vectors, kept=[])
         for k, c, s in zip(chunk, column, sim):
             out[k] = (ids[c], round(float(s), 4)) if c >= 0 else (None, None)
