@@ -3,6 +3,7 @@
     python benchmarks/train_span_filter.py                          # write taxonomy/resources/value_span_filter.json
     python benchmarks/train_span_filter.py --hold-out-sample 2026 --out /tmp/filter_wo2026.json
     python benchmarks/train_span_filter.py --lexicon-free-copies --out /tmp/filter_copies.json   # an experiment
+    python benchmarks/train_span_filter.py --unseen-values          # folds that hold out whole values
 
 Spans are what the rule extractor finds; labels are the team's (value / not a value, read in
 context; the guide is in docs/taxonomy.md), keyed by rationale id and character offsets, with no
@@ -41,6 +42,7 @@ import argparse
 import hashlib
 import json
 import random
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +55,8 @@ LABELS = {"aita_human": [DATA / "aita_expression_labels.jsonl", DATA / "aita_spa
           "aita_llm": [DATA / "aita_llm_span_labels.jsonl", DATA / "aita_llm_open_labels.jsonl"],
           "sample": [DATA / "sample_span_labels.jsonl"]}
 TRAIN_SOURCES = ("aita_human", "aita_llm")
+# --unseen-values lists the lexicon values with at least this many labelled value spans.
+UNSEEN_MIN = 10
 DEFAULT_OUT = REPO / "taxonomy" / "resources" / "value_span_filter.json"
 THRESHOLDS = (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
 # The cut for spans the rules found. The issue's aim is a precision (85% of assigned expressions
@@ -215,9 +219,14 @@ def main() -> None:
     ap.add_argument("--lexicon-free-copies", action="store_true",
                     help="also train on open-word copies of labelled lexicon spans (an experiment: "
                          "the figures stay those of the labelled spans; see lexicon_free_copies)")
+    ap.add_argument("--unseen-values", action="store_true",
+                    help="cross-validate with folds grouped by value (spans of values the filter never saw "
+                         "labelled) against the usual folds, and stop without writing a filter")
     ap.add_argument("--list-moved", type=Path, default=None, metavar="FILE",
                     help="write the spans that took the place of labelled ones (to label anew) to FILE and stop")
     opts = ap.parse_args()
+    if opts.unseen_values and opts.lexicon_free_copies:
+        ap.error("--unseen-values scores the labelled spans as they are: leave out --lexicon-free-copies")
     if opts.lexicon_free_copies and opts.out == DEFAULT_OUT:
         ap.error("--lexicon-free-copies is an experiment: give --out FILE, the shipped filter stays as it is")
 
@@ -253,6 +262,9 @@ def main() -> None:
           f"{int(y.sum())} value expressions ({y.mean():.1%})"
           + (f"; sample {opts.hold_out_sample} held out ({len(skip)} spans)" if skip else ""))
 
+    if opts.unseen_values:
+        unseen_values(picked, y, source, vectors, embedder, opts)
+        return
     labelled = np.isin(source, TRAIN_SOURCES)
     rows, p = cross_validated(picked, y, source, vectors, embedder, opts)
     if opts.lexicon_free_copies:
@@ -293,14 +305,16 @@ def plateau_cut(rows: list[dict]) -> float:
     return min(r["threshold"] for r in rows if r["f0.5"] >= best - PLATEAU)
 
 
-def cross_validated(picked, y: np.ndarray, source: np.ndarray, vectors: np.ndarray, embedder, opts):
-    """Five-fold figures per source (folds grouped by rationale) and the out-of-fold probabilities."""
+def cross_validated(picked, y: np.ndarray, source: np.ndarray, vectors: np.ndarray, embedder, opts,
+                    groups: list[str] | None = None, tag: str = "cv"):
+    """Five-fold figures per source (folds grouped by rationale, or by ``groups``) and the
+    out-of-fold probabilities."""
     from sklearn.model_selection import GroupKFold
 
     from moralgap.taxonomy.span_filter import SpanFilter, is_open_word
 
     p = np.zeros(len(picked))
-    groups = [e.rationale_id for e in picked]
+    groups = groups or [e.rationale_id for e in picked]
     for train, test in GroupKFold(5).split(vectors, y, groups):
         f = SpanFilter(C=opts.C, random_state=opts.seed)
         f.fit([picked[i] for i in train], y[train], _Given(vectors[train], embedder))
@@ -310,14 +324,54 @@ def cross_validated(picked, y: np.ndarray, source: np.ndarray, vectors: np.ndarr
     opened = np.array([is_open_word(e) for e in picked])
     for src in TRAIN_SOURCES:
         m = (source == src) & ~opened
-        rows += scores(p[m], y[m], src + " (cv)")
+        rows += scores(p[m], y[m], f"{src} ({tag})")
     # The cut for rule-found spans is chosen on these (RULE_THRESHOLD).
     m = np.isin(source, TRAIN_SOURCES) & ~opened
-    rows += scores(p[m], y[m], "both sources (cv)")
+    rows += scores(p[m], y[m], f"both sources ({tag})")
     for src in TRAIN_SOURCES:
         m = (source == src) & opened
-        rows += scores(p[m], y[m], src + " open words (cv)")
+        rows += scores(p[m], y[m], f"{src} open words ({tag})")
     return rows, p
+
+
+def value_groups(picked) -> list[str]:
+    """A fold group per value, for ``--unseen-values``: the lexicon value a span carries, or for a
+    span without one, the last word of its normal form, so that no word is seen in training
+    under one value and judged under another ("boundary" and "firm boundary" fall together)."""
+    return [e.lexicon_value or "word:" + (e.norm.split() or [""])[-1] for e in picked]
+
+
+def unseen_values(picked, y: np.ndarray, source: np.ndarray, vectors: np.ndarray, embedder, opts) -> None:
+    """``--unseen-values``: how the filter judges the spans of a value it never saw labelled, the
+    situation of a community whose values the labels and lexicon do not cover (and of the lexicon
+    ablation's retrained filters). The same five-fold cross-validation, grouped by value instead
+    of by rationale, against the usual grouping, at the shipped cuts; then per lexicon value with
+    at least ``UNSEEN_MIN`` labelled value spans, the share of them each grouping keeps."""
+    from moralgap.taxonomy.span_filter import is_open_word
+
+    by_rationale, p_rat = cross_validated(picked, y, source, vectors, embedder, opts)
+    by_value, p_val = cross_validated(picked, y, source, vectors, embedder, opts,
+                                      groups=value_groups(picked), tag="cv, value unseen")
+    opened = np.array([is_open_word(e) for e in picked])
+    cut = np.where(opened, opts.open_threshold, opts.threshold)
+    wanted = {(f"both sources ({t})", opts.threshold) for t in ("cv", "cv, value unseen")}
+    wanted |= {(f"{s} open words ({t})", opts.open_threshold) for s in TRAIN_SOURCES for t in ("cv", "cv, value unseen")}
+    rows = [r for r in by_rationale + by_value if (r["source"], r["threshold"]) in wanted]
+    print_table(rows, list(rows[0]), name="unseen_values")
+    kept_rat, kept_val = (p_rat >= cut) & y, (p_val >= cut) & y
+    per_value = []
+    for value in sorted({e.lexicon_value for e in picked if e.lexicon_value}):
+        m = np.array([e.lexicon_value == value for e in picked]) & y
+        if m.sum() < UNSEEN_MIN:
+            continue
+        missed = Counter(picked[i].norm for i in np.where(m & ~kept_val)[0])
+        per_value.append({"lexicon_value": value, "value_spans": int(m.sum()),
+                          "kept_cv": round(float(kept_rat[m].mean()), 3),
+                          "kept_value_unseen": round(float(kept_val[m].mean()), 3),
+                          "missed_when_unseen": ", ".join(f for f, _ in missed.most_common(5))})
+    per_value.sort(key=lambda r: (r["kept_value_unseen"], r["lexicon_value"]))
+    print_table(per_value, list(per_value[0]), name="unseen_by_value")
+    save_results("span_filter_unseen_values")
 
 
 class _Given:
