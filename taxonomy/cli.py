@@ -1,4 +1,5 @@
-"""``moralgap taxonomy ...``: build and show from ``cli_build``, versioning from ``cli_versions``."""
+"""``moralgap taxonomy ...``: build and show from ``cli_build``, versioning from ``cli_versions``,
+the span filter from ``cli_filter``."""
 from __future__ import annotations
 
 import click
@@ -11,4 +12,4 @@ def taxonomy_group() -> None:
     """Build, show, edit, diff, update, export and import value taxonomies."""
 
 
-add_commands_from(taxonomy_group, ("moralgap.taxonomy.cli_build", "moralgap.taxonomy.cli_versions"), "COMMANDS")
+add_commands_from(taxonomy_group, ("moralgap.taxonomy.cli_build", "moralgap.taxonomy.cli_versions", "moralgap.taxonomy.cli_filter"), "COMMANDS")
