@@ -101,17 +101,22 @@ class SpanFilter:
         opened = np.array([is_open_word(e) for e in expressions], dtype=np.float32).reshape(-1, 1)
         return np.hstack([vectors, vectors * (1.0 - opened), vectors * opened, facts])
 
-    def fit(self, expressions: Sequence[Expression], labels: Sequence[bool], embedder) -> "SpanFilter":
-        """Learn from spans labelled value (``True``) or not (``False``)."""
+    def fit(self, expressions: Sequence[Expression], labels: Sequence[bool], embedder,
+            sample_weight: Sequence[float] | None = None) -> "SpanFilter":
+        """Learn from spans labelled value (``True``) or not (``False``), each weighed by
+        ``sample_weight`` when given (as scikit-learn's estimators take it)."""
         from sklearn.linear_model import LogisticRegression
 
         if len(expressions) != len(labels):
             raise InputError(None, f"{len(expressions)} spans but {len(labels)} labels", field="labels")
+        if sample_weight is not None and len(sample_weight) != len(labels):
+            raise InputError(None, f"{len(labels)} labels but {len(sample_weight)} weights", field="sample_weight")
         y = np.asarray(labels, dtype=bool)
         if y.all() or not y.any():
             raise InputError(None, "the labels need both value and not-a-value spans", field="labels")
         X = self.features(expressions, self.vectors(expressions, embedder))
-        model = LogisticRegression(C=self.C, max_iter=5000, random_state=self.random_state).fit(X, y)
+        model = LogisticRegression(C=self.C, max_iter=5000, random_state=self.random_state).fit(
+            X, y, sample_weight=None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64))
         self.coef = model.coef_[0].astype(np.float64)
         self.intercept = float(model.intercept_[0])
         self.embedding_fingerprint = embedder.fingerprint

@@ -55,6 +55,21 @@ def test_fit_save_load_round_trip_is_json(extractor, embedder, tmp_path):
     np.testing.assert_allclose(back.predict_proba(spans, vecs), f.predict_proba(spans, vecs), atol=1e-5)
 
 
+def test_fit_weighs_spans_like_scikit_learn(extractor, embedder):
+    values, plain = _kept(extractor, CLEAR_VALUES), _kept(extractor, CLEAR_NON_VALUES)
+    spans, labels = values + plain, [True] * len(values) + [False] * len(plain)
+    vecs = SpanFilter.vectors(spans, embedder)
+    plain_fit = SpanFilter(random_state=0).fit(spans, labels, embedder)
+    ones = SpanFilter(random_state=0).fit(spans, labels, embedder, sample_weight=[1.0] * len(spans))
+    np.testing.assert_allclose(ones.coef, plain_fit.coef, atol=1e-8)
+    # Values weighed up: every span reads as likelier a value (the lexicon ablation restores the
+    # share of values among labels this way once the removed values' labels are gone).
+    heavier = SpanFilter(random_state=0).fit(spans, labels, embedder, sample_weight=[3.0 if y else 1.0 for y in labels])
+    assert (heavier.predict_proba(spans, vecs) > plain_fit.predict_proba(spans, vecs)).all()
+    with pytest.raises(InputError, match="weights"):
+        SpanFilter().fit(spans, labels, embedder, sample_weight=[1.0])
+
+
 def test_bad_filter_files_and_labels_are_clear(tmp_path, extractor, embedder):
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "something-else"}')
