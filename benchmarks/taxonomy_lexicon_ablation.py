@@ -102,6 +102,9 @@ def filter_without(training, removed: list[str], gone_words: set[str], seed: int
     weighed so that values keep the share they have among all labels: the retrained filter then
     differs from the shipped one in what it knows of the removed values, not in how common it
     takes values to be (``--no-base-rate``: unweighted, as measured before).
+
+    Returns the filter, how many labels were left out, and the share of values among all
+    labels, those kept and those left out.
     """
     from train_span_filter import RULE_THRESHOLD, _Given
 
@@ -121,11 +124,13 @@ def filter_without(training, removed: list[str], gone_words: set[str], seed: int
     if open_threshold is not None:
         f.open_threshold = open_threshold
     weights = None
+    whole, left = float(y.mean()), float(y[keep].mean())
     if base_rate and keep.any() and not keep.all():
-        whole, left = y.mean(), y[keep].mean()
         weights = np.where(y[keep], whole / left, (1 - whole) / (1 - left))
-    return (f.fit([e for e, k in zip(picked, keep) if k], y[keep], _Given(vectors[keep], embedder), sample_weight=weights),
-            int((~keep).sum()))
+    f = f.fit([e for e, k in zip(picked, keep) if k], y[keep], _Given(vectors[keep], embedder), sample_weight=weights)
+    shares = {"values_among_labels": round(whole, 3), "values_among_labels_kept": round(left, 3),
+              "values_among_labels_left_out": round(float(y[~keep].mean()), 3) if (~keep).any() else None}
+    return f, int((~keep).sum()), shares
 
 
 def main() -> None:
@@ -192,8 +197,8 @@ def run(js, embedder, training, opts, seed: int, *, show: bool) -> dict:
         for key in ("nouns", "upheld", "violated"):
             if entry and entry.get(key):
                 entry[key] = [t for t in entry[key] if " ".join(str(t).lower().split()) not in gone_words]
-    span_filter, dropped_labels = filter_without(training, removed, gone_words, seed, embedder, opts.open_threshold,
-                                                 base_rate=opts.base_rate)
+    span_filter, dropped_labels, shares = filter_without(training, removed, gone_words, seed, embedder, opts.open_threshold,
+                                                         base_rate=opts.base_rate)
     judged = removed_spans_kept(drawn, removed, drawing, span_filter, embedder)
     full = build(js, None, seed, opts.n_values, embedder, span_filter)
     tagged = lexicon_tagged(full)
@@ -221,7 +226,7 @@ def run(js, embedder, training, opts, seed: int, *, show: bool) -> dict:
             r["in_full_build"] = r["removed_value"] in control
         print_table(rows, cols + ["in_full_build"], name="ablation")
     return {"removed": len(removed), "came_back": sum(r["came_back"] for r in rows), "seed": seed,
-            "filter_labels_left_out": dropped_labels,
+            "filter_labels_left_out": dropped_labels, **shares,
             # How the retrained filter judges the removed values' spans, against the filter the
             # draw was made with: the part of the loss that happens before any clustering.
             "removed_spans_judged": judged["spans"], "kept_by_drawing_filter": judged["drawing"],
