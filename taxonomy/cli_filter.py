@@ -30,8 +30,8 @@ DEFAULT_OPEN_CUT = 0.5
 def train_filter(judgments, labels, out, threshold, open_threshold, embedding_model, spacy_model, seed, verdict_map=None):
     """Train a span filter on LABELS of spans in the rationales of JUDGMENTS.
 
-    LABELS is JSONL or CSV with rationale_id, start, end and is_value (true/false) per span: a
-    build's expressions.jsonl with is_value added is one. The filter learns which spans are value
+    LABELS is JSONL or CSV with rationale_id, start, end and is_value (true/false) per span: the
+    lines of a build's expressions.jsonl you judged, each with is_value added, are one. The filter learns which spans are value
     expressions in your rationales, for values the shipped filter's labels never covered.
     """
     from moralgap.datasets import load_judgments

@@ -8,7 +8,7 @@ where it is, never by its text, so a label file holds no comment text::
     {"rationale_id": "j17", "start": 42, "end": 55, "is_value": true}
 
 The spans to label are those a build found: every line of a build's ``expressions.jsonl`` has
-these keys (add ``is_value``). Open words the filter did not admit leave no line there; a build
+these keys, so the lines you judged, each with ``is_value`` added, are a labels file. Open words the filter did not admit leave no line there; a build
 with ``--open-threshold 0`` admits and lists them all.
 """
 from __future__ import annotations
