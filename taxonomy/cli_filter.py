@@ -31,8 +31,9 @@ def train_filter(judgments, labels, out, threshold, open_threshold, embedding_mo
     """Train a span filter on LABELS of spans in the rationales of JUDGMENTS.
 
     LABELS is JSONL or CSV with rationale_id, start, end and is_value (true/false) per span: the
-    lines of a build's expressions.jsonl you judged, each with is_value added, are one. The filter learns which spans are value
-    expressions in your rationales, for values the shipped filter's labels never covered.
+    lines of a build's expressions.jsonl you judged, each with is_value added, are one. The
+    filter learns which spans are value expressions in your rationales, for values the shipped
+    filter's labels never covered.
     """
     from moralgap.datasets import load_judgments
     from moralgap.taxonomy.embed import Embedder
@@ -83,11 +84,14 @@ def train_filter(judgments, labels, out, threshold, open_threshold, embedding_mo
                    set_apart=matched.set_apart, unmatched=len(matched.unmatched))
     manifest.add_output(out)
     manifest.write(manifest_path_for(out))
-    judged = [r for r in f.trained_on.get("rules") or [] if not r.startswith("open_")]
+    rules = f.trained_on.get("rules") or []
+    judged = [r for r in rules if not r.startswith("open_")]
+    kinds = [r.removeprefix("open_") for r in rules if r.startswith("open_")]
     click.echo(f"{out}: trained on {len(matched.spans)} labelled spans ({n_values} value expressions, "
-               f"{n_open} open words); it judges "
-               f"open words and the spans of {', '.join(judged) or 'no rule'} (a rule needs 20 labelled spans; "
-               f"the others are kept as the rules found them); "
+               f"{n_open} open words); it judges the spans of {', '.join(judged) or 'no rule'} and "
+               + (f"open words ({', '.join(kinds)})" if kinds else "no open word")
+               + " (each rule and each kind of open word needs 20 labelled spans: the other rules' spans are kept as "
+               f"found, the other open words are not admitted); "
                f"build with: moralgap taxonomy build JUDGMENTS --out DIR --span-filter {out}")
 
 
