@@ -13,7 +13,6 @@ with ``--open-threshold 0`` admits and lists them all.
 """
 from __future__ import annotations
 
-import logging
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,8 +24,6 @@ from moralgap.records import Expression
 
 from .span_filter import SpanFilter
 from .value_filter import OPEN_CANDIDATE
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -96,7 +93,7 @@ class MatchedLabels:
     # judges those, so it does not learn from them either.
     set_apart: int = 0
     # Labels at offsets where the extractor finds no span (labelled under another extractor or
-    # spaCy model); the first few, as file lines.
+    # spaCy model), as lines of the labels file.
     unmatched: list[int] = field(default_factory=list)
     by_reason: Counter = field(default_factory=Counter)
 
