@@ -138,11 +138,11 @@ def rationales(source: str) -> list[tuple[str, str]]:
 def labelled_spans(extractor, source: str, skip: set[tuple] = frozenset()):
     """The labelled spans the filter judges (rule-kept spans and open words), their labels, and
     every span found."""
-    from moralgap.taxonomy.value_filter import OPEN_CANDIDATE
+    from moralgap.taxonomy.span_filter import offered_to_filter
 
     labels = read_labels(source)
     spans = extractor.extract_texts(rationales(source))
-    picked = [e for e in spans if e.excluded in (None, OPEN_CANDIDATE) and (e.rationale_id, e.start, e.end) in labels
+    picked = [e for e in spans if offered_to_filter(e) and (e.rationale_id, e.start, e.end) in labels
               and (e.rationale_id, e.start, e.end) not in skip]
     return picked, np.array([labels[(e.rationale_id, e.start, e.end)] for e in picked], dtype=bool), spans
 

@@ -62,6 +62,12 @@ def is_open_word(e: Expression) -> bool:
     return e.rule.startswith("open_")
 
 
+def offered_to_filter(e: Expression) -> bool:
+    """Whether a span reaches the filter at all: one the rules kept, or an open word. Spans the
+    rules set apart (verdicts, facts) never do, so the filter neither judges nor learns them."""
+    return not e.excluded or e.excluded == OPEN_CANDIDATE
+
+
 def span_facts(e: Expression) -> list[float]:
     """What the filter knows about a span besides its meaning: the rule that found it, whether
     it was a violation ("never told her"), and how many words its normal form has."""
@@ -153,7 +159,7 @@ class SpanFilter:
 
     def _judged(self, expressions: Sequence[Expression]) -> list[int]:
         return [i for i, e in enumerate(expressions)
-                if (not e.excluded or e.excluded == OPEN_CANDIDATE) and self.judges(e)]
+                if offered_to_filter(e) and self.judges(e)]
 
     def texts(self, expressions: Sequence[Expression]) -> list[str]:
         """The texts :meth:`apply` embeds for these expressions (a caller can embed them ahead)."""

@@ -22,8 +22,7 @@ from moralgap.errors import InputError
 from moralgap.io import iter_raw_rows
 from moralgap.records import Expression
 
-from .span_filter import SpanFilter
-from .value_filter import OPEN_CANDIDATE
+from .span_filter import SpanFilter, offered_to_filter
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,7 @@ def match_labels(labels: Sequence[SpanLabel], texts: dict[str, str], extractor, 
         if lab is None or lab.key in seen:
             continue
         seen.add(lab.key)
-        if e.excluded in (None, OPEN_CANDIDATE):
+        if offered_to_filter(e):
             out.spans.append(e)
             out.labels.append(lab.is_value)
         else:
