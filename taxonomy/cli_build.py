@@ -11,6 +11,7 @@ from moralgap.cli_options import report_read, seed_option, skip_invalid_option, 
 from moralgap.errors import InputError
 from moralgap.io import write_folder_atomically
 from moralgap.manifest import Manifest
+from moralgap.models import DEFAULT_EMBEDDING_MODEL
 from moralgap.scale.engine import engine_options
 
 from .llm_options import LLMParts, llm_options
@@ -162,7 +163,7 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
     eng.close()
     if hasattr(extractor, "spacy_model"):
         manifest.add_model("spacy", extractor.spacy_model, lexicon=extractor.lexicon.source)
-    manifest.add_model("embedding", embedding_model or "all-MiniLM-L6-v2", path=embedder.model_path,
+    manifest.add_model("embedding", embedding_model or DEFAULT_EMBEDDING_MODEL, path=embedder.model_path,
                        fingerprint=embedder.fingerprint)
     manifest.count(judgments=n_judgments, skipped_invalid=len(read.skipped), dropped=read.dropped,
                    embedded=embedder.stats["embedded"], embedding_cache_hits=embedder.stats["cached"],

@@ -8,10 +8,7 @@ import click
 from moralgap.cli_options import report_read, seed_option, verdict_map_option
 from moralgap.errors import InputError
 from moralgap.manifest import Manifest, manifest_path_for
-
-# The shipped filter's cuts (train_span_filter.py chose them on the team's labels).
-DEFAULT_RULE_CUT = 0.6
-DEFAULT_OPEN_CUT = 0.5
+from moralgap.models import DEFAULT_EMBEDDING_MODEL
 
 
 @click.command("train-filter")
@@ -19,10 +16,12 @@ DEFAULT_OPEN_CUT = 0.5
 @click.argument("labels", type=click.Path(path_type=Path))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Filter file to write (JSON); build with --span-filter FILE.")
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=DEFAULT_RULE_CUT, show_default=True,
-              help="Probability a span the rules found needs to count as a value expression.")
-@click.option("--open-threshold", type=click.FloatRange(0.0, 1.0), default=DEFAULT_OPEN_CUT, show_default=True,
-              help="Probability an open word (no rule or lexicon entry found it) needs.")
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Probability a span the rules found needs to count as a value expression (default: the shipped "
+                   "filter's, 0.6).")
+@click.option("--open-threshold", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Probability an open word (no rule or lexicon entry found it) needs (default: the shipped "
+                   "filter's, 0.5).")
 @click.option("--embedding-model", default=None, help="Embedding model the builds that use the filter will use (default all-MiniLM-L6-v2).")
 @click.option("--spacy-model", default=None, help="spaCy pipeline the labelled spans were found with (default as in build).")
 @seed_option
@@ -40,8 +39,14 @@ def train_filter(judgments, labels, out, threshold, open_threshold, embedding_mo
     from moralgap.taxonomy.extract import ValueExtractor
     from moralgap.verdicts import VerdictMap
 
+    from .span_filter import default_span_filter
     from .span_labels import match_labels, read_span_labels, train_span_filter
     from .value_filter import OPEN_CANDIDATE
+
+    # The cuts the shipped filter was trained with (train_span_filter.py chose them on our labels).
+    shipped = default_span_filter()
+    threshold = shipped.threshold if threshold is None else threshold
+    open_threshold = shipped.open_threshold if open_threshold is None else open_threshold
 
     manifest = Manifest("taxonomy train-filter", seed=seed, params=dict(
         threshold=threshold, open_threshold=open_threshold, embedding_model=embedding_model, spacy_model=spacy_model,
@@ -73,7 +78,7 @@ def train_filter(judgments, labels, out, threshold, open_threshold, embedding_mo
     with manifest.timed("fit"):
         f = train_span_filter(matched, embedder, threshold=threshold, open_threshold=open_threshold,
                               random_state=seed, source=labels)
-    f.embedding_model = embedding_model or "all-MiniLM-L6-v2"
+    f.embedding_model = embedding_model or DEFAULT_EMBEDDING_MODEL
     f.trained_on["labels_file"] = Path(labels).name
     f.save(out)
     n_values = sum(matched.labels)

@@ -11,6 +11,7 @@ import click
 from moralgap.cli_options import TAXONOMY_DIR, report_read, seed_option, skip_invalid_option, verdict_map_option
 from moralgap.errors import InputError
 from moralgap.manifest import Manifest, manifest_path_for
+from moralgap.models import DEFAULT_EMBEDDING_MODEL
 from moralgap.scale.engine import engine_options
 
 TAXONOMY_FILE = "taxonomy.json"
@@ -362,7 +363,7 @@ def import_(values_file, out, name, embedding_model, author, reason):
     embedder = Embedder(embedding_model)
     folder = import_taxonomy(values_file, embedder=embedder, embedding_model=embedding_model, name=name,
                              author=author, reason=reason)
-    manifest.add_model("embedding", embedding_model or "all-MiniLM-L6-v2", path=embedder.model_path,
+    manifest.add_model("embedding", embedding_model or DEFAULT_EMBEDDING_MODEL, path=embedder.model_path,
                        fingerprint=embedder.fingerprint)
     manifest.count(values=len(folder.taxonomy.values))
 
