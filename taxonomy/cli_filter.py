@@ -6,7 +6,6 @@ from pathlib import Path
 import click
 
 from moralgap.cli_options import report_read, seed_option, verdict_map_option
-from moralgap.errors import InputError
 from moralgap.manifest import Manifest, manifest_path_for
 from moralgap.models import DEFAULT_EMBEDDING_MODEL
 
@@ -40,7 +39,7 @@ def train_filter(judgments, labels, out, threshold, open_threshold, embedding_mo
     from moralgap.verdicts import VerdictMap
 
     from .span_filter import default_span_filter
-    from .span_labels import match_labels, read_span_labels, train_span_filter
+    from .span_labels import check_rationales, match_labels, read_span_labels, train_span_filter
     from .value_filter import OPEN_CANDIDATE
 
     # The cuts the shipped filter was trained with (train_span_filter.py chose them on our labels).
@@ -57,11 +56,10 @@ def train_filter(judgments, labels, out, threshold, open_threshold, embedding_mo
     read = load_judgments(judgments, verdict_map=VerdictMap.parse_option(verdict_map), require_rationale=True)
     report_read(read, judgments)
     texts = {j.id: j.rationale for j in read.records}
-    gone = next((lab for lab in wanted if lab.rationale_id not in texts), None)
-    if gone is not None and read.dropped:
-        # The usual cause: a label on an INFO judgment, which builds drop by default as well.
-        raise InputError(labels, f"rationale {gone.rationale_id!r} is not among the judgments read ({read.summary()}); "
-                                 "--verdict-map (e.g. INFO=acceptable) keeps dropped ones", line=gone.line, field="rationale_id")
+    # Checked before the models load. The usual cause: a label on an INFO judgment, which builds
+    # drop by default as well.
+    check_rationales(wanted, texts, source=labels, hint=f" ({read.summary()}); --verdict-map (e.g. INFO=acceptable) "
+                                                        "keeps dropped ones" if read.dropped else "")
     with manifest.timed("load_models"):
         extractor = ValueExtractor(spacy_model, open_words=True)
         embedder = Embedder(embedding_model)

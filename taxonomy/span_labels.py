@@ -97,12 +97,18 @@ class MatchedLabels:
     by_reason: Counter = field(default_factory=Counter)
 
 
-def match_labels(labels: Sequence[SpanLabel], texts: dict[str, str], extractor, *, source=None) -> MatchedLabels:
-    """Find each label's span among what ``extractor`` finds in ``texts`` (rationale id -> text)."""
+def check_rationales(labels: Sequence[SpanLabel], texts: dict[str, str], *, source=None, hint: str = "") -> None:
+    """Every label's rationale is among ``texts``; else the first label that is not, with ``hint``
+    (what may have dropped it) after the message."""
     missing = next((lab for lab in labels if lab.rationale_id not in texts), None)
     if missing is not None:
-        raise InputError(source, f"rationale {missing.rationale_id!r} is not among the judgments given",
+        raise InputError(source, f"rationale {missing.rationale_id!r} is not among the judgments given{hint}",
                          line=missing.line, field="rationale_id")
+
+
+def match_labels(labels: Sequence[SpanLabel], texts: dict[str, str], extractor, *, source=None) -> MatchedLabels:
+    """Find each label's span among what ``extractor`` finds in ``texts`` (rationale id -> text)."""
+    check_rationales(labels, texts, source=source)
     wanted = {lab.key: lab for lab in labels}
     ids = sorted({lab.rationale_id for lab in labels})
     found = extractor.extract_texts([(rid, texts[rid]) for rid in ids], desc="extracting labelled rationales")
