@@ -58,35 +58,33 @@ class FaultServer:
                     attempt = server.attempts[user]
                 m = _FAULT.search(user)
                 mode, n = (m.group(1), int(m.group(2))) if m else (None, 0)
-                status = 200
+                faulty = mode == "400" or (mode and attempt <= n)
+                status = {"400": 400, "429": 429, "500": 500, "trunc": -1, "badjson": -2}.get(mode, 200) if faulty else 200
+                # Logged before the answer goes out: once the client has its answer it may finish
+                # and the test read the log before this thread got past the send.
+                with server.lock:
+                    server.log.append((arrived, user, status))
                 if server.delay_s:
                     time.sleep(server.delay_s)
                 if mode == "400":
-                    status = 400
                     self._send(400, b'{"error": {"message": "bad request"}}')
-                elif mode and attempt <= n:
+                elif faulty:
                     if mode == "429":
-                        status = 429
                         self._send(429, b'{"error": "rate limited"}', {"Retry-After": server.retry_after})
                     elif mode == "500":
-                        status = 500
                         self._send(500, b'{"error": "boom"}')
                     elif mode == "slow":
                         time.sleep(server.slow_s)
                         self._send(200, server.answer(body, user))
                     elif mode == "trunc":
-                        status = -1
                         payload = server.answer(body, user)
                         self._send(200, payload[: len(payload) // 2], length=len(payload))
                         self.close_connection = True
                     elif mode == "badjson":
-                        status = -2
                         payload = server.answer(body, user)
                         self._send(200, payload[: len(payload) // 2])
                 else:
                     self._send(200, server.answer(body, user))
-                with server.lock:
-                    server.log.append((arrived, user, status))
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
