@@ -8,18 +8,27 @@ premises argue each conclusion, the build also forms clusters of what the premis
 published as ``needs_review`` with the dilemma named, never dropped: in a corpus where a value
 truly belongs to one dilemma, the reviewer says so.
 
-The doubt needs a dilemma to dominate the value three ways: it holds at least
-``TOPIC_MIN_RATIONALES`` of the value's rationales, at least two thirds of them, and at least
+The doubt needs a dilemma to dominate the value four ways: it holds at least
+``TOPIC_MIN_RATIONALES`` of the value's rationales, at least two thirds of them, at least
 ``TOPIC_LIFT`` times its share of the whole corpus (a corpus of one dilemma has no topics to
-tell apart). Half would not do: on the bundled sample, 5 of the 9 rationales of "Protect"
-judge the dilemma about a premature newborn, whose core that value is. Where each dilemma has
-one rationale, as with one top comment per AITA post, no value can be doubted this way.
+tell apart), and more of them than chance puts in any one dilemma: were the value's rationales
+drawn from the corpus at random, that many or more would land in one dilemma with a
+probability under ``TOPIC_CHANCE`` (binomial tails summed over the dilemmas small enough to
+pass the other tests).
+
+Half would not do: on the bundled sample, 5 of the 9 rationales of "Protect" judge the dilemma
+about a premature newborn, whose core that value is. Three rationales are enough when chance
+cannot explain them: the sample's "Authorship" spans 3 rationales, all judging its dilemma
+about credit for co-authorship, and 3 rationales drawn at random from the sample's 42 dilemmas
+would all judge one of them about once in 1,300 values. Where each dilemma has one rationale,
+as with one top comment per AITA post, no value can be doubted this way.
 
 A value can also gather many topics at once: on Touché23 one value held "economic sanction"
 (76 mentions, nearly all arguing the conclusion on sanctions), "should limit executive
 compensation" and "should abolish intellectual property rights", each one conclusion's subject,
 so no single dilemma dominates it. The same test is therefore made form by form: a form is
-topical when one dilemma dominates its rationales as above, and a value at least
+topical when one dilemma dominates its rationales as above, from at least
+``TOPIC_FORM_MIN_RATIONALES`` of them, and a value at least
 ``TOPIC_FORM_SHARE`` of whose mentions are topical forms is sent to review, with the forms and
 their dilemmas named. One comment per AITA post makes no form topical either.
 
@@ -32,9 +41,15 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Mapping
 
-TOPIC_MIN_RATIONALES = 5
+import numpy as np
+
+TOPIC_MIN_RATIONALES = 3
 TOPIC_SHARE = 2 / 3
 TOPIC_LIFT = 3.0
+TOPIC_CHANCE = 0.01
+# A form is doubted only from five rationales: a value's forms are many, and a phrase three
+# comments on one dilemma share is often just that dilemma's wording of a common value.
+TOPIC_FORM_MIN_RATIONALES = 5
 # Half, not two thirds: Touché23's value of many topics had 62% of its mentions in topical forms,
 # and the next value below it 17% ("right to keep" beside "human rights").
 TOPIC_FORM_SHARE = 1 / 2
@@ -53,14 +68,24 @@ def dilemma_spread(pairs: Iterable[tuple[str, str]], dilemma_of: Mapping[str, st
     return spread
 
 
-def _dominant(spread: Counter, dilemma_sizes: Mapping[str, int], n_rationales: int) -> tuple[str, float] | None:
+def _dominant(spread: Counter, dilemma_sizes: Mapping[str, int], n_rationales: int,
+              min_rationales: int = TOPIC_MIN_RATIONALES) -> tuple[str, float] | None:
     """The dilemma that dominates ``spread`` (rationales per dilemma) and its share, or ``None``."""
+    from scipy.stats import binom
+
     if not spread or not n_rationales:
         return None
     dilemma, n = max(spread.items(), key=lambda kv: (kv[1], kv[0]))
-    share = n / sum(spread.values())
+    total = sum(spread.values())
+    share = n / total
     base = dilemma_sizes.get(dilemma, 0) / n_rationales
-    if n < TOPIC_MIN_RATIONALES or share < TOPIC_SHARE or share < TOPIC_LIFT * base:
+    if n < min_rationales or share < TOPIC_SHARE or share < TOPIC_LIFT * base:
+        return None
+    # The dilemma is picked as the one holding most, so chance is that of any dilemma small
+    # enough to pass the tests above getting as many.
+    bases = np.fromiter(dilemma_sizes.values(), dtype=float) / n_rationales
+    bases = bases[TOPIC_LIFT * bases <= share]
+    if binom.sf(n - 1, total, bases).sum() >= TOPIC_CHANCE:
         return None
     return dilemma, share
 
@@ -101,7 +126,8 @@ def spreads(expressions, dilemma_of: Mapping[str, str], form_of) -> tuple[dict, 
 def topical_forms(spread: Mapping[str, Counter], dilemma_sizes: Mapping[str, int]) -> dict[str, str]:
     """``{form: dilemma}`` for the forms one dilemma dominates, by the same test as a value."""
     n_rationales = sum(dilemma_sizes.values())
-    found = {form: _dominant(counts, dilemma_sizes, n_rationales) for form, counts in spread.items()}
+    found = {form: _dominant(counts, dilemma_sizes, n_rationales, TOPIC_FORM_MIN_RATIONALES)
+             for form, counts in spread.items()}
     return {form: hit[0] for form, hit in found.items() if hit is not None}
 
 
@@ -110,7 +136,7 @@ def form_topic_reason(mentions: Counter, topical: Mapping[str, str], *, shown: i
     total = sum(mentions.values())
     hits = sorted(((n, form) for form, n in mentions.items() if form in topical), key=lambda t: (-t[0], t[1]))
     share = sum(n for n, _ in hits) / total if total else 0.0
-    if share < TOPIC_FORM_SHARE or total < TOPIC_MIN_RATIONALES:
+    if share < TOPIC_FORM_SHARE or total < TOPIC_FORM_MIN_RATIONALES:
         return share, None
     named = "; ".join(f'"{form}" in {_short(topical[form], 40)}' for _, form in hits[:shown])
     return share, (f"{share:.0%} of its mentions are words each argued mostly in one dilemma ({named}): "

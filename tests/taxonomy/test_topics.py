@@ -15,8 +15,13 @@ from moralgap.taxonomy.topics import (TOPIC_FORM_SHARE, TOPIC_SHARE, dilemma_spr
 @pytest.mark.parametrize("spread, sizes, doubted", [
     # 90 of 95 premises argue one of 332 conclusions (Touché23's "Economic Sanctions").
     ({"sanctions": 85, "killing": 3, "trade": 2}, {"sanctions": 20, "killing": 20, "trade": 20, "other": 5333}, True),
-    # Fewer than five rationales from the dilemma: too little to call it a topic.
-    ({"d1": 4, "d2": 1}, {"d1": 12, "d2": 12, "d3": 500}, False),
+    # Two rationales from the dilemma: too little to call it a topic.
+    ({"d1": 2}, {"d1": 12, "d2": 12, "d3": 500}, False),
+    # Three, all the value's, from one of 42 dilemmas (the bundled sample's "Authorship"): chance
+    # would put three random rationales in one dilemma about once in 1,300 values.
+    ({"d03": 3}, {"d03": 20, **{f"d{k}": 12 for k in range(41)}}, True),
+    # Three of four from one of ten dilemmas of the same size: chance does that for 4% of values.
+    ({"d1": 3, "d2": 1}, {f"d{k}": 10 for k in range(10)}, False),
     # Less than two thirds of the value's rationales (the bundled sample's "Protect", five of whose
     # nine rationales judge the dilemma about a premature newborn).
     ({"d27": 5, "d1": 1, "d2": 1, "d3": 1, "d4": 1}, {"d27": 12, "d1": 12, "d2": 12, "d3": 12, "d5": 457}, False),
@@ -27,7 +32,7 @@ def test_topic_reason_needs_a_dilemma_to_dominate_the_value(spread, sizes, doubt
     why = topic_reason(Counter(spread), sizes, sum(sizes.values()))
     assert (why is not None) == doubted
     if doubted:
-        assert "sanctions" in why and "topic" in why
+        assert f'"{max(spread, key=spread.get)}"' in why and "topic" in why
 
 
 def test_dilemma_spread_counts_a_rationale_once_per_value():
@@ -36,8 +41,7 @@ def test_dilemma_spread_counts_a_rationale_once_per_value():
 
 
 def test_a_build_sends_a_single_dilemma_value_to_review_and_keeps_its_members(sample_judgments, embedder, extractor):
-    # Without the span filter: with it, the sample's "Authorship" value (dilemma d03's subject)
-    # holds 4 rationales, one short of what a topic needs, so the filter would decide the test.
+    # Without the span filter, so that what it sets apart does not decide which values form.
     result = TaxonomyBuilder(60, seed=13, embedder=embedder, extractor=extractor, span_filter=None).fit(sample_judgments)
     dilemma_of = {j.id: j.dilemma_id for j in sample_judgments}
     topics = [v for v in result.taxonomy.values if v.review_reason and "topic" in v.review_reason]
