@@ -263,20 +263,21 @@ def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size
     manifest.add_input(Path(taxdir) / TAXONOMY_FILE, "taxonomy")
     manifest.add_input(judgments, "judgments")
     folder = _load(taxdir)
-    with manifest.timed("read"):
-        read = load_judgments(judgments, verdict_map=VerdictMap.parse_option(verdict_map), require_rationale=True,
-                              skip_invalid=skip_invalid)
-    report_read(read, judgments)
+
+    def read_rationales(path):
+        with manifest.timed("read"):
+            read = load_judgments(path, verdict_map=VerdictMap.parse_option(verdict_map), require_rationale=True,
+                                  skip_invalid=skip_invalid)
+        report_read(read, path)
+        return read
+
+    read = read_rationales(judgments)
     if not read.records:
         raise InputError(judgments, "no usable judgments with rationales")
     earlier = None
     if earlier_judgments is not None:
         manifest.add_input(earlier_judgments, "earlier_judgments")
-        with manifest.timed("read"):
-            earlier_read = load_judgments(earlier_judgments, verdict_map=VerdictMap.parse_option(verdict_map),
-                                          require_rationale=True, skip_invalid=skip_invalid)
-        report_read(earlier_read, earlier_judgments)
-        earlier = earlier_read.records
+        earlier = read_rationales(earlier_judgments).records
     # Scale hook (issue 17): on Ray the same updater gets an extractor and embedder that run there.
     from moralgap.scale import make_engine
 
