@@ -31,6 +31,7 @@ from .seed_values import SeedValue
 from .space import EMBED_TEXT_MODES, EmbeddingSpace, embed_key, form_key, meaning_text  # noqa: F401 (re-exported)
 from .span_filter import describe as describe_span_filter
 from .span_filter import BelowCut, filter_spans, resolve_span_filter, span_filter_texts, with_open_threshold
+from .written import words_said
 from .value_filter import count_excluded, excluded_stats
 from .word_families import join_word_families, lone_word
 
@@ -126,11 +127,13 @@ class _Distinct:
     first: list[Expression]
 
 
-def shown_text(texts: Counter) -> str:
+def shown_text(texts: Counter, norm: str = "") -> str:
     """The text shown for a form, of the texts it was written as: the one written most often;
-    among those written as often (each once, mostly) the shortest, which adds least to the form
-    ("it's unfair", not "affair was unfair" for being first in the alphabet)."""
-    return min(texts.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))[0]
+    among those written as often (each once, mostly) the one that says most of ``norm``'s words
+    ("guilt trip" for the form ``guilt trip``, not "guilt" of "guilt you into it"), then the
+    shortest, which adds least to the form ("it's unfair", not "affair was unfair" for being
+    first in the alphabet)."""
+    return min(texts.items(), key=lambda kv: (-kv[1], -words_said(norm, kv[0]), len(kv[0]), kv[0]))[0]
 
 
 def _group(expressions: Sequence[Expression], key_of) -> _Distinct:
@@ -156,7 +159,7 @@ def _group(expressions: Sequence[Expression], key_of) -> _Distinct:
         norms=[norm_of[k] for k in keys],
         counts=np.array([counts[k] for k in keys], dtype=np.float64),
         lexicon=[lex[k] for k in keys],
-        surface=[shown_text(surf[k]) for k in keys],
+        surface=[shown_text(surf[k], norm_of[k]) for k in keys],
         index={k: i for i, k in enumerate(keys)},
         rationales=[rats[k] for k in keys],
         first=[first[k] for k in keys],

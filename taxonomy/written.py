@@ -46,6 +46,14 @@ def as_written(norm: str, surface: str) -> str:
     return " ".join([*lead, *middle, *words[last + 1:]])
 
 
+def words_said(norm: str, surface: str) -> int:
+    """How many of ``norm``'s words ``surface`` holds, in any regular form. The "should" and
+    "not" of a duty are not counted: one key holds "should apologize" and "apologize" (see
+    :func:`as_written`), and a text is not the better for saying them."""
+    found = [m.group().lower() for m in SURFACE_WORD.finditer(surface or "")]
+    return sum(any(_says(f, w) for f in found) for w in norm.lower().split() if w not in ("should", "not"))
+
+
 def same_words(words: list[str], others: list[str]) -> bool:
     """Every word of ``words`` is a word of ``others``, maybe in another form."""
     return all(any(_same_word(w, o) for o in others) for w in words)

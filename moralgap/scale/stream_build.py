@@ -239,7 +239,7 @@ def _distinct(table: FormTable, order: list[int], facts: dict[int, _FormFacts]):
         norms=[facts[i].first.norm for i in order],
         counts=np.array([table.counts[i] for i in order], dtype=np.float64),
         lexicon=[facts[i].lexicon for i in order],
-        surface=[shown_text(facts[i].surface) for i in order],
+        surface=[shown_text(facts[i].surface, facts[i].first.norm) for i in order],
         index={k: n for n, k in enumerate(keys)},
         # Rationale numbers stand for ids: the fit only counts how many distinct ones a value spans.
         rationales=[np.unique(np.frombuffer(facts[i].rationales, dtype=np.int32)) for i in order],

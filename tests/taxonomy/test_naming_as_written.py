@@ -163,3 +163,23 @@ def test_a_form_is_shown_by_its_shortest_text_among_those_written_as_often():
     # Written most often wins over shorter.
     assert shown == {"unfair": "it's unfair", "fair": "That's fair"}
     assert d.keys == ["fair", "not fair"]
+
+
+def test_among_texts_written_as_often_the_one_that_says_the_whole_form_is_shown():
+    """ "guilt you into it" and "guilt trip you" are one form (``guilt trip``), each written as
+    often: the text that says both words is shown, so the value named "Guilt Trip" shows "guilt
+    trip", not "guilt". The "should" of a duty counts for nothing: "no consequences" stays the
+    shortest of a key that also holds "should be some consequences"."""
+    from moralgap.taxonomy.build import _group
+    from moralgap.taxonomy.space import meaning_text
+    from moralgap.taxonomy.written import words_said
+
+    assert (words_said("guilt trip", "guilt"), words_said("guilt trip", "guilt trips")) == (1, 2)
+    assert words_said("should consequence", "should be some consequences") == words_said("consequence", "no consequences") == 1
+    rows = [("guilt", "guilt trip"), ("guilt trip", "guilt trip"), ("guilt", "guilt trip"), ("guilt trip", "guilt trip"),
+            ("should be some consequences", "should consequence"), ("no consequences", "consequence")]
+    exprs = [Expression(id=f"r{i}#0", rationale_id=f"r{i}", start=0, end=len(t), text=t, norm=n, rule="evaluative")
+             for i, (t, n) in enumerate(rows)]
+    d = _group(exprs, lambda e: meaning_text(e.norm))
+    shown = sorted(d.surface)
+    assert shown == ["guilt trip", "no consequences"]
