@@ -27,8 +27,7 @@ A value can also gather many topics at once: on Touché23 one value held "econom
 (76 mentions, nearly all arguing the conclusion on sanctions), "should limit executive
 compensation" and "should abolish intellectual property rights", each one conclusion's subject,
 so no single dilemma dominates it. The same test is therefore made form by form: a form is
-topical when one dilemma dominates its rationales as above, from at least
-``TOPIC_FORM_MIN_RATIONALES`` of them, and a value at least
+topical when one dilemma dominates its rationales as above, and a value at least
 ``TOPIC_FORM_SHARE`` of whose mentions are topical forms is sent to review, with the forms and
 their dilemmas named. One comment per AITA post makes no form topical either.
 
@@ -47,9 +46,6 @@ TOPIC_MIN_RATIONALES = 3
 TOPIC_SHARE = 2 / 3
 TOPIC_LIFT = 3.0
 TOPIC_CHANCE = 0.01
-# A form is doubted only from five rationales: a value's forms are many, and a phrase three
-# comments on one dilemma share is often just that dilemma's wording of a common value.
-TOPIC_FORM_MIN_RATIONALES = 5
 # Half, not two thirds: Touché23's value of many topics had 62% of its mentions in topical forms,
 # and the next value below it 17% ("right to keep" beside "human rights").
 TOPIC_FORM_SHARE = 1 / 2
@@ -68,8 +64,7 @@ def dilemma_spread(pairs: Iterable[tuple[str, str]], dilemma_of: Mapping[str, st
     return spread
 
 
-def _dominant(spread: Counter, dilemma_sizes: Mapping[str, int], n_rationales: int,
-              min_rationales: int = TOPIC_MIN_RATIONALES) -> tuple[str, float] | None:
+def _dominant(spread: Counter, dilemma_sizes: Mapping[str, int], n_rationales: int) -> tuple[str, float] | None:
     """The dilemma that dominates ``spread`` (rationales per dilemma) and its share, or ``None``."""
     from scipy.stats import binom
 
@@ -79,7 +74,7 @@ def _dominant(spread: Counter, dilemma_sizes: Mapping[str, int], n_rationales: i
     total = sum(spread.values())
     share = n / total
     base = dilemma_sizes.get(dilemma, 0) / n_rationales
-    if n < min_rationales or share < TOPIC_SHARE or share < TOPIC_LIFT * base:
+    if n < TOPIC_MIN_RATIONALES or share < TOPIC_SHARE or share < TOPIC_LIFT * base:
         return None
     # The dilemma is picked as the one holding most, so chance is that of any dilemma small
     # enough to pass the tests above getting as many.
@@ -126,8 +121,7 @@ def spreads(expressions, dilemma_of: Mapping[str, str], form_of) -> tuple[dict, 
 def topical_forms(spread: Mapping[str, Counter], dilemma_sizes: Mapping[str, int]) -> dict[str, str]:
     """``{form: dilemma}`` for the forms one dilemma dominates, by the same test as a value."""
     n_rationales = sum(dilemma_sizes.values())
-    found = {form: _dominant(counts, dilemma_sizes, n_rationales, TOPIC_FORM_MIN_RATIONALES)
-             for form, counts in spread.items()}
+    found = {form: _dominant(counts, dilemma_sizes, n_rationales) for form, counts in spread.items()}
     return {form: hit[0] for form, hit in found.items() if hit is not None}
 
 
@@ -136,7 +130,7 @@ def form_topic_reason(mentions: Counter, topical: Mapping[str, str], *, shown: i
     total = sum(mentions.values())
     hits = sorted(((n, form) for form, n in mentions.items() if form in topical), key=lambda t: (-t[0], t[1]))
     share = sum(n for n, _ in hits) / total if total else 0.0
-    if share < TOPIC_FORM_SHARE or total < TOPIC_FORM_MIN_RATIONALES:
+    if share < TOPIC_FORM_SHARE or total < TOPIC_MIN_RATIONALES:
         return share, None
     named = "; ".join(f'"{form}" in {_short(topical[form], 40)}' for _, form in hits[:shown])
     return share, (f"{share:.0%} of its mentions are words each argued mostly in one dilemma ({named}): "

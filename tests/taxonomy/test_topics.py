@@ -8,8 +8,8 @@ import pytest
 
 from moralgap.taxonomy.build import TaxonomyBuilder
 from moralgap.records import Taxonomy, Value
-from moralgap.taxonomy.topics import (TOPIC_FORM_SHARE, TOPIC_SHARE, dilemma_spread, flag_topics, form_spread,
-                                      topic_reason)
+from moralgap.taxonomy.topics import (TOPIC_FORM_SHARE, TOPIC_MIN_RATIONALES, TOPIC_SHARE, dilemma_spread,
+                                      flag_topics, form_spread, topic_reason)
 
 
 @pytest.mark.parametrize("spread, sizes, doubted", [
@@ -17,8 +17,8 @@ from moralgap.taxonomy.topics import (TOPIC_FORM_SHARE, TOPIC_SHARE, dilemma_spr
     ({"sanctions": 85, "killing": 3, "trade": 2}, {"sanctions": 20, "killing": 20, "trade": 20, "other": 5333}, True),
     # Two rationales from the dilemma: too little to call it a topic.
     ({"d1": 2}, {"d1": 12, "d2": 12, "d3": 500}, False),
-    # Three, all the value's, from one of 42 dilemmas (the bundled sample's "Authorship"): chance
-    # would put three random rationales in one dilemma about once in 1,300 values.
+    # Three, all the value's, from one of 42 dilemmas (as the bundled sample's "Authorship"):
+    # chance puts three random rationales in one of these dilemmas about once in 1,700 values.
     ({"d03": 3}, {"d03": 20, **{f"d{k}": 12 for k in range(41)}}, True),
     # Three of four from one of ten dilemmas of the same size: chance does that for 4% of values.
     ({"d1": 3, "d2": 1}, {f"d{k}": 10 for k in range(10)}, False),
@@ -49,7 +49,7 @@ def test_a_build_sends_a_single_dilemma_value_to_review_and_keeps_its_members(sa
     for v in topics:
         members = [e for e in result.expressions if e.value_id == v.id]
         top, n = Counter(dilemma_of[r] for r in {e.rationale_id for e in members}).most_common(1)[0]
-        assert v.status == "needs_review" and members and n >= 5
+        assert v.status == "needs_review" and members and n >= TOPIC_MIN_RATIONALES
         assert v.quality["top_dilemma_share"] >= TOPIC_SHARE and f'"{top}"' in v.review_reason
     assert all("n_dilemmas" in v.quality for v in result.taxonomy.values if v.size)
     assert result.stats["values_needing_review"] == sum(v.status == "needs_review" for v in result.taxonomy.values)
