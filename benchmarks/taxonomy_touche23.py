@@ -25,6 +25,8 @@ in place of the default and saves its results under a name of its own
 (``taxonomy_touche23_sentence_w1.json``).
 ``--also-seeds`` repeats the default build and k-means with further seeds (a table of its
 own, with their mean): at 20 values either moves by a point or two with the seed.
+``--keep-build DIR`` writes the first moralgap build (seed 13) to DIR, so that its values can be
+read one by one with ``moralgap taxonomy show DIR`` (the premises' text stays in ../shared/data).
 ``--seed-values FILE`` adds a row for a build guided by given values (for instance
 benchmarks/data/touche23_categories.yaml: the 20 category names with the team's definitions).
 
@@ -39,11 +41,13 @@ from __future__ import annotations
 import argparse
 import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from _common import embed_text_suffix, print_table, save_results, shared_data
+from moralgap.io import write_folder_atomically
 
 SEED = 13
 
@@ -100,7 +104,8 @@ def ceiling_rows(df: pd.DataFrame, gold: np.ndarray, cats: list[str]) -> list[di
     ]
 
 
-def run_moralgap(texts: list[str], ids: list[str], conclusions: list[str], embedder, extractor, seed: int = SEED, **kw):
+def run_moralgap(texts: list[str], ids: list[str], conclusions: list[str], embedder, extractor, seed: int = SEED,
+                 keep: Path | None = None, **kw):
     from moralgap.records import Judgment
     from moralgap.taxonomy.build import TaxonomyBuilder
 
@@ -109,6 +114,9 @@ def run_moralgap(texts: list[str], ids: list[str], conclusions: list[str], embed
     t = time.perf_counter()
     result = TaxonomyBuilder(20, seed=seed, embedder=embedder, extractor=extractor, **kw).fit(judgments)
     elapsed = time.perf_counter() - t
+    if keep is not None:
+        write_folder_atomically(keep, result.save)
+        print(f"kept the build in {keep}: read it with `moralgap taxonomy show {keep}`")
     votes: dict[str, Counter] = {}
     weight: dict[str, Counter] = {}
     for e in result.expressions:
@@ -171,6 +179,9 @@ def main() -> None:
     ap.add_argument("--seed-values", default=None, help="seed values for an extra, guided row "
                     "(e.g. benchmarks/data/touche23_categories.yaml)")
     ap.add_argument("--seed-threshold", type=float, default=None, help="default: the builder's")
+    ap.add_argument("--keep-build", type=Path, default=None, metavar="DIR",
+                    help="also write the first build (seed 13, the settings given) to DIR, to read value by "
+                         "value with `moralgap taxonomy show DIR`")
     ap.add_argument("--also-seeds", default="",
                     help="comma-separated further seeds: the default build and k-means again with each, "
                          "one row per seed and their mean (a table of its own)")
@@ -193,7 +204,7 @@ def main() -> None:
     settings = dict(embed_text=opts.embed_text, context_weight=opts.context_weight,
                     **({"pca_components": opts.pca_components} if opts.pca_components else {}))
     conclusions = df["Conclusion"].astype(str).tolist()
-    assigned, t_mg, st = run_moralgap(texts, ids, conclusions, embedder, extractor, **settings)
+    assigned, t_mg, st = run_moralgap(texts, ids, conclusions, embedder, extractor, keep=opts.keep_build, **settings)
     label = "" if opts.embed_text == "norm" else f", --embed-text {opts.embed_text}" + (
         f" (weight {opts.context_weight:g})" if embeds_context(opts.embed_text) else "")
     rows.append({"method": f"moralgap (expressions, HDBSCAN, 20 values{label})", **evaluate(assigned, gold, cats), "seconds": t_mg,

@@ -46,6 +46,11 @@ def sentence_around(text: str, offset: int) -> str:
     return text[start:].strip() or text.strip()
 
 
+def sentence_count(text: str) -> int:
+    """How many sentences :func:`sentence_around` finds in ``text`` (at least one)."""
+    return max(1, sum(1 for piece in _SENTENCE_END.split(text) if piece and piece.strip()))
+
+
 def meaning_text(norm: str) -> str:
     """The part of a normal form that says what is valued: "should apologize" -> "apologize".
 

@@ -11,7 +11,7 @@ from moralgap.records import Judgment, Taxonomy
 from moralgap.taxonomy.build import TaxonomyBuilder
 from moralgap.taxonomy.diff import diff_taxonomies
 from moralgap.taxonomy.folder import TaxonomyFolder
-from moralgap.taxonomy.space import EmbeddingSpace, sentence_around
+from moralgap.taxonomy.space import EmbeddingSpace, sentence_around, sentence_count
 
 pytestmark = pytest.mark.slow  # real spaCy pipeline and MiniLM
 
@@ -126,6 +126,14 @@ def test_sentence_around(offset, sentence):
     text = 'You were rude. She "lied"! Why?\nNo more\n\nTrust matters'
     assert sentence_around(text, offset) == sentence
     assert sentence_around("", 0) == "" and sentence_around("  one  ", 3) == "one"
+
+
+def test_sentence_count_counts_the_sentences_sentence_around_finds():
+    text = 'You were rude. She "lied"! Why?\nNo more\n\nTrust matters'
+    found = {sentence_around(text, i) for i in range(len(text)) if not text[i].isspace()}
+    assert sentence_count(text) == len(found) == 5
+    assert sentence_count("") == sentence_count("  one, no end  ") == 1
+    assert sentence_count("It is costly. ") == 1
 
 
 def test_sentence_embeds_each_mention_with_its_own_sentence(embedder):
