@@ -11,27 +11,20 @@ Webis-ArgValues-22 premises, the AITA top comments and the LLM rationales on the
 """
 from __future__ import annotations
 
-import hashlib
-import json
-
 import numpy as np
 
-from _common import REPO, aita_judgments, print_table, read_jsonl_gz, save_results, shared_data
+from _common import print_table, save_results
 from taxonomy_touche23 import load
+from train_span_filter import rationales
 
 
 def corpora() -> dict[str, list[str]]:
     texts = {name: load(corpus=key)[0]["Premise"].astype(str).tolist()
              for name, key in (("Touché23 training premises", "touche23"), ("Webis-ArgValues-22 premises", "argvalues22"))}
-    texts["AITA top comments"] = [j.rationale for j in aita_judgments()]
-    llm: dict[str, str] = {}
-    for r in read_jsonl_gz(shared_data() / "aita_boraske" / "llm_judgments.jsonl.gz"):
-        text = (r.get("rationale") or "").strip()
-        if text:
-            llm.setdefault(hashlib.sha1(text.encode()).hexdigest(), text)
-    texts["LLM rationales on the AITA posts (distinct)"] = list(llm.values())
-    rows = [json.loads(line) for line in (REPO / "data" / "sample" / "judgments.jsonl").read_text().splitlines() if line.strip()]
-    texts["bundled sample"] = [r["rationale"] for r in rows if (r.get("rationale") or "").strip()]
+    # The span filter's training reads the same three sources: comments, distinct LLM rationales, sample.
+    for name, source in (("AITA top comments", "aita_human"), ("LLM rationales on the AITA posts (distinct)", "aita_llm"),
+                         ("bundled sample", "sample")):
+        texts[name] = [text for _, text in rationales(source)]
     return texts
 
 
