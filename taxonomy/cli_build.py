@@ -360,17 +360,23 @@ def _show_members(taxonomy: Path, wanted: str, judgments: Path | None, limit: in
 def _show_excluded(taxonomy: Path) -> None:
     from collections import Counter, defaultdict
 
+    from moralgap.taxonomy.build import shown_text
+
     folder = _build_folder(taxonomy, "--excluded")
     by_reason: dict[str, Counter] = defaultdict(Counter)
+    written: dict[str, Counter] = defaultdict(Counter)
     for e in folder.expressions:
         if e.excluded:
             by_reason[e.excluded][e.norm] += 1
+            written[e.norm][e.text] += 1
     total = len(folder.expressions)
     n_out = sum(sum(c.values()) for c in by_reason.values())
     click.echo(f"{n_out} of {total} expressions set apart as not values" + (f" ({n_out / total:.0%})" if total else ""))
     for reason in sorted(by_reason, key=lambda r: -sum(by_reason[r].values())):
         forms = by_reason[reason]
-        top = ", ".join(f"{f} ({n})" for f, n in forms.most_common(12))
+        # Counted by normal form, shown as written: a normal form of advice ("should tell mutual
+        # friend whole") is no sentence anyone wrote.
+        top = ", ".join(f"{shown_text(written[f], f)} ({n})" for f, n in forms.most_common(12))
         click.echo(f"  {reason:16} {sum(forms.values()):5d}  {top}")
     below = (folder.taxonomy.stats or {}).get("open_words_below_cut")
     if below:

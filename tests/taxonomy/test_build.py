@@ -235,6 +235,14 @@ def test_cli_builds_the_sample_end_to_end(sample_dir, tmp_path):
     n_out = sum(1 for r in rows if r.get("excluded"))
     assert excluded.stdout.startswith(f"{n_out} of {len(rows)} expressions set apart")
     assert "verdict" in excluded.stdout and "unlikely_value" in excluded.stdout
+    # Each form is shown as it was written most often, not as its normal form.
+    from collections import Counter
+
+    advice = [r for r in rows if r.get("excluded") == "practical_advice"]
+    top = Counter(r["norm"] for r in advice).most_common(1)[0][0]
+    written = {r["text"] for r in advice if r["norm"] == top}
+    line = next(ln for ln in excluded.stdout.splitlines() if ln.strip().startswith("practical_advice"))
+    assert top not in written and f" {top} (" not in line and any(f" {t} (" in line for t in written), (top, line)
     # The value listing says up front how much never reached clustering, and by which filter.
     n_filter = sum(1 for r in rows if r.get("excluded") == "unlikely_value")
     assert f"set apart as not values: {n_out} expressions ({n_filter} of them by the span filter 'default')" in full
