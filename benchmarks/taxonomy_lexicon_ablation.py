@@ -37,7 +37,8 @@ where the shortfall lies:
 
 ``kept_by_drawing_filter`` and ``kept_by_retrained_filter``: of the removed values' spans the
 lexicon tags in the build the draw came from (those its filter judged), the share each filter
-keeps at its cut, which is what retraining alone loses before anything is clustered.
+keeps at its cut, which is what retraining alone loses before anything is clustered. A span of
+a rule a filter does not judge counts as kept, as the build keeps it.
 
 ``--show-lost`` lists, for the first seed, each earlier span the ablated build gives no value
 and how it was lost (an open word the filter scored below its cut, a span set apart, a span
@@ -246,7 +247,8 @@ def run(js, embedder, training, opts, seed: int, *, show: bool) -> dict:
 
 def removed_spans_kept(drawn, removed: list[str], drawing, retrained: SpanFilter, embedder) -> dict:
     """Of the spans the lexicon tags with a removed value in the build the draw came from, which
-    its filter judged (kept, or set apart as unlikely), the share each filter keeps at its cut."""
+    its filter judged (kept, or set apart as unlikely), the share each filter keeps at its cut
+    (a span it does not judge is kept, as in the build)."""
     from moralgap.taxonomy.span_filter import REASON, default_span_filter
 
     spans = [e for e in drawn.expressions if e.lexicon_value in removed and e.excluded in (None, REASON)]
@@ -254,7 +256,7 @@ def removed_spans_kept(drawn, removed: list[str], drawing, retrained: SpanFilter
     vectors = SpanFilter.vectors(spans, embedder)
 
     def kept(f: SpanFilter) -> float:
-        p = f.predict_proba(spans, vectors)
+        p = f.proba_as_applied(spans, vectors)
         return round(float(np.mean([q >= f.cut_for(e) for e, q in zip(spans, p)])), 3) if spans else 0.0
 
     return {"spans": len(spans), "drawing": kept(first), "retrained": kept(retrained)}

@@ -280,8 +280,7 @@ def main() -> None:
     final.fit(picked, y, _Given(vectors, embedder))
     final.embedding_model = "all-MiniLM-L6-v2"  # the default model; its folder is named "model"
     sample, y_sample, _ = labelled_spans(extractor, "sample")
-    p_sample = final.predict_proba(sample, SpanFilter.vectors(sample, embedder))
-    p_sample = np.where([final.judges(e) for e in sample], p_sample, 1.0)
+    p_sample = final.proba_as_applied(sample, SpanFilter.vectors(sample, embedder))
     rows += scores(p_sample, y_sample, "sample (never trained on)")
     # The open-word rows are over a labelled set that over-draws likely words (half of it from
     # those an earlier filter scored 0.4 or more), so their precision is not a corpus rate; the
@@ -317,8 +316,7 @@ def cross_validated(picked, y: np.ndarray, source: np.ndarray, vectors: np.ndarr
     for train, test in GroupKFold(5).split(vectors, y, groups):
         f = SpanFilter(C=opts.C, random_state=opts.seed)
         f.fit([picked[i] for i in train], y[train], _Given(vectors[train], embedder))
-        p[test] = f.predict_proba([picked[i] for i in test], vectors[test])
-        p[test] = np.where([f.judges(picked[i]) for i in test], p[test], 1.0)
+        p[test] = f.proba_as_applied([picked[i] for i in test], vectors[test])
     rows = []
     opened = np.array([is_open_word(e) for e in picked])
     for src in TRAIN_SOURCES:

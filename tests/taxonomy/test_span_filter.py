@@ -286,3 +286,23 @@ def test_an_open_word_cut_needs_a_filter_and_a_probability(open_extractor, embed
         TaxonomyBuilder(4, embedder=embedder, extractor=open_extractor, span_filter="none", open_threshold=0.3)
     with pytest.raises(InputError, match=r"probability in \[0, 1\]"):
         TaxonomyBuilder(4, embedder=embedder, extractor=open_extractor, open_threshold=1.5)
+
+
+def test_proba_as_applied_counts_a_span_the_filter_does_not_judge_as_kept(extractor, embedder):
+    # Measures of what a filter keeps (train_span_filter.py, the lexicon ablation) must agree with
+    # apply(), which leaves spans of rules the filter never learned from as the rules found them.
+    import dataclasses
+
+    spans = _kept(extractor, CLEAR_VALUES + CLEAR_NON_VALUES)
+    rules = sorted({e.rule for e in spans})
+    assert len(rules) >= 2, rules
+    shipped = default_span_filter()
+    f = dataclasses.replace(shipped, trained_on={**shipped.trained_on, "rules": rules[:1]})
+    vectors = f.vectors(spans, embedder)
+    p, raw = f.proba_as_applied(spans, vectors), f.predict_proba(spans, vectors)
+    unjudged = np.array([e.rule != rules[0] for e in spans])
+    assert unjudged.any() and (~unjudged).any()
+    assert (p[unjudged] == 1.0).all() and (p[~unjudged] == raw[~unjudged]).all()
+    applied = {e.id: e.excluded for e in f.apply(spans, embedder)}
+    assert all(applied[e.id] == e.excluded for e, u in zip(spans, unjudged) if u)
+    assert f.proba_as_applied([], np.zeros((0, 384))).shape == (0,)
