@@ -236,8 +236,6 @@ def test_cli_builds_the_sample_end_to_end(sample_dir, tmp_path):
     assert excluded.stdout.startswith(f"{n_out} of {len(rows)} expressions set apart")
     assert "verdict" in excluded.stdout and "unlikely_value" in excluded.stdout
     # Each form is shown as it was written most often, not as its normal form.
-    from collections import Counter
-
     advice = [r for r in rows if r.get("excluded") == "practical_advice"]
     top = Counter(r["norm"] for r in advice).most_common(1)[0][0]
     written = {r["text"] for r in advice if r["norm"] == top}
