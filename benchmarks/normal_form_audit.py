@@ -18,6 +18,8 @@ extractor (open words on):
   lied", a duty not done), so the two mean one thing to the build;
 - ``contracted_missed_duty_upheld``: "should've apologized" read as ``upheld``, where "should
   have apologized" is ``violated`` (a duty not done);
+- ``contracted_guess_read_as_duty``: "that must've hurt" read as the duty ``should hurt``, where
+  "must have hurt" is a guess about the past and no duty;
 - ``rights_set_apart``: "within your rights" read as the bare word ``right`` and set apart as a
   fragment, where the claim is a right;
 - ``age_lost``: "a 16 year old" whose normal form keeps neither the number nor "year".
@@ -39,6 +41,7 @@ NO_DUTY_OPENERS = ("have to", "has to", "had to", "need to", "needs to")
 NEGATION = re.compile(r"(n't|n’t|\bnot\b|\bnever\b)")
 MISSED = re.compile(r"\bshould(n't|n’t)?\s+have\b|\bshould(’|')ve\b")
 CONTRACTED = re.compile(r"\bshould(’|')ve\b")
+GUESS = re.compile(r"\bmust(’|')ve\b")
 WITHIN_RIGHTS = re.compile(r"\bwithin\b.*\brights?\b")
 AGE = re.compile(r"\b\d+\s*(year|yr)s?[- ]?old\b")
 
@@ -60,6 +63,10 @@ def contracted_missed_duty_upheld(e, text: str) -> bool:
     return e.rule == "duty" and e.polarity == "upheld" and bool(CONTRACTED.search(e.text.lower()))
 
 
+def contracted_guess_read_as_duty(e, text: str) -> bool:
+    return e.rule == "duty" and bool(GUESS.search(e.text.lower()))
+
+
 def refused_duties(spans) -> list:
     """Negated violated duties whose normal form a missed duty ("should have lied", violated and
     not negated) also has."""
@@ -79,7 +86,7 @@ def main() -> None:
 
     extractor = ValueExtractor(open_words=True)
     checks = {"no_duty_read_as_duty": no_duty_read_as_duty, "contracted_missed_duty_upheld": contracted_missed_duty_upheld,
-              "rights_set_apart": rights_set_apart, "age_lost": age_lost}
+              "contracted_guess_read_as_duty": contracted_guess_read_as_duty, "rights_set_apart": rights_set_apart, "age_lost": age_lost}
     rows, shown = [], defaultdict(list)
     for name, texts in corpora().items():
         items = [(str(i), t) for i, t in enumerate(texts)]

@@ -40,6 +40,9 @@ def test_contracted_missed_duty_rights_and_ages(audit):
     assert audit.contracted_missed_duty_upheld(span(text, "should've apologized", "should apologize"), text)
     assert not audit.contracted_missed_duty_upheld(
         span(text, "should've apologized", "should apologize", polarity="violated"), text)
+    guess = "That must've hurt."
+    assert audit.contracted_guess_read_as_duty(span(guess, "must've hurt", "should hurt"), guess)
+    assert not audit.contracted_guess_read_as_duty(span(guess, "hurt", "hurt", rule="value_verb"), guess)
     assert audit.rights_set_apart(span(text, "within your rights", "right", rule="right", excluded="fragment"), text)
     assert not audit.rights_set_apart(span(text, "within your rights", "right to", rule="right"), text)
     assert audit.age_lost(span(text, "forcing a 16 year old", "force old", rule="evaluative"), text)
