@@ -20,6 +20,11 @@ extractor (open words on):
   have apologized" is ``violated`` (a duty not done);
 - ``contracted_guess_read_as_duty``: "that must've hurt" read as the duty ``should hurt``, where
   "must have hurt" is a guess about the past and no duty;
+- ``negation_dropped_from_modal_duty`` and ``negation_kept_in_imperative``: the two ways a
+  refused duty is written down. "You shouldn't lie" becomes ``should lie``, ``violated`` (the
+  negation in the polarity only, embedded as "lie"), while "don't lie" becomes ``should not
+  lie`` (embedded as "not lie"), so one claim gets two forms and two vectors. Counted here,
+  not a misreading of either text: which convention to keep is a choice for the same round;
 - ``rights_set_apart``: "within your rights" read as the bare word ``right`` and set apart as a
   fragment, where the claim is a right;
 - ``age_lost``: "a 16 year old" whose normal form keeps neither the number nor "year".
@@ -41,6 +46,7 @@ NO_DUTY_OPENERS = ("have to", "has to", "had to", "need to", "needs to")
 NEGATION = re.compile(r"(n't|n’t|\bnot\b|\bnever\b)")
 MISSED = re.compile(r"\bshould(n't|n’t)?\s+have\b|\bshould(’|')ve\b")
 CONTRACTED = re.compile(r"\bshould(’|')ve\b")
+MODAL_NEGATED = re.compile(r"\b(should|must|ought)(n't|n’t|\s+not\b|\s+never\b)")
 GUESS = re.compile(r"\bmust(’|')ve\b")
 WITHIN_RIGHTS = re.compile(r"\bwithin\b.*\brights?\b")
 AGE = re.compile(r"\b\d+\s*(year|yr)s?[- ]?old\b")
@@ -61,6 +67,14 @@ def age_lost(e, text: str) -> bool:
 
 def contracted_missed_duty_upheld(e, text: str) -> bool:
     return e.rule == "duty" and e.polarity == "upheld" and bool(CONTRACTED.search(e.text.lower()))
+
+
+def negation_dropped_from_modal_duty(e, text: str) -> bool:
+    return e.rule == "duty" and bool(MODAL_NEGATED.search(e.text.lower())) and " not " not in f" {e.norm} "
+
+
+def negation_kept_in_imperative(e, text: str) -> bool:
+    return e.rule == "duty" and e.norm.startswith("should not ") and not MODAL_NEGATED.search(e.text.lower())
 
 
 def contracted_guess_read_as_duty(e, text: str) -> bool:
@@ -86,7 +100,9 @@ def main() -> None:
 
     extractor = ValueExtractor(open_words=True)
     checks = {"no_duty_read_as_duty": no_duty_read_as_duty, "contracted_missed_duty_upheld": contracted_missed_duty_upheld,
-              "contracted_guess_read_as_duty": contracted_guess_read_as_duty, "rights_set_apart": rights_set_apart, "age_lost": age_lost}
+              "contracted_guess_read_as_duty": contracted_guess_read_as_duty,
+              "negation_dropped_from_modal_duty": negation_dropped_from_modal_duty,
+              "negation_kept_in_imperative": negation_kept_in_imperative, "rights_set_apart": rights_set_apart, "age_lost": age_lost}
     rows, shown = [], defaultdict(list)
     for name, texts in corpora().items():
         items = [(str(i), t) for i, t in enumerate(texts)]
