@@ -62,7 +62,7 @@ def rights_set_apart(e, text: str) -> bool:
 
 
 def age_lost(e, text: str) -> bool:
-    return bool(AGE.search(e.text.lower())) and "year" not in e.norm.split() and "yr" not in e.norm.split()
+    return bool(AGE.search(e.text.lower())) and not {"year", "yr"} & set(e.norm.split())
 
 
 def contracted_missed_duty_upheld(e, text: str) -> bool:

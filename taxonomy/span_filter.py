@@ -185,8 +185,8 @@ class SpanFilter:
         """:meth:`predict_proba`, but 1.0 for a span the filter does not judge: :meth:`apply`
         leaves such a span as the rules found it, so a measure of what the filter keeps must count
         it kept, not read the weights on a span unlike any it learned from."""
-        p = self.predict_proba(expressions, vectors)
-        return np.where([self.judges(e) for e in expressions], p, 1.0) if len(p) else p
+        judged = np.array([self.judges(e) for e in expressions], dtype=bool)
+        return np.where(judged, self.predict_proba(expressions, vectors), 1.0)
 
     def cut_for(self, e: Expression) -> float:
         """The probability a span needs to count as a value expression: ``open_threshold`` for
