@@ -488,6 +488,10 @@ class ValueExpressionComponent:
                 verb = tok.head
                 # "should have told": the modal, then perfect "have", then a participle
                 perfect = any(c.dep_ == "aux" and c.lemma_ == "have" and c.i > tok.i for c in verb.children) and verb.tag_ == "VBN"
+                # "should've told" is the same words, but spaCy leaves "'ve" its own lemma, and
+                # with a curly apostrophe reads it as a noun and "told" as a past tense.
+                perfect = perfect or (verb.tag_ in ("VBN", "VBD")
+                                      and any(c.lower_ in ("'ve", "’ve") and c.i > tok.i for c in verb.children))
                 # "must have hurt" guesses at what happened; only "should/ought have" is a duty missed.
                 if perfect and lemma == "must":
                     continue
@@ -511,7 +515,10 @@ class ValueExpressionComponent:
             span_tokens = [tok, verb, *prt, *obj]
             start = min(t.i for t in span_tokens)
             stop = max(t.i for t in span_tokens) + 1
-            negated = any(c.dep_ == "neg" for c in verb.children)
+            # "you shouldn't have to sell it", "doesn't need to pay": the negation hangs on "have"
+            # or "need", outside the span, and denies the duty as "should not" does.
+            negated = any(c.dep_ == "neg" for c in verb.children) or (
+                lemma in DUTY_SEMI and any(c.dep_ == "neg" for c in tok.children))
             sign = -1 if (failed or negated) else 1
             norm = ("should " + _norm_of([verb, *prt, *obj])).strip()
             value = self._value_of([verb, *obj]) or "Responsibility"

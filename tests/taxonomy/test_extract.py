@@ -52,6 +52,30 @@ def test_duty_not_met(extractor):
     assert e.lexicon_value == "Communication"
 
 
+@pytest.mark.parametrize("text, surface", [
+    ("You should've told her before the party.", "should've told her"),
+    ("You should’ve told her before the party.", "should’ve told her"),
+])
+def test_a_contracted_duty_not_met_reads_as_the_whole_words(extractor, text, surface):
+    e = one(extractor, text, "duty")
+    assert (e.text, e.norm, e.polarity) == (surface, "should tell", "violated")
+
+
+def test_a_contracted_guess_about_the_past_is_no_duty(extractor):
+    # "must have hurt" is a guess, not a duty; "must've" is the same words.
+    assert not [e for e in find(extractor, "That must've hurt a lot.") if e.rule == "duty"]
+
+
+@pytest.mark.parametrize("text, surface, polarity", [
+    ("You shouldn't have to sell the house.", "have to sell the house", "violated"),
+    ("He doesn't need to pay for the dinner.", "need to pay for the dinner", "violated"),
+    ("You have to sell the house.", "have to sell the house", "upheld"),
+])
+def test_a_negation_on_have_to_denies_the_duty(extractor, text, surface, polarity):
+    e = one(extractor, text, "duty")
+    assert (e.text, e.polarity) == (surface, polarity)
+
+
 def test_duty_owed(extractor):
     e = one(extractor, "You owe her an apology.", "duty")
     assert e.norm == "owe apology" and e.polarity == "upheld" and e.lexicon_value == "Responsibility"
