@@ -290,8 +290,11 @@ def _passive_subject(verb: Token) -> list[Token]:
 
 
 def _with_modifiers(noun: Token) -> list[Token]:
-    """A noun with the compounds, adjectives and possessors that say which one it is."""
-    return [t for t in noun.subtree if t.i - noun.i < 4 and t.dep_ in ("compound", "amod", "poss") or t is noun]
+    """A noun with the compounds, adjectives and possessors that say which one it is, and the
+    unit of an age ("a 16 year old" is `year old`, not `old`; the number itself is dropped)."""
+    return [t for t in noun.subtree if t.i - noun.i < 4 and (t.dep_ in ("compound", "amod", "poss")
+                                                              or (t.dep_ == "npadvmod" and t.head.lower_ == "old"))
+            or t is noun]
 
 
 # Nouns that, said as verbs, mean the idiom they start: to "guilt" someone, or to "guilt trip"
@@ -470,12 +473,18 @@ class ValueExpressionComponent:
             if doc.vocab.strings[match_id] != "RIGHT":
                 continue
             anchor = doc[start]
+            within = anchor.lower_ == "within"
             verb = doc[end - 1] if doc[end - 1].pos_ in ("VERB", "AUX") else None
             if verb is None and end < len(doc) and doc[end].pos_ in ("VERB", "AUX"):
                 verb = doc[end]
+            # "within your rights to leave" is the right to leave; "within your rights" alone
+            # still claims one, so it is no bare (fragment) "right".
+            if verb is None and within and end + 1 < len(doc) and doc[end].lower_ == "to" \
+                    and doc[end + 1].pos_ in ("VERB", "AUX"):
+                verb = doc[end + 1]
             tail = [verb, *_object_tokens(verb)] if verb is not None else []
             stop = max([end] + [t.i + 1 for t in tail])
-            norm = "right to " + _norm_of(tail) if tail else "right"
+            norm = "right to " + _norm_of(tail) if tail else ("within rights" if within else "right")
             sign = -1 if _is_negated(anchor) or (anchor.head is not anchor and _is_negated(anchor.head)) else 1
             add("right", anchor, start, stop, norm.strip(), sign, self._value_of(tail) or "Autonomy")
 

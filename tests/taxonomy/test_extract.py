@@ -76,6 +76,21 @@ def test_a_negation_on_have_to_denies_the_duty(extractor, text, surface, polarit
     assert (e.text, e.polarity) == (surface, polarity)
 
 
+@pytest.mark.parametrize("text, surface, norm", [
+    ("You're within your rights to leave.", "within your rights to leave", "right to leave"),
+    ("NTA, you are well within your rights here.", "within your rights", "within rights"),
+])
+def test_within_your_rights_claims_a_right(extractor, text, surface, norm):
+    e = one(extractor, text, "right")
+    assert (e.text, e.norm, e.excluded) == (surface, norm, None)
+    assert len([x for x in find(extractor, text) if x.rule == "right"]) == 1
+
+
+def test_an_age_keeps_its_unit(extractor):
+    e = one(extractor, "You shouldn't be forcing a 16 year old to babysit.", "duty")
+    assert (e.text, e.norm) == ("shouldn't be forcing a 16 year old", "should force year old")
+
+
 def test_duty_owed(extractor):
     e = one(extractor, "You owe her an apology.", "duty")
     assert e.norm == "owe apology" and e.polarity == "upheld" and e.lexicon_value == "Responsibility"
