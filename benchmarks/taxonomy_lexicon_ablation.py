@@ -5,7 +5,10 @@
 
 1. Draw ``--remove`` values at random with ``--seed`` among the lexicon values with at least
    ``--min-mentions`` spans in a default build on the real AITA top comments
-   (../shared/data/aita_boraske).
+   (../shared/data/aita_boraske). The draw ranks the values by a hash of the seed and the
+   value's name (``draw``), so a change to the build that makes one more value eligible, or one
+   fewer, changes at most that one drawn value, and a round's count stays comparable with the
+   last one's.
 2. Retrain the span filter (train_span_filter.py's labels) without every label on those values'
    spans or words: the shipped filter learned from labels such as "a boundary", and would
    otherwise recognise the removed values from them. The labels left are weighed so that
@@ -47,7 +50,7 @@ near no value); ``--open-threshold`` changes the retrained filters' cut for open
 from __future__ import annotations
 
 import argparse
-import random
+import hashlib
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -175,6 +178,18 @@ def main() -> None:
                  + ("_lost" if opts.show_lost else ""))
 
 
+def draw(eligible: list[str], k: int, seed: int) -> list[str]:
+    """``k`` of the ``eligible`` values, the first by a hash of the seed and each name.
+
+    ``random.sample`` of a sorted list moves every pick when one value joins or leaves the list,
+    and a small extraction change does that: each seed then removed other values, and the count
+    moved with the draw more than with the build. A value's rank here depends on its own name
+    only, so the draw changes only where the eligible values do.
+    """
+    ranked = sorted(eligible, key=lambda v: hashlib.sha256(f"{seed}\x00{v}".encode("utf-8")).hexdigest())
+    return sorted(ranked[:k])
+
+
 def run(js, embedder, training, opts, seed: int, *, show: bool) -> dict:
     from importlib import resources
 
@@ -185,7 +200,7 @@ def run(js, embedder, training, opts, seed: int, *, show: bool) -> dict:
     drawn = build(js, None, seed, opts.n_values, embedder, drawing)
     tagged = lexicon_tagged(drawn)
     eligible = sorted(v for v, spans in tagged.items() if len(spans) >= opts.min_mentions)
-    removed = sorted(random.Random(seed).sample(eligible, min(opts.remove, len(eligible))))
+    removed = draw(eligible, opts.remove, seed)
 
     data = yaml.safe_load(resources.files("moralgap.taxonomy.resources").joinpath("value_lexicon.yaml").read_text())
     gone_words = set()
