@@ -35,6 +35,23 @@ def sample_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def benchmark_module():
+    """Import a script of benchmarks/ by name, for tests of its pure helpers; the folder is on
+    the path only while the module loads, as the scripts import each other by plain name."""
+    import importlib
+
+    def load(name: str):
+        folder = str(REPO / "benchmarks")
+        sys.path.insert(0, folder)
+        try:
+            return importlib.import_module(name)
+        finally:
+            sys.path.remove(folder)
+
+    return load
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     d = shared_data_dir()
     if not d.is_dir():

@@ -2,23 +2,14 @@
 eligible values do, so one round's count can be compared with the last one's."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 VALUES = [f"Value {i:02d}" for i in range(48)]
 
 
 @pytest.fixture(scope="module")
-def ablation():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import taxonomy_lexicon_ablation
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return taxonomy_lexicon_ablation
+def ablation(benchmark_module):
+    return benchmark_module("taxonomy_lexicon_ablation")
 
 
 def test_the_draw_is_fixed_by_the_seed_and_differs_between_seeds(ablation):

@@ -1,24 +1,14 @@
 """The checks of benchmarks/normal_form_audit.py find the misreadings they count, and only those."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 from moralgap.records import Expression
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-
 
 @pytest.fixture(scope="module")
-def audit():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import normal_form_audit
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    return normal_form_audit
+def audit(benchmark_module):
+    return benchmark_module("normal_form_audit")
 
 
 def span(text: str, phrase: str, norm: str, rule: str = "duty", polarity: str = "upheld", excluded=None) -> Expression:
