@@ -1,7 +1,7 @@
 """Issue 14: does the default build discover values the lexicon does not list?
 
     python benchmarks/taxonomy_lexicon_ablation.py [--remove 15] [--seed 13] [--also-seeds 14,15,16,17] [--n-values 60]
-        [--show-lost] [--open-threshold T] [--lexicon-free-copies] [--no-base-rate]
+        [--show-lost] [--open-threshold T] [--lexicon-free-copies] [--no-base-rate] [--name NAME]
 
 1. Draw ``--remove`` values at random with ``--seed`` among the lexicon values with at least
    ``--min-mentions`` spans in a default build on the real AITA top comments
@@ -158,6 +158,9 @@ def main() -> None:
     ap.add_argument("--open-threshold", type=float, default=None,
                     help="the retrained filters' cut for open words (default: the shipped filter's); a lower cut "
                          "admits more unseen words, the removed values' among them (an experiment)")
+    ap.add_argument("--name", default=None,
+                    help="the results file's name (default: from the options, so that a run with more seeds "
+                         "can be saved beside the five-seed one)")
     opts = ap.parse_args()
 
     from moralgap.taxonomy.embed import Embedder
@@ -172,10 +175,10 @@ def main() -> None:
         mean = sum(r["came_back"] for r in summaries) / len(summaries)
         print(f"came back, mean over {len(summaries)} seeds: {mean:.1f} of {opts.remove}")
     print_table(summaries, list(summaries[0]), name="summary")
-    save_results("taxonomy_lexicon_ablation" + ("_lexicon_free_copies" if opts.lexicon_free_copies else "")
-                 + (f"_open{opts.open_threshold:g}" if opts.open_threshold is not None else "")
-                 + ("" if opts.base_rate else "_no_base_rate")
-                 + ("_lost" if opts.show_lost else ""))
+    save_results(opts.name or ("taxonomy_lexicon_ablation" + ("_lexicon_free_copies" if opts.lexicon_free_copies else "")
+                               + (f"_open{opts.open_threshold:g}" if opts.open_threshold is not None else "")
+                               + ("" if opts.base_rate else "_no_base_rate")
+                               + ("_lost" if opts.show_lost else "")))
 
 
 def draw(eligible: list[str], k: int, seed: int) -> list[str]:
