@@ -638,9 +638,10 @@ class ValueExpressionComponent:
                     if c.dep_ == "aux" and c.i < root.i:
                         start = min(start, c.i)
             stop = max(t.i for t in tokens) + 1
+            # "don't lie" is the duty "shouldn't lie" states: the negation goes in the sign alone,
+            # so both say one thing to the build ("lie", refused) and share a vector and a value.
             sign = -1 if neg is not None else 1
-            add("duty", root, start, stop, ("should " + ("not " if neg is not None else "") + _norm_of(tokens)).strip(),
-                sign, self._value_of(tokens))
+            add("duty", root, start, stop, ("should " + _norm_of(tokens)).strip(), sign, self._value_of(tokens))
 
     def _judged_character(self, doc: Doc, add) -> None:
         """Copular evaluations outside the lexicon: "your sister is nuts", "she's being uptight".

@@ -41,6 +41,11 @@ def as_written(norm: str, surface: str) -> str:
     if not hits:
         return norm
     (first, start), (last, end) = hits[0], hits[-1]
+    if words[0] == "should" and first > 0:
+        # A command's refusal is in its sign, not its form ("should budge" of "don't budge"),
+        # and a name read as written must keep it.
+        while start > 0 and (_refuses(found[start - 1][2]) or (found[start - 1][2] == "do" and _refuses(found[start][2]))):
+            start -= 1
     middle = SURFACE_WORD.findall(surface[found[start][0]:found[end][1]].lower())
     lead = words[1:first] if words[0] == "should" else words[:first]
     return " ".join([*lead, *middle, *words[last + 1:]])
@@ -71,9 +76,13 @@ def _same_word(a: str, b: str) -> bool:
     return False
 
 
+def _refuses(word: str) -> bool:
+    return word in NEGATIONS or word.endswith(NOT)
+
+
 def _says(word: str, lemma: str) -> bool:
     if lemma == "not":  # the "not" of "should not" is written "don't", "never", ...
-        return word in NEGATIONS or word.endswith(NOT)
+        return _refuses(word)
     if PLURALS.get(lemma) == word:
         return True
     # "shouldn't" holds the "should" of a duty.

@@ -124,7 +124,8 @@ def test_imperative_advice_is_a_duty(extractor):
 
 
 @pytest.mark.parametrize("text, norm", [
-    ("Don't back down.", "should not back down"),
+    # The negation is the sign's, as in "you shouldn't back down" (below).
+    ("Don't back down.", "should back down"),
     # A preposed clause has a subject of its own; the command is still "remember".
     ("If you do this, remember your daughters will be adults one day.", "should remember"),
     # Not a verb the dictionary knows, but used as one: it takes an object.
@@ -132,6 +133,19 @@ def test_imperative_advice_is_a_duty(extractor):
 ])
 def test_commands_are_duties_whatever_precedes_them(extractor, text, norm):
     assert one(extractor, text, "duty").norm == norm
+
+
+@pytest.mark.parametrize("command, modal", [
+    ("Don't lie to her.", "You shouldn't lie to her."),
+    ("Never lie to her.", "You should never lie to her."),
+    ("Do not back down.", "You should not back down."),
+])
+def test_a_refused_command_reads_as_the_refused_duty(extractor, command, modal):
+    # One claim, one normal form: the build embeds and groups "lie to" either way, and the
+    # refusal is the polarity's to carry.
+    said, written = one(extractor, command, "duty"), one(extractor, modal, "duty")
+    assert (said.norm, said.polarity) == (written.norm, written.polarity)
+    assert said.polarity == "violated" and " not " not in f" {said.norm} "
 
 
 @pytest.mark.parametrize("text", [

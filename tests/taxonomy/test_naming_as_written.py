@@ -33,6 +33,9 @@ def view(*members: tuple[str, str]) -> ClusterView:
     # or another form of the same key), and "not" is read in "don't" and "shouldn't".
     ("should get prenup", "get a prenup", "get a prenup"),
     ("should not budge", "don't budge", "don't budge"),
+    # A command's refusal is in its sign alone, and the name keeps it as written.
+    ("should budge", "don't budge", "don't budge"), ("should back down", "Do not back down", "do not back down"),
+    ("should lie to", "never lie to her", "never lie to"),
     ("should use deception", "shouldn't use deception", "shouldn't use deception"),
     ("should allow", "should never have allowed", "should never have allowed"),
     # Nothing of the form in the span: the form.
