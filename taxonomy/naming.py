@@ -250,8 +250,9 @@ def _name_parts(forms: list[tuple[str, str, int]], picked: list[tuple[str, str, 
         # beside "protect", whose form is "should protect").
         if any(_repeats(form, p) or _repeats(written, w) for p, w, _ in picked):
             continue
-        # A misspelling ("manipjulative") is the same word again, not a second idea.
-        if any(_spelled_alike(form, p) for p, _, _ in picked):
+        # A misspelling ("manipjulative") or another spelling ("apologise" beside "apologize",
+        # whose form is "should apologize") is the same word again, not a second idea.
+        if any(_spelled_alike(form, p) or _spelled_alike(written, w) for p, w, _ in picked):
             continue
         if any(written == w for _, w, _ in picked):
             continue

@@ -58,6 +58,9 @@ def test_member_names_use_the_written_forms_and_still_add_words():
     # "Rude / So Rude" stays one part; misspellings stay out.
     assert member_name(view(("rude", "rude"), ("so rude", "so rude"), ("manipulative", "manipulative"),
                             ("manipjulative", "how manipjulative"))) == "Rude / Manipulative"
+    # Another spelling of the first part's written word, whatever their forms.
+    assert member_name(view(("should apologize", "apologize"), ("apologise", "apologise"), ("apology", "apology"))) == \
+        "Apologize / Apology"
     # Without texts (an older view) the forms name it as before.
     assert member_name(ClusterView(exemplars=[], keywords=[], size=2, n_rationales=2,
                                    forms=["police clothe", "trespass"])) == "Police Clothe / Trespass"
