@@ -20,11 +20,13 @@ extractor (open words on):
   have apologized" is ``violated`` (a duty not done);
 - ``contracted_guess_read_as_duty``: "that must've hurt" read as the duty ``should hurt``, where
   "must have hurt" is a guess about the past and no duty;
-- ``negation_dropped_from_modal_duty`` and ``negation_kept_in_imperative``: the two ways a
-  refused duty is written down. "You shouldn't lie" becomes ``should lie``, ``violated`` (the
-  negation in the polarity only, embedded as "lie"), while "don't lie" becomes ``should not
-  lie`` (embedded as "not lie"), so one claim gets two forms and two vectors. Counted here,
-  not a misreading of either text: which convention to keep is a choice for the same round;
+- ``negation_dropped_from_modal_duty``: a refused duty written with a modal ("you shouldn't
+  lie": ``should lie``, ``violated``, the negation in the polarity only and embedded as "lie"),
+  the one way a refused duty is written down; counted so that the next column has a scale;
+- ``negation_kept_in_imperative``: a refused command whose normal form keeps its "not"
+  ("don't lie": ``should not lie``, embedded as "not lie"), one claim with a second form and a
+  second vector. Commands were written so until they came to carry the refusal in the sign,
+  as modal duties do;
 - ``rights_set_apart``: "within your rights" read as the bare word ``right`` and set apart as a
   fragment, where the claim is a right;
 - ``age_lost``: "a 16 year old" whose normal form keeps neither the number nor "year".
