@@ -179,6 +179,9 @@ def main() -> None:
     ap.add_argument("--seed-values", default=None, help="seed values for an extra, guided row "
                     "(e.g. benchmarks/data/touche23_categories.yaml)")
     ap.add_argument("--seed-threshold", type=float, default=None, help="default: the builder's")
+    ap.add_argument("--span-filter", type=Path, default=None, metavar="FILE",
+                    help="the moralgap builds judge spans with this filter instead of the shipped one (a control: "
+                         "what a retrained filter alone moves); saved as taxonomy_CORPUS_filter_<FILE's stem without 'span_filter_'>")
     ap.add_argument("--keep-build", type=Path, default=None, metavar="DIR",
                     help="also write the first build (seed 13, the settings given) to DIR, to read value by "
                          "value with `moralgap taxonomy show DIR`")
@@ -202,11 +205,14 @@ def main() -> None:
     embedder.encode(["warm up"])
     rows = []
     settings = dict(embed_text=opts.embed_text, context_weight=opts.context_weight,
-                    **({"pca_components": opts.pca_components} if opts.pca_components else {}))
+                    **({"pca_components": opts.pca_components} if opts.pca_components else {}),
+                    **({"span_filter": str(opts.span_filter)} if opts.span_filter else {}))
     conclusions = df["Conclusion"].astype(str).tolist()
     assigned, t_mg, st = run_moralgap(texts, ids, conclusions, embedder, extractor, keep=opts.keep_build, **settings)
     label = "" if opts.embed_text == "norm" else f", --embed-text {opts.embed_text}" + (
         f" (weight {opts.context_weight:g})" if embeds_context(opts.embed_text) else "")
+    filter_label = f", --span-filter {opts.span_filter.name}" if opts.span_filter else ""
+    label += filter_label
     rows.append({"method": f"moralgap (expressions, HDBSCAN, 20 values{label})", **evaluate(assigned, gold, cats), "seconds": t_mg,
                  "topic_values": st["topic_values"]})
     assigned_c = None
@@ -215,7 +221,7 @@ def main() -> None:
         # expression's vector also carries its premise's, which carries the premise's topic.
         ctx = dict(settings, embed_text="context")
         assigned_c, t_c, st_c = run_moralgap(texts, ids, conclusions, embedder, extractor, **ctx)
-        rows.append({"method": f"moralgap, --embed-text context (weight {opts.context_weight:g})",
+        rows.append({"method": f"moralgap, --embed-text context (weight {opts.context_weight:g}){filter_label}",
                      **evaluate(assigned_c, gold, cats), "seconds": t_c, "topic_values": st_c["topic_values"]})
     if opts.seed_values:
         from moralgap.taxonomy.seed_values import load_seed_values
@@ -272,7 +278,8 @@ def main() -> None:
         cols = list(by_seed[0])
         by_seed.append({"seed": "mean", **{c: float(np.mean([r[c] for r in by_seed])) for c in cols[1:]}})
         print_table(by_seed, cols, name="seeds")
-    save_results(f"taxonomy_{opts.corpus}" + embed_text_suffix(opts.embed_text, opts.context_weight))
+    save_results(f"taxonomy_{opts.corpus}" + embed_text_suffix(opts.embed_text, opts.context_weight)
+                 + (f"_filter_{opts.span_filter.stem.removeprefix('span_filter_')}" if opts.span_filter else ""))
 
 
 if __name__ == "__main__":
