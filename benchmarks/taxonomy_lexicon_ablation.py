@@ -187,7 +187,9 @@ def draw(eligible: list[str], k: int, seed: int) -> list[str]:
     ``random.sample`` of a sorted list moves every pick when one value joins or leaves the list,
     and a small extraction change does that: each seed then removed other values, and the count
     moved with the draw more than with the build. A value's rank here depends on its own name
-    only, so the draw changes only where the eligible values do.
+    only, so the draw changes only where the eligible values do. ``moralgap.seeding.rng(seed,
+    "lexicon-ablation", value)`` would rank as stably, but by other numbers: switching would
+    redraw every seed and break the comparison with the counts published on this hash.
     """
     ranked = sorted(eligible, key=lambda v: hashlib.sha256(f"{seed}\x00{v}".encode("utf-8")).hexdigest())
     return sorted(ranked[:k])
