@@ -31,7 +31,8 @@ def train_filter(judgments, labels, out, threshold, open_threshold, embedding_mo
     LABELS is JSONL or CSV with rationale_id, start, end and is_value (true/false) per span: the
     lines of a build's expressions.jsonl you judged, each with is_value added, are one. The
     filter learns which spans are value expressions in your rationales, for values the shipped
-    filter's labels never covered.
+    filter's labels never covered. Five-fold cross-validation, grouped by rationale, then says
+    how precise it is on spans it never saw, beside the rules alone; the file keeps the figures.
     """
     from moralgap.datasets import load_judgments
     from moralgap.taxonomy.embed import Embedder
@@ -39,7 +40,8 @@ def train_filter(judgments, labels, out, threshold, open_threshold, embedding_mo
     from moralgap.verdicts import VerdictMap
 
     from .span_filter import default_span_filter
-    from .span_labels import check_rationales, match_labels, read_span_labels, train_span_filter
+    from .span_labels import (CV_FOLDS, check_rationales, cross_validate, describe_cross_validation, match_labels,
+                              read_span_labels, train_span_filter)
     from .value_filter import OPEN_CANDIDATE
 
     # The cuts the shipped filter was trained with (train_span_filter.py chose them on our labels).
@@ -78,6 +80,12 @@ def train_filter(judgments, labels, out, threshold, open_threshold, embedding_mo
                               random_state=seed, source=labels)
     f.embedding_model = embedding_model or DEFAULT_EMBEDDING_MODEL
     f.trained_on["labels_file"] = Path(labels).name
+    # A filter from a few hundred labels can do worse than no filter; the held-out folds say so
+    # before any build uses it, and the file keeps what they said.
+    click.echo(f"cross-validating: {CV_FOLDS} more filters, each without a fifth of the labelled rationales", err=True)
+    with manifest.timed("cross_validate"):
+        f.trained_on["cross_validated"] = cross_validate(matched, embedder, threshold=threshold,
+                                                         open_threshold=open_threshold, random_state=seed)
     f.save(out)
     n_values = sum(matched.labels)
     n_open = sum(e.excluded == OPEN_CANDIDATE for e in matched.spans)
@@ -96,6 +104,7 @@ def train_filter(judgments, labels, out, threshold, open_threshold, embedding_mo
                + " (each rule and each kind of open word needs 20 labelled spans: the other rules' spans are kept as "
                f"found, the other open words are not admitted); "
                f"build with: moralgap taxonomy build JUDGMENTS --out DIR --span-filter {out}")
+    click.echo(describe_cross_validation(f.trained_on["cross_validated"]))
 
 
 COMMANDS = [train_filter]

@@ -108,9 +108,11 @@ class SpanFilter:
         return np.hstack([vectors, vectors * (1.0 - opened), vectors * opened, facts])
 
     def fit(self, expressions: Sequence[Expression], labels: Sequence[bool], embedder,
-            sample_weight: Sequence[float] | None = None) -> "SpanFilter":
+            sample_weight: Sequence[float] | None = None, vectors: np.ndarray | None = None) -> "SpanFilter":
         """Learn from spans labelled value (``True``) or not (``False``), each weighed by
-        ``sample_weight`` when given (as scikit-learn's estimators take it)."""
+        ``sample_weight`` when given (as scikit-learn's estimators take it). ``vectors``, when
+        given, are the spans' :meth:`vectors` already embedded with ``embedder`` (folds of a
+        cross-validation share one encoding)."""
         from sklearn.linear_model import LogisticRegression
 
         if len(expressions) != len(labels):
@@ -120,7 +122,11 @@ class SpanFilter:
         y = np.asarray(labels, dtype=bool)
         if y.all() or not y.any():
             raise InputError(None, "the labels need both value and not-a-value spans", field="labels")
-        X = self.features(expressions, self.vectors(expressions, embedder))
+        if vectors is None:
+            vectors = self.vectors(expressions, embedder)
+        elif len(vectors) != len(expressions):
+            raise InputError(None, f"{len(expressions)} spans but {len(vectors)} vectors", field="vectors")
+        X = self.features(expressions, vectors)
         model = LogisticRegression(C=self.C, max_iter=5000, random_state=self.random_state).fit(
             X, y, sample_weight=None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64))
         self.coef = model.coef_[0].astype(np.float64)
@@ -187,6 +193,15 @@ class SpanFilter:
         it kept, not read the weights on a span unlike any it learned from."""
         judged = np.array([self.judges(e) for e in expressions], dtype=bool)
         return np.where(judged, self.predict_proba(expressions, vectors), 1.0)
+
+    def kept(self, expressions: Sequence[Expression], vectors: np.ndarray) -> np.ndarray:
+        """Whether :meth:`apply` would keep each span (all offered to the filter): a span it
+        judges when its probability reaches the cut, one it does not judge as the rules leave it
+        (kept when a rule found it, dropped when it is an open word)."""
+        judged = np.array([self.judges(e) for e in expressions], dtype=bool)
+        cut = np.array([self.cut_for(e) for e in expressions], dtype=float)
+        unjudged = np.array([not is_open_word(e) for e in expressions], dtype=bool)
+        return np.where(judged, self.predict_proba(expressions, vectors) >= cut, unjudged)
 
     def cut_for(self, e: Expression) -> float:
         """The probability a span needs to count as a value expression: ``open_threshold`` for

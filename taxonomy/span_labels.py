@@ -18,11 +18,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
+import numpy as np
+
 from moralgap.errors import InputError
 from moralgap.io import iter_raw_rows
 from moralgap.records import Expression
 
-from .span_filter import SpanFilter, offered_to_filter
+from .span_filter import SpanFilter, is_open_word, offered_to_filter
 
 
 @dataclass(frozen=True)
@@ -140,3 +142,66 @@ def train_span_filter(matched: MatchedLabels, embedder, *, threshold: float, ope
         raise InputError(source, f"every usable label is {kind}: the filter needs spans of both kinds", field="is_value")
     f = SpanFilter(threshold=threshold, open_threshold=open_threshold, random_state=random_state)
     return f.fit(matched.spans, matched.labels, embedder)
+
+
+CV_FOLDS = 5
+
+
+def cross_validate(matched: MatchedLabels, embedder, *, threshold: float, open_threshold: float,
+                   random_state: int, folds: int = CV_FOLDS) -> dict:
+    """How well a filter trained on these labels judges spans it never saw: ``folds``-fold
+    cross-validation with folds grouped by rationale (a rationale's spans are never split between
+    training and test), each fold's filter trained as :func:`train_span_filter` trains one.
+
+    Returns, for the spans the rules found and for open words apart, how many were labelled,
+    how many of them are values, how many the fold filters kept, and the precision and recall of
+    what they kept; for rule-found spans also the precision without any filter (the rules keep
+    them all), so a researcher sees whether the filter earns its place. ``{"skipped": why}``
+    when the labels are too few to split (fewer rationales than folds, or a training fold with
+    labels of one kind only).
+    """
+    from sklearn.model_selection import GroupKFold
+
+    spans, y = matched.spans, np.asarray(matched.labels, dtype=bool)
+    groups = [e.rationale_id for e in spans]
+    if len(set(groups)) < folds:
+        return {"skipped": f"labels on {len(set(groups))} rationales; {folds}-fold cross-validation needs {folds}"}
+    vectors = SpanFilter.vectors(spans, embedder)
+    kept = np.zeros(len(spans), dtype=bool)
+    for train, test in GroupKFold(folds).split(vectors, y, groups):
+        if y[train].all() or not y[train].any():
+            return {"skipped": "a training fold holds labels of one kind only: label more spans of the other kind"}
+        f = SpanFilter(threshold=threshold, open_threshold=open_threshold, random_state=random_state)
+        f.fit([spans[i] for i in train], y[train], embedder, vectors=vectors[train])
+        kept[test] = f.kept([spans[i] for i in test], vectors[test])
+    opened = np.array([is_open_word(e) for e in spans], dtype=bool)
+    out = {"folds": folds}
+    for kind, m in (("rule_found", ~opened), ("open_words", opened)):
+        k = kept & m
+        row = {"labelled": int(m.sum()), "values": int((y & m).sum()), "kept": int(k.sum()),
+               "precision": round(float(y[k].mean()), 3) if k.any() else None,
+               "recall": round(float((y & k).sum() / (y & m).sum()), 3) if (y & m).any() else None}
+        if kind == "rule_found":
+            row["precision_without_filter"] = round(float(y[m].mean()), 3) if m.any() else None
+        out[kind] = row
+    return out
+
+
+def describe_cross_validation(cv: dict) -> str:
+    """One line a researcher reads after training: what the held-out folds say."""
+    if "skipped" in cv:
+        return f"not cross-validated: {cv['skipped']}"
+
+    def kept(row: dict, verb: str, what: str, beside: str = "") -> str:
+        if not row["kept"]:
+            return f"of {row['labelled']} labelled {what}, it {verb} none ({row['values']} of them values)"
+        recall = "" if row["recall"] is None else f", and {row['recall']:.0%} of the {row['values']} values"
+        return f"of {row['labelled']} labelled {what}, it {verb} {row['kept']}, {row['precision']:.0%} of them values{beside}{recall}"
+
+    r, o = cv["rule_found"], cv["open_words"]
+    alone = r["precision_without_filter"]
+    line = f"{cv['folds']}-fold cross-validation by rationale: " + kept(
+        r, "kept", "spans the rules found", "" if alone is None else f" (the rules alone: {alone:.0%})")
+    if o["labelled"]:
+        line += "; " + kept(o, "admitted", "open words")
+    return line
