@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from _common import REPO, print_table, save_results
-from train_span_filter import RULE_THRESHOLD, _Given, labelled_spans, rationales
+from train_span_filter import RULE_THRESHOLD, labelled_spans, rationales
 
 RESULTS = REPO / "benchmarks" / "results"
 
@@ -52,13 +52,6 @@ def corpus_spans(extractor, corpus: str):
         df, _ = load(corpus=corpus)
         texts = list(zip(df["Argument ID"].astype(str), df["Premise"].astype(str)))
     return [e for e in extractor.extract_texts(texts) if offered_to_filter(e)]
-
-
-def decisions(f, spans, vectors) -> np.ndarray:
-    """Kept (True) or set apart at the filter's cuts, for spans it judges."""
-    p = f.predict_proba(spans, vectors)
-    cut = np.array([f.cut_for(e) for e in spans])
-    return p >= cut
 
 
 def kinds(spans) -> list[tuple[str, np.ndarray]]:
@@ -100,22 +93,19 @@ def main() -> None:
     llm, y_llm, _ = labelled_spans(extractor, "aita_llm")
     picked, y = human + llm, np.concatenate([y_human, y_llm])
     vectors = SpanFilter.vectors(picked, embedder)
-    given = _Given(vectors, embedder)
     ids = [e.rationale_id for e in picked]
 
     def trained(keep: np.ndarray | None = None) -> SpanFilter:
         f = SpanFilter(threshold=RULE_THRESHOLD, C=opts.C, random_state=opts.seed)
-        if keep is None:
-            return f.fit(picked, y, given)
-        idx = np.where(keep)[0]
-        return f.fit([picked[i] for i in idx], y[idx], _Given(vectors[idx], embedder))
+        idx = np.arange(len(picked)) if keep is None else np.where(keep)[0]
+        return f.fit([picked[i] for i in idx], y[idx], embedder, vectors=vectors[idx])
 
     full = trained()
     corpora = {}
     for corpus in ("aita_human", "sample", "touche23", "argvalues22"):
         spans = [e for e in corpus_spans(extractor, corpus) if full.judges(e)]
         vecs = SpanFilter.vectors(spans, embedder)
-        corpora[corpus] = (spans, vecs, decisions(full, spans, vecs))
+        corpora[corpus] = (spans, vecs, full.kept(spans, vecs))
         print(f"{corpus}: {len(spans)} spans the filter judges, {corpora[corpus][2].mean():.1%} kept by the full filter")
 
     fact_names = list(RULES) + ["violated", "words/6"]
@@ -129,7 +119,7 @@ def main() -> None:
         retrained.append(f)
         weights.append(np.concatenate([f.coef[-len(fact_names):], [f.intercept]]))
         for c, (spans, vecs, _) in corpora.items():
-            decided[c].append(decisions(f, spans, vecs))
+            decided[c].append(f.kept(spans, vecs))
     rows = []
     for c, (spans, _, base) in corpora.items():
         for kind, m in kinds(spans):
@@ -152,7 +142,7 @@ def main() -> None:
         shipped, other = default_span_filter(), SpanFilter.load(opts.compare)
         crows = []
         for c, (spans, vecs, _) in corpora.items():
-            a, b = decisions(shipped, spans, vecs), decisions(other, spans, vecs)
+            a, b = shipped.kept(spans, vecs), other.kept(spans, vecs)
             for kind, m in kinds(spans):
                 crows.append({"corpus": c, "spans": kind, "kept_shipped": float(a[m].mean()), "kept_other": float(b[m].mean()),
                               "decided_differently": float((a[m] != b[m]).mean())})
