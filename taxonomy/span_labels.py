@@ -151,24 +151,30 @@ def cross_validate(matched: MatchedLabels, embedder, *, threshold: float, open_t
                    random_state: int, folds: int = CV_FOLDS) -> dict:
     """How well a filter trained on these labels judges spans it never saw: ``folds``-fold
     cross-validation with folds grouped by rationale (a rationale's spans are never split between
-    training and test), each fold's filter trained as :func:`train_span_filter` trains one.
+    training and test) and, as far as that allows, holding each kind of label in the same share
+    (a few hundred labels split at random can leave a fold with few of one kind), each fold's
+    filter trained as :func:`train_span_filter` trains one.
 
     Returns, for the spans the rules found and for open words apart, how many were labelled,
     how many of them are values, how many the fold filters kept, and the precision and recall of
     what they kept; for rule-found spans also the precision without any filter (the rules keep
     them all), so a researcher sees whether the filter earns its place. ``{"skipped": why}``
-    when the labels are too few to split (fewer rationales than folds, or a training fold with
-    labels of one kind only).
+    when the labels are too few to split (fewer rationales than folds, fewer labels of a kind
+    than folds, or a training fold with labels of one kind only).
     """
-    from sklearn.model_selection import GroupKFold
+    from sklearn.model_selection import StratifiedGroupKFold
 
     spans, y = matched.spans, np.asarray(matched.labels, dtype=bool)
     groups = [e.rationale_id for e in spans]
     if len(set(groups)) < folds:
         return {"skipped": f"labels on {len(set(groups))} rationales; {folds}-fold cross-validation needs {folds}"}
+    fewest = min(int(y.sum()), int((~y).sum()))
+    if fewest < folds:
+        kind = "value" if y.sum() == fewest else "not-a-value"
+        return {"skipped": f"{fewest} {kind} labels; {folds}-fold cross-validation needs {folds} of each kind"}
     vectors = SpanFilter.vectors(spans, embedder)
     kept = np.zeros(len(spans), dtype=bool)
-    for train, test in GroupKFold(folds).split(vectors, y, groups):
+    for train, test in StratifiedGroupKFold(folds).split(vectors, y, groups):
         if y[train].all() or not y[train].any():
             return {"skipped": "a training fold holds labels of one kind only: label more spans of the other kind"}
         f = SpanFilter(threshold=threshold, open_threshold=open_threshold, random_state=random_state)

@@ -140,9 +140,12 @@ def test_cross_validation_says_why_it_cannot_split_the_labels(sample_matched, em
     three = MatchedLabels([sample_matched.spans[i] for i in keep], [sample_matched.labels[i] for i in keep])
     assert "labels on 3 rationales" in cross_validate(three, embedder, threshold=0.6, open_threshold=0.5,
                                                       random_state=0)["skipped"]
-    # Every not-a-value label in one rationale: the fold that holds it out trains on values only.
-    only = sample_matched.spans[0].rationale_id
-    one_sided = MatchedLabels(sample_matched.spans, [e.rationale_id != only for e in sample_matched.spans])
+    two_no = MatchedLabels(sample_matched.spans, [i >= 2 for i in range(len(sample_matched.spans))])
+    assert "2 not-a-value labels" in cross_validate(two_no, embedder, threshold=0.6, open_threshold=0.5,
+                                                    random_state=0)["skipped"]
+    # Six not-a-value labels, all on one rationale: the fold that holds it out trains on values only.
+    spans = [e.model_copy(update={"rationale_id": "all-no"}) if i < 6 else e for i, e in enumerate(sample_matched.spans)]
+    one_sided = MatchedLabels(spans, [i >= 6 for i in range(len(spans))])
     assert "one kind only" in cross_validate(one_sided, embedder, threshold=0.6, open_threshold=0.5,
                                              random_state=0)["skipped"]
 
