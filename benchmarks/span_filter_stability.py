@@ -18,8 +18,8 @@ sensitivity directly, as a property of the training rather than of one retrain:
    text, unlike any label).
 
 Prints per corpus, for the spans the rules kept and for open words apart, the share of judged
-spans decided differently (mean and largest over the repeats) and the share kept, and per fact (rule, polarity, length) and the intercept the
-spread of its weight over the repeats. ``--compare FILE`` adds the same comparison between the
+spans decided differently (mean and largest over the repeats) and the share kept; and for each
+fact (rule, polarity, length) and the intercept, the spread of its weight over the repeats. ``--compare FILE`` adds the same comparison between the
 shipped filter and FILE (say last round's). ``--builds`` also builds the default 20-value
 taxonomy (seed 13) of both argument corpora with each retrained filter and prints the spread of
 purity and NMI against the gold categories (as ``taxonomy_touche23.py`` scores them), beside
@@ -64,6 +64,7 @@ def kinds(spans) -> list[tuple[str, np.ndarray]]:
 
 
 def left_out(rationale_ids: list[str], share: float, rng: np.random.Generator) -> set[str]:
+    """``share`` of the distinct rationales (at least one), drawn by ``rng`` from their sorted ids."""
     ids = sorted(set(rationale_ids))
     n = max(1, round(share * len(ids)))
     return set(rng.choice(ids, size=n, replace=False).tolist())
@@ -174,8 +175,8 @@ def main() -> None:
 
 
 def seed_spread(corpus: str) -> dict:
-    """The range of the build's purity and NMI over the seeds in taxonomy_touche23.py's last saved
-run, and k-means' mean over the same seeds (the reference the issue sets)."""
+    """The range of the build's purity and NMI over the seeds in taxonomy_touche23.py's published
+    run (benchmarks/results), and k-means' mean over the same seeds (the reference the issue sets)."""
     path = RESULTS / f"taxonomy_{corpus}.json"
     if not path.exists():
         return {}
