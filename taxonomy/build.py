@@ -30,7 +30,8 @@ from .topics import flag_topics, spreads
 from .seed_values import SeedValue
 from .space import EMBED_TEXT_MODES, EmbeddingSpace, embed_key, form_key, meaning_text  # noqa: F401 (re-exported)
 from .span_filter import describe as describe_span_filter
-from .span_filter import BelowCut, filter_spans, resolve_span_filter, span_filter_texts, with_open_threshold
+from .span_filter import (BelowCut, SpanFilter, filter_spans, resolve_span_filter, span_filter_texts,
+                          with_open_threshold)
 from .written import words_said
 from .value_filter import count_excluded, excluded_stats
 from .word_families import join_word_families, lone_word
@@ -253,6 +254,10 @@ class TaxonomyBuilder:
         self.refine = refine
         self.span_filter = span_filter
         self._span_filter = resolve_span_filter(span_filter)
+        doubt = self._span_filter.doubt() if self._span_filter is not None else None
+        if doubt:
+            # A filter that does worse than none is the researcher's to drop; the build says so and goes on.
+            log.warning("span filter %s: %s", "given" if isinstance(span_filter, SpanFilter) else span_filter, doubt)
         if open_threshold is not None:
             if self._span_filter is None:
                 raise InputError(None, "an open-word cut needs a span filter to judge the open words "

@@ -208,17 +208,26 @@ def group_anchors(group: np.ndarray, claim: np.ndarray, weights: np.ndarray) -> 
 def cluster_expressions(vectors: np.ndarray, weights: np.ndarray, *, n_values: int | None, min_cluster_size: int,
                         min_samples: int | None, pca_components: int | None, random_state: int,
                         reducer: str = "pca", anchors: np.ndarray | None = None,
-                        anchor_threshold: float = 0.5, refine: int = 0) -> ClusterResult:
+                        anchor_threshold: float = 0.5, refine: int = 0, trace: dict | None = None) -> ClusterResult:
     """Cluster unit-normalised ``vectors`` (one per distinct expression, ``weights`` = mentions).
 
     ``anchors`` (unit vectors of given values, in the same space) guide the merge of HDBSCAN's
     clusters: clusters near one given value are merged together and clusters near different
     ones are kept apart, so each given value the data supports comes out as a value of its own.
+    ``trace``, when given, receives the labels after each step that ran (``leaves``,
+    ``promoted``, ``merged``, ``split``, ``balanced``, ``refined``; -1 is noise), so a reader can
+    see at which step two expressions came together (benchmarks/cluster_trace.py).
     """
+    def record(step: str, at: np.ndarray) -> None:
+        if trace is not None:
+            trace[step] = at.copy()
+
     points = reduce_dimensions(vectors, pca_components, random_state, reducer) if pca_components else vectors
     labels = run_hdbscan(points, min_cluster_size, min_samples)
+    record("leaves", labels)
     n_hdbscan = int(labels.max() + 1) if labels.size else 0
     labels, promoted = promote_frequent_noise(labels, weights)
+    record("promoted", labels)
     n_leaves = n_found = int(labels.max() + 1) if labels.size else 0
     merged = 0
     anchor_of = np.zeros(0, dtype=int)
@@ -235,6 +244,7 @@ def cluster_expressions(vectors: np.ndarray, weights: np.ndarray, *, n_values: i
         labels = np.where(labels >= 0, mapping[np.maximum(labels, 0)], -1)
         n_found = int(mapping.max() + 1)
         merged = n_leaves - n_found
+        record("merged", labels)
     parent: dict[int, int] = {}
     if n_values is not None and n_found < n_values:
         if n_found == 0:
@@ -245,12 +255,15 @@ def cluster_expressions(vectors: np.ndarray, weights: np.ndarray, *, n_values: i
             noise = labels < 0
             labels[noise] = np.argmax(vectors[noise] @ cents.T, axis=1)
         labels, parent = split_to(vectors, labels, weights, n_values, random_state)
+        record("split", labels)
     if len(anchor_of):
         anchor_of = _anchors_after_splits(vectors, labels, weights, anchors, anchor_of, parent)
     # A guided merge keeps given values apart on purpose; nearest-centre passes would undo that.
     if refine and not guided:
         labels = balance_partition(vectors, labels, weights, random_state)
+        record("balanced", labels)
         labels = refine_partition(vectors, labels, weights, refine)
+        record("refined", labels)
     labels, order = _relabel_by_size(labels, weights)
     return ClusterResult(labels=labels, n_hdbscan=n_hdbscan, merged=merged, split=len(parent), promoted=promoted,
                          anchor=anchor_of[order] if len(anchor_of) else anchor_of)

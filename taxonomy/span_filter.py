@@ -171,6 +171,18 @@ class SpanFilter:
         """The texts :meth:`apply` embeds for these expressions (a caller can embed them ahead)."""
         return self.meaning_texts([expressions[i] for i in self._judged(expressions)])
 
+    def doubt(self) -> str | None:
+        """Why a build should not trust this filter, from the cross-validation ``taxonomy
+        train-filter`` recorded: spans it kept were values less often than spans the rules find
+        (the rules alone keep them all). ``None`` when it did better, or was not cross-validated."""
+        cv = (self.trained_on or {}).get("cross_validated") or {}
+        rule = cv.get("rule_found") or {}
+        kept, alone = rule.get("precision"), rule.get("precision_without_filter")
+        if kept is None or alone is None or kept >= alone:
+            return None
+        return (f"in its cross-validation the spans it kept were values less often ({kept:.0%}) than all the "
+                f"spans the rules found ({alone:.0%}): label more spans, or build with --span-filter none")
+
     def usable_with(self, embedder) -> bool:
         return self.embedding_fingerprint is None or self.embedding_fingerprint == embedder.fingerprint
 

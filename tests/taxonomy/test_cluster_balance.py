@@ -59,3 +59,22 @@ def test_a_form_said_as_often_as_a_value_is_not_left_to_join_its_neighbour():
     labels, promoted = promote_frequent_noise(np.array([0, 0, 0, 1, 1, -1, -1]), np.array([1, 1, 1, 2, 2, 4, 3.0]))
     # Cluster sizes 3 and 4 mentions: the median is 3.5, so only the form said 4 times is promoted.
     assert promoted == 1 and list(labels) == [0, 0, 0, 1, 1, 2, -1]
+
+
+def test_a_trace_records_each_step_and_changes_nothing():
+    rng = np.random.default_rng(2)
+    dirs = unit_rows(rng.standard_normal((8, 32)))
+    vectors = np.vstack([_blob(rng, d, 6, noise=0.15) for d in dirs])
+    weights = np.ones(len(vectors))
+    settings = dict(n_values=4, min_cluster_size=2, min_samples=1, pca_components=None, random_state=0, refine=2)
+    trace: dict = {}
+    traced = cluster_expressions(vectors, weights, trace=trace, **settings)
+    plain = cluster_expressions(vectors, weights, **settings)
+    np.testing.assert_array_equal(traced.labels, plain.labels)
+    assert list(trace) == ["leaves", "promoted", "merged", "balanced", "refined"]
+    assert int(trace["leaves"].max() + 1) == traced.n_hdbscan
+    assert int(trace["merged"].max() + 1) == 4
+    # The last step's groups are the result's, numbered by size instead.
+    last = trace["refined"]
+    pairs = {(int(a), int(b)) for a, b in zip(last, traced.labels)}
+    assert len(pairs) == len({a for a, _ in pairs}) == len({b for _, b in pairs})

@@ -105,6 +105,25 @@ def test_filter_from_another_embedding_model(extractor, embedder, caplog):
         filter_spans(spans, other, embedder)
 
 
+def test_a_filter_that_did_worse_than_the_rules_in_its_cross_validation_is_doubted(tmp_path, caplog):
+    from moralgap.taxonomy.build import TaxonomyBuilder
+
+    ours = default_span_filter()
+    assert ours.doubt() is None  # the shipped filter was cross-validated by its benchmark, not recorded here
+    cv = {"folds": 5, "rule_found": {"labelled": 300, "values": 190, "kept": 150, "precision": 0.83, "recall": 0.65,
+                                     "precision_without_filter": 0.63}, "open_words": {"labelled": 0}}
+    ours.trained_on = {**ours.trained_on, "cross_validated": cv}
+    assert ours.doubt() is None
+    cv["rule_found"]["precision"] = 0.58
+    assert "58%" in ours.doubt() and "63%" in ours.doubt()
+    path = ours.save(tmp_path / "ours.json")
+    with caplog.at_level(logging.WARNING):
+        TaxonomyBuilder(5, span_filter=str(path))
+    assert f"span filter {path}" in caplog.text and "--span-filter none" in caplog.text
+    ours.trained_on["cross_validated"] = {"skipped": "labels on 3 rationales"}
+    assert ours.doubt() is None
+
+
 def _judgments(items):
     return [Judgment(id=i, dilemma_id=f"d{k}", verdict="acceptable", rationale=t) for k, (i, t) in enumerate(items)]
 
