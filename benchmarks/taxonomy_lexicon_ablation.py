@@ -110,7 +110,7 @@ def filter_without(training, removed: list[str], gone_words: set[str], seed: int
     Returns the filter, how many labels were left out, and the share of values among all
     labels, those kept and those left out.
     """
-    from train_span_filter import RULE_THRESHOLD, _Given
+    from train_span_filter import RULE_THRESHOLD
 
     from moralgap.taxonomy.span_filter import SpanFilter
 
@@ -131,7 +131,7 @@ def filter_without(training, removed: list[str], gone_words: set[str], seed: int
     whole, left = float(y.mean()), float(y[keep].mean())
     if base_rate and keep.any() and not keep.all():
         weights = np.where(y[keep], whole / left, (1 - whole) / (1 - left))
-    f = f.fit([e for e, k in zip(picked, keep) if k], y[keep], _Given(vectors[keep], embedder), sample_weight=weights)
+    f = f.fit([e for e, k in zip(picked, keep) if k], y[keep], embedder, sample_weight=weights, vectors=vectors[keep])
     shares = {"values_among_labels": round(whole, 3), "values_among_labels_kept": round(left, 3),
               "values_among_labels_left_out": round(float(y[~keep].mean()), 3) if (~keep).any() else None}
     return f, int((~keep).sum()), shares

@@ -277,7 +277,7 @@ def main() -> None:
     print(f"cut for rule-found spans by the F0.5 plateau rule: {suggested} (trained with {opts.threshold})")
 
     final = SpanFilter(threshold=opts.threshold, open_threshold=opts.open_threshold, C=opts.C, random_state=opts.seed)
-    final.fit(picked, y, _Given(vectors, embedder))
+    final.fit(picked, y, embedder, vectors=vectors)
     final.embedding_model = "all-MiniLM-L6-v2"  # the default model; its folder is named "model"
     sample, y_sample, _ = labelled_spans(extractor, "sample")
     p_sample = final.proba_as_applied(sample, SpanFilter.vectors(sample, embedder))
@@ -315,7 +315,7 @@ def cross_validated(picked, y: np.ndarray, source: np.ndarray, vectors: np.ndarr
     groups = groups or [e.rationale_id for e in picked]
     for train, test in GroupKFold(5).split(vectors, y, groups):
         f = SpanFilter(C=opts.C, random_state=opts.seed)
-        f.fit([picked[i] for i in train], y[train], _Given(vectors[train], embedder))
+        f.fit([picked[i] for i in train], y[train], embedder, vectors=vectors[train])
         p[test] = f.proba_as_applied([picked[i] for i in test], vectors[test])
     rows = []
     opened = np.array([is_open_word(e) for e in picked])
@@ -369,19 +369,6 @@ def unseen_values(picked, y: np.ndarray, source: np.ndarray, vectors: np.ndarray
     per_value.sort(key=lambda r: (r["kept_value_unseen"], r["lexicon_value"]))
     print_table(per_value, list(per_value[0]), name="unseen_by_value")
     save_results("span_filter_unseen_values")
-
-
-class _Given:
-    """The embedder's identity with vectors already computed (the folds reuse one encoding)."""
-
-    def __init__(self, vectors: np.ndarray, embedder):
-        self._vectors = vectors
-        self.fingerprint = embedder.fingerprint
-        self.model_name = embedder.model_name
-
-    def encode(self, texts, desc: str = ""):
-        assert len(texts) == len(self._vectors)
-        return self._vectors
 
 
 if __name__ == "__main__":
