@@ -1,0 +1,120 @@
+"""Can geometry tell a member that fits its value from one that does not? A measured lead.
+
+    python benchmarks/membership_signals.py [--seeds 13,14]
+
+Reading the AITA build value by value leaves a few members that do not belong ("a civic duty"
+in "Undermining", "gossip" in "Disown"). Before building a step that takes such members out,
+this measures whether the numbers a build already has could find them. It builds the default
+taxonomy of the real AITA top comments with each seed, and takes every assigned expression the
+team judged (``benchmarks/data/aita_expression_labels*.jsonl``, as ``taxonomy_eval_aita.py``
+reads them): a member *fits* when it is a value expression judged to fit that value. For each
+member it computes
+
+- ``similarity``: cosine to its value's centroid (what ``taxonomy show --value`` sorts by);
+- ``margin``: that, less the cosine to the nearest other value's centroid;
+- ``leaf_mate``: cosine to its nearest neighbour in HDBSCAN's finest group (0 for a form
+  HDBSCAN left as noise; ``cluster_trace.py``);
+- ``rank_share``: its place among its value's members by similarity (0 closest, 1 farthest);
+- ``value_cohesion`` and ``log_value_size`` of the value it is in.
+
+Prints each signal's ROC AUC for telling fits from misfits (0.5 is chance), the same for a
+logistic regression on all of them cross-validated with folds grouped by value (so it is scored
+on values it never saw), and what taking out the members the combined score ranks lowest
+would do: at 5% and 10% of the judged members taken out, how many misfits and how many fits go,
+and the share of fits among those left.
+"""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from _common import aita_judgments, print_table, save_results
+from cluster_trace import traced_build
+from taxonomy_eval_aita import fit_label, key, read_labels
+
+SIGNALS = ("similarity", "margin", "leaf_mate", "rank_share", "value_cohesion", "log_value_size")
+
+
+def member_rows(seed: int, judgments, labels: dict) -> list[dict]:
+    """One row per assigned, judged expression of the seed's build: its signals and whether it fits."""
+    from moralgap.taxonomy.space import EmbeddingSpace
+
+    result, forms, vectors, trace = traced_build(judgments, seed)
+    folder = result.folder
+    leaves = trace["leaves"]
+    mate = np.zeros(len(forms))
+    for c in range(int(leaves.max() + 1)):
+        idx = np.where(leaves == c)[0]
+        sims = vectors[idx] @ vectors[idx].T
+        np.fill_diagonal(sims, -np.inf)
+        mate[idx] = sims.max(axis=1)
+    mate_of = dict(zip(forms, mate))
+    values = {v.id: v for v in folder.taxonomy.active_values()}
+    ids = [vid for vid in values if vid in folder.centroids]
+    cents = np.stack([folder.centroids[vid] for vid in ids])
+    members = [e for e in folder.expressions if e.value_id in values and not e.excluded and e.similarity is not None]
+    judged = [e for e in members if key(e) in labels]
+    by_value: dict[str, list[float]] = {}
+    for e in members:
+        by_value.setdefault(e.value_id, []).append(e.similarity)
+    space = EmbeddingSpace.of(folder)
+    vecs = space.expression_vectors(judged, None)
+    rows = []
+    for e, v in zip(judged, vecs):
+        label = labels[key(e)]
+        fits = bool(label.get("is_value")) and fit_label(label, e.value_id)
+        if label.get("is_value") and fit_label(label, e.value_id) is None:
+            continue  # a value expression never judged against this value
+        sims = cents @ v
+        own = ids.index(e.value_id)
+        other = float(np.max(np.delete(sims, own))) if len(ids) > 1 else 0.0
+        peers = sorted(by_value[e.value_id], reverse=True)
+        q = values[e.value_id].quality or {}
+        rows.append({"seed": seed, "value_id": e.value_id, "form": e.norm, "fits": fits,
+                     "similarity": e.similarity, "margin": e.similarity - other,
+                     "leaf_mate": float(mate_of.get(e.norm, 0.0)),
+                     "rank_share": peers.index(e.similarity) / max(1, len(peers) - 1),
+                     "value_cohesion": float(q.get("cohesion", 0.0)), "log_value_size": float(np.log(len(peers)))})
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", default="13,14", help="build seeds, comma-separated (the evaluation's are 13 and 14)")
+    opts = ap.parse_args()
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import GroupKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    judgments, labels = aita_judgments(), read_labels()
+    rows = [r for seed in (int(s) for s in opts.seeds.split(",")) for r in member_rows(seed, judgments, labels)]
+    y = np.array([r["fits"] for r in rows])
+    X = np.array([[r[s] for s in SIGNALS] for r in rows], dtype=float)
+    print(f"{len(rows)} judged members over seeds {opts.seeds}: {int(y.sum())} fit, {int((~y).sum())} do not")
+    # A farther member, a lower rank: higher means more likely to fit for every signal but rank_share.
+    auc_rows = [{"signal": s, "roc_auc": float(roc_auc_score(y, -X[:, i] if s == "rank_share" else X[:, i]))}
+                for i, s in enumerate(SIGNALS)]
+    groups = [f"{r['seed']}:{r['value_id']}" for r in rows]
+    score = np.zeros(len(rows))
+    for train, test in GroupKFold(5).split(X, y, groups):
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000, random_state=0))
+        score[test] = model.fit(X[train], y[train]).predict_proba(X[test])[:, 1]
+    auc_rows.append({"signal": "all six (logistic regression, folds by value)", "roc_auc": float(roc_auc_score(y, score))})
+    print_table(auc_rows, ["signal", "roc_auc"], name="signals")
+
+    order = np.argsort(score, kind="stable")
+    cut_rows = [{"taken_out": "none", "misfits_out": 0, "fits_out": 0, "fit_share_left": float(y.mean())}]
+    for share in (0.05, 0.10):
+        out = order[:round(share * len(rows))]
+        left = np.setdiff1d(np.arange(len(rows)), out)
+        cut_rows.append({"taken_out": f"lowest {share:.0%} ({len(out)})", "misfits_out": int((~y[out]).sum()),
+                         "fits_out": int(y[out].sum()), "fit_share_left": float(y[left].mean())})
+    print_table(cut_rows, list(cut_rows[0]), name="taking_out")
+    save_results("membership_signals")
+
+
+if __name__ == "__main__":
+    main()
