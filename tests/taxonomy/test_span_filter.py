@@ -84,6 +84,12 @@ def test_bad_filter_files_and_labels_are_clear(tmp_path, extractor, embedder):
     spans = _kept(extractor, CLEAR_VALUES)
     with pytest.raises(InputError, match="both"):
         SpanFilter().fit(spans, [True] * len(spans), embedder)
+    labels = [i % 2 == 0 for i in range(len(spans))]
+    with pytest.raises(InputError, match="vectors"):
+        SpanFilter().fit(spans, labels, embedder, vectors=SpanFilter.vectors(spans[1:], embedder))
+    # Vectors embedded ahead give the weights embedding them in fit gives.
+    ahead = SpanFilter().fit(spans, labels, embedder, vectors=SpanFilter.vectors(spans, embedder))
+    np.testing.assert_array_equal(ahead.coef, SpanFilter().fit(spans, labels, embedder).coef)
     from sklearn.exceptions import NotFittedError
 
     with pytest.raises(NotFittedError):
