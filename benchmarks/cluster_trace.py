@@ -47,6 +47,17 @@ def traced_build(judgments, seed: int):
     return result, seen["forms"], seen["vectors"], seen["trace"]
 
 
+def nearest_leaf_mates(leaves: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Each form's cosine to its nearest neighbour in its HDBSCAN leaf (0 for a form left as noise)."""
+    mate = np.zeros(len(leaves))
+    for c in range(int(leaves.max() + 1)):
+        idx = np.where(leaves == c)[0]
+        sims = vectors[idx] @ vectors[idx].T
+        np.fill_diagonal(sims, -np.inf)
+        mate[idx] = sims.max(axis=1)
+    return mate
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--judgments", default=None, help="a judgments file (default: the AITA top comments)")
@@ -81,12 +92,9 @@ def main() -> None:
             print(f"  {step:9} with {shown or 'no other form'}")
     if opts.leaf_mates:
         leaves = trace["leaves"]
-        rows = []
-        for c in range(int(leaves.max() + 1)):
-            idx = np.where(leaves == c)[0]
-            sims = vectors[idx] @ vectors[idx].T
-            np.fill_diagonal(sims, -np.inf)
-            rows += [(float(sims[a].max()), forms[i], [forms[j] for j in idx if j != i]) for a, i in enumerate(idx)]
+        mate = nearest_leaf_mates(leaves, vectors)
+        rows = [(float(mate[i]), forms[i], [forms[j] for j in np.where(leaves == leaves[i])[0] if j != i])
+                for i in np.where(leaves >= 0)[0]]
         print(f"\nthe {opts.leaf_mates} forms least like their nearest leaf-mate (cosine):")
         for sim, form, mates in sorted(rows)[:opts.leaf_mates]:
             print(f"  {sim:.2f}  {form!r:36} leaf-mates: {', '.join(mates[:6])}")

@@ -35,7 +35,7 @@ import argparse
 import numpy as np
 
 from _common import aita_judgments, print_table, save_results
-from cluster_trace import traced_build
+from cluster_trace import nearest_leaf_mates, traced_build
 from taxonomy_eval_aita import fit_label, key, read_labels
 
 JUDGE_C = (0.1, 1.0, 10.0)
@@ -48,14 +48,7 @@ def member_rows(seed: int, judgments, labels: dict) -> list[dict]:
 
     result, forms, vectors, trace = traced_build(judgments, seed)
     folder = result.folder
-    leaves = trace["leaves"]
-    mate = np.zeros(len(forms))
-    for c in range(int(leaves.max() + 1)):
-        idx = np.where(leaves == c)[0]
-        sims = vectors[idx] @ vectors[idx].T
-        np.fill_diagonal(sims, -np.inf)
-        mate[idx] = sims.max(axis=1)
-    mate_of = dict(zip(forms, mate))
+    mate_of = dict(zip(forms, nearest_leaf_mates(trace["leaves"], vectors)))
     values = {v.id: v for v in folder.taxonomy.active_values()}
     ids = [vid for vid in values if vid in folder.centroids]
     cents = np.stack([folder.centroids[vid] for vid in ids])
@@ -69,16 +62,15 @@ def member_rows(seed: int, judgments, labels: dict) -> list[dict]:
     rows = []
     for e, v in zip(judged, vecs):
         label = labels[key(e)]
-        fits = bool(label.get("is_value")) and fit_label(label, e.value_id)
-        if label.get("is_value") and fit_label(label, e.value_id) is None:
+        fit = fit_label(label, e.value_id)
+        if label.get("is_value") and fit is None:
             continue  # a value expression never judged against this value
-        sims = cents @ v
         own = ids.index(e.value_id)
-        other = float(np.max(np.delete(sims, own))) if len(ids) > 1 else 0.0
+        centroid = cents[own]
+        other = float(np.max(np.delete(cents @ v, own))) if len(ids) > 1 else 0.0
         peers = sorted(by_value[e.value_id], reverse=True)
         q = values[e.value_id].quality or {}
-        centroid = folder.centroids[e.value_id]
-        rows.append({"seed": seed, "value_id": e.value_id, "form": e.norm, "fits": fits,
+        rows.append({"seed": seed, "value_id": e.value_id, "form": e.norm, "fits": bool(label.get("is_value")) and fit,
                      "meaning": np.concatenate([v * centroid, np.abs(v - centroid)]),
                      "similarity": e.similarity, "margin": e.similarity - other,
                      "leaf_mate": float(mate_of.get(e.norm, 0.0)),
