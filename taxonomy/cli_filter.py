@@ -39,7 +39,7 @@ def train_filter(judgments, labels, out, threshold, open_threshold, embedding_mo
     from moralgap.taxonomy.extract import ValueExtractor
     from moralgap.verdicts import VerdictMap
 
-    from .span_filter import default_span_filter
+    from .span_filter import SpanFilter, default_span_filter
     from .span_labels import (CV_FOLDS, check_rationales, cross_validate, describe_cross_validation, match_labels,
                               read_span_labels, train_span_filter)
     from .value_filter import OPEN_CANDIDATE
@@ -75,9 +75,12 @@ def train_filter(judgments, labels, out, threshold, open_threshold, embedding_mo
         reasons = ", ".join(f"{r} {n}" for r, n in matched.by_reason.most_common())
         click.echo(f"{labels}: {matched.set_apart} labels are on spans the rules set apart before the filter "
                    f"({reasons}); the filter never judges those, so it does not learn from them", err=True)
+    # One encoding serves the filter and the cross-validation's folds.
+    with manifest.timed("embed"):
+        vectors = SpanFilter.vectors(matched.spans, embedder) if matched.spans else None
     with manifest.timed("fit"):
         f = train_span_filter(matched, embedder, threshold=threshold, open_threshold=open_threshold,
-                              random_state=seed, source=labels)
+                              random_state=seed, source=labels, vectors=vectors)
     f.embedding_model = embedding_model or DEFAULT_EMBEDDING_MODEL
     f.trained_on["labels_file"] = Path(labels).name
     # A filter from a few hundred labels can do worse than no filter; the held-out folds say so
@@ -85,7 +88,8 @@ def train_filter(judgments, labels, out, threshold, open_threshold, embedding_mo
     click.echo(f"cross-validating: {CV_FOLDS} more filters, each without a fifth of the labelled rationales", err=True)
     with manifest.timed("cross_validate"):
         f.trained_on["cross_validated"] = cross_validate(matched, embedder, threshold=threshold,
-                                                         open_threshold=open_threshold, random_state=seed)
+                                                         open_threshold=open_threshold, random_state=seed,
+                                                         vectors=vectors)
     f.save(out)
     n_values = sum(matched.labels)
     n_open = sum(e.excluded == OPEN_CANDIDATE for e in matched.spans)

@@ -132,8 +132,9 @@ def match_labels(labels: Sequence[SpanLabel], texts: dict[str, str], extractor, 
 
 
 def train_span_filter(matched: MatchedLabels, embedder, *, threshold: float, open_threshold: float,
-                      random_state: int, source=None) -> SpanFilter:
-    """A :class:`SpanFilter` fitted on the matched labels, with both cuts set."""
+                      random_state: int, source=None, vectors: np.ndarray | None = None) -> SpanFilter:
+    """A :class:`SpanFilter` fitted on the matched labels, with both cuts set (``vectors``: the
+    spans' :meth:`SpanFilter.vectors`, when the caller embedded them already)."""
     if not matched.spans:
         raise InputError(source, "no label falls on a span the extractor finds: take the offsets from a build's "
                                  "expressions.jsonl, built with the same spaCy model")
@@ -141,14 +142,14 @@ def train_span_filter(matched: MatchedLabels, embedder, *, threshold: float, ope
         kind = "value" if all(matched.labels) else "not-a-value"
         raise InputError(source, f"every usable label is {kind}: the filter needs spans of both kinds", field="is_value")
     f = SpanFilter(threshold=threshold, open_threshold=open_threshold, random_state=random_state)
-    return f.fit(matched.spans, matched.labels, embedder)
+    return f.fit(matched.spans, matched.labels, embedder, vectors=vectors)
 
 
 CV_FOLDS = 5
 
 
 def cross_validate(matched: MatchedLabels, embedder, *, threshold: float, open_threshold: float,
-                   random_state: int, folds: int = CV_FOLDS) -> dict:
+                   random_state: int, folds: int = CV_FOLDS, vectors: np.ndarray | None = None) -> dict:
     """How well a filter trained on these labels judges spans it never saw: ``folds``-fold
     cross-validation with folds grouped by rationale (a rationale's spans are never split between
     training and test) and, as far as that allows, holding each kind of label in the same share
@@ -160,7 +161,8 @@ def cross_validate(matched: MatchedLabels, embedder, *, threshold: float, open_t
     what they kept; for rule-found spans also the precision without any filter (the rules keep
     them all), so a researcher sees whether the filter earns its place. ``{"skipped": why}``
     when the labels are too few to split (fewer rationales than folds, fewer labels of a kind
-    than folds, or a training fold with labels of one kind only).
+    than folds, or a training fold with labels of one kind only). ``vectors`` as for
+    :func:`train_span_filter`.
     """
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -172,7 +174,8 @@ def cross_validate(matched: MatchedLabels, embedder, *, threshold: float, open_t
     if fewest < folds:
         kind = "value" if y.sum() == fewest else "not-a-value"
         return {"skipped": f"{fewest} {kind} labels; {folds}-fold cross-validation needs {folds} of each kind"}
-    vectors = SpanFilter.vectors(spans, embedder)
+    if vectors is None:
+        vectors = SpanFilter.vectors(spans, embedder)
     kept = np.zeros(len(spans), dtype=bool)
     for train, test in StratifiedGroupKFold(folds).split(vectors, y, groups):
         if y[train].all() or not y[train].any():
