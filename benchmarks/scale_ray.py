@@ -4,6 +4,7 @@
     python benchmarks/scale_ray.py --assign-rate 200000     # the assignment rule alone
     python benchmarks/scale_ray.py --n 10000 --embed-rationales   # also embed every rationale (annotate auto's load)
     python benchmarks/scale_ray.py --vectors 60000   # the same texts embedded on both engines: identical bits?
+    python benchmarks/scale_ray.py --n 30000 --engines ray,ray-records --embed-text context   # each mention with its rationale
 
 Composes N rationales from real sentences exactly as ``taxonomy_speed.py scale`` does, writes
 them as a folder of 4 Parquet shards, and runs each engine in its own child process (so peak
@@ -76,17 +77,17 @@ class AnonPeak:
         return round(max(self.peak_kb, self._now_kb()) / 1024)
 
 
-def _builder(embedder, extractor):
+def _builder(embedder, extractor, embed_text: str = "norm"):
     import inspect
 
     from moralgap.taxonomy.build import TaxonomyBuilder
 
     # The issue 17 stages alone, comparable with the earlier runs: no learned span filter (issue 14).
     extra = {"span_filter": "none"} if "span_filter" in inspect.signature(TaxonomyBuilder).parameters else {}
-    return TaxonomyBuilder(60, seed=13, embedder=embedder, extractor=extractor, **extra)
+    return TaxonomyBuilder(60, seed=13, embedder=embedder, extractor=extractor, embed_text=embed_text, **extra)
 
 
-def stream_child(src: Path, workers: int, fit_max_forms: int, out: Path) -> dict:
+def stream_child(src: Path, workers: int, fit_max_forms: int, out: Path, embed_text: str = "norm") -> dict:
     """The streaming Ray build, staged as the CLI stages it."""
     from moralgap.datasets import iter_judgments
     from moralgap.scale.ray_engine import RayEngine
@@ -104,7 +105,7 @@ def stream_child(src: Path, workers: int, fit_max_forms: int, out: Path) -> dict
     with timed("start"):
         eng = RayEngine(workers=workers, num_cpus=workers)
         extractor, embedder = eng.extractor(), eng.embedder()
-    builder = _builder(embedder, extractor)
+    builder = _builder(embedder, extractor, embed_text)
     spill = ExpressionSpill(out.parent / f".{out.name}.spill", {"input": str(src)})
     result, fit, read = build_streaming(builder, lambda r: iter_judgments(src, r, require_rationale=True), spill,
                                         max_forms=fit_max_forms, timed=timed)
@@ -132,11 +133,12 @@ def _jobs(eng) -> dict:
     return out
 
 
-def child(src: Path, engine: str, workers: int, fit_max_forms: int, out: Path, embed_rationales: bool = False) -> None:
+def child(src: Path, engine: str, workers: int, fit_max_forms: int, out: Path, embed_rationales: bool = False,
+          embed_text: str = "norm") -> None:
     """One engine end to end; prints one JSON line with timings, counts and peak memory."""
     anon = AnonPeak()
     if engine == "ray":
-        row = stream_child(src, workers, fit_max_forms, out)
+        row = stream_child(src, workers, fit_max_forms, out, embed_text)
         print(json.dumps({**row, "driver_peak_anon_mb": anon.stop_mb(), "driver_peak_rss_mb": round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
         return
@@ -168,13 +170,15 @@ def child(src: Path, engine: str, workers: int, fit_max_forms: int, out: Path, e
     t = time.perf_counter()
     expressions = extractor.extract(judgments)
     lap("extract", t)
-    builder = _builder(embedder, extractor)
+    builder = _builder(embedder, extractor, embed_text)
     keys = sorted({embed_key(builder.embed_text, e) for e in expressions if not getattr(e, "excluded", None)})
+    # Under context / sentence a key's vector mixes in its rationale (sentence): the texts are kept.
+    texts = {j.id: j.rationale for j in judgments} if embed_text in ("context", "sentence") else None
     t = time.perf_counter()
-    embedder.encode(keys)
+    builder.space.key_vectors(keys, texts)
     lap("embed", t)
     t = time.perf_counter()
-    result, fit = fit_bounded(builder, expressions, max_forms=fit_max_forms)
+    result, fit = fit_bounded(builder, expressions, texts=texts, max_forms=fit_max_forms)
     lap("cluster", t)
     if embed_rationales:
         # Whole rationales, as annotate auto embeds them: longer texts, one per rationale.
@@ -193,7 +197,7 @@ def child(src: Path, engine: str, workers: int, fit_max_forms: int, out: Path, e
 
 
 def run(n: int, workers: int, fit_max_forms: int, seed: int, embed_rationales: bool = False,
-        engines: tuple[str, ...] = ("local", "ray"), window: int | None = None) -> None:
+        engines: tuple[str, ...] = ("local", "ray"), window: int | None = None, embed_text: str = "norm") -> None:
     sys.path.insert(0, str(REPO / "benchmarks"))
     from taxonomy_speed import compose
 
@@ -219,7 +223,7 @@ def run(n: int, workers: int, fit_max_forms: int, seed: int, embed_rationales: b
             t = time.perf_counter()
             proc = subprocess.run([sys.executable, __file__, "--child", engine, "--src", str(src), "--workers", str(workers),
                                    "--fit-max-forms", str(fit_max_forms), "--out", str(Path(tmp) / f"tax-{engine}"),
-                                   *(["--embed-rationales"] if embed_rationales else [])],
+                                   *(["--embed-rationales"] if embed_rationales else []), "--embed-text", embed_text],
                                   env=env, capture_output=True, text=True)
             if proc.returncode != 0:
                 sys.exit(proc.stderr[-4000:])
@@ -361,13 +365,16 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=None,
                     help="Rationales per spill shard in the streaming build (MORALGAP_RAY_WINDOW; default 10000). A "
                          "window below the corpus makes the driver's growth per rationale measurable at small sizes.")
+    ap.add_argument("--embed-text", default="norm", choices=["norm", "context", "sentence"],
+                    help="What each mention is embedded as, as taxonomy build's option (context, sentence: mixed "
+                         "with its rationale, its sentence; results: scale_ray_context, scale_ray_sentence).")
     ap.add_argument("--name", default=None, help="Results file name (default scale_ray, or scale_ray_embed).")
     ap.add_argument("--child", choices=["local", "ray", "ray-records"], help=argparse.SUPPRESS)
     ap.add_argument("--src", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     opts = ap.parse_args()
     if opts.child:
-        child(opts.src, opts.child, opts.workers, opts.fit_max_forms, opts.out, opts.embed_rationales)
+        child(opts.src, opts.child, opts.workers, opts.fit_max_forms, opts.out, opts.embed_rationales, opts.embed_text)
         return
     if opts.vectors:
         vectors(opts.vectors, opts.workers, opts.seed)
@@ -378,8 +385,9 @@ def main() -> None:
         save_results("scale_ray_assign")
         return
     run(opts.n, opts.workers, opts.fit_max_forms, opts.seed, opts.embed_rationales, tuple(opts.engines.split(",")),
-        opts.window)
-    save_results(opts.name or ("scale_ray_embed" if opts.embed_rationales else "scale_ray"))
+        opts.window, opts.embed_text)
+    default = "scale_ray_embed" if opts.embed_rationales else "scale_ray"
+    save_results(opts.name or (default if opts.embed_text == "norm" else f"scale_ray_{opts.embed_text}"))
 
 
 if __name__ == "__main__":

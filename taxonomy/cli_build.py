@@ -15,7 +15,6 @@ from moralgap.models import DEFAULT_EMBEDDING_MODEL
 from moralgap.scale.engine import engine_options
 
 from .llm_options import LLMParts, llm_options
-from .space import embeds_context
 
 
 def _n_values(text: str) -> int | None:
@@ -106,7 +105,7 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
     # Scale hook (issue 17): the engine hands out the extractor and the embedder.
     eng = make_engine(engine, address=ray_address, workers=ray_workers)
     vmap = VerdictMap.parse_option(verdict_map)
-    streaming = eng.name == "ray" and not llm.extractor and not embeds_context(embed_text)
+    streaming = eng.name == "ray" and not llm.extractor
     if not streaming:
         with manifest.timed("read"):
             read = load_judgments(judgments, verdict_map=vmap, require_rationale=True, skip_invalid=skip_invalid)

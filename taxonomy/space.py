@@ -214,7 +214,7 @@ class EmbeddingSpace:
         # Each distinct norm is embedded once and each rationale (sentence) once; an expression's
         # vector mixes the two, so the same words in different arguments can land in different values.
         split = [k.split("\x00") for k in keys]
-        around = [self._around(rationales.get(parts[1], ""), parts[2:]) for parts in split]
+        around = [self.surroundings(k, rationales) for k in keys]
         norms = sorted({parts[0] for parts in split})
         norm_vec = dict(zip(norms, self.encode(norms, desc=desc)))
         texts = sorted(set(around))
@@ -226,11 +226,19 @@ class EmbeddingSpace:
     def _surroundings(self) -> str:
         return "sentence" if self.embed_text == "sentence" else "rationale"
 
-    def _around(self, text: str, offset: list[str]) -> str:
-        """The text mixed into a key's vector: its rationale, or the sentence at its offset."""
-        if self.embed_text == "sentence" and offset:
-            return sentence_around(text, int(offset[0]))
+    def surroundings(self, key: str, rationales: dict[str, str]) -> str:
+        """The text mixed into a ``context`` (``sentence``) key's vector: its rationale (the
+        sentence at its offset), from ``rationales`` (rationale id -> text)."""
+        parts = key.split("\x00")
+        text = rationales.get(parts[1], "")
+        if self.embed_text == "sentence" and len(parts) > 2:
+            return sentence_around(text, int(parts[2]))
         return text
+
+    @staticmethod
+    def meaning_of(key: str) -> str:
+        """The words a key embeds, without its rationale and offset (the form it counts under)."""
+        return key.split("\x00", 1)[0]
 
     def expression_vectors(self, expressions: Sequence[Expression],
                            rationales: dict[str, str] | None = None) -> np.ndarray:

@@ -36,7 +36,6 @@ from typing import Sequence
 
 import numpy as np
 
-from moralgap.errors import ConfigError
 from moralgap.records import Expression
 from moralgap.seeding import rng
 
@@ -115,16 +114,6 @@ def fit_bounded(builder, expressions: Sequence[Expression], texts: dict[str, str
 def new_record(max_forms: int | None, forms_total: int, mentions_total: int, seed: int) -> dict:
     """The fit-sample record (manifest and ``stats.fit_sample``) before the fit."""
     return {"max_forms": max_forms, "forms_total": forms_total, "mentions_total": mentions_total, "seed": seed}
-
-
-def check_sampleable(builder, n_forms: int, max_forms: int) -> None:
-    """The streaming build (:mod:`.stream_build`) keeps no rationale texts to embed the rest with."""
-    from moralgap.taxonomy.space import embeds_context
-
-    if embeds_context(builder.embed_text):
-        raise ConfigError(f"{n_forms} distinct expressions exceed --fit-max-forms {max_forms}, and a streaming "
-                          f"build keeps no rationale texts to embed the rest with under --embed-text "
-                          f"{builder.embed_text}: build without streaming or raise --fit-max-forms")
 
 
 def finish_sampled(result, record: dict, *, in_fit, mentions_fitted: int, forms_assigned: int, forms_rest: int,

@@ -11,11 +11,14 @@ expression:
    reuses the windows it finished). The driver keeps a form table (form text -> int id, counts)
    and, per expression, its form id and its rationale's number.
 2. **Embed**: every form the cache lacks is embedded in one Ray job, straight into the cache.
+   Under ``--embed-text context`` (``sentence``) a key is one rationale's (one mention's): its
+   words go in one job and, from a second read, the rationales (sentences) in another.
 3. **Fit**: :func:`.bounded.fit_sample` draws the same forms as :func:`.bounded.fit_bounded` would;
    a second pass over the spill gathers what the fit reads per form (lexicon values, surface
    texts, the rationales it spans, its first mention), and ``fit_expressions`` clusters those
    forms with one expression standing for each.
-4. **Assign** the other forms by the update rule, chunk by chunk, vectors from the cache.
+4. **Assign** the other forms by the update rule, chunk by chunk, vectors from the cache (under
+   ``context`` and ``sentence``, window by window beside another read, for the rationales' texts).
 5. **Write**: ``expressions.jsonl`` streams from the spill with each form's value.
 
 Every number and every byte written is the one :func:`.bounded.fit_bounded` gives on the same
@@ -39,9 +42,10 @@ import numpy as np
 from moralgap.errors import InputError
 from moralgap.io import CountedRead, ReadResult
 from moralgap.records import Expression, Judgment
+from moralgap.taxonomy.space import embeds_context
 
 from .batches import batches
-from .bounded import assign_rest, check_sampleable, finish_sampled, fit_sample, new_record
+from .bounded import assign_rest, finish_sampled, fit_sample, new_record
 from .spill import ExpressionSpill
 
 if TYPE_CHECKING:  # imported where used: moralgap.taxonomy imports this package's engine
@@ -72,6 +76,16 @@ class FormTable:
     # Per rationale number: its dilemma, as a number into ``dilemmas``.
     dilemma_of: array = field(default_factory=lambda: array("i"))
     dilemmas: dict[str, int] = field(default_factory=dict)
+    # Per window, the position after its last expression: a window's mentions are a slice of the arrays.
+    window_ends: list[int] = field(default_factory=list)
+
+    def end_window(self) -> None:
+        self.window_ends.append(len(self.form_of))
+
+    def window_forms(self, w: int) -> list[int]:
+        """The distinct forms window ``w``'s mentions count under, in order of first mention."""
+        start = self.window_ends[w - 1] if w else 0
+        return [f for f in dict.fromkeys(self.form_of[start:self.window_ends[w]]) if f >= 0]
 
     def add_rationales(self, judgments) -> None:
         for j in judgments:
@@ -136,6 +150,7 @@ def extract_to_spill(builder, read: Callable[[ReadResult], Iterator[Judgment]], 
             for line in spill.read(w):
                 e = Expression.model_validate_json(line)
                 table.add(e, number[e.rationale_id])
+            table.end_window()
         else:
             todo.append(w)
             if spill.has(w, raw=True):
@@ -170,6 +185,7 @@ def extract_to_spill(builder, read: Callable[[ReadResult], Iterator[Judgment]], 
         spill.drop_raw(w)
         for e in expressions:
             table.add(e, number[e.rationale_id])
+        table.end_window()
         del expressions, number
     return table
 
@@ -280,10 +296,11 @@ def build_streaming(builder, read: Callable[[ReadResult], Iterator[Judgment]], s
     from moralgap.taxonomy.span_filter import BelowCut
 
     timed = timed or (lambda stage: nullcontext())
+    window = window or window_size()
     read_result = CountedRead()
     below_cut = BelowCut()
     with timed("extract"):
-        table = extract_to_spill(builder, read, spill, read_result, window=window or window_size(), below_cut=below_cut)
+        table = extract_to_spill(builder, read, spill, read_result, window=window, below_cut=below_cut)
     if not read_result.n_read:
         raise InputError(source, "no usable judgments with rationales")
     n_forms = len(table.keys)
@@ -292,9 +309,9 @@ def build_streaming(builder, read: Callable[[ReadResult], Iterator[Judgment]], s
         what = f" ({n_all} found, all set apart as not values)" if n_all else ""
         raise InputError(None, f"no value expressions were found in the rationales{what}", field="rationale")
     with timed("embed"):
-        builder.embedder.prefetch(table.keys)
+        _embed_forms(builder, read, table, window)
     with timed("embed_and_cluster"):
-        result, record, value_of, sim_of, value_ids = _fit(builder, read, spill, table, max_forms)
+        result, record, value_of, sim_of, value_ids = _fit(builder, read, spill, table, max_forms, window)
     form_of = np.frombuffer(table.form_of, dtype=np.int32)
     rationale_of = np.frombuffer(table.rationale_of, dtype=np.int32)
     valued = form_of >= 0
@@ -304,20 +321,27 @@ def build_streaming(builder, read: Callable[[ReadResult], Iterator[Judgment]], s
     result.stats.update(n_rationales=read_result.n_read, rationales_with_value=with_value,
                         rationale_coverage=round(with_value / read_result.n_read, 4))
     result.taxonomy.stats.update(result.stats)
-    result.apply_topics(*_dilemma_spread(table, rationale_of[valued], form_of[valued], value_of, value_ids))
+    meaning_of = builder.space.meaning_of if embeds_context(builder.embed_text) else None
+    result.apply_topics(*_dilemma_spread(table, rationale_of[valued], form_of[valued], value_of, value_ids, meaning_of))
     result.add_below_cut(below_cut)
     result.folder.expressions = SpilledExpressions(spill, form_of, value_of, sim_of, value_ids)
     return result, record, read_result
 
 
 def _dilemma_spread(table: FormTable, rationales: np.ndarray, forms: np.ndarray, value_of: np.ndarray,
-                    value_ids: list[str]):
+                    value_ids: list[str], meaning_of: Callable[[str], str] | None = None):
     """What ``BuildResult.flag_topics`` counts from the records, from the arrays of the assigned
     mentions: per value, its rationales per dilemma; every dilemma's rationales; and the form
-    counts of ``taxonomy.topics.form_spread`` (a form here is the build's key, as there)."""
+    counts of ``taxonomy.topics.form_spread``. A form there is the build's key, or under
+    ``context`` and ``sentence`` (``meaning_of`` given) the words of it, as ``form_key`` says."""
     dilemma_of = np.frombuffer(table.dilemma_of, dtype=np.int32)
     names = list(table.dilemmas)
     values = value_of[forms]
+    form_names = table.keys
+    if meaning_of is not None:
+        number: dict[str, int] = {}
+        meaning = np.array([number.setdefault(meaning_of(k), len(number)) for k in table.keys], dtype=np.int64)
+        forms, form_names = meaning[forms], list(number)
 
     def per_dilemma(groups: np.ndarray) -> Counter:
         # (group, dilemma) -> rationales, each rationale counted once per group.
@@ -330,16 +354,16 @@ def _dilemma_spread(table: FormTable, rationales: np.ndarray, forms: np.ndarray,
         spread.setdefault(value_ids[v], Counter())[names[d]] = n
     by_form: dict[str, Counter] = {}
     for (f, d), n in per_dilemma(forms).items():
-        by_form.setdefault(table.keys[f], Counter())[names[d]] = n
+        by_form.setdefault(form_names[f], Counter())[names[d]] = n
     mentions: dict[str, Counter] = {}
-    pairs, counts = np.unique(values.astype(np.int64) * len(table.keys) + forms, return_counts=True)
-    for (v, f), n in zip(zip(*np.divmod(pairs, len(table.keys))), counts.tolist()):
-        mentions.setdefault(value_ids[int(v)], Counter())[table.keys[int(f)]] = n
+    pairs, counts = np.unique(values.astype(np.int64) * len(form_names) + forms, return_counts=True)
+    for (v, f), n in zip(zip(*np.divmod(pairs, len(form_names))), counts.tolist()):
+        mentions.setdefault(value_ids[int(v)], Counter())[form_names[int(f)]] = n
     sizes = Counter({names[d]: int(n) for d, n in enumerate(np.bincount(dilemma_of, minlength=len(names))) if n})
     return spread, sizes, (mentions, by_form)
 
 
-def _fit(builder, read, spill: ExpressionSpill, table: FormTable, max_forms: int):
+def _fit(builder, read, spill: ExpressionSpill, table: FormTable, max_forms: int, window: int):
     """Steps 3 and 4: the same fit and assignment as :func:`.bounded.fit_bounded`."""
     from moralgap.taxonomy.value_filter import excluded_stats
 
@@ -349,7 +373,6 @@ def _fit(builder, read, spill: ExpressionSpill, table: FormTable, max_forms: int
     record = new_record(max_forms, n_forms, int(counts.sum()), builder.seed)
     sampled = max_forms is not None and n_forms > max_forms
     if sampled:
-        check_sampleable(builder, n_forms, max_forms)
         picked = fit_sample([table.keys[i] for i in order], counts[order].astype(np.float64), max_forms, builder.seed)
         fit_order = [order[i] for i in picked.tolist()]
     else:
@@ -384,23 +407,72 @@ def _fit(builder, read, spill: ExpressionSpill, table: FormTable, max_forms: int
 
     in_fit = np.zeros(n_forms, dtype=bool)
     in_fit[fit_order] = True
-    rest = [i for i in order if not in_fit[i]]
-    rest_keys = [table.keys[i] for i in rest]
-    # The update rule reads a stand-in's form only to match it against known forms, of which a
-    # build has none (kept=[]); the vector, from the form's text, decides.
-    stand_ins = [SimpleNamespace(norm=k, lexicon_value=None, rationale_id="") for k in rest_keys]
-    assigned = assign_rest(builder, result.folder, rest_keys, stand_ins)
-    del stand_ins
+    n_rest = n_forms - len(fit_order)
     n_rest_assigned = 0
-    for i, k in zip(rest, rest_keys):
-        vid, sim = assigned[k]
-        if vid is not None:
-            value_of[i], sim_of[i] = column[vid], sim
-            n_rest_assigned += 1
+    for rest, assigned in _assign_rest(builder, result.folder, read, table, [i for i in order if not in_fit[i]], window):
+        for i in rest:
+            vid, sim = assigned[table.keys[i]]
+            if vid is not None:
+                value_of[i], sim_of[i] = column[vid], sim
+                n_rest_assigned += 1
     valued = value_of >= 0
     sizes = Counter({value_ids[c]: int(n) for c, n in enumerate(np.bincount(value_of[valued], weights=counts[valued],
                                                                               minlength=len(value_ids)))})
     finish_sampled(result, record, in_fit=[table.keys[i] for i in fit_order], mentions_fitted=mentions_fitted,
-                   forms_assigned=n_rest_assigned, forms_rest=len(rest), sizes=sizes,
+                   forms_assigned=n_rest_assigned, forms_rest=n_rest, sizes=sizes,
                    n_expressions=len(table.form_of), n_unvalued=int(counts[~valued].sum()), n_forms=n_forms)
     return result, record, value_of, sim_of, value_ids
+
+
+def _assign_rest(builder, folder, read, table: FormTable, rest: list[int], window: int):
+    """Step 4: ``(forms, {key: (value id, similarity)})`` for the forms outside the fit sample,
+    in parts. A form's vector is made from its key's text, through the cache (step 2 put it
+    there); the update rule reads a stand-in's form only to match it against known forms, of
+    which a build has none (kept=[]).
+
+    Under ``context`` and ``sentence`` a key also needs its rationale's text, so the rest are
+    assigned window by window beside a fresh read of the input (a key's mentions are all in its
+    rationale's window), one window's texts held at a time.
+    """
+    def stand_ins(keys):
+        return [SimpleNamespace(norm=k, lexicon_value=None, rationale_id="") for k in keys]
+
+    if not embeds_context(builder.embed_text):
+        keys = [table.keys[i] for i in rest]
+        yield rest, assign_rest(builder, folder, keys, stand_ins(keys))
+        return
+    todo = np.zeros(len(table.keys), dtype=bool)
+    todo[rest] = True
+    for w, texts in _window_texts(read, window):
+        forms = [f for f in table.window_forms(w) if todo[f]]
+        todo[forms] = False
+        keys = [table.keys[f] for f in forms]
+        yield forms, assign_rest(builder, folder, keys, stand_ins(keys), texts=texts)
+
+
+def _embed_forms(builder, read, table: FormTable, window: int) -> None:
+    """Step 2: every text the cache lacks, in one Ray job per kind.
+
+    A key is a form's text, except under ``context`` and ``sentence``, where it also holds its
+    rationale (and offset) and its vector mixes the form's words with the rationale (sentence):
+    the words are sent in one job, then the rationales (sentences) of the kept mentions, read
+    window by window from a fresh read, in another. Those are the sets the local engine encodes,
+    so the batches, and the vectors, are the same. The second job holds its texts in this
+    process while it runs: the one part of a streaming build that grows with the corpus's text.
+    """
+    if not embeds_context(builder.embed_text):
+        builder.embedder.prefetch(table.keys)
+        return
+    space = builder.space
+    builder.embedder.prefetch(list(dict.fromkeys(space.meaning_of(k) for k in table.keys)))
+    around: dict[str, None] = {}
+    for w, texts in _window_texts(read, window):
+        for f in table.window_forms(w):
+            around.setdefault(space.surroundings(table.keys[f], texts))
+    builder.embedder.prefetch(list(around))
+
+
+def _window_texts(read, window: int) -> Iterator[tuple[int, dict[str, str]]]:
+    """Each input window's number and its rationales by id, from a fresh read (the spill's windows)."""
+    for w, judgments in enumerate(batches(read(ReadResult()), window)):
+        yield w, {j.id: j.rationale for j in judgments}

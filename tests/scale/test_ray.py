@@ -281,3 +281,32 @@ def test_a_killed_build_resumes_from_its_spill_losing_and_repeating_nothing(clus
     assert (out / "expressions.jsonl").read_bytes() == (local_build / "expressions.jsonl").read_bytes()
     assert (out / "taxonomy.json").read_bytes() == (local_build / "taxonomy.json").read_bytes()
     assert not spill.exists()
+
+
+@pytest.mark.parametrize("mode", ["context", "sentence"])
+def test_a_build_that_mixes_in_each_rationale_streams_on_ray_to_the_same_bytes(cluster, work, mode):
+    # --embed-text context / sentence: every key holds its rationale (and offset), so the Ray
+    # build embeds the words and the rationales (sentences) from a second read of the input, and
+    # assigns the forms outside the fit sample window by window beside a third.
+    args = ["taxonomy", "build", SAMPLE / "judgments.jsonl", "--embed-text", mode]
+    small = {"MORALGAP_RAY_WINDOW": "64"}
+    # Both cold: the streaming build sends the same texts for embedding as the local one encodes,
+    # so the batches, the vectors and then every byte agree.
+    moralgap([*args, "--out", work / f"local-{mode}"], work / f"cache-local-{mode}")
+    moralgap([*args, "--out", work / f"ray-{mode}", *on_ray(cluster)], work / f"cache-ray-{mode}", env=small)
+    for f in ("taxonomy.json", "expressions.jsonl", "centroids.npz"):
+        assert (work / f"ray-{mode}" / f).read_bytes() == (work / f"local-{mode}" / f).read_bytes(), f
+    m = json.loads((work / f"ray-{mode}" / "manifest.json").read_text())
+    assert "spill_windows_reused" in m["counts"] and m["counts"]["embedded"] > 0  # streamed, embedded on Ray
+    tax = json.loads((work / f"ray-{mode}" / "taxonomy.json").read_text())
+    assert tax["params"]["embed_text"] == mode
+    # Every mention is a form of its own, so 200 forms make the fit a sample and most mentions
+    # are assigned beside the windows they were read in (one cache: a sampled build's cold batches
+    # differ between engines, as they do under --embed-text norm).
+    sampled = [*args, "--fit-max-forms", 200]
+    moralgap([*sampled, "--out", work / f"local-{mode}-200"], work / f"cache-local-{mode}")
+    moralgap([*sampled, "--out", work / f"ray-{mode}-200", *on_ray(cluster)], work / f"cache-local-{mode}", env=small)
+    for f in ("taxonomy.json", "expressions.jsonl", "centroids.npz"):
+        assert (work / f"ray-{mode}-200" / f).read_bytes() == (work / f"local-{mode}-200" / f).read_bytes(), f
+    fit = json.loads((work / f"ray-{mode}-200" / "taxonomy.json").read_text())["stats"]["fit_sample"]
+    assert fit["sampled"] is True and fit["forms_fitted"] == 200 and fit["forms_assigned"] > 0
