@@ -9,8 +9,10 @@ taxonomy of the real AITA top comments (seed 13; ``--seeds`` pools more builds, 
 share most of their spans, so a span would be learned in one and scored in the other: the
 folds below keep only a value's own members together), and takes every assigned expression the
 team judged (``benchmarks/data/aita_expression_labels*.jsonl``, as ``taxonomy_eval_aita.py``
-reads them): a member *fits* when it is a value expression judged to fit that value. For each
-member it computes
+reads them, and ``aita_member_labels.jsonl``: one mention of every form of a value in the seed-13
+build that those left unjudged, labelled so that the misfits are not too few to learn from; the
+span filter never trains on it): a member *fits* when it is a value expression judged to fit that
+value. For each member it computes
 
 - ``similarity``: cosine to its value's centroid (what ``taxonomy show --value`` sorts by);
 - ``margin``: that, less the cosine to the nearest other value's centroid;
@@ -31,14 +33,38 @@ default C=1).
 from __future__ import annotations
 
 import argparse
+import json
 
 import numpy as np
 
-from _common import aita_judgments, print_table, save_results
+from _common import REPO, aita_judgments, print_table, save_results
 from cluster_trace import nearest_leaf_mates, traced_build
 from taxonomy_eval_aita import fit_label, key, read_labels
 
 JUDGE_C = (0.1, 1.0, 10.0)
+# The members of the default seed-13 build that the evaluation samples left unjudged, one mention
+# per (value, form), labelled in one pass (same fields as the samples' labels, plus the form and
+# the value's name as they read then, for a reader; no comment text).
+MEMBER_LABELS = REPO / "benchmarks" / "data" / "aita_member_labels.jsonl"
+
+
+def all_labels(with_members: bool = True) -> dict[tuple, dict]:
+    """The samples' labels and, with ``with_members``, the member labels: a span both judged keeps
+    the samples' ``is_value`` and gains the member label's fit under ``fits_by_value``."""
+    labels = read_labels()
+    if not with_members:
+        return labels
+    for line in MEMBER_LABELS.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        k = (r["rationale_id"], r["start"], r["end"])
+        if k not in labels:
+            labels[k] = r
+        elif r["fits"] is not None:
+            old = labels[k] = dict(labels[k])
+            old["fits_by_value"] = {**(old.get("fits_by_value") or {}), r["value_id"]: r["fits"]}
+    return labels
 SIGNALS = ("similarity", "margin", "leaf_mate", "rank_share", "value_cohesion", "log_value_size")
 
 
@@ -82,6 +108,9 @@ def member_rows(seed: int, judgments, labels: dict) -> list[dict]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", default="13", help="build seeds, comma-separated (pooled builds share spans: see above)")
+    ap.add_argument("--samples-only", action="store_true",
+                    help="only the evaluation samples' labels, without aita_member_labels.jsonl (as first measured; "
+                         "results: membership_signals_samples_only)")
     opts = ap.parse_args()
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
@@ -89,7 +118,7 @@ def main() -> None:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    judgments, labels = aita_judgments(), read_labels()
+    judgments, labels = aita_judgments(), all_labels(not opts.samples_only)
     rows = [r for seed in (int(s) for s in opts.seeds.split(",")) for r in member_rows(seed, judgments, labels)]
     y = np.array([r["fits"] for r in rows])
     X = np.array([[r[s] for s in SIGNALS] for r in rows], dtype=float)
@@ -128,7 +157,7 @@ def main() -> None:
                              "misfits_out": int((~y[out]).sum()), "fits_out": int(y[out].sum()),
                              "fit_share_left": float(y[left].mean())})
     print_table(cut_rows, list(cut_rows[0]), name="taking_out")
-    save_results("membership_signals")
+    save_results("membership_signals_samples_only" if opts.samples_only else "membership_signals")
 
 
 if __name__ == "__main__":
