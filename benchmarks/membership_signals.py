@@ -46,6 +46,7 @@ JUDGE_C = (0.1, 1.0, 10.0)
 # per (value, form), labelled in one pass (same fields as the samples' labels, plus the form and
 # the value's name as they read then, for a reader; no comment text).
 MEMBER_LABELS = REPO / "benchmarks" / "data" / "aita_member_labels.jsonl"
+SIGNALS = ("similarity", "margin", "leaf_mate", "rank_share", "value_cohesion", "log_value_size")
 
 
 def all_labels(with_members: bool = True) -> dict[tuple, dict]:
@@ -65,7 +66,6 @@ def all_labels(with_members: bool = True) -> dict[tuple, dict]:
             old = labels[k] = dict(labels[k])
             old["fits_by_value"] = {**(old.get("fits_by_value") or {}), r["value_id"]: r["fits"]}
     return labels
-SIGNALS = ("similarity", "margin", "leaf_mate", "rank_share", "value_cohesion", "log_value_size")
 
 
 def member_rows(seed: int, judgments, labels: dict) -> list[dict]:
