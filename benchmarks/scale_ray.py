@@ -146,6 +146,7 @@ def child(src: Path, engine: str, workers: int, fit_max_forms: int, out: Path, e
     from moralgap.scale import make_engine
     from moralgap.scale.bounded import fit_bounded
     from moralgap.taxonomy.build import embed_key
+    from moralgap.taxonomy.space import embeds_context
 
     times: dict[str, float] = {}
 
@@ -173,7 +174,7 @@ def child(src: Path, engine: str, workers: int, fit_max_forms: int, out: Path, e
     builder = _builder(embedder, extractor, embed_text)
     keys = sorted({embed_key(builder.embed_text, e) for e in expressions if not getattr(e, "excluded", None)})
     # Under context / sentence a key's vector mixes in its rationale (sentence): the texts are kept.
-    texts = {j.id: j.rationale for j in judgments} if embed_text in ("context", "sentence") else None
+    texts = {j.id: j.rationale for j in judgments} if embeds_context(embed_text) else None
     t = time.perf_counter()
     builder.space.key_vectors(keys, texts)
     lap("embed", t)
