@@ -8,8 +8,10 @@ edits of :mod:`taxonomy.edits`, so each decision lands in the lineage with who a
 Disagreement rule: for each value the votes are counted by their full decision (action plus
 its argument: the new name, the merge target, the split size, and a changed definition).
 The decision with the most votes wins; when two or more share the top count the value is
-left as it was and the tie is reported. Pull is safe to repeat: every applied edit records
-its project and task in the lineage, and tasks already applied are skipped.
+left as it was and the tie is reported. Apart from the decision, a reviewer may tick members
+that do not belong: a form more than half of the votes ticked moves out of the value
+(``taxonomy edit move``), and a later update keeps it out. Pull is safe to repeat: every
+applied edit records its project and task in the lineage, and tasks already applied are skipped.
 """
 from __future__ import annotations
 
@@ -31,6 +33,9 @@ N_EXEMPLARS = 10
 # exemplars alone show a value at its best, and a misfit ("a civic duty" in "Undermining") sits
 # at the other end.
 N_FURTHEST = 3
+# The forms a reviewer may tick as not belonging, furthest first; a value's misfits are among its
+# farthest few, and a longer list of check boxes would bury the decision below it.
+N_FORMS_TO_TICK = 15
 CONTEXT_CHARS = 160
 
 
@@ -78,6 +83,7 @@ def review_tasks(taxonomy: Taxonomy, expressions: list[Expression] | None = None
     decide on: proposed, accepted, and those the build sent to review (``needs_review``), which
     need a reviewer most."""
     from moralgap.taxonomy.edits import ACTIVE
+    from moralgap.taxonomy.members import forms_of
 
     expressions, rationales = expressions or [], rationales or {}
     by_id = taxonomy.by_id()
@@ -106,9 +112,13 @@ def review_tasks(taxonomy: Taxonomy, expressions: list[Expression] | None = None
             + [lc.textarea_result(lc.NEW_NAME, lc.REVIEW_TARGET, [v.name])]
         if v.definition:
             prefill.append(lc.textarea_result(lc.NEW_DEFINITION, lc.REVIEW_TARGET, [v.definition]))
+        # Every form a reviewer may tick out, furthest from the value first (the misfits sit there).
+        forms = [{"value": m.norm, "html": f"{html.escape(m.written)} <i>({m.similarity:.2f})</i>"}
+                 for m in reversed(forms_of(expressions, v.id)) if m.similarity is not None][:N_FORMS_TO_TICK]
         tasks.append({
             "data": {"value_id": v.id, "name": v.name, "definition": v.definition, "summary": summary,
-                     "card_html": card, "taxonomy": taxonomy.name, "taxonomy_version": taxonomy.version},
+                     "card_html": card, "taxonomy": taxonomy.name, "taxonomy_version": taxonomy.version,
+                     lc.MEMBER_FORMS: forms},
             "predictions": [{"model_version": f"{taxonomy.name} v{taxonomy.version}", "score": 1.0,
                              "result": prefill}],
         })
@@ -142,6 +152,8 @@ class Vote:
     note: str = ""
     task_id: int | None = None
     annotation_id: int | None = None
+    # Forms ticked as not belonging; counted apart from the decision, form by form.
+    members_out: tuple[str, ...] = ()
 
     def key(self) -> tuple:
         arg = {"rename": self.name, "merge": self.merge_into, "split": self.split_k}.get(self.action)
@@ -184,7 +196,8 @@ def votes_from_task(task: ExportTask, taxonomy: Taxonomy, problems: list[dict]) 
             problems.append({**where, "problem": f"no single decision among {lc.REVIEW_ACTIONS} (got {actions})"})
             continue
         v = Vote(value_id=str(vid), annotator=ann.annotator, action=actions[0], task_id=task.id, annotation_id=ann.id,
-                 note=" ".join(text_values(ctl.get(lc.NOTE, []))))
+                 note=" ".join(text_values(ctl.get(lc.NOTE, []))),
+                 members_out=tuple(sorted(set(choice_values(ctl.get(lc.MEMBERS_OUT, []))))))
         current = by_id.get(str(vid))
         new_def = text_values(ctl.get(lc.NEW_DEFINITION, []))
         if new_def and current is not None and _norm(new_def[-1]) != _norm(current.definition):
@@ -213,6 +226,12 @@ def votes_from_task(task: ExportTask, taxonomy: Taxonomy, problems: list[dict]) 
             v.split_k = int(k)
         votes.append(v)
     return votes
+
+
+def members_out(votes: list[Vote]) -> list[str]:
+    """The forms more than half of the votes on one value ticked as not belonging."""
+    ticked = Counter(f for v in votes for f in v.members_out)
+    return sorted(f for f, n in ticked.items() if 2 * n > len(votes))
 
 
 @dataclass
@@ -295,14 +314,18 @@ def apply_review(folder, tasks: list[ExportTask], project_id: int, *, embedder=N
     """Apply the reviewers' decisions to ``folder``; return (new folder, report). Nothing is written.
 
     ``embedder``, ``seed`` and ``texts`` (rationale texts by id) serve split decisions, which
-    re-cluster a value's expressions on their embeddings.
+    re-cluster a value's expressions on their embeddings, and members ticked out, which move
+    out of the value (:func:`taxonomy.move_members.move`) before its decision is applied. A form
+    goes when more than half of the value's votes ticked it, whatever they decided about the
+    value, and even when that decision is tied; not when the value is rejected.
     """
     from moralgap.taxonomy import edits
+    from moralgap.taxonomy.move_members import member_ids_of_forms, move
 
     tax = folder.taxonomy
     report = ReviewReport(project_id=project_id, from_version=tax.version)
     done = applied_tasks(tax)
-    outcomes: list[tuple[Outcome, int | None, int]] = []
+    outcomes: list[tuple[Outcome, list[str], list[Vote], int | None, int]] = []
     for task in tasks:
         vid = task.data.get("value_id")
         pid = task.project if task.project is not None else project_id
@@ -322,38 +345,53 @@ def apply_review(folder, tasks: list[ExportTask], project_id: int, *, embedder=N
             report.skipped.append({"task": task.id, "value_id": vid, "why": f"value is {state} any more"})
             continue
         outcome = majority(votes)
+        out = members_out(votes)
         if outcome.winner is None:
             report.ties.append({"task": task.id, "value_id": vid, "name": by_id[vid].name, "tally": outcome.tally})
-            continue
-        outcomes.append((outcome, task.id, pid))
+            if not out:
+                continue
+        outcomes.append((outcome, out, votes, task.id, pid))
 
     # merges last: a merge target renamed or split in the same review is still the same id
-    outcomes.sort(key=lambda ot: ot[0].winner.action == "merge")
+    outcomes.sort(key=lambda ot: ot[0].winner is not None and ot[0].winner.action == "merge")
     current = folder
-    for outcome, task_id, pid in outcomes:
-        w = outcome.winner
-        value = current.taxonomy.get(w.value_id)
-        author = "review: " + ", ".join(outcome.annotators)
-        reason = (f"Label Studio project {pid} task {task_id}: {outcome.tally[w.describe()]} of "
-                  f"{outcome.votes} votes for {w.describe()}" + (f" ({w.note})" if w.note else ""))
+    for outcome, out, votes, task_id, pid in outcomes:
+        w, vid = outcome.winner, outcome.value_id
+        steps = _edit_steps(outcome, current.taxonomy.get(vid)) if w is not None else []
+        if out and not (w is not None and w.action == "reject"):
+            # First, so that a split or a merge no longer carries the members ticked out.
+            steps.insert(0, ("move", {"forms": out}))
+        decided = "; ".join(filter(None, [w.describe() if w is not None else "",
+                                          f"take out {', '.join(repr(f) for f in out)}" if out else ""]))
         trial = current
         try:
-            for op, kwargs in _edit_steps(outcome, value):
-                fn = getattr(edits, op)
-                if op == "split":
-                    kwargs = {**kwargs, "embedder": embedder, "texts": texts,
-                              **({"seed": seed} if seed is not None else {})}
-                trial = fn(trial, w.value_id, **kwargs, author=author, reason=reason)
+            for op, kwargs in steps:
+                if op == "move":
+                    by = sorted({v.annotator for v in votes if set(kwargs["forms"]) & set(v.members_out)})
+                    author = "review: " + ", ".join(by)
+                    reason = (f"Label Studio project {pid} task {task_id}: more than half of {len(votes)} votes "
+                              "ticked these members as not belonging")
+                    ids = member_ids_of_forms(trial, vid, kwargs["forms"])
+                    trial = move(trial, vid, ids, embedder=embedder, texts=texts, author=author, reason=reason)
+                else:
+                    author = "review: " + ", ".join(outcome.annotators)
+                    reason = (f"Label Studio project {pid} task {task_id}: {outcome.tally[w.describe()]} of "
+                              f"{outcome.votes} votes for {w.describe()}" + (f" ({w.note})" if w.note else ""))
+                    fn = getattr(edits, op)
+                    if op == "split":
+                        kwargs = {**kwargs, "embedder": embedder, "texts": texts,
+                                  **({"seed": seed} if seed is not None else {})}
+                    trial = fn(trial, vid, **kwargs, author=author, reason=reason)
                 trial.taxonomy.lineage[-1].args["review"] = {"project": pid, "task": task_id}
         except MoralgapError as exc:
-            report.conflicts.append({"task": task_id, "value_id": w.value_id, "decision": w.describe(),
+            report.conflicts.append({"task": task_id, "value_id": vid, "decision": decided,
                                      "why": getattr(exc, "message", str(exc))})
             continue
         if trial is current:  # e.g. "keep" on a value already accepted: nothing to record
-            report.applied.append({"task": task_id, "value_id": w.value_id, "decision": w.describe(), "edits": []})
+            report.applied.append({"task": task_id, "value_id": vid, "decision": decided, "edits": []})
             continue
         n_new = trial.taxonomy.version - current.taxonomy.version
-        report.applied.append({"task": task_id, "value_id": w.value_id, "decision": w.describe(),
+        report.applied.append({"task": task_id, "value_id": vid, "decision": decided,
                                "edits": [e.op for e in trial.taxonomy.lineage[-n_new:]], "by": outcome.annotators})
         current = trial
     report.to_version = current.taxonomy.version

@@ -28,7 +28,9 @@ vector beside its value's centroid (their product and absolute difference per di
 each of three regularisation strengths, with the same folds. Then what taking out the members a
 score ranks lowest would do: at 5% and 10% of the judged members taken out, how many misfits
 and how many fits go, and the share of fits among those left (for the judge, at scikit-learn's
-default C=1).
+default C=1). Last, per build, the members below the cosine the build asked of an outlier to join
+a value (``stats.assign_threshold``; `taxonomy show --value` marks them "!"), and how many of the
+judged ones among them fit.
 """
 from __future__ import annotations
 
@@ -46,6 +48,9 @@ JUDGE_C = (0.1, 1.0, 10.0)
 # per (value, form), labelled in one pass (same fields as the samples' labels, plus the form and
 # the value's name as they read then, for a reader; no comment text).
 MEMBER_LABELS = REPO / "benchmarks" / "data" / "aita_member_labels.jsonl"
+# Per seed: the members below the cosine the build asked of an outlier to join a value (what
+# `taxonomy show --value` marks with "!"), filled by member_rows.
+BELOW_BAR: list[dict] = []
 SIGNALS = ("similarity", "margin", "leaf_mate", "rank_share", "value_cohesion", "log_value_size")
 
 
@@ -85,6 +90,11 @@ def member_rows(seed: int, judgments, labels: dict) -> list[dict]:
         by_value.setdefault(e.value_id, []).append(e.similarity)
     space = EmbeddingSpace.of(folder)
     vecs = space.expression_vectors(judged, None)
+    bar = folder.taxonomy.stats["assign_threshold"]
+    below = [e for e in members if e.similarity < bar]
+    BELOW_BAR.append({"seed": seed, "bar": bar, "members": len(members), "below": len(below),
+                      "forms_below": ", ".join(sorted({e.norm for e in below})),
+                      "judged_below": sum(1 for e in below if key(e) in labels)})
     rows = []
     for e, v in zip(judged, vecs):
         label = labels[key(e)]
@@ -98,7 +108,7 @@ def member_rows(seed: int, judgments, labels: dict) -> list[dict]:
         q = values[e.value_id].quality or {}
         rows.append({"seed": seed, "value_id": e.value_id, "form": e.norm, "fits": bool(label.get("is_value")) and fit,
                      "meaning": np.concatenate([v * centroid, np.abs(v - centroid)]),
-                     "similarity": e.similarity, "margin": e.similarity - other,
+                     "similarity": e.similarity, "margin": e.similarity - other, "below_bar": e.similarity < bar,
                      "leaf_mate": float(mate_of.get(e.norm, 0.0)),
                      "rank_share": peers.index(e.similarity) / max(1, len(peers) - 1),
                      "value_cohesion": float(q.get("cohesion", 0.0)), "log_value_size": float(np.log(len(peers)))})
@@ -157,6 +167,11 @@ def main() -> None:
                              "misfits_out": int((~y[out]).sum()), "fits_out": int(y[out].sum()),
                              "fit_share_left": float(y[left].mean())})
     print_table(cut_rows, list(cut_rows[0]), name="taking_out")
+    for b in BELOW_BAR:
+        mine = [r for r in rows if r["seed"] == b["seed"] and r["below_bar"]]
+        b["misfits_below"] = sum(1 for r in mine if not r["fits"])
+        b["fits_below"] = len(mine) - b["misfits_below"]
+    print_table(BELOW_BAR, list(BELOW_BAR[0]), name="below_bar")
     save_results("membership_signals_samples_only" if opts.samples_only else "membership_signals")
 
 

@@ -18,8 +18,10 @@ REVIEW_ACTIONS = ("keep", "rename", "merge", "split", "reject")
 UNGROUPED = "Other values"
 
 # control names: shared with the modules that build predictions and read results
-DECISION, NEW_NAME, NEW_DEFINITION, MERGE_INTO, SPLIT_K, NOTE = (
-    "decision", "new_name", "new_definition", "merge_into", "split_k", "note")
+DECISION, NEW_NAME, NEW_DEFINITION, MERGE_INTO, SPLIT_K, NOTE, MEMBERS_OUT = (
+    "decision", "new_name", "new_definition", "merge_into", "split_k", "note", "members_out")
+# The task field that lists a value's forms for MEMBERS_OUT (Label Studio's dynamic choices).
+MEMBER_FORMS = "member_forms"
 VALUES, OTHER_VALUES = "values", "other_values"
 REVIEW_TARGET, RATIONALE_TARGET = "value", "rationale"
 
@@ -58,13 +60,16 @@ def _taxonomy_choices(values: list[Value], indent: str) -> str:
 
 
 def review_label_config(taxonomy: Taxonomy) -> str:
-    """One task per value: its card, a decision, optional new name/definition, merge target, split size."""
+    """One task per value: its card, its forms to tick out, a decision, optional new name/definition,
+    merge target, split size."""
     values = taxonomy.active_values()
     choices = "\n".join(f'    <Choice value="{a}"/>' for a in REVIEW_ACTIONS)
     return f"""<View>
   <Header value="$name"/>
   <Text name="{REVIEW_TARGET}" value="$summary"/>
   <HyperText name="card" value="$card_html"/>
+  <Header value="Members that do not belong (taken out of the value, whatever the decision)" size="6"/>
+  <Choices name="{MEMBERS_OUT}" toName="{REVIEW_TARGET}" value="${MEMBER_FORMS}" choice="multiple" showInline="true"/>
   <Header value="Decision" size="5"/>
   <Choices name="{DECISION}" toName="{REVIEW_TARGET}" choice="single-radio" required="true" showInline="true">
 {choices}

@@ -319,8 +319,12 @@ def _show_members(taxonomy: Path, wanted: str, judgments: Path | None, limit: in
         texts = {j.id: j.rationale for j in load_judgments(judgments, skip_invalid=True).records
                  if j.id in wanted_ids and j.rationale}
     shown = forms[:limit] if limit else forms
+    # The cosine the build asked of an outlier to join a value: a member below it is one to read first.
+    bar = folder.taxonomy.stats.get("assign_threshold")
+    below = [m for m in forms if m.similarity is not None and isinstance(bar, (int, float)) and m.similarity < bar]
     if as_json:
-        json.dump({"value": v.to_json_dict(), "forms": [m.to_json_dict(texts) for m in shown]}, sys.stdout,
+        json.dump({"value": v.to_json_dict(), "outlier_bar": bar,
+                   "forms": [{**m.to_json_dict(texts), "below_bar": m in below} for m in shown]}, sys.stdout,
                   ensure_ascii=False, indent=2)
         click.echo()
         return
@@ -343,13 +347,18 @@ def _show_members(taxonomy: Path, wanted: str, judgments: Path | None, limit: in
     click.echo(f"{'sim':>6} {'n':>4} {'rats':>4}  form")
     for m in shown:
         sim = f"{m.similarity:.2f}" if m.similarity is not None else "-"
-        click.echo(f"{sim:>6} {m.mentions:4d} {m.rationales:4d}  \"{m.written}\"")
+        mark = "!" if m in below else " "
+        click.echo(f"{mark}{sim:>5} {m.mentions:4d} {m.rationales:4d}  \"{m.written}\"")
         sentence = m.sentence(texts)
         if sentence:
             click.echo(f"{'':18}in {m.example_rationale}: {clip(sentence, 160)}")
     if len(shown) < len(forms):
         click.echo(f"... {len(forms) - len(shown)} more (without --limit: all)")
-    click.echo("(--json adds each form's expression ids, which `taxonomy edit split --group` takes)")
+    if below:
+        click.echo(f"! {len(below)} form(s) lie below {bar:.2f}, the cosine the build asked of an outlier to join "
+                   "a value: read them first")
+    click.echo(f"(a form that does not belong: `taxonomy edit move TAXDIR {v.id} --form FORM` takes it out, with "
+               "`--to VALUE_ID` into another value; --json adds each form's expression ids)")
     if judgments is not None:
         missing = sum(1 for m in shown if m.example_rationale not in texts)
         if missing:

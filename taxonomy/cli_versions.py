@@ -168,6 +168,41 @@ def split_cmd(taxdir, value_id, groups, k, names, embedding_model, seed, out, in
               value_id=value_id, groups=parsed, k=k, names=list(names), seed=seed)
 
 
+@edit_group.command("move")
+@click.argument("taxdir", type=TAXONOMY_DIR)
+@click.argument("value_id")
+@click.option("--form", "forms", multiple=True,
+              help="A form to move, as `taxonomy show --value` prints it: every mention of it goes (repeatable).")
+@click.option("--expression", "expressions", multiple=True, metavar="EXPR_IDS",
+              help="Comma-separated expression ids to move (`taxonomy show --value --json` lists them).")
+@click.option("--to", "to", default=None, metavar="VALUE_ID",
+              help="The value they join (default: none; they become outliers, and an update keeps them "
+                   "out of VALUE_ID).")
+@click.option("--judgments", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The judgments the taxonomy was built from; needed only for one built with --embed-text "
+                   "context or sentence.")
+@version_options
+def move_cmd(taxdir, value_id, forms, expressions, to, judgments, out, in_place, author, reason):
+    """Move members of VALUE_ID to another value (--to) or out of every value."""
+    from .move_members import member_ids_of_forms, move
+
+    if not forms and not expressions:
+        raise click.UsageError("give the members to move: --form (one or more) or --expression")
+    texts = None
+    if judgments is not None:
+        from moralgap.datasets import load_judgments
+
+        texts = {j.id: j.rationale for j in load_judgments(judgments, skip_invalid=True).records if j.rationale}
+    ids = [x.strip() for g in expressions for x in g.split(",") if x.strip()]
+
+    def apply(folder):
+        wanted = ids + [i for i in member_ids_of_forms(folder, value_id, forms) if i not in ids] if forms else ids
+        return move(folder, value_id, wanted, to=to, texts=texts, author=author, reason=reason)
+
+    _run_edit("move", taxdir, out, in_place, author, reason, apply, value_id=value_id, forms=list(forms),
+              expression_ids=ids, to=to)
+
+
 @edit_group.command("set-parent")
 @click.argument("taxdir", type=TAXONOMY_DIR)
 @click.argument("value_id")
@@ -313,6 +348,9 @@ def update(taxdir, judgments, threshold, percentile, min_threshold, min_new_size
                    f"regrouped {s['regrouped_expressions']} expressions: "
                    f"{s['values_kept_ids']} earlier values came back under their ids, "
                    f"{s['values_merged']} merged into their successors")
+    if s.get("kept_out_by_review"):
+        click.echo(f"  {s['kept_out_by_review']} kept out of the value a reviewer moved their form out of "
+                   "(`taxonomy edit move`)")
     if s.get("new_values_rule"):
         what = "regrouped" if regroup else "new"
         click.echo(f"  {what} values sized {s['new_values_rule']}; --n-new-values sets their number")

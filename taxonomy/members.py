@@ -5,17 +5,17 @@ decided by the rest, which are in ``expressions.jsonl`` but not readable there. 
 form a value holds, how often and in how many rationales it was said, how close it lies to the
 value's centroid (the ``similarity`` the build recorded), and, given the rationales, the sentence
 one mention stands in. A form far below the others ("a civic duty" at 0.53 in a value of
-"undermining" at 0.9) is the member to doubt; `taxonomy edit split --group` moves it out by the
-expression ids listed here.
+"undermining" at 0.9) is the member to doubt; `taxonomy edit move` takes it out by the form or
+by the expression ids listed here.
 """
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from moralgap.errors import InputError
-from moralgap.records import Value
+from moralgap.records import Expression, Value
 
 from .folder import TaxonomyFolder
 from .space import sentence_around
@@ -32,7 +32,7 @@ class MemberForm:
     similarity: float | None  # mean cosine of its mentions to the value's centroid, as the build recorded it
     example_rationale: str  # where the first mention (by rationale id and offset) was found
     example_start: int
-    expression_ids: tuple[str, ...] = ()  # what `taxonomy edit split --group` takes
+    expression_ids: tuple[str, ...] = ()  # what `taxonomy edit move --expression` and `split --group` take
 
     def to_json_dict(self, texts: Mapping[str, str] | None = None) -> dict:
         out = {"form": self.norm, "written": self.written, "mentions": self.mentions, "rationales": self.rationales,
@@ -68,8 +68,13 @@ def find_value(folder: TaxonomyFolder, wanted: str) -> Value:
 
 def member_forms(folder: TaxonomyFolder, value_id: str) -> list[MemberForm]:
     """Every form assigned to ``value_id``, closest to its centroid first (ties: most mentions, then form)."""
+    return forms_of(folder.expressions, value_id)
+
+
+def forms_of(expressions: Iterable[Expression], value_id: str) -> list[MemberForm]:
+    """:func:`member_forms` of a list of expressions (a review task has no folder)."""
     mentions = defaultdict(list)
-    for e in folder.expressions:
+    for e in expressions:
         if e.value_id == value_id and not e.excluded:
             mentions[e.norm].append(e)
     out = []

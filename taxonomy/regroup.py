@@ -32,6 +32,7 @@ from moralgap.records import Expression, Value
 from .build import DEFAULT_PCA_COMPONENTS, TaxonomyBuilder
 from .edits import ACTIVE, fresh_value_id, ids_ever_seen, strings_in
 from .folder import TaxonomyFolder
+from .move_members import forms_moved_out
 from .naming import disambiguate, recorded_namer
 from .space import embeds_context
 
@@ -188,8 +189,13 @@ def claims(builder: TaxonomyBuilder, old: TaxonomyFolder, members: Sequence[Expr
     for e in members:
         form_value.setdefault(space.key(e), Counter())[e.value_id] += 1
     out.vectors = space.expression_vectors(picked, texts)
+    refused = forms_moved_out(old)
     for i, e in enumerate(picked):
-        candidates = owners[e.value_id]
+        candidates = [vid for vid in owners[e.value_id] if vid not in refused.get(e.norm, ())]
+        if not candidates:
+            # A person moved this form out of the value it clusters with: it stays out.
+            out.clean.expressions.append(e.model_copy(update={"value_id": None, "similarity": None}))
+            continue
         held = form_value.get(space.key(e), Counter())
         held = {vid: n for vid, n in held.items() if vid in candidates}
         if held:

@@ -44,6 +44,7 @@ from .build import DEFAULT_PCA_COMPONENTS
 from .cluster import unit_rows
 from .edits import ACTIVE, fresh_value_id, new_version
 from .folder import TaxonomyFolder
+from .move_members import forms_moved_out
 from .naming import disambiguate, recorded_namer
 from .quality import refresh_quality
 from .regroup import (Claims, Fitted, Regrouped, apply_regroup, check_regroupable, claims, regroup, regroup_builder,
@@ -320,6 +321,13 @@ class TaxonomyUpdater:
                                         {vid: c for c, vid in enumerate(ids) if joinable[c]})
             for i, c in by_form.items():
                 value_of_expr[i], sim_of_expr[i] = c, sims[i, c]
+            # A form a person moved out of a value stays out of it (an outlier, as for any
+            # expression whose nearest value may not take it).
+            refused = forms_moved_out(folder)
+            kept_out = [i for i, e in enumerate(expressions)
+                        if value_of_expr[i] >= 0 and ids[value_of_expr[i]] in refused.get(e.norm, ())]
+            value_of_expr[kept_out] = -1
+            stats["kept_out_by_review"] = len(kept_out)
             stats["nearest_value_left_out"] = int((value_of_expr == -2).sum())
             stats["assigned_by_known_form"] = len(by_form)
         return ids, value_of_expr, sim_of_expr, stats

@@ -245,3 +245,65 @@ def test_push_clis_write_their_records(studio, small_folder, tmp_path):
     assert res.exit_code == 0, res.output
     records = sorted(p for p in (home / "pushes").glob("review-push-*.json") if ".manifest" not in p.name)
     assert len(records) == 1 and json.loads(records[0].read_text())["kind"] == "review"
+
+
+# -- members ticked out in review -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def members_folder(embedder):
+    """Two values with real centroids; "Loyalty" holds one form that is about money, not loyalty."""
+    import numpy as np
+
+    from moralgap.records import Expression, LineageEntry, Taxonomy, Value
+    from moralgap.taxonomy.folder import TaxonomyFolder
+
+    forms = {"vloya000001": ["loyalty", "loyal to his friends", "stand by your family", "betrayal", "owe him money"],
+             "vhone000002": ["honesty", "lied to her", "tell the truth"]}
+    values, expressions, centroids, rationales = [], [], {}, {}
+    for vid, norms in forms.items():
+        vecs = embedder.encode(norms)
+        cent = vecs.mean(axis=0) / np.linalg.norm(vecs.mean(axis=0))
+        centroids[vid] = cent.astype(np.float32)
+        values.append(Value(id=vid, name=norms[0].title(), size=len(norms), exemplars=norms[:3]))
+        for text, vec in zip(norms, vecs):
+            rid = f"r{len(rationales)}"
+            rationales[rid] = f"I think {text} is what counts here."
+            expressions.append(Expression(id=f"{rid}#0", rationale_id=rid, start=8, end=8 + len(text), text=text,
+                                          norm=text, rule="test", value_id=vid, similarity=round(float(vec @ cent), 4)))
+    tax = Taxonomy(name="members", embedding_model="all-MiniLM-L6-v2", values=values,
+                   lineage=[LineageEntry(version=1, op="build")], params={"embed_text": "norm"})
+    return TaxonomyFolder(tax, expressions, centroids), rationales
+
+
+def test_members_ticked_out_in_review_leave_the_value(studio, members_folder, embedder):
+    from moralgap.annotation.review import apply_review, push_review
+    from moralgap.annotation.studio_client import export_tasks
+
+    folder, rationales = members_folder
+    pid, _ = push_review(studio.client, folder, rationales=rationales)
+    tasks = _tasks_by(studio.client, pid, "value_id")
+    offered = [c["value"] for c in tasks["vloya000001"]["data"][lc.MEMBER_FORMS]]
+    # every form, the furthest from the value first
+    assert offered == [e.norm for e in sorted((e for e in folder.expressions if e.value_id == "vloya000001"),
+                                              key=lambda e: e.similarity)]
+    out = lc.choices_result(lc.MEMBERS_OUT, lc.REVIEW_TARGET, ["owe him money"])
+    votes = {ONE: [*_review_result("keep"), out], TWO: [*_review_result("rename", name="Loyalty To Friends"), out]}
+    for email, result in votes.items():
+        studio.annotators[email].create_annotation(tasks["vloya000001"]["id"], result, project_id=pid)
+    # one of two ticks a member of the other value: not a majority, it stays
+    studio.annotators[ONE].create_annotation(
+        tasks["vhone000002"]["id"], [*_review_result("keep"), lc.choices_result(lc.MEMBERS_OUT, lc.REVIEW_TARGET,
+                                                                                 ["tell the truth"])], project_id=pid)
+    studio.annotators[TWO].create_annotation(tasks["vhone000002"]["id"], _review_result("keep"), project_id=pid)
+
+    new, report = apply_review(folder, export_tasks(studio.client, pid), pid, embedder=embedder)
+    money = next(e for e in new.expressions if e.norm == "owe him money")
+    assert money.value_id is None  # the decision itself was a tie (keep against rename), reported as such
+    assert [t["value_id"] for t in report.ties] == ["vloya000001"]
+    move = next(e for e in new.taxonomy.lineage if e.op == "move")
+    assert move.args["forms_out"] == ["owe him money"] and move.args["review"]["task"] == tasks["vloya000001"]["id"]
+    assert move.author == f"review: {ONE}, {TWO}"
+    assert new.taxonomy.get("vloya000001").size == 4
+    assert all(e.value_id == "vhone000002" for e in new.expressions if e.norm == "tell the truth")
+    # pulled again, nothing moves twice
+    again, _ = apply_review(new, export_tasks(studio.client, pid), pid, embedder=embedder)
+    assert again.taxonomy.version == new.taxonomy.version

@@ -312,3 +312,112 @@ def test_cli_refuses_broken_taxonomy_files(folder, tmp_path, breakage):
     field = {"newer-schema": "schema_version", "bad-status": "values.0.status", "unknown-expression-value": "value_id"}
     assert r.exception.field == field[breakage]
     assert {f.name: f.read_bytes() for f in src.iterdir()} == files
+
+
+# -- move ------------------------------------------------------------------------------------
+def members_of(folder, vid):
+    return [e for e in folder.expressions if e.value_id == vid]
+
+
+def test_move_out_of_every_value_recounts_the_value(folder, embedder):
+    from moralgap.taxonomy.move_members import forms_moved_out, move
+
+    before = snapshot(folder)
+    vid = ids(folder)["family"]
+    gone = [e for e in members_of(folder, vid) if e.norm == "blood relatives"]
+    new = move(folder, vid, [e.id for e in gone], **AUTHOR)
+    check_new_version(folder, new, "move")
+    assert snapshot(folder) == before  # the input folder is untouched
+    args = new.taxonomy.lineage[-1].args
+    assert (args["value_id"], args["to"], args["forms_out"]) == (vid, None, ["blood relatives"])
+    assert args["expression_ids"] == [gone[0].id] and args["sizes"] == {vid: 4}
+    out = next(e for e in new.expressions if e.id == gone[0].id)
+    assert (out.value_id, out.similarity, out.excluded) == (None, None, None)  # an outlier, kept
+    left = members_of(new, vid)
+    vecs = embedder.encode([e.norm for e in left])
+    cent = vecs.mean(axis=0) / np.linalg.norm(vecs.mean(axis=0))
+    assert np.allclose(new.centroids[vid], cent, atol=1e-5)
+    assert [e.similarity for e in left] == [round(float(v @ cent), 4) for v in vecs]
+    value = new.taxonomy.get(vid)
+    assert value.size == 4 and "blood relatives" not in value.exemplars
+    assert value.quality["n_rationales"] == 4 and value.quality["cohesion"] > 0
+    assert (value.name, value.definition, value.status) == ("Family", "About family.", "proposed")
+    assert forms_moved_out(new) == {"blood relatives": {vid}}
+
+
+def test_move_into_another_value_and_back_lifts_the_refusal(folder):
+    from moralgap.taxonomy.move_members import forms_moved_out, member_ids_of_forms, move
+
+    i = ids(folder)
+    wanted = member_ids_of_forms(folder, i["respect"], ["Inconsiderate"])  # as written, any case
+    new = move(folder, i["respect"], wanted, to=i["family"], **AUTHOR)
+    assert {e.id for e in members_of(new, i["family"])} >= set(wanted)
+    assert (new.taxonomy.get(i["respect"]).size, new.taxonomy.get(i["family"]).size) == (5, 6)
+    assert all(e.similarity is not None for e in members_of(new, i["family"]))
+    assert forms_moved_out(new) == {"inconsiderate": {i["respect"]}}
+    back = move(new, i["family"], wanted, to=i["respect"], **AUTHOR)
+    assert forms_moved_out(back) == {"inconsiderate": {i["family"]}}  # back where it was, and out of family
+    # A value merged since: the refusal follows its members into the value that holds them.
+    merged = edits.merge(new, i["respect"], i["honesty"], **AUTHOR)
+    assert forms_moved_out(merged) == {"inconsiderate": {i["honesty"]}}
+
+
+@pytest.mark.parametrize("call", [
+    lambda f, i: __import__("moralgap.taxonomy.move_members", fromlist=["move"]).move(
+        f, i["family"], [e.id for e in members_of(f, i["respect"])][:1], **AUTHOR),  # not its member
+    lambda f, i: __import__("moralgap.taxonomy.move_members", fromlist=["move"]).move(
+        f, i["family"], [e.id for e in members_of(f, i["family"])], **AUTHOR),  # every member
+    lambda f, i: __import__("moralgap.taxonomy.move_members", fromlist=["move"]).move(
+        f, i["family"], [e.id for e in members_of(f, i["family"])][:1], to=i["family"], **AUTHOR),
+    lambda f, i: __import__("moralgap.taxonomy.move_members", fromlist=["move"]).move(
+        f, i["family"], [e.id for e in members_of(f, i["family"])][:1], to="vnope", **AUTHOR),
+    lambda f, i: __import__("moralgap.taxonomy.move_members", fromlist=["move"]).move(f, i["family"], [], **AUTHOR),
+    lambda f, i: __import__("moralgap.taxonomy.move_members", fromlist=["member_ids_of_forms"]).member_ids_of_forms(
+        f, i["family"], ["kinship"]),
+])
+def test_bad_moves_raise_and_change_nothing(folder, call):
+    before = snapshot(folder)
+    with pytest.raises(InputError):
+        call(folder, ids(folder))
+    assert snapshot(folder) == before
+
+
+def test_cli_edit_move_and_show_marks_the_far_forms(folder, tmp_path):
+    from click.testing import CliRunner
+
+    from moralgap.cli import main
+
+    src = tmp_path / "tax"
+    i = ids(folder)
+    # The build's bar for an outlier to join, as a build records it: members below it are marked.
+    far = max(e.similarity for e in members_of(folder, i["family"]) if e.norm == "blood relatives") + 0.001
+    marked = TaxonomyFolder(folder.taxonomy.model_copy(deep=True), folder.expressions, folder.centroids)
+    marked.taxonomy.stats = {"assign_threshold": far}
+    marked.save(src)
+    runner = CliRunner()
+    r = runner.invoke(main, ["taxonomy", "show", str(src), "--value", i["family"]])
+    assert r.exit_code == 0, r.output
+    flagged = [line for line in r.output.splitlines() if line.startswith("!") and '"' in line]
+    assert [line.split('"')[1] for line in flagged] == [e.norm for e in members_of(folder, i["family"])
+                                                        if e.similarity < far]
+    assert f"taxonomy edit move TAXDIR {i['family']} --form FORM" in r.output
+    r = runner.invoke(main, ["taxonomy", "show", str(src), "--value", i["family"], "--json"])
+    shown = json.loads(r.output)
+    assert shown["outlier_bar"] == far
+    assert [f["form"] for f in shown["forms"] if f["below_bar"]] == [line.split('"')[1] for line in flagged]
+    r = runner.invoke(main, ["taxonomy", "edit", "move", str(src), i["family"], "--form", "blood relatives",
+                             "--to", i["honesty"], "--out", str(tmp_path / "v2"), "--author", "ana",
+                             "--reason", "kinship, not a family duty"])
+    assert r.exit_code == 0, r.output
+    v2 = TaxonomyFolder.load(tmp_path / "v2")
+    entry = v2.taxonomy.lineage[-1]
+    assert (entry.op, entry.author, entry.reason, entry.args["to"]) == ("move", "ana", "kinship, not a family duty",
+                                                                         i["honesty"])
+    assert [e.value_id for e in v2.expressions if e.norm == "blood relatives"] == [i["honesty"]]
+    # no member named: a usage error; an unknown form: one line naming it; nothing written either way
+    r = runner.invoke(main, ["taxonomy", "edit", "move", str(src), i["family"], "--in-place"])
+    assert r.exit_code == 2 and "--form" in r.output
+    r = runner.invoke(main, ["taxonomy", "edit", "move", str(src), i["family"], "--form", "kinship", "--in-place"],
+                      standalone_mode=False)
+    assert isinstance(r.exception, MoralgapError) and "no form 'kinship'" in str(r.exception)
+    assert TaxonomyFolder.load(src).taxonomy.version == 1 and not (src / "taxonomy.v1.json").exists()

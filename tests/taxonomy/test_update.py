@@ -289,3 +289,40 @@ def test_a_doubt_whose_figures_moved_says_when_it_held():
                     "(cohesion 0.73 when found, 0.77 now, build's lower fence 0.78)")
     assert reason_now(once, {"n_rationales": 11, "cohesion": 0.7712}) == once.replace("9 now", "11 now")
     assert reason_now(reason, {"n_rationales": 2, "cohesion": 0.7301}) == reason
+
+
+@pytest.mark.parametrize("regroup", [False, True])
+def test_a_form_a_reviewer_moved_out_of_a_value_stays_out(base, embedder, extractor, regroup):
+    from moralgap.taxonomy.move_members import move
+
+    form = "dishonest"
+    home = next(e.value_id for e in base.expressions if e.norm == form)
+    new = judgments(["You lied again and were dishonest with your husband."], "m")
+    updater = TaxonomyUpdater(embedder=embedder, extractor=extractor, regroup=regroup)
+    # Unedited, the update puts the new mention with the form's other mentions.
+    before = updater.update(base, new).folder
+    assert [e.value_id for e in before.expressions if e.rationale_id == "m0" and e.norm == form] == [home]
+    moved = move(base, home, [e.id for e in base.expressions if e.norm == form], author="ana",
+                 reason="a trait, not the act", embedder=embedder)
+    after = updater.update(moved, new)
+    placed = [e.value_id for e in after.folder.expressions if e.norm == form]
+    assert len(placed) == 3 and home not in placed
+    # the form's other words still join the value: only the form a person moved is kept out
+    assert any(e.value_id == home for e in after.folder.expressions if e.rationale_id == "m0" and e.norm != form)
+    if not regroup:
+        assert after.stats["kept_out_by_review"] == 1
+
+
+def test_cli_update_says_what_a_reviewer_kept_out(base, embedder, tmp_path):
+    from moralgap.taxonomy.move_members import move
+
+    home = next(e.value_id for e in base.expressions if e.norm == "dishonest")
+    move(base, home, [e.id for e in base.expressions if e.norm == "dishonest"], author="ana",
+         embedder=embedder).save(tmp_path / "tax")
+    new = tmp_path / "new.jsonl"
+    new.write_text(json.dumps({"id": "m0", "dilemma_id": "d0", "verdict": "YTA",
+                               "rationale": "You lied again and were dishonest with your husband."}) + "\n")
+    r = CliRunner().invoke(main, ["taxonomy", "update", str(tmp_path / "tax"), str(new), "--out", str(tmp_path / "v3"),
+                                  "--author", "bot"])
+    assert r.exit_code == 0, r.output
+    assert "1 kept out of the value a reviewer moved their form out of" in r.output
