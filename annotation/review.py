@@ -103,8 +103,8 @@ def review_tasks(taxonomy: Taxonomy, expressions: list[Expression] | None = None
                 "<p><b>Exemplars</b> (closest to the value first):</p><ol>" + "".join(f"<li>{x}</li>" for x in examples)
                 + "</ol>")
         if furthest:
-            card += ("<p><b>Furthest from the value</b> (the members to doubt: a few that do not belong are "
-                     "noted under Why; many make it a split):</p><ul>" + "".join(f"<li>{x}</li>" for x in furthest)
+            card += ("<p><b>Furthest from the value</b> (the members to doubt: tick those that do not belong "
+                     "below; many make it a split):</p><ul>" + "".join(f"<li>{x}</li>" for x in furthest)
                      + "</ul>")
         summary = (f"id {v.id} · {v.status} · {v.size} expressions · group: {v.parent or lc.UNGROUPED}")
         # The current proposal is pre-filled, except "keep" for a value the build itself doubts.

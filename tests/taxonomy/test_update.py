@@ -326,3 +326,37 @@ def test_cli_update_says_what_a_reviewer_kept_out(base, embedder, tmp_path):
                                   "--author", "bot"])
     assert r.exit_code == 0, r.output
     assert "1 kept out of the value a reviewer moved their form out of" in r.output
+
+
+def test_moving_part_of_a_forms_mentions_refuses_nothing(base, embedder):
+    from moralgap.taxonomy.move_members import forms_moved_out, move
+
+    twice = [e for e in base.expressions if e.norm == "dishonest"]
+    assert len(twice) == 2
+    moved = move(base, twice[0].value_id, [twice[0].id], author="ana", embedder=embedder)
+    # one mention left in the value: the form is still its own, and updates may place it there
+    assert moved.taxonomy.lineage[-1].args["forms_out"] == [] and forms_moved_out(moved) == {}
+
+
+@pytest.mark.parametrize("embed_text", ["context", "sentence"])
+def test_a_move_in_a_taxonomy_embedded_with_its_rationales_needs_the_texts(embedder, extractor, embed_text, tmp_path):
+    from moralgap.errors import ConfigError
+    from moralgap.taxonomy.move_members import move
+
+    js = judgments(BASE, "b")
+    folder = TaxonomyBuilder(5, seed=13, embedder=embedder, extractor=extractor, embed_text=embed_text).fit(js).folder
+    vid = max(folder.taxonomy.values, key=lambda v: v.size).id
+    one = next(e for e in folder.expressions if e.value_id == vid)
+    with pytest.raises(ConfigError, match="give the rationale texts"):
+        move(folder, vid, [one.id], author="ana", embedder=embedder)
+    texts = {j.id: j.rationale for j in js}
+    moved = move(folder, vid, [one.id], author="ana", embedder=embedder, texts=texts)
+    assert next(e for e in moved.expressions if e.id == one.id).value_id is None
+    assert moved.taxonomy.get(vid).size == folder.taxonomy.get(vid).size - 1
+    # the command line takes the texts from the judgments file
+    folder.save(tmp_path / "tax")
+    (tmp_path / "j.jsonl").write_text("".join(json.dumps(j.to_json_dict()) + "\n" for j in js))
+    r = CliRunner().invoke(main, ["taxonomy", "edit", "move", str(tmp_path / "tax"), vid, "--expression", one.id,
+                                  "--judgments", str(tmp_path / "j.jsonl"), "--in-place", "--author", "ana"])
+    assert r.exit_code == 0, r.output
+    assert TaxonomyFolder.load(tmp_path / "tax").taxonomy.get(vid).size == folder.taxonomy.get(vid).size - 1
