@@ -30,7 +30,8 @@ score ranks lowest would do: at 5% and 10% of the judged members taken out, how 
 and how many fits go, and the share of fits among those left (for the judge, at scikit-learn's
 default C=1). Last, per build, the members below the cosine the build asked of an outlier to join
 a value (``stats.assign_threshold``; `taxonomy show --value` marks them "!"), and how many of the
-judged ones among them fit.
+judged ones among them fit; and how many misfit forms a reviewer finds by reading each value's
+forms furthest first (1, 2, 3 or 5 of them), against a random reading order.
 """
 from __future__ import annotations
 
@@ -115,6 +116,34 @@ def member_rows(seed: int, judgments, labels: dict) -> list[dict]:
     return rows
 
 
+def reading_order(rows: list[dict], depths=(1, 2, 3, 5)) -> list[dict]:
+    """What a reviewer finds reading each value's judged forms furthest first, as `taxonomy show
+    --value` ends and a review task's check boxes begin, against the same number read in a random
+    order. A form is a misfit when most of its judged mentions are (a tie counts as a misfit)."""
+    votes: dict[tuple, list[bool]] = {}
+    sim: dict[tuple, float] = {}
+    for r in rows:
+        k = (r["seed"], r["value_id"], r["form"])
+        votes.setdefault(k, []).append(bool(r["fits"]))
+        sim[k] = r["similarity"]
+    by_value: dict[tuple, list[tuple[float, str, bool]]] = {}
+    for (seed, vid, form), fits in votes.items():
+        by_value.setdefault((seed, vid), []).append((sim[seed, vid, form], form, 2 * sum(fits) <= len(fits)))
+    total = sum(misfit for forms in by_value.values() for _, _, misfit in forms)
+    out = []
+    for depth in depths:
+        read = found = expected = 0.0
+        for forms in by_value.values():
+            n, bad = len(forms), sum(m for _, _, m in forms)
+            take = min(depth, n)
+            read += take
+            found += sum(m for _, _, m in sorted(forms)[:take])
+            expected += bad * take / n
+        out.append({"furthest_forms_read_per_value": depth, "forms_read": int(read), "misfit_forms_found": int(found),
+                    "share_of_misfit_forms": found / total if total else 0.0, "expected_in_random_order": expected})
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", default="13", help="build seeds, comma-separated (pooled builds share spans: see above)")
@@ -172,6 +201,8 @@ def main() -> None:
         b["misfits_below"] = sum(1 for r in mine if not r["fits"])
         b["fits_below"] = len(mine) - b["misfits_below"]
     print_table(BELOW_BAR, list(BELOW_BAR[0]), name="below_bar")
+    print_table(reading_order(rows), ["furthest_forms_read_per_value", "forms_read", "misfit_forms_found",
+                                      "share_of_misfit_forms", "expected_in_random_order"], name="reading_order")
     save_results("membership_signals_samples_only" if opts.samples_only else "membership_signals")
 
 
