@@ -173,3 +173,40 @@ def test_split_decision_reclusters_with_the_real_embedder(embedder):
     for e in new.expressions:
         parts.setdefault(e.value_id, set()).add(e.norm)
     assert sorted(map(sorted, parts.values())) == sorted([sorted(words[:3]), sorted(words[3:])])
+
+
+def test_members_out_need_more_than_half_of_the_votes():
+    from moralgap.annotation.review import Vote, members_out
+
+    def votes(*ticked):
+        return [Vote(value_id="v1", annotator=f"a{i}@x", action="keep", members_out=tuple(t)) for i, t in enumerate(ticked)]
+
+    assert members_out(votes(["gossip"], ["gossip", "spite"], [])) == ["gossip"]  # 2 of 3
+    assert members_out(votes(["gossip"], [])) == []  # 1 of 2: no majority
+    assert members_out(votes(["a", "b"], ["b", "a"], ["a"], ["c"])) == ["a"]  # 3 of 4; b has 2 of 4
+
+
+def test_ticking_out_every_member_is_a_conflict_and_changes_nothing(small_folder, tmp_path):
+    from moralgap.annotation.cli import annotate_group
+    from moralgap.taxonomy.folder import TaxonomyFolder
+
+    folder, _ = small_folder
+    folder.save(tmp_path / "tax")
+    keep = [lc.choices_result(lc.DECISION, lc.REVIEW_TARGET, ["keep"])]
+    out = lc.choices_result(lc.MEMBERS_OUT, lc.REVIEW_TARGET, ["honesty"])  # its only member
+    reject = [lc.choices_result(lc.DECISION, lc.REVIEW_TARGET, ["reject"])]
+    export = _export([({"value_id": "vhone000003"}, [_ann("a@x", [*keep, out]), _ann("b@x", [*keep, out])]),
+                      ({"value_id": "vpriv000005"}, [_ann("a@x", reject), _ann("b@x", reject)])])
+    (tmp_path / "export.json").write_text(json.dumps(export))
+    res = CliRunner().invoke(annotate_group, ["review", "pull", str(tmp_path / "tax"), "--from-export",
+                                              str(tmp_path / "export.json"), "--out", str(tmp_path / "new")],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    new = TaxonomyFolder.load(tmp_path / "new")
+    assert new.taxonomy.get("vhone000003").status == "proposed"  # neither accepted nor emptied
+    assert [e.value_id for e in new.expressions if e.norm == "honesty"] == ["vhone000003"]
+    assert new.taxonomy.get("vpriv000005").status == "rejected"  # the other task still applies
+    report = json.loads((tmp_path / "new" / "review_report.json").read_text())
+    (conflict,) = report["conflicts"]
+    assert conflict["value_id"] == "vhone000003" and "every member" in conflict["why"]
+    assert conflict["decision"] == "keep; take out 'honesty'"
