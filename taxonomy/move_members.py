@@ -20,7 +20,7 @@ import numpy as np
 from moralgap.errors import InputError
 
 from .cluster import unit_rows
-from .edits import _part_views, new_version, resolve, value_of
+from .edits import new_version, part_views, resolve, value_of
 from .folder import TaxonomyFolder
 from .quality import refresh_quality
 from .space import EmbeddingSpace
@@ -83,7 +83,7 @@ def move(folder: TaxonomyFolder, value_id: str, expression_ids: Sequence[str], *
     vectors = [space.expression_vectors(p, texts) for p in parts]
     cents = [unit_rows(v.astype(np.float64).mean(axis=0, keepdims=True))[0].astype(np.float32) for v in vectors]
     sims = [v @ c for v, c in zip(vectors, cents)]
-    views = _part_views(folder, space, parts, sims, texts)
+    views = part_views(folder, space, parts, sims, texts)
 
     forms_left = {e.norm for e in stay}
     args = {"value_id": value_id, "to": to, "names": [source.name, target.name if target else None],
