@@ -87,6 +87,7 @@ def review_tasks(taxonomy: Taxonomy, expressions: list[Expression] | None = None
 
     expressions, rationales = expressions or [], rationales or {}
     by_id = taxonomy.by_id()
+    bar = (taxonomy.stats or {}).get("assign_threshold")
     tasks = []
     for v in (v for v in taxonomy.values if v.status in ACTIVE):
         examples, furthest = _exemplar_html(v, expressions, rationales, n_exemplars, N_FURTHEST)
@@ -112,8 +113,10 @@ def review_tasks(taxonomy: Taxonomy, expressions: list[Expression] | None = None
             + [lc.textarea_result(lc.NEW_NAME, lc.REVIEW_TARGET, [v.name])]
         if v.definition:
             prefill.append(lc.textarea_result(lc.NEW_DEFINITION, lc.REVIEW_TARGET, [v.definition]))
-        # Every form a reviewer may tick out, furthest from the value first (the misfits sit there).
-        forms = [{"value": m.norm, "html": f"{html.escape(m.written)} <i>({m.similarity:.2f})</i>"}
+        # Every form a reviewer may tick out, furthest from the value first (the misfits sit there),
+        # those below the build's bar for an outlier to join a value marked as `taxonomy show` marks them.
+        forms = [{"value": m.norm, "html": f"{html.escape(m.written)} <i>({m.similarity:.2f})</i>"
+                  + (" <b>! below the build's bar</b>" if isinstance(bar, (int, float)) and m.similarity < bar else "")}
                  for m in reversed(forms_of(expressions, v.id)) if m.similarity is not None][:N_FORMS_TO_TICK]
         tasks.append({
             "data": {"value_id": v.id, "name": v.name, "definition": v.definition, "summary": summary,

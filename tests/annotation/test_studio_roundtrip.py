@@ -269,8 +269,10 @@ def members_folder(embedder):
             rationales[rid] = f"I think {text} is what counts here."
             expressions.append(Expression(id=f"{rid}#0", rationale_id=rid, start=8, end=8 + len(text), text=text,
                                           norm=text, rule="test", value_id=vid, similarity=round(float(vec @ cent), 4)))
+    loyal = sorted(e.similarity for e in expressions if e.value_id == "vloya000001")
     tax = Taxonomy(name="members", embedding_model="all-MiniLM-L6-v2", values=values,
-                   lineage=[LineageEntry(version=1, op="build")], params={"embed_text": "norm"})
+                   lineage=[LineageEntry(version=1, op="build")], params={"embed_text": "norm"},
+                   stats={"assign_threshold": (loyal[0] + loyal[1]) / 2})
     return TaxonomyFolder(tax, expressions, centroids), rationales
 
 
@@ -285,6 +287,9 @@ def test_members_ticked_out_in_review_leave_the_value(studio, members_folder, em
     # every form, the furthest from the value first
     assert offered == [e.norm for e in sorted((e for e in folder.expressions if e.value_id == "vloya000001"),
                                               key=lambda e: e.similarity)]
+    # the fixture's build bar lies between the two furthest forms: only the furthest is marked
+    marked = [c["value"] for c in tasks["vloya000001"]["data"][lc.MEMBER_FORMS] if "below the build's bar" in c["html"]]
+    assert marked == offered[:1]
     out = lc.choices_result(lc.MEMBERS_OUT, lc.REVIEW_TARGET, ["owe him money"])
     votes = {ONE: [*_review_result("keep"), out], TWO: [*_review_result("rename", name="Loyalty To Friends"), out]}
     for email, result in votes.items():
