@@ -309,6 +309,7 @@ def _show_members(taxonomy: Path, wanted: str, judgments: Path | None, limit: in
     from moralgap.datasets import load_judgments
 
     from .members import find_value, member_forms
+    from .move_members import forms_moved_in
 
     folder = _build_folder(taxonomy, "--value")
     v = find_value(folder, wanted)
@@ -321,7 +322,9 @@ def _show_members(taxonomy: Path, wanted: str, judgments: Path | None, limit: in
     shown = forms[:limit] if limit else forms
     # The cosine the build asked of an outlier to join a value: a member below it is one to read first.
     bar = folder.taxonomy.stats.get("assign_threshold")
-    below = [m for m in forms if m.similarity is not None and isinstance(bar, (int, float)) and m.similarity < bar]
+    placed = forms_moved_in(folder.taxonomy, v.id)
+    below = [m for m in forms if m.similarity is not None and isinstance(bar, (int, float)) and m.similarity < bar
+             and m.norm not in placed]
     if as_json:
         json.dump({"value": v.to_json_dict(), "outlier_bar": bar,
                    "forms": [{**m.to_json_dict(texts), "below_bar": m in below} for m in shown]}, sys.stdout,
@@ -348,7 +351,8 @@ def _show_members(taxonomy: Path, wanted: str, judgments: Path | None, limit: in
     for m in shown:
         sim = f"{m.similarity:.2f}" if m.similarity is not None else "-"
         mark = "!" if m in below else " "
-        click.echo(f"{mark}{sim:>5} {m.mentions:4d} {m.rationales:4d}  \"{m.written}\"")
+        by_hand = "  (moved here by a reviewer)" if m.norm in placed else ""
+        click.echo(f"{mark}{sim:>5} {m.mentions:4d} {m.rationales:4d}  \"{m.written}\"{by_hand}")
         sentence = m.sentence(texts)
         if sentence:
             click.echo(f"{'':18}in {m.example_rationale}: {clip(sentence, 160)}")

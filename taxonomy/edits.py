@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from moralgap.errors import InputError
-from moralgap.records import Expression, LineageEntry, Value
+from moralgap.records import Expression, LineageEntry, Taxonomy, Value
 from moralgap.seeding import DEFAULT_SEED
 
 from .cluster import unit_rows
@@ -91,7 +91,12 @@ def value_of(folder: TaxonomyFolder, value_id: str, *, active: bool = True, what
 
 def resolve(folder: TaxonomyFolder, value_id: str) -> str:
     """Follow ``merged_into`` links to the value that now holds ``value_id``'s expressions."""
-    by_id = folder.taxonomy.by_id()
+    return resolve_in(folder.taxonomy, value_id)
+
+
+def resolve_in(taxonomy: Taxonomy, value_id: str) -> str:
+    """:func:`resolve` for a taxonomy without its folder (a review task is made from one)."""
+    by_id = taxonomy.by_id()
     seen = set()
     while value_id in by_id and by_id[value_id].status == "merged" and value_id not in seen:
         seen.add(value_id)

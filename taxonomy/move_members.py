@@ -18,9 +18,10 @@ from typing import Sequence
 import numpy as np
 
 from moralgap.errors import InputError
+from moralgap.records import Taxonomy
 
 from .cluster import unit_rows
-from .edits import new_version, part_views, resolve, value_of
+from .edits import new_version, part_views, resolve, resolve_in, value_of
 from .folder import TaxonomyFolder
 from .quality import refresh_quality
 from .space import EmbeddingSpace
@@ -34,6 +35,7 @@ def member_ids_of_forms(folder: TaxonomyFolder, value_id: str, forms: Sequence[s
     as `taxonomy show --value` prints it (as written, or its normal form), case and spacing aside."""
     from .members import member_forms
 
+    value_of(folder, value_id)  # an unknown or retired value is named as such, not as holding nothing
     held = member_forms(folder, value_id)
     out: list[str] = []
     for wanted in forms:
@@ -110,6 +112,17 @@ def move(folder: TaxonomyFolder, value_id: str, expression_ids: Sequence[str], *
         for stale in DILEMMA_FIGURES:
             (value_of(new, vid).quality or {}).pop(stale, None)
     return new
+
+
+def forms_moved_in(taxonomy: Taxonomy, value_id: str) -> set[str]:
+    """The normal forms a person moved into ``value_id`` (or into a value merged into it since):
+    where they lie from its centroid was a person's call, not a doubt to flag."""
+    into = set()
+    for entry in taxonomy.lineage:
+        if entry.op == OP and isinstance(entry.args, dict) and entry.args.get("to"):
+            if resolve_in(taxonomy, entry.args["to"]) == value_id:
+                into.update(entry.args.get("forms") or ())
+    return into
 
 
 def forms_moved_out(folder: TaxonomyFolder) -> dict[str, set[str]]:

@@ -346,7 +346,7 @@ def test_move_out_of_every_value_recounts_the_value(folder, embedder):
 
 
 def test_move_into_another_value_and_back_lifts_the_refusal(folder):
-    from moralgap.taxonomy.move_members import forms_moved_out, member_ids_of_forms, move
+    from moralgap.taxonomy.move_members import forms_moved_in, forms_moved_out, member_ids_of_forms, move
 
     i = ids(folder)
     wanted = member_ids_of_forms(folder, i["respect"], ["Inconsiderate"])  # as written, any case
@@ -360,6 +360,10 @@ def test_move_into_another_value_and_back_lifts_the_refusal(folder):
     # A value merged since: the refusal follows its members into the value that holds them.
     merged = edits.merge(new, i["respect"], i["honesty"], **AUTHOR)
     assert forms_moved_out(merged) == {"inconsiderate": {i["honesty"]}}
+    # and what a person placed in a value stays placed by a person after that value merges
+    merged = edits.merge(new, i["family"], i["privacy"], **AUTHOR)
+    assert forms_moved_in(merged.taxonomy, i["privacy"]) == {"inconsiderate"}
+    assert forms_moved_in(new.taxonomy, i["respect"]) == set()
 
 
 @pytest.mark.parametrize("call", [
@@ -374,6 +378,8 @@ def test_move_into_another_value_and_back_lifts_the_refusal(folder):
     lambda f, i: __import__("moralgap.taxonomy.move_members", fromlist=["move"]).move(f, i["family"], [], **AUTHOR),
     lambda f, i: __import__("moralgap.taxonomy.move_members", fromlist=["member_ids_of_forms"]).member_ids_of_forms(
         f, i["family"], ["kinship"]),
+    lambda f, i: __import__("moralgap.taxonomy.move_members", fromlist=["member_ids_of_forms"]).member_ids_of_forms(
+        f, "Family", ["your family"]),  # a name where the id goes
 ])
 def test_bad_moves_raise_and_change_nothing(folder, call):
     before = snapshot(folder)
@@ -414,6 +420,11 @@ def test_cli_edit_move_and_show_marks_the_far_forms(folder, tmp_path):
     assert (entry.op, entry.author, entry.reason, entry.args["to"]) == ("move", "ana", "kinship, not a family duty",
                                                                          i["honesty"])
     assert [e.value_id for e in v2.expressions if e.norm == "blood relatives"] == [i["honesty"]]
+    # far from its new value, but placed there by a person: noted as such, not marked as a doubt
+    assert next(e.similarity for e in v2.expressions if e.norm == "blood relatives") < far
+    r = runner.invoke(main, ["taxonomy", "show", str(tmp_path / "v2"), "--value", i["honesty"]])
+    (line,) = [x for x in r.output.splitlines() if '"blood relatives"' in x]
+    assert line.endswith("(moved here by a reviewer)") and not line.startswith("!")
     # no member named: a usage error; an unknown form: one line naming it; nothing written either way
     r = runner.invoke(main, ["taxonomy", "edit", "move", str(src), i["family"], "--in-place"])
     assert r.exit_code == 2 and "--form" in r.output
