@@ -1,7 +1,7 @@
 """Issue 2 benchmark: build speed and memory.
 
     python benchmarks/taxonomy_speed.py sample          # the bundled sample, models loaded first
-    python benchmarks/taxonomy_speed.py scale [--n 50000] [--workers 2] [--update]
+    python benchmarks/taxonomy_speed.py scale [--n 50000] [--workers 2] [--update] [--edits]
         [--embed-text sentence --context-weight 3]
 
 ``scale`` composes N rationales of about 200 characters from the sentences of real texts
@@ -16,7 +16,9 @@ updates with each mention's sentence (rationale) mixed in: every mention is then
 own, so the fit is a sample of 50,000 mentions and the rest are embedded with their sentences;
 only the plain update is timed (such a taxonomy regroups with ``--earlier-judgments``, not timed
 here). Its results are saved
-under a name of their own (``taxonomy_speed_scale_sentence_w3.json``).
+under a name of their own (``taxonomy_speed_scale_sentence_w3.json``). ``--edits`` times what a
+reviewer runs on the largest value of that taxonomy: ``taxonomy show --value``, ``taxonomy edit
+move`` of its furthest form and ``taxonomy edit split --k 2`` (``taxonomy_speed_scale_edits.json``).
 """
 from __future__ import annotations
 
@@ -99,7 +101,35 @@ def timed_cli(args: list[str], env: dict) -> float:
     return time.perf_counter() - t
 
 
-def run_scale(n: int, workers: int, seed: int, update: bool = False, embed: list[str] | None = None) -> None:
+def capture_cli(args: list[str], env: dict) -> tuple[float, str]:
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "moralgap.cli", *args], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(proc.stderr)
+    return time.perf_counter() - t, proc.stdout
+
+
+def time_edits(tax: Path, work: Path, env: dict, wall: float) -> None:
+    """A reviewer's reading and edits of the largest value: every command a subprocess that loads the
+    taxonomy folder, as a reviewer runs it (the embedding cache is the build's, warm)."""
+    values = json.loads((tax / "taxonomy.json").read_text())["values"]
+    big = max(values, key=lambda v: v["size"])
+    took, out = capture_cli(["taxonomy", "show", str(tax), "--value", big["id"], "--json"], env)
+    forms = json.loads(out)["forms"]
+    rows = [{"run": f"show --value (largest value, {big['size']} mentions, {len(forms)} forms)", "wall_s": took}]
+    took = timed_cli(["taxonomy", "edit", "move", str(tax), big["id"], "--form", forms[-1]["form"],
+                      "--out", str(work / "moved"), "--author", "benchmark"], env)
+    rows.append({"run": f"edit move (its furthest form, {forms[-1]['mentions']} mentions, out)", "wall_s": took})
+    took = timed_cli(["taxonomy", "edit", "split", str(tax), big["id"], "--k", "2", "--out", str(work / "split"),
+                      "--author", "benchmark"], env)
+    rows.append({"run": "edit split --k 2 (the largest value)", "wall_s": took})
+    for r in rows:
+        r["share_of_build"] = r["wall_s"] / wall
+    print_table(rows, ["run", "wall_s", "share_of_build"], name="edits")
+
+
+def run_scale(n: int, workers: int, seed: int, update: bool = False, embed: list[str] | None = None,
+              edits: bool = False) -> None:
     texts = compose(n, seed)
     embed = embed or []
     with tempfile.TemporaryDirectory() as tmp:
@@ -110,6 +140,8 @@ def run_scale(n: int, workers: int, seed: int, update: bool = False, embed: list
                           *embed], env)
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         manifest = json.loads((Path(tmp) / "tax" / "manifest.json").read_text())
+        if edits:
+            time_edits(Path(tmp) / "tax", Path(tmp), env, wall)
         if update:
             more = Path(tmp) / "more.jsonl"
             write_judgments(more, compose(n // 10, seed + 1), first=n)
@@ -144,6 +176,9 @@ def main() -> None:
     ap.add_argument("--embed-text", default="norm", choices=["norm", "context", "sentence"],
                     help="scale: the build's --embed-text; anything but norm saves its results under a name of its own")
     ap.add_argument("--context-weight", type=float, default=3.0)
+    ap.add_argument("--edits", action="store_true",
+                    help="scale: also time `taxonomy show --value`, `edit move` and `edit split` on the largest "
+                         "value (results: taxonomy_speed_scale_edits)")
     opts = ap.parse_args()
     if opts.what == "sample":
         run_sample()
@@ -151,8 +186,9 @@ def main() -> None:
         return
     embed = [] if opts.embed_text == "norm" else ["--embed-text", opts.embed_text,
                                                  "--context-weight", f"{opts.context_weight:g}"]
-    run_scale(opts.n, opts.workers, opts.seed, opts.update, embed)
-    save_results("taxonomy_speed_scale" + embed_text_suffix(opts.embed_text, opts.context_weight))
+    run_scale(opts.n, opts.workers, opts.seed, opts.update, embed, opts.edits)
+    save_results("taxonomy_speed_scale" + embed_text_suffix(opts.embed_text, opts.context_weight)
+                 + ("_edits" if opts.edits else ""))
 
 
 if __name__ == "__main__":
