@@ -84,11 +84,10 @@ def review_tasks(taxonomy: Taxonomy, expressions: list[Expression] | None = None
     need a reviewer most."""
     from moralgap.taxonomy.edits import ACTIVE
     from moralgap.taxonomy.members import forms_of
-    from moralgap.taxonomy.move_members import forms_moved_in
+    from moralgap.taxonomy.move_members import below_bar, forms_moved_in
 
     expressions, rationales = expressions or [], rationales or {}
     by_id = taxonomy.by_id()
-    bar = (taxonomy.stats or {}).get("assign_threshold")
     tasks = []
     for v in (v for v in taxonomy.values if v.status in ACTIVE):
         examples, furthest = _exemplar_html(v, expressions, rationales, n_exemplars, N_FURTHEST)
@@ -116,11 +115,12 @@ def review_tasks(taxonomy: Taxonomy, expressions: list[Expression] | None = None
             prefill.append(lc.textarea_result(lc.NEW_DEFINITION, lc.REVIEW_TARGET, [v.definition]))
         # Every form a reviewer may tick out, furthest from the value first (the misfits sit there),
         # those below the build's bar for an outlier to join a value marked as `taxonomy show` marks them.
-        placed = forms_moved_in(taxonomy, v.id)
+        held = forms_of(expressions, v.id)
+        placed, below = forms_moved_in(taxonomy, v.id), below_bar(taxonomy, v.id, held)
         forms = [{"value": m.norm, "html": f"{html.escape(m.written)} <i>({m.similarity:.2f})</i>"
                   + (" <i>moved here by a reviewer</i>" if m.norm in placed else
-                     " <b>! below the build's bar</b>" if isinstance(bar, (int, float)) and m.similarity < bar else "")}
-                 for m in reversed(forms_of(expressions, v.id)) if m.similarity is not None][:N_FORMS_TO_TICK]
+                     " <b>! below the build's bar</b>" if m.norm in below else "")}
+                 for m in reversed(held) if m.similarity is not None][:N_FORMS_TO_TICK]
         tasks.append({
             "data": {"value_id": v.id, "name": v.name, "definition": v.definition, "summary": summary,
                      "card_html": card, "taxonomy": taxonomy.name, "taxonomy_version": taxonomy.version,

@@ -309,7 +309,7 @@ def _show_members(taxonomy: Path, wanted: str, judgments: Path | None, limit: in
     from moralgap.datasets import load_judgments
 
     from .members import find_value, member_forms
-    from .move_members import forms_moved_in
+    from .move_members import below_bar, forms_moved_in
 
     folder = _build_folder(taxonomy, "--value")
     v = find_value(folder, wanted)
@@ -323,8 +323,8 @@ def _show_members(taxonomy: Path, wanted: str, judgments: Path | None, limit: in
     # The cosine the build asked of an outlier to join a value: a member below it is one to read first.
     bar = folder.taxonomy.stats.get("assign_threshold")
     placed = forms_moved_in(folder.taxonomy, v.id)
-    below = [m for m in forms if m.similarity is not None and isinstance(bar, (int, float)) and m.similarity < bar
-             and m.norm not in placed]
+    doubted = below_bar(folder.taxonomy, v.id, forms)
+    below = [m for m in forms if m.norm in doubted]
     if as_json:
         json.dump({"value": v.to_json_dict(), "outlier_bar": bar,
                    "forms": [{**m.to_json_dict(texts), "below_bar": m in below} for m in shown]}, sys.stdout,

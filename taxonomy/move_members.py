@@ -13,7 +13,7 @@ lifts an earlier refusal by that value.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from moralgap.records import Taxonomy
 from .cluster import unit_rows
 from .edits import new_version, part_views, resolve, resolve_in, value_of
 from .folder import TaxonomyFolder
+from .members import MemberForm
 from .quality import refresh_quality
 from .space import EmbeddingSpace
 
@@ -112,6 +113,17 @@ def move(folder: TaxonomyFolder, value_id: str, expression_ids: Sequence[str], *
         for stale in DILEMMA_FIGURES:
             (value_of(new, vid).quality or {}).pop(stale, None)
     return new
+
+
+def below_bar(taxonomy: Taxonomy, value_id: str, forms: Iterable[MemberForm]) -> set[str]:
+    """The normal forms among ``forms`` (of ``value_id``) that lie below the cosine the build asked
+    of an outlier to join a value (``stats.assign_threshold``): the members to read first. A form
+    a person moved into the value is left out, however far it lies."""
+    bar = (taxonomy.stats or {}).get("assign_threshold")
+    if not isinstance(bar, (int, float)):
+        return set()
+    placed = forms_moved_in(taxonomy, value_id)
+    return {m.norm for m in forms if m.similarity is not None and m.similarity < bar and m.norm not in placed}
 
 
 def forms_moved_in(taxonomy: Taxonomy, value_id: str) -> set[str]:
