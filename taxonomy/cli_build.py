@@ -324,10 +324,9 @@ def _show_members(taxonomy: Path, wanted: str, judgments: Path | None, limit: in
     bar = folder.taxonomy.stats.get("assign_threshold")
     placed = forms_moved_in(folder.taxonomy, v.id)
     doubted = below_bar(folder.taxonomy, v.id, forms)
-    below = [m for m in forms if m.norm in doubted]
     if as_json:
         json.dump({"value": v.to_json_dict(), "outlier_bar": bar,
-                   "forms": [{**m.to_json_dict(texts), "below_bar": m in below} for m in shown]}, sys.stdout,
+                   "forms": [{**m.to_json_dict(texts), "below_bar": m.norm in doubted} for m in shown]}, sys.stdout,
                   ensure_ascii=False, indent=2)
         click.echo()
         return
@@ -350,7 +349,7 @@ def _show_members(taxonomy: Path, wanted: str, judgments: Path | None, limit: in
     click.echo(f"{'sim':>6} {'n':>4} {'rats':>4}  form")
     for m in shown:
         sim = f"{m.similarity:.2f}" if m.similarity is not None else "-"
-        mark = "!" if m in below else " "
+        mark = "!" if m.norm in doubted else " "
         by_hand = "  (moved here by a reviewer)" if m.norm in placed else ""
         click.echo(f"{mark}{sim:>5} {m.mentions:4d} {m.rationales:4d}  \"{m.written}\"{by_hand}")
         sentence = m.sentence(texts)
@@ -358,8 +357,8 @@ def _show_members(taxonomy: Path, wanted: str, judgments: Path | None, limit: in
             click.echo(f"{'':18}in {m.example_rationale}: {clip(sentence, 160)}")
     if len(shown) < len(forms):
         click.echo(f"... {len(forms) - len(shown)} more (without --limit: all)")
-    if below:
-        click.echo(f"! {len(below)} form(s) lie below {bar:.2f}, the cosine the build asked of an outlier to join "
+    if doubted:
+        click.echo(f"! {len(doubted)} form(s) lie below {bar:.2f}, the cosine the build asked of an outlier to join "
                    "a value: read them first")
     click.echo(f"(a form that does not belong: `taxonomy edit move TAXDIR {v.id} --form FORM` takes it out, with "
                "`--to VALUE_ID` into another value; --json adds each form's expression ids)")

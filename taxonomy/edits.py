@@ -238,8 +238,8 @@ def merge(folder: TaxonomyFolder, source_id: str, target_id: str, *, author: str
 # -- naming a split's parts -------------------------------------------------------------------
 def part_views(folder: TaxonomyFolder, space: EmbeddingSpace, parts: list[list[Expression]],
                centrality: list[np.ndarray], texts: dict[str, str] | None):
-    """Views of a split's (or a move's) parts, made as the build makes them of its clusters (distinct forms by
-    embedding key, most typical first), with the taxonomy's other values that hold members as the
+    """Views of a split's (or a move's) parts, made as the build makes them of its clusters
+    (distinct forms by embedding key, most typical first), with the taxonomy's other values that hold members as the
     background their keywords stand out from, as a build's keywords stand out from every other
     cluster. Values under review count too: the build counted them, and without their words a
     part's keywords could come out in another order than the build gave the same members."""
@@ -350,7 +350,7 @@ def split(folder: TaxonomyFolder, value_id: str, *, groups: Sequence[Sequence[st
     rows = [np.where(labels == part)[0] for part in range(n_parts)]
     cents = np.stack([unit_rows(vectors[idx].astype(np.float64).mean(axis=0)) for idx in rows]).astype(np.float32)
     views = part_views(folder, space, [[members[i] for i in idx] for idx in rows],
-                        [vectors[idx] @ cents[part] for part, idx in enumerate(rows)], texts)
+                       [vectors[idx] @ cents[part] for part, idx in enumerate(rows)], texts)
     new_parts = [part for part in range(n_parts) if part != keep]
     if names is not None:
         namings = [Naming(name=_nonempty(n, "names"), source=None) for n in names]

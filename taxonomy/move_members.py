@@ -23,7 +23,7 @@ from moralgap.records import Taxonomy
 from .cluster import unit_rows
 from .edits import new_version, part_views, resolve, resolve_in, value_of
 from .folder import TaxonomyFolder
-from .members import MemberForm
+from .members import MemberForm, member_forms
 from .quality import refresh_quality
 from .space import EmbeddingSpace
 
@@ -34,8 +34,6 @@ DILEMMA_FIGURES = ("n_dilemmas", "top_dilemma_share", "topical_form_share")
 def member_ids_of_forms(folder: TaxonomyFolder, value_id: str, forms: Sequence[str]) -> list[str]:
     """The ids of every mention of each form in ``forms`` that ``value_id`` holds; a form is given
     as `taxonomy show --value` prints it (as written, or its normal form), case and spacing aside."""
-    from .members import member_forms
-
     value_of(folder, value_id)  # an unknown or retired value is named as such, not as holding nothing
     held = member_forms(folder, value_id)
     out: list[str] = []

@@ -324,8 +324,10 @@ class TaxonomyUpdater:
             # A form a person moved out of a value stays out of it (an outlier, as for any
             # expression whose nearest value may not take it).
             refused = forms_moved_out(folder)
-            kept_out = [i for i, e in enumerate(expressions)
-                        if value_of_expr[i] >= 0 and ids[value_of_expr[i]] in refused.get(e.norm, ())]
+            # Empty unless a person moved forms (always so in a build's assignment of its rest).
+            kept_out = [] if not refused else [
+                i for i, e in enumerate(expressions)
+                if value_of_expr[i] >= 0 and ids[value_of_expr[i]] in refused.get(e.norm, ())]
             value_of_expr[kept_out] = -1
             stats["kept_out_by_review"] = len(kept_out)
             stats["nearest_value_left_out"] = int((value_of_expr == -2).sum())
