@@ -94,14 +94,11 @@ def write_judgments(path: Path, texts: list[str], first: int = 0) -> None:
 
 
 def timed_cli(args: list[str], env: dict) -> float:
-    t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "moralgap.cli", *args], env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(proc.stderr)
-    return time.perf_counter() - t
+    return capture_cli(args, env)[0]
 
 
 def capture_cli(args: list[str], env: dict) -> tuple[float, str]:
+    """Run one ``moralgap`` command; its wall time and what it printed (a failure ends the benchmark)."""
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "moralgap.cli", *args], env=env, capture_output=True, text=True)
     if proc.returncode != 0:
