@@ -14,12 +14,20 @@ class InputError(MoralgapError):
         self.line = line
         self.field = field
         self.message = message
-        where = self.path or "<input>"
+        # An option or an in-memory record has no file; the message then starts at the field.
+        where = [self.path] if self.path else []
         if line is not None:
-            where += f":{line}"
+            where = [f"{self.path}:{line}"] if self.path else [f"line {line}"]
         if field:
-            where += f": field '{field}'"
-        super().__init__(f"{where}: {message}")
+            where.append(f"field '{field}'")
+        super().__init__(": ".join([*where, message]))
+
+    def in_file(self, path) -> "InputError":
+        """This error about ``path``: for a check deep in a fit that sees records, not the file
+        they came from. An error that already names a file keeps it."""
+        if self.path is not None:
+            return self
+        return type(self)(path, self.message, line=self.line, field=self.field)
 
 
 class ConfigError(MoralgapError):

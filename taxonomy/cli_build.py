@@ -136,10 +136,13 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
             "input": input_fingerprint(judgments), "verdict_map": verdict_map, "skip_invalid": skip_invalid,
             "spacy_model": extractor.spacy_model, "lexicon": extractor.lexicon.source, "window": window_size(),
             "params": builder.params()})
-        result, fit_record, read = build_streaming(
-            builder, lambda r: iter_judgments(judgments, r, verdict_map=vmap, require_rationale=True,
-                                              skip_invalid=skip_invalid),
-            spill, max_forms=fit_max_forms, timed=manifest.timed, source=judgments)
+        try:
+            result, fit_record, read = build_streaming(
+                builder, lambda r: iter_judgments(judgments, r, verdict_map=vmap, require_rationale=True,
+                                                  skip_invalid=skip_invalid),
+                spill, max_forms=fit_max_forms, timed=manifest.timed, source=judgments)
+        except InputError as err:
+            raise err.in_file(judgments) from None
         report_read(read, judgments)
         n_judgments = read.n_read
         manifest.count(spill_windows_reused=spill.reused)
@@ -153,8 +156,11 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
                 # the filter sets apart are not counted, drawn or assigned.
                 expressions = builder.filter_spans(expressions, below_cut=below_cut)
         with manifest.timed("embed_and_cluster"):
-            result, fit_record = fit_bounded(builder, expressions, texts={j.id: j.rationale for j in read.records},
-                                             max_forms=fit_max_forms)
+            try:
+                result, fit_record = fit_bounded(builder, expressions, texts={j.id: j.rationale for j in read.records},
+                                                 max_forms=fit_max_forms)
+            except InputError as err:  # "no value expressions were found" is about this file's rationales
+                raise err.in_file(judgments) from None
         result.add_corpus(read.records, builder.embed_text)
         result.add_below_cut(below_cut)
     manifest.set_engine(eng.describe())

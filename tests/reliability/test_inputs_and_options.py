@@ -128,3 +128,25 @@ def test_taxonomy_build_says_when_n_values_cannot_be_met(repo_root, tmp_path):
     clustered = n + sum(k - 1 for k in tax["stats"]["word_families_joined"].values())
     assert f"--n-values 100000 cannot be met" in r.stderr and f"support {clustered} values" in r.stderr
     assert f"the taxonomy has {n}" in r.stderr
+
+
+@pytest.mark.slow
+def test_build_on_rationales_without_value_expressions_names_the_file(tmp_path):
+    # Found only once the real extractor has read every rationale, deep in the fit: the message
+    # still names the file the user gave, and nothing is written.
+    judgments = write_jsonl(tmp_path / "german.jsonl", [
+        {"id": "a", "dilemma_id": "d", "verdict": "acceptable", "rationale": "Sie sollte ehrlich sein."}])
+    line = one_error_line(cli("taxonomy", "build", judgments, "--out", tmp_path / "tax", timeout=600))
+    assert f"{judgments}: field 'rationale': no value expressions were found" in line
+    assert not (tmp_path / "tax").exists()
+
+
+def test_an_error_about_no_file_starts_at_the_field():
+    from moralgap.errors import InputError
+
+    assert str(InputError(None, "an edit needs an author", field="author")) == "field 'author': an edit needs an author"
+    assert str(InputError(None, "bad", line=3)) == "line 3: bad"
+    moved = InputError(None, "none found", field="rationale").in_file("j.jsonl")
+    assert str(moved) == "j.jsonl: field 'rationale': none found"
+    kept = InputError("a.jsonl", "bad", line=2)
+    assert kept.in_file("b.jsonl") is kept
