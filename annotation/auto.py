@@ -14,7 +14,11 @@ maximises F1 on those items (values with fewer than three items share the pooled
 With labels at hand, :meth:`ZeroShotAnnotator.calibrate` re-tunes the thresholds on them.
 
 A rationale's score for a value is the larger of (a) its whole-text probability and (b) the
-best probability among its extracted value expressions whose nearest value it is.
+best probability among its value expressions that expression-level coding
+(:class:`~annotation.expression_coding.ExpressionCoder`, ``annotate expressions``) gives that
+value. Only coded expressions count: a span the build would have set apart ("tell them",
+"awkward") or one no value is near enough to is still nearest *some* value, and a within-text
+z-score makes that nearest value look certain.
 """
 from __future__ import annotations
 
@@ -100,6 +104,7 @@ class ZeroShotAnnotator(Annotator):
         self.thresholds: np.ndarray | None = None
         self.calibration: _Calibration | None = None
         self.threshold_source = "exemplars"
+        self._coder = None
 
     @property
     def embedder(self):
@@ -218,27 +223,55 @@ class ZeroShotAnnotator(Annotator):
         return self.calibration.probability(within_item_z(sims))
 
     def expression_scores(self, ids: Sequence[str], expressions) -> np.ndarray:
-        """Per rationale and value: the best probability among expressions nearest that value."""
+        """Per rationale and value: the best probability among the expressions coded to that
+        value (``value_id`` set, as :meth:`coded_expressions` gives them); others are ignored."""
         self._check_fitted()
         out = np.zeros((len(ids), len(self.value_ids)))
         row = {rid: i for i, rid in enumerate(ids)}
-        exprs = [e for e in expressions if e.rationale_id in row and (e.norm or e.text)]
+        col = {vid: j for j, vid in enumerate(self.value_ids)}
+        exprs = [e for e in expressions if e.rationale_id in row and e.value_id in col and (e.norm or e.text)]
         if not exprs:
             return out
         vecs = self.embedder.encode([e.norm or e.text for e in exprs], desc="embedding expressions")
         probs = self.calibration.probability(within_item_z(similarities(vecs, self.prototypes)))
-        nearest = probs.argmax(axis=1)
-        for e, j, p in zip(exprs, nearest, probs[np.arange(len(exprs)), nearest]):
-            i = row[e.rationale_id]
-            out[i, j] = max(out[i, j], p)
+        for k, e in enumerate(exprs):
+            i, j = row[e.rationale_id], col[e.value_id]
+            out[i, j] = max(out[i, j], probs[k, j])
         return out
+
+    def coded_expressions(self, judgments) -> list:
+        """The value expressions of ``judgments`` coded to a value, by the rule of ``annotate
+        expressions``: the taxonomy's own assignment for rationales it was built on, else the
+        build's span filter and outlier threshold.
+
+        A taxonomy with no centroids (written by hand, or imported from a list of names) has no
+        outlier threshold to apply: each value expression there goes to its nearest prototype."""
+        if any(vid in self.folder.centroids for vid in self.value_ids):
+            if self._coder is None:
+                from .expression_coding import ExpressionCoder
+
+                self._coder = ExpressionCoder(self.folder, embedder=self.embedder, extractor=self.extractor)
+            return [e for e in self._coder.code(judgments).expressions if e.value_id is not None]
+        from moralgap.taxonomy.extract import extracting_as_built
+        from moralgap.taxonomy.span_filter import filter_spans, recorded_span_filter
+
+        params = self.taxonomy.params or {}
+        with extracting_as_built(self.extractor, params) as extractor:
+            found = extractor.extract(judgments)
+        found = [e for e in filter_spans(found, recorded_span_filter(params), self.embedder)
+                 if not e.excluded and (e.norm or e.text)]
+        if not found:
+            return []
+        vecs = self.embedder.encode([e.norm or e.text for e in found], desc="embedding expressions")
+        nearest = similarities(vecs, self.prototypes).argmax(axis=1)
+        return [e.model_copy(update={"value_id": self.value_ids[int(j)]}) for e, j in zip(found, nearest)]
 
     def score_judgments(self, judgments) -> tuple[list[str], np.ndarray]:
         items = [j for j in judgments if (j.rationale or "").strip()]
         ids = [j.id for j in items]
         scores = self.text_scores([j.rationale for j in items])
         if self.extractor is not None and items:
-            scores = np.maximum(scores, self.expression_scores(ids, self.extractor.extract(items)))
+            scores = np.maximum(scores, self.expression_scores(ids, self.coded_expressions(items)))
         return ids, scores
 
     def calibrate(self, scores: np.ndarray, labels: np.ndarray) -> dict:

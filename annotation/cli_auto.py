@@ -134,7 +134,7 @@ class _Scorer:
 @click.option("--calibrate", "labels", default=None, type=click.Path(dir_okay=False),
               help="Human labels (JSONL) to tune the zero-shot thresholds on.")
 @click.option("--expressions/--no-expressions", default=True, show_default=True,
-              help="Zero-shot: also score spaCy value expressions, not only whole rationales.")
+              help="Zero-shot: a value expression that 'annotate expressions' codes to a value also gives it, not only the whole rationale's score.")
 @click.option("--decision", type=click.Choice(["tuned", "expected-f1"]), default="tuned", show_default=True,
               help="With --model: 'tuned' applies the model's thresholds to each rationale alone; 'expected-f1' "
                    "scores the whole file first and sets each value's cut to maximise its expected F1 over it.")

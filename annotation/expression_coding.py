@@ -71,6 +71,7 @@ class ExpressionCoder:
 
         self.folder = folder
         self.reuse = reuse
+        self._by_rid: dict[str, list[Expression]] | None = None
         self.space = EmbeddingSpace.of(folder, embedder=embedder)
         self.updater = TaxonomyUpdater(threshold=threshold, percentile=percentile, min_value_members=min_value_members,
                                        min_threshold=MIN_THRESHOLD if min_threshold is None else min_threshold,
@@ -89,15 +90,17 @@ class ExpressionCoder:
         """
         if not self.reuse:
             return {}
+        if self._by_rid is None:
+            # Once per coder: `annotate auto` codes a large file batch by batch with one coder.
+            self._by_rid = {}
+            for e in self.folder.expressions:
+                self._by_rid.setdefault(e.rationale_id, []).append(e)
         texts = {j.id: j.rationale or "" for j in judgments}
-        by_rid: dict[str, list[Expression]] = {}
-        for e in self.folder.expressions:
-            if e.rationale_id in texts:
-                by_rid.setdefault(e.rationale_id, []).append(e)
         resolve = self.folder.taxonomy.coded_redirects()
         out = {}
-        for rid, exprs in by_rid.items():
-            if all(texts[rid][e.start:e.end] == e.text for e in exprs):
+        for rid in texts:
+            exprs = self._by_rid.get(rid)
+            if exprs and all(texts[rid][e.start:e.end] == e.text for e in exprs):
                 out[rid] = [e.model_copy(update={"value_id": resolve.get(e.value_id) if e.value_id else None})
                             for e in exprs]
         return out

@@ -54,10 +54,42 @@ def test_expressions_only_raise_scores(embedder):
     items = judgments(UNLABELLED)
     ids, combined = with_expr.score_judgments(items)
     text_only = with_expr.text_scores([j.rationale for j in items])
-    expressions = extractor.extract(items)
-    assert expressions, "the extractor should find value expressions in these rationales"
+    # This taxonomy has no centroids, so no outlier threshold: each value expression goes to its
+    # nearest prototype, and spans the extractor sets apart count for nothing.
+    coded = with_expr.coded_expressions(items)
+    assert coded, "the extractor should find value expressions in these rationales"
+    assert all(e.value_id in with_expr.value_ids and not e.excluded for e in coded)
     assert np.all(combined >= text_only - 1e-9)
-    assert np.allclose(combined, np.maximum(text_only, with_expr.expression_scores(ids, expressions)))
+    assert np.allclose(combined, np.maximum(text_only, with_expr.expression_scores(ids, coded)))
+    # Expressions coded to no value (as the extractor returns them) raise nothing.
+    assert not with_expr.expression_scores(ids, extractor.extract(items)).any()
+
+
+def test_expression_part_counts_only_what_annotate_expressions_codes(embedder, tmp_path):
+    from moralgap.annotation.expression_coding import ExpressionCoder
+    from moralgap.records import Judgment, Taxonomy, Value
+    from moralgap.taxonomy.extract import ValueExtractor
+    from moralgap.taxonomy.folder import TaxonomyFolder
+
+    # Centroids at the embedded names, and the build's outlier rule: the coder's threshold applies.
+    names = {"vhonest": "lie to", "vprivacy": "snoop"}
+    vecs = embedder.encode(list(names.values()))
+    tax = Taxonomy(name="two", params={"embed_text": "norm", "span_filter": "none"}, stats={"assign_threshold": 0.5},
+                   values=[Value(id=i, name=n.title(), status="accepted", exemplars=[n]) for i, n in names.items()])
+    folder = TaxonomyFolder(tax, [], {i: np.asarray(v, np.float32) for i, v in zip(names, vecs)})
+    zs = ZeroShotAnnotator(folder, embedder=embedder, extractor=ValueExtractor()).fit()
+    items = [Judgment(id="r1", dilemma_id="d", verdict="unacceptable", rationale="You lied to her about the money."),
+             # "awkward" is found and set apart as not moral: before, it still counted for its
+             # nearest value, which a within-text z-score makes look certain.
+             Judgment(id="r2", dilemma_id="d", verdict="acceptable", rationale="It was a little awkward.")]
+    coded = zs.coded_expressions(items)
+    expected = [e for e in ExpressionCoder(folder, embedder=embedder).code(items).expressions if e.value_id]
+    assert [(e.id, e.value_id) for e in coded] == [(e.id, e.value_id) for e in expected]
+    assert {e.rationale_id for e in coded} == {"r1"} and {e.value_id for e in coded} == {"vhonest"}
+    found = ValueExtractor().extract(items[1:])
+    assert found and all(e.excluded for e in found)
+    scores = zs.expression_scores(["r1", "r2"], coded)
+    assert scores[0, 0] > 0.5 and scores[0, 1] == 0 and not scores[1].any()
 
 
 def test_label_calibration_retunes_thresholds(zero_shot):
