@@ -1,6 +1,6 @@
 """How often is a value that `annotate auto` gives an AITA comment one the comment appeals to?
 
-    python benchmarks/annotate_auto_aita.py [--sample 160]
+    python benchmarks/annotate_auto_aita.py
 
 Builds the default taxonomy of the real AITA top comments (../shared/data/aita_boraske; seed 13,
 60 values, as ``moralgap taxonomy build``) and annotates the same comments, as the README's
@@ -14,13 +14,23 @@ pipeline does, in four ways:
   value of any span the extractor found, including those the build sets apart ("tell them",
   "awkward") and those far from every value.
 
-The team labelled every (comment, value) pair any of these gave on a fixed sample of comments
-(``--sample`` of them: the comments' ids sorted, shuffled with ``random.Random(2027)``, the
-first N), blind to which way gave it: does the comment appeal to that value, as its name and
-expressions define it? (``benchmarks/data/aita_rationale_value_labels.jsonl``: ids, the value's
-name as it read then and ``fits``; no comment text.) For each way: pairs given on the sample,
-precision (share that fit), recall against every fitting pair the labels hold (a pooled
-recall: a fitting value no way gave is not counted), F1, and values per comment over all 767.
+The team labelled every (comment, value) pair any of these gave on 320 comments (the comments'
+ids sorted, shuffled with ``random.Random(2027)``, the first 320), blind to which way gave it:
+does the comment appeal to that value, as its name and expressions define it?
+(``benchmarks/data/aita_rationale_value_labels.jsonl``: ids, the value's name as it read then
+and ``fits``; no comment text.) The first 160 (sample A) were labelled and read while the
+annotator was changed; the next 160 (sample B) only after, so B is where a choice made on A is
+tested. For each way and sample: pairs given, precision (share that fit), recall against every
+fitting pair the labels hold for that sample (a pooled recall: a fitting value no way gave is
+not counted), F1, and values per comment over all 767.
+
+A second table asks the same of both sides of ``aita_value_diversity.py``: its taxonomy of the
+157 human top comments and 157 gpt-4o rationales together (seed 13), on 60 of those posts
+(post ids sorted, shuffled with ``random.Random(2027)``, the first 60), every pair any of the
+three ways gives labelled by the team the same way
+(``benchmarks/data/aita_both_sides_value_labels.jsonl``), scored per side: whether the
+annotator is as right about gpt-4o's longer rationales as about the human comments, which the
+human-minus-gpt-4o value figures assume.
 """
 from __future__ import annotations
 
@@ -34,7 +44,10 @@ import numpy as np
 from _common import REPO, aita_judgments, print_table, save_results
 
 LABELS = REPO / "benchmarks" / "data" / "aita_rationale_value_labels.jsonl"
+BOTH_SIDES_LABELS = REPO / "benchmarks" / "data" / "aita_both_sides_value_labels.jsonl"
+BOTH_SIDES_POSTS = 60
 SAMPLE_SEED = 2027
+SAMPLE_SIZE = 160
 
 
 def sample_ids(judgments, n: int) -> list[str]:
@@ -59,6 +72,8 @@ def before_change(zs, judgments) -> list:
 
 def score(given: dict[str, list[str]], labels: dict[tuple[str, str], bool], sample: list[str]) -> dict:
     pairs = [(r, v) for r in sample for v in given.get(r, [])]
+    inside = set(sample)
+    labels = {p: fit for p, fit in labels.items() if p[0] in inside}
     unlabelled = [p for p in pairs if p not in labels]
     if unlabelled:
         raise SystemExit(f"{len(unlabelled)} pairs lack a label, e.g. {unlabelled[:3]}: the build no longer "
@@ -73,43 +88,79 @@ def score(given: dict[str, list[str]], labels: dict[tuple[str, str], bool], samp
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sample", type=int, default=160)
-    args = ap.parse_args()
-
-    from moralgap.annotation.auto import ZeroShotAnnotator
-    from moralgap.annotation.expression_coding import ExpressionCoder
-    from moralgap.taxonomy.build import TaxonomyBuilder
-    from moralgap.taxonomy.folder import TaxonomyFolder
+    ap.parse_args()
 
     judgments = aita_judgments()
-    with tempfile.TemporaryDirectory() as tmp:
-        # Through the files, as the CLI's annotate reads a build.
-        TaxonomyBuilder(60, seed=13).fit(judgments).save(tmp)
-        folder = TaxonomyFolder.load(tmp)
-    labels = {}
-    for line in LABELS.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        labels[(row["rationale_id"], row["value_id"])] = bool(row["fits"])
-    sample = sample_ids(judgments, args.sample)
+    folder = built(judgments)
+    labels = read_labels(LABELS)
+    drawn = sample_ids(judgments, 2 * SAMPLE_SIZE)
+    samples = {"A": drawn[:SAMPLE_SIZE], "B": drawn[SAMPLE_SIZE:], "A+B": drawn}
 
-    zs = ZeroShotAnnotator(folder, seed=13).fit()
-    whole = ZeroShotAnnotator(folder, seed=13, extractor=False).fit()
-    ways = {
-        "annotate auto (whole comment, or an expression coded to the value)": zs.annotate(judgments),
-        "whole comment only": whole.annotate(judgments),
-        "annotate expressions (one value per expression)": ExpressionCoder(folder).code(judgments).annotations,
-        "annotate auto before 2026-12-07 (whole comment, or any span's nearest value)": before_change(zs, judgments),
-    }
+    ways = annotated(folder, judgments, whole_comment=True)
     rows = []
     for name, annotations in ways.items():
         given = {a.rationale_id: list(a.value_ids) for a in annotations}
         per = [len(given.get(j.id, [])) for j in judgments]
-        rows.append({"way": name, **score(given, labels, sample), "values_per_comment": float(np.mean(per)),
-                     "comments_without_value": sum(n == 0 for n in per) / len(per)})
-    print(f"{len(sample)} comments labelled, {len(labels)} pairs, {sum(labels.values())} fit")
-    print_table(rows, ["way", "pairs", "fit", "precision", "pooled_recall", "f1", "values_per_comment",
+        for sample, ids in samples.items():
+            rows.append({"way": name, "sample": sample, **score(given, labels, ids),
+                         "values_per_comment": float(np.mean(per)),
+                         "comments_without_value": sum(n == 0 for n in per) / len(per)})
+    print(f"{len(drawn)} comments labelled, {len(labels)} pairs, {sum(labels.values())} fit")
+    print_table(rows, ["way", "sample", "pairs", "fit", "precision", "pooled_recall", "f1", "values_per_comment",
                        "comments_without_value"], name="ways")
+    print_table(both_sides_rows(), ["way", "side", "rationales", "pairs", "fit", "precision", "pooled_recall", "f1",
+                                    "values_per_rationale"], name="sides")
     save_results()
+
+
+def built(judgments):
+    from moralgap.taxonomy.build import TaxonomyBuilder
+    from moralgap.taxonomy.folder import TaxonomyFolder
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # Through the files, as the CLI's annotate reads a build.
+        TaxonomyBuilder(60, seed=13).fit(judgments).save(tmp)
+        return TaxonomyFolder.load(tmp)
+
+
+def read_labels(path) -> dict[tuple[str, str], bool]:
+    rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
+    return {(r["rationale_id"], r["value_id"]): bool(r["fits"]) for r in rows}
+
+
+def annotated(folder, judgments, *, whole_comment: bool) -> dict[str, list]:
+    from moralgap.annotation.auto import ZeroShotAnnotator
+    from moralgap.annotation.expression_coding import ExpressionCoder
+
+    zs = ZeroShotAnnotator(folder, seed=13).fit()
+    ways = {"annotate auto (whole comment, or an expression coded to the value)": zs.annotate(judgments)}
+    if whole_comment:
+        ways["whole comment only"] = ZeroShotAnnotator(folder, seed=13, extractor=False).fit().annotate(judgments)
+    ways["annotate expressions (one value per expression)"] = ExpressionCoder(folder).code(judgments).annotations
+    ways["annotate auto before 2026-12-07 (whole comment, or any span's nearest value)"] = before_change(zs, judgments)
+    return ways
+
+
+def both_sides_rows() -> list[dict]:
+    from aita_value_diversity import load_pairs
+
+    humans, models = load_pairs(False, False)
+    both = humans + models
+    folder = built(both)
+    labels = read_labels(BOTH_SIDES_LABELS)
+    posts = sorted(j.dilemma_id for j in humans)
+    random.Random(SAMPLE_SEED).shuffle(posts)
+    chosen = set(posts[:BOTH_SIDES_POSTS])
+    sides = {"human": [j.id for j in humans if j.dilemma_id in chosen],
+             "gpt-4o": [j.id for j in models if j.dilemma_id in chosen]}
+    rows = []
+    for name, annotations in annotated(folder, both, whole_comment=False).items():
+        given = {a.rationale_id: list(a.value_ids) for a in annotations}
+        for side, ids in sides.items():
+            every = humans if side == "human" else models
+            rows.append({"way": name, "side": side, "rationales": len(ids), **score(given, labels, ids),
+                         "values_per_rationale": float(np.mean([len(given.get(j.id, [])) for j in every]))})
+    return rows
 
 
 if __name__ == "__main__":
