@@ -98,8 +98,8 @@ def main() -> None:
 
     ways = annotated(folder, judgments, whole_comment=True)
     rows = []
-    for name, annotations in ways.items():
-        given = {a.rationale_id: list(a.value_ids) for a in annotations}
+    for name, way_annotations in ways.items():
+        given = {a.rationale_id: list(a.value_ids) for a in way_annotations}
         per = [len(given.get(j.id, [])) for j in judgments]
         for sample, ids in samples.items():
             rows.append({"way": name, "sample": sample, **score(given, labels, ids),
@@ -154,8 +154,8 @@ def both_sides_rows() -> list[dict]:
     sides = {"human": [j.id for j in humans if j.dilemma_id in chosen],
              "gpt-4o": [j.id for j in models if j.dilemma_id in chosen]}
     rows = []
-    for name, annotations in annotated(folder, both, whole_comment=False).items():
-        given = {a.rationale_id: list(a.value_ids) for a in annotations}
+    for name, way_annotations in annotated(folder, both, whole_comment=False).items():
+        given = {a.rationale_id: list(a.value_ids) for a in way_annotations}
         for side, ids in sides.items():
             every = humans if side == "human" else models
             rows.append({"way": name, "side": side, "rationales": len(ids), **score(given, labels, ids),
