@@ -13,8 +13,9 @@ value?" turns z-scores into probabilities, and each value's threshold is the pro
 maximises F1 on those items (values with fewer than three items share the pooled threshold).
 With labels at hand, :meth:`ZeroShotAnnotator.calibrate` re-tunes the thresholds on them.
 
-A rationale's score for a value is the larger of (a) its whole-text probability and (b) the
-best probability among its value expressions that expression-level coding
+A rationale's score for a value is the larger of (a) its whole-text probability, counted only at
+0.5 or more when expressions are scored too (``WHOLE_TEXT_FLOOR``), and (b) the best probability
+among its value expressions that expression-level coding
 (:class:`~annotation.expression_coding.ExpressionCoder`, ``annotate expressions``) gives that
 value. Only coded expressions count: a span the build would have set apart ("tell them",
 "awkward") or one no value is near enough to is still nearest *some* value, and a within-text
@@ -74,6 +75,9 @@ FORMAT = "moralgap-zero-shot-annotator"
 FORMAT_VERSION = 1
 META_FILE = "annotator.json"
 ARRAYS_FILE = "prototypes.npz"
+# With expressions, a whole text names a value only where the calibration calls it more likely
+# than not, whatever the value's own (often lower) threshold.
+WHOLE_TEXT_FLOOR = 0.5
 
 
 class ZeroShotAnnotator(Annotator):
@@ -271,7 +275,11 @@ class ZeroShotAnnotator(Annotator):
         ids = [j.id for j in items]
         scores = self.text_scores([j.rationale for j in items])
         if self.extractor is not None and items:
-            scores = np.maximum(scores, self.expression_scores(ids, self.coded_expressions(items)))
+            # Beside coded expressions the whole text is the weaker witness: its probabilities
+            # are calibrated on the taxonomy's short texts, and below even odds it added more
+            # wrong values than right ones on the team's labels (docs/annotation.md).
+            whole = np.where(scores >= WHOLE_TEXT_FLOOR, scores, 0.0)
+            scores = np.maximum(whole, self.expression_scores(ids, self.coded_expressions(items)))
         return ids, scores
 
     def calibrate(self, scores: np.ndarray, labels: np.ndarray) -> dict:

@@ -6,13 +6,15 @@ Builds the default taxonomy of the real AITA top comments (../shared/data/aita_b
 60 values, as ``moralgap taxonomy build``) and annotates the same comments, as the README's
 pipeline does, in four ways:
 
-- ``annotate auto`` as it is: a value passes its threshold on the whole comment, or one of the
-  comment's value expressions is coded to it (``annotate expressions``' rule);
-- the whole comment alone (``ZeroShotAnnotator(extractor=False)``);
+- ``annotate auto`` as it is: one of the comment's value expressions is coded to the value
+  (``annotate expressions``' rule), or the whole comment passes the value's threshold at a
+  probability of 0.5 or more (``WHOLE_TEXT_FLOOR``);
+- the whole comment alone (``ZeroShotAnnotator(extractor=False)``: the value's threshold, no
+  floor);
 - ``annotate expressions`` alone: each value expression coded to one value;
-- ``annotate auto`` before 2026-12-07, kept as a reference: the whole comment, or the nearest
-  value of any span the extractor found, including those the build sets apart ("tell them",
-  "awkward") and those far from every value.
+- ``annotate auto`` before 2026-12-07, kept as a reference: the whole comment at the value's
+  threshold, or the nearest value of any span the extractor found, including those the build
+  sets apart ("tell them", "awkward") and those far from every value.
 
 The team labelled every (comment, value) pair any of these gave on 320 comments (the comments'
 ids sorted, shuffled with ``random.Random(2027)``, the first 320), blind to which way gave it:
@@ -133,7 +135,8 @@ def annotated(folder, judgments, *, whole_comment: bool) -> dict[str, list]:
     from moralgap.annotation.expression_coding import ExpressionCoder
 
     zs = ZeroShotAnnotator(folder, seed=13).fit()
-    ways = {"annotate auto (whole comment, or an expression coded to the value)": zs.annotate(judgments)}
+    auto = "annotate auto (an expression coded to the value, or the whole comment at p >= 0.5)"
+    ways = {auto: zs.annotate(judgments)}
     if whole_comment:
         ways["whole comment only"] = ZeroShotAnnotator(folder, seed=13, extractor=False).fit().annotate(judgments)
     ways["annotate expressions (one value per expression)"] = ExpressionCoder(folder).code(judgments).annotations

@@ -59,8 +59,15 @@ def test_expressions_only_raise_scores(embedder):
     coded = with_expr.coded_expressions(items)
     assert coded, "the extractor should find value expressions in these rationales"
     assert all(e.value_id in with_expr.value_ids and not e.excluded for e in coded)
-    assert np.all(combined >= text_only - 1e-9)
-    assert np.allclose(combined, np.maximum(text_only, with_expr.expression_scores(ids, coded)))
+    # Beside expressions the whole text counts only at even odds or more.
+    from moralgap.annotation.auto import WHOLE_TEXT_FLOOR
+
+    whole = np.where(text_only >= WHOLE_TEXT_FLOOR, text_only, 0.0)
+    assert np.allclose(combined, np.maximum(whole, with_expr.expression_scores(ids, coded)))
+    assert ((text_only > 0) & (text_only < WHOLE_TEXT_FLOOR)).any(), "some whole-text score should fall below the floor"
+    # Without expressions the whole text is all the evidence, and every score stands.
+    no_expr = ZeroShotAnnotator(make_folder(), embedder=embedder, extractor=False).fit()
+    assert np.allclose(no_expr.score_judgments(items)[1], text_only)
     # Expressions coded to no value (as the extractor returns them) raise nothing.
     assert not with_expr.expression_scores(ids, extractor.extract(items)).any()
 
