@@ -6,7 +6,7 @@ A text is scored against every prototype; the raw cosine is turned into a within
 (how much one value stands out from the others for this text), since long rationales and short
 phrases have very different raw similarity ranges but comparable z-scores.
 
-Calibration rule (no hand-set cut-off): the taxonomy's own short texts (exemplars, keywords and
+Calibration rule (per value, from data): the taxonomy's own short texts (exemplars, keywords and
 up to ``max_expressions_per_value`` of the expressions the builder assigned to each value) are
 scored leave-one-out against the prototypes; a logistic curve fitted on "is this the item's own
 value?" turns z-scores into probabilities, and each value's threshold is the probability that
@@ -14,7 +14,8 @@ maximises F1 on those items (values with fewer than three items share the pooled
 With labels at hand, :meth:`ZeroShotAnnotator.calibrate` re-tunes the thresholds on them.
 
 A rationale's score for a value is the larger of (a) its whole-text probability, counted only at
-0.5 or more when expressions are scored too (``WHOLE_TEXT_FLOOR``), and (b) the best probability
+0.5 or more when expressions are scored too (``WHOLE_TEXT_FLOOR``: the one fixed cut, even
+odds, since thresholds tuned on short texts let long ones through), and (b) the best probability
 among its value expressions that expression-level coding
 (:class:`~annotation.expression_coding.ExpressionCoder`, ``annotate expressions``) gives that
 value. Only coded expressions count: a span the build would have set apart ("tell them",

@@ -21,8 +21,8 @@ ids sorted, shuffled with ``random.Random(2027)``, the first 320), blind to whic
 does the comment appeal to that value, as its name and expressions define it?
 (``benchmarks/data/aita_rationale_value_labels.jsonl``: ids, the value's name as it read then
 and ``fits``; no comment text.) The first 160 (sample A) were labelled and read while the
-annotator was changed; the next 160 (sample B) only after, so B is where a choice made on A is
-tested. For each way and sample: pairs given, precision (share that fit), recall against every
+annotator was being changed; the next 160 (sample B) were labelled later and no choice was made
+on them, so B tests the choices made on A. For each way and sample: pairs given, precision (share that fit), recall against every
 fitting pair the labels hold for that sample (a pooled recall: a fitting value no way gave is
 not counted), F1, and values per comment over all 767.
 
