@@ -187,8 +187,8 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
     if spill is not None:
         spill.remove()
     st = result.taxonomy.stats
-    click.echo(f"{out}: {st['n_values']} values from {st['n_expressions']} expressions "
-               f"({st['n_distinct_expressions']} distinct) in {n_judgments} rationales; "
+    click.echo(f"{out}: {counted(st['n_values'], 'value')} from {counted(st['n_expressions'], 'expression')} "
+               f"({st['n_distinct_expressions']} distinct) in {counted(n_judgments, 'rationale')}; "
                f"{st['rationale_coverage']:.0%} of rationales have a value, outlier rate {st['outlier_rate']:.1%}")
     joined = st.get("word_families_joined") or {}
     if joined:
@@ -198,8 +198,9 @@ def build(judgments, out, n_values, seed_values, seed_threshold, embedding_model
     clustered = st["n_values"] + sum(k - 1 for k in joined.values())
     if n is not None and clustered < n:
         # Issue 15: a request the data cannot meet is said, not silently shrunk.
-        click.echo(f"note: --n-values {n} cannot be met: these rationales support {clustered} values "
-                   f"({st['n_distinct_expressions']} distinct expressions); the taxonomy has {st['n_values']}", err=True)
+        click.echo(f"note: --n-values {n} cannot be met: these rationales support {counted(clustered, 'value')} "
+                   f"({counted(st['n_distinct_expressions'], 'distinct expression')}); the taxonomy has {st['n_values']}",
+                   err=True)
     if seeds:
         missing = st.get("seed_values_unsupported") or []
         click.echo(f"seed values matched: {st.get('seed_values_matched', 0)}/{len(seeds)}"
@@ -405,3 +406,8 @@ def _show_excluded(taxonomy: Path) -> None:
 
 
 COMMANDS = [build, show]
+
+
+def counted(n: int, noun: str) -> str:
+    """"1 value", "2 values": a build on a handful of rationales is read too."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")

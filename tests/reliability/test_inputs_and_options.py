@@ -150,3 +150,10 @@ def test_an_error_about_no_file_starts_at_the_field():
     assert str(moved) == "j.jsonl: field 'rationale': none found"
     kept = InputError("a.jsonl", "bad", line=2)
     assert kept.in_file("b.jsonl") is kept
+
+
+def test_counts_in_build_messages_read_as_english():
+    from moralgap.taxonomy.cli_build import counted
+
+    assert counted(1, "value") == "1 value" and counted(0, "value") == "0 values"
+    assert counted(5, "distinct expression") == "5 distinct expressions"
