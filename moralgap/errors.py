@@ -22,12 +22,12 @@ class InputError(MoralgapError):
             where.append(f"field '{field}'")
         super().__init__(": ".join([*where, message]))
 
-    def in_file(self, path) -> "InputError":
-        """This error about ``path``: for a check deep in a fit that sees records, not the file
-        they came from. An error that already names a file keeps it."""
+    def in_file(self, path, line: int | None = None) -> "InputError":
+        """This error about ``path`` (at ``line`` unless it names one): for a check that sees a
+        record, not the file it came from. An error that already names a file keeps it."""
         if self.path is not None:
             return self
-        return type(self)(path, self.message, line=self.line, field=self.field)
+        return type(self)(path, self.message, line=self.line or line, field=self.field)
 
 
 class ConfigError(MoralgapError):

@@ -220,9 +220,7 @@ def iter_records(
                     raise InputError(path, f"duplicate id {key!r} (first seen on line {seen[key]})", line=line, field=unique_id)
                 seen[key] = line
         except InputError as err:
-            if err.path is None:
-                err = InputError(path, err.message, line=err.line or line, field=err.field)
-            fail(err)
+            fail(err.in_file(path, line))
             continue
         yield record
 
