@@ -31,7 +31,7 @@ def _run(out: Path, env: dict) -> str:
 
 @pytest.mark.slow
 @pytest.mark.llm
-def test_sample_pipeline_end_to_end_and_rerun(tmp_path, sample_dir):
+def test_sample_pipeline_end_to_end_and_rerun(tmp_path, sample_dir, benchmark_module, monkeypatch):
     pytest.importorskip("llama_cpp.server", reason="llama-cpp-python server not installed (scripts/llama_server_wheel.sh)")
     dilemmas, judgments = _subset(Path(sample_dir), tmp_path)
     out = tmp_path / "run"
@@ -61,6 +61,19 @@ def test_sample_pipeline_end_to_end_and_rerun(tmp_path, sample_dir):
     assert sides["human"]["rationales"] == len((out / "values_human.jsonl").read_text().splitlines()) > 0
     assert {sides[c]["rationales"] for c in ("vanilla", "dmp")} == {N_DILEMMAS * SAMPLES}
     assert "mean gap" in first and "parse failures 0/" in first
+
+    # benchmarks/sample_pipeline.py saves its figures from what a run leaves behind.
+    bench, common = benchmark_module("sample_pipeline"), benchmark_module("_common")
+    monkeypatch.setattr(common, "_TABLES", {})
+    bench.tables_of_run(out)
+    tables = common._TABLES
+    stages = {r[0]: r[1] for r in tables["stages"]["rows"]}
+    assert all(stages[name] for _, name in bench.STAGES) and stages["total"]
+    gap = {r[0]: dict(zip(tables["gap"]["columns"], r)) for r in tables["gap"]["rows"]}
+    for condition in ("vanilla", "dmp"):
+        assert gap[condition]["dilemmas"] == N_DILEMMAS and gap[condition]["parse failures"] == f"0 / {N_DILEMMAS * SAMPLES}"
+    assert 0.0 <= float(gap["human"]["P(acceptable), mean over dilemmas"]) <= 1.0 and "dmp − vanilla" in gap
+    assert {r[0] for r in tables["values"]["rows"]} == {"human", "vanilla", "dmp"}
 
     # A rerun finds every stage stamped: nothing is recomputed or rewritten.
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and ".stamps" not in p.parts}
