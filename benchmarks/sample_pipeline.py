@@ -3,11 +3,12 @@
     python benchmarks/sample_pipeline.py [--out runs/pipeline]
 
 Runs ``scripts/sample_pipeline.sh OUT`` with its defaults (llama.cpp server, answer grammar, 8
-samples, 64 tokens, seed 13), then reads what the run left in OUT and saves three tables to
+samples, 64 tokens, seed 13), then reads what the run left in OUT and saves four tables to
 ``benchmarks/results/sample_pipeline.json``: the wall time of each stage (``timings.tsv``; a
-stage finished by an earlier run keeps that run's time), the judgment gap per condition and the
-value diversity per side (``report_server_grammar/metrics.json``), with parse failures counted
-from the model's judgments. The script resumes a killed run and skips stages already done, so a
+stage finished by an earlier run keeps that run's time), the judgment gap per condition (parse
+failures counted from the model's judgments, P(acceptable) from ``per_dilemma.csv``), the value
+diversity per side and the human − model value differences with their intervals
+(``report_server_grammar/metrics.json``). The script resumes a killed run and skips stages already done, so a
 second call on the same OUT only reads. Most of the time is the judge stage: 672 answers at
 about 3 s each on 2 cores.
 """

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from _common import RESULTS_DIR, print_table, save_results
+from _common import RESULTS_DIR, print_table, results_json, save_results
 
 K = 5
 # The two features are cosines (about 0.2-0.8); scaled so that the regression's shared penalty
@@ -156,8 +156,6 @@ def main() -> None:
     path = RESULTS_DIR / f"{name}.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     data["command"] = command
-    from _common import results_json
-
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(results_json(data), encoding="utf-8")
     tmp.replace(path)
