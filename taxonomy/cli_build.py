@@ -272,7 +272,7 @@ def show(taxonomy, limit, as_json, show_all, show_excluded, value, judgments):
         free = f"{q['lexicon_free_share']:.0%}" if "lexicon_free_share" in q else "-"
         rats = str(q.get("n_rationales", "-"))
         dlm = f" {str(q.get('n_dilemmas', '-')):>5}" if by_dilemma else ""
-        examples = "; ".join(f'"{x}"' for x in v.exemplars[:4])
+        examples = "; ".join(f'"{one_line(x)}"' for x in v.exemplars[:4])
         click.echo(f"{v.id:12} {clip(v.name, width):{width}} {v.size:5d} {rats:>5}{dlm} {coh:>5} {free:>7} {v.status:12} {examples}")
         pad = " " * (12 + 1 + width + 1)
         if v.definition:
@@ -288,6 +288,12 @@ def show(taxonomy, limit, as_json, show_all, show_excluded, value, judgments):
                    "with `taxonomy edit merge TAXDIR SMALLER LARGER`):")
         for big, small, sim in pairs:
             click.echo(f"  {sim:.2f}  {big.id} {big.name} ({big.size})  |  {small.id} {small.name} ({small.size})")
+
+
+def one_line(text: str) -> str:
+    """``text`` with each run of whitespace as one space: a span or sentence found across a
+    paragraph break ("esh\\n\\nyou told" on the AITA comments) would otherwise break the listing."""
+    return " ".join(text.split())
 
 
 def clip(text: str, width: int) -> str:
@@ -358,10 +364,10 @@ def _show_members(taxonomy: Path, wanted: str, judgments: Path | None, limit: in
         sim = f"{m.similarity:.2f}" if m.similarity is not None else "-"
         mark = "!" if m.norm in doubted else " "
         by_hand = "  (moved here by a reviewer)" if m.norm in placed else ""
-        click.echo(f"{mark}{sim:>5} {m.mentions:4d} {m.rationales:4d}  \"{m.written}\"{by_hand}")
+        click.echo(f"{mark}{sim:>5} {m.mentions:4d} {m.rationales:4d}  \"{one_line(m.written)}\"{by_hand}")
         sentence = m.sentence(texts)
         if sentence:
-            click.echo(f"{'':18}in {m.example_rationale}: {clip(sentence, 160)}")
+            click.echo(f"{'':18}in {m.example_rationale}: {clip(one_line(sentence), 160)}")
     if len(shown) < len(forms):
         click.echo(f"... {len(forms) - len(shown)} more (without --limit: all)")
     if doubted:
@@ -394,7 +400,7 @@ def _show_excluded(taxonomy: Path) -> None:
         forms = by_reason[reason]
         # Counted by normal form, shown as written: a normal form of advice ("should tell mutual
         # friend whole") is no sentence anyone wrote.
-        top = ", ".join(f"{shown_text(written[f], f)} ({n})" for f, n in forms.most_common(12))
+        top = ", ".join(f"{one_line(shown_text(written[f], f))} ({n})" for f, n in forms.most_common(12))
         click.echo(f"  {reason:16} {sum(forms.values()):5d}  {top}")
     below = (folder.taxonomy.stats or {}).get("open_words_below_cut")
     if below:

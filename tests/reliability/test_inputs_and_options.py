@@ -157,3 +157,27 @@ def test_counts_in_build_messages_read_as_english():
 
     assert counted(1, "value") == "1 value" and counted(0, "value") == "0 values"
     assert counted(5, "distinct expression") == "5 distinct expressions"
+
+
+@pytest.mark.slow
+def test_show_keeps_a_span_found_across_a_paragraph_break_on_one_line(tmp_path):
+    # As on the real AITA comments ("esh\n\nyou told the truth"): the extractor's span runs over
+    # the blank line and is set apart as a fragment; the listing still has one line per reason.
+    rationales = ["esh\n\nyou told the truth, but in the bluntest and least tactful way.",
+                  "NTA. Honesty matters and you respected her boundaries.",
+                  "YTA. You lied to your sister and broke her trust.",
+                  "NTA, she was being unfair to you.",
+                  "YTA, that was disrespectful and rude to your mother."]
+    judgments = write_jsonl(tmp_path / "j.jsonl", [
+        {"id": f"r{i}", "dilemma_id": f"d{i}", "verdict": "acceptable", "rationale": t} for i, t in enumerate(rationales)])
+    assert cli("taxonomy", "build", judgments, "--out", tmp_path / "tax", "--n-values", "3", timeout=600).returncode == 0
+    crossing = [e for e in map(json.loads, (tmp_path / "tax" / "expressions.jsonl").read_text().splitlines())
+                if "\n" in e["text"]]
+    assert crossing and all(e["excluded"] for e in crossing)
+    shown = cli("taxonomy", "show", tmp_path / "tax", "--excluded", timeout=600)
+    assert shown.returncode == 0, shown.stderr
+    # Each line is a reason's row (or the open words' header and row): none is a piece of a form.
+    lines = shown.stdout.splitlines()
+    assert all(ln.startswith("  ") or ln.startswith("open words") for ln in lines[1:]), lines
+    row = next(ln for ln in lines if ln.split()[:1] == [crossing[0]["excluded"]])
+    assert " ".join(crossing[0]["text"].split()) in row
