@@ -8,9 +8,9 @@ samples, 64 tokens, seed 13), then reads what the run left in OUT and saves four
 stage finished by an earlier run keeps that run's time), the judgment gap per condition (parse
 failures counted from the model's judgments, P(acceptable) from ``per_dilemma.csv``), the value
 diversity per side and the human − model value differences with their intervals
-(``report_server_grammar/metrics.json``). The script resumes a killed run and skips stages already done, so a
-second call on the same OUT only reads. Most of the time is the judge stage: 672 answers at
-about 3 s each on 2 cores.
+(``report_server_grammar/metrics.json``). The script resumes a killed run and skips stages
+already done, so a second call on the same OUT only reads. Most of the time is the judge stage:
+672 answers at about 3 s each on 2 cores.
 """
 from __future__ import annotations
 
