@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 
 from moralgap.errors import InputError, MoralgapError
 from moralgap.records import Expression, Taxonomy, Value
+from moralgap.text import one_line
 
 from moralgap import label_config as lc
 from .labelstudio_files import ExportTask, choice_values, results_by_control, text_values
@@ -172,10 +173,6 @@ class Vote:
         return f"{self.action}{arg}{extra}"
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _resolve_value_ref(ref: str, by_id: dict[str, Value], names: dict[str, str]) -> str | None:
     if ref in by_id:
         return ref
@@ -206,14 +203,14 @@ def votes_from_task(task: ExportTask, taxonomy: Taxonomy, problems: list[dict]) 
                  members_out=tuple(sorted(set(choice_values(ctl.get(lc.MEMBERS_OUT, []))))))
         current = by_id.get(str(vid))
         new_def = text_values(ctl.get(lc.NEW_DEFINITION, []))
-        if new_def and current is not None and _norm(new_def[-1]) != _norm(current.definition):
+        if new_def and current is not None and one_line(new_def[-1]) != one_line(current.definition):
             v.definition = new_def[-1]
         if v.action == "rename":
             new_name = text_values(ctl.get(lc.NEW_NAME, []))
             if not new_name or (current is not None and new_name[-1] == current.name):
                 problems.append({**where, "problem": "rename without a new name"})
                 continue
-            v.name = _norm(new_name[-1])
+            v.name = one_line(new_name[-1])
         elif v.action == "merge":
             targets = choice_values(ctl.get(lc.MERGE_INTO, []))
             if len(targets) != 1:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Sequence
 
 from moralgap.errors import InputError
+from moralgap.text import one_line
 
 from .sampler import PROFILED, ProfileItem
 
@@ -130,9 +131,6 @@ def quote_block(text: str) -> str:
     return "\n".join(QUOTE + line if line.strip() else QUOTE.rstrip() for line in text.strip().splitlines())
 
 
-def one_line(text: str) -> str:
-    # Title and group names go inline: a line break in them could start a forged line.
-    return " ".join(text.split())
 
 
 def render_profile(items: Sequence[ProfileItem]) -> str:

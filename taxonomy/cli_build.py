@@ -13,6 +13,7 @@ from moralgap.io import write_folder_atomically
 from moralgap.manifest import Manifest
 from moralgap.models import DEFAULT_EMBEDDING_MODEL
 from moralgap.scale.engine import engine_options
+from moralgap.text import one_line
 
 from .llm_options import LLMParts, llm_options
 
@@ -288,12 +289,6 @@ def show(taxonomy, limit, as_json, show_all, show_excluded, value, judgments):
                    "with `taxonomy edit merge TAXDIR SMALLER LARGER`):")
         for big, small, sim in pairs:
             click.echo(f"  {sim:.2f}  {big.id} {big.name} ({big.size})  |  {small.id} {small.name} ({small.size})")
-
-
-def one_line(text: str) -> str:
-    """``text`` with each run of whitespace as one space: a span or sentence found across a
-    paragraph break ("esh\\n\\nyou told" on the AITA comments) would otherwise break the listing."""
-    return " ".join(text.split())
 
 
 def clip(text: str, width: int) -> str:
