@@ -24,16 +24,14 @@ from pathlib import Path
 
 from _common import print_table, save_results
 
+from moralgap.diversity_gap import format_estimate
+
 ROOT = Path(__file__).resolve().parents[1]
 RUN = "server_grammar"
 STAGES = [("taxonomy_build", "`taxonomy build`"), ("annotate_human", "`annotate auto`, human rationales"),
           ("profiles_build", "`profiles build --by topic`"), ("dmp_prompts", "`dmp prompts` (vanilla + dmp)"),
           ("add_grammar", "adding the answer grammar"), (f"judge_{RUN}", "`judge` (llama.cpp server, SmolLM2-135M)"),
           (f"annotate_model_{RUN}", "`annotate auto`, model rationales"), (f"align_{RUN}", "`align` (report and plots)")]
-
-
-def ci(e: dict) -> str:
-    return f"{e['value']:.3f} [{e['ci_low']:.3f}, {e['ci_high']:.3f}]"
 
 
 def stage_seconds(timings: Path) -> dict[str, int]:
@@ -70,13 +68,15 @@ def gap_table(metrics: dict, judgments: list[dict], p_acceptable: dict[str, floa
     rows = [{"condition": "human", "P(acceptable), mean over dilemmas": f"{p_acceptable['human']:.3f}"}]
     for label, s in sorted(metrics["gap"]["conditions"].items(), key=lambda kv: kv[0] != baseline):
         o = s["overall"]
-        rows.append({"condition": label, "dilemmas": o["n_dilemmas"], "mean gap [95% CI]": ci(o["mean_gap"]),
-                     "noise floor": f"{o['mean_noise_floor']:.3f}", "gap − floor [95% CI]": ci(o["gap_minus_floor"]),
-                     "Pearson r [95% CI]": ci(o["pearson"]), "parse failures": f"{failed[label]} / {total[label]}",
+        rows.append({"condition": label, "dilemmas": o["n_dilemmas"],
+                     "mean gap [95% CI]": format_estimate(o["mean_gap"]), "noise floor": f"{o['mean_noise_floor']:.3f}",
+                     "gap − floor [95% CI]": format_estimate(o["gap_minus_floor"]),
+                     "Pearson r [95% CI]": format_estimate(o["pearson"]),
+                     "parse failures": f"{failed[label]} / {total[label]}",
                      "P(acceptable), mean over dilemmas": f"{p_acceptable.get(label, float('nan')):.3f}"})
     for label, c in (metrics["gap"].get("change_vs_baseline") or {}).items():
-        rows.append({"condition": f"{label} − {c['baseline']}", "mean gap [95% CI]": ci(c["difference"]),
-                     "gap − floor [95% CI]": f"relative change {ci(c['relative_change'])}"})
+        rows.append({"condition": f"{label} − {c['baseline']}", "mean gap [95% CI]": format_estimate(c["difference"]),
+                     "gap − floor [95% CI]": f"relative change {format_estimate(c['relative_change'])}"})
     print_table(rows, ["condition", "dilemmas", "mean gap [95% CI]", "noise floor", "gap − floor [95% CI]",
                        "Pearson r [95% CI]", "parse failures", "P(acceptable), mean over dilemmas"], name="gap")
 
@@ -99,11 +99,11 @@ def values_table(metrics: dict) -> None:
         for counting, g in by_counting.items():
             a, b = g["labels"]
             top = f"top_{g['k']}_share"
+            pooled, per_rationale = g["difference"]["pooled"], [g["sides"][x]["values_per_rationale"] for x in (a, b)]
             rows.append({"human − side": b, "counting": counting,
-                         "top-10 share (pooled)": ci(g["difference"]["pooled"][top]),
-                         "normalised entropy (pooled)": ci(g["difference"]["pooled"]["normalised_entropy"]),
-                         "values per rationale (human, side)": f"{g['sides'][a]['values_per_rationale']['mean']['value']:.2f}, "
-                                                               f"{g['sides'][b]['values_per_rationale']['mean']['value']:.2f}"})
+                         "top-10 share (pooled)": format_estimate(pooled[top]),
+                         "normalised entropy (pooled)": format_estimate(pooled["normalised_entropy"]),
+                         "values per rationale (human, side)": ", ".join(f"{v['mean']['value']:.2f}" for v in per_rationale)})
     if rows:
         print_table(rows, list(rows[0]), name="value_gap")
 
