@@ -27,12 +27,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from contextlib import contextmanager
 
 import numpy as np
 
 from _common import RESULTS_DIR, print_table, results_json, save_results
+
+from moralgap.io import atomic_open
 
 K = 5
 # The two features are cosines (about 0.2-0.8); scaled so that the regression's shared penalty
@@ -148,7 +151,7 @@ def main() -> None:
     import taxonomy_lexicon_ablation
 
     name = "span_filter_neighbours_ablation"
-    command = "python " + " ".join(["benchmarks/span_filter_neighbours.py", *sys.argv[1:]])
+    command = "python " + shlex.join(["benchmarks/span_filter_neighbours.py", *sys.argv[1:]])  # as save_results writes it
     sys.argv = [sys.argv[0], *rest, "--name", name]
     with neighbour_filters(opts.k):
         taxonomy_lexicon_ablation.main()
@@ -156,9 +159,8 @@ def main() -> None:
     path = RESULTS_DIR / f"{name}.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     data["command"] = command
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(results_json(data), encoding="utf-8")
-    tmp.replace(path)
+    with atomic_open(path) as fh:
+        fh.write(results_json(data))
 
 
 if __name__ == "__main__":
